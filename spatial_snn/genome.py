@@ -1,0 +1,285 @@
+"""Genome: a spatially embedded recurrent SNN as a struct of arrays.
+
+A genome holds three populations that live in the same ``dim``-dimensional
+space (``dim`` in {1, 2, 3}):
+
+* ``n`` hidden LIF neurons, one index shared by every per-neuron field
+  (``positions``, ``v_th``, ``v_reset``, ``v_leak``, ``tau_mem_inv``,
+  ``tau_syn_inv``, ``sign``);
+* ``n_in`` input channels (``input_positions``, ``input_sign``);
+* ``n_out`` non-spiking output units (``output_positions``).
+
+Synapses are three projections, each a :class:`Synapses` triple
+``(pre, post, weight)`` with ``weight > 0`` (the gene); the sign of a synapse
+is its presynaptic neuron's (Dale's law) and its strength follows from the
+distance through the genome's :class:`~spatial_snn.connectivity.ConnectivityRule`:
+
+    w_eff = weight * strength(d) * sign[pre]
+
+Units: ``tau_mem_inv`` and ``tau_syn_inv`` in 1/s; voltages and currents in
+the model's arbitrary units, as in the reference method.
+
+A genome is immutable by convention: operators build new arrays
+(:meth:`Genome.replace`, :meth:`Genome.select_neurons`) and never write into
+an existing genome's arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .connectivity import ConnectivityRule
+
+#: Names of the per-hidden-neuron LIF parameters, in a fixed order.
+NEURON_PARAMS = ("v_th", "v_reset", "v_leak", "tau_mem_inv", "tau_syn_inv")
+#: Names of the three projections.
+PROJECTIONS = ("input_synapses", "recurrent", "output_synapses")
+
+
+@dataclass(frozen=True, eq=False)
+class Synapses:
+    """One projection as parallel arrays.
+
+    Parameters
+    ----------
+    pre, post : (s,) int32
+        Presynaptic and postsynaptic indices (into the projection's source and
+        target populations).
+    weight : (s,) float32
+        Weight genes, strictly positive.
+    """
+
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "pre", np.ascontiguousarray(self.pre, dtype=np.int32))
+        object.__setattr__(self, "post", np.ascontiguousarray(self.post, dtype=np.int32))
+        object.__setattr__(self, "weight", np.ascontiguousarray(self.weight, dtype=np.float32))
+
+    @classmethod
+    def empty(cls) -> Synapses:
+        return cls(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32))
+
+    def __len__(self) -> int:
+        return int(self.pre.shape[0])
+
+    def take(self, keep: np.ndarray) -> Synapses:
+        """Synapses selected by a boolean mask or index array (copies)."""
+        return Synapses(self.pre[keep], self.post[keep], self.weight[keep])
+
+    def _check(self, name: str, n_pre: int, n_post: int) -> None:
+        s = self.pre.shape
+        for part in ("post", "weight"):
+            arr = getattr(self, part)
+            if arr.ndim != 1 or arr.shape != s:
+                raise ValueError(
+                    f"{name}.{part}: expected shape {s} (same as {name}.pre), got {arr.shape}"
+                )
+        if self.pre.ndim != 1:
+            raise ValueError(f"{name}.pre: expected a 1-D array, got shape {self.pre.shape}")
+        for part, bound in (("pre", n_pre), ("post", n_post)):
+            arr = getattr(self, part)
+            if arr.size and (arr.min() < 0 or arr.max() >= bound):
+                raise ValueError(
+                    f"{name}.{part}: expected indices in [0, {bound}), "
+                    f"got range [{arr.min()}, {arr.max()}]"
+                )
+        if not np.all(np.isfinite(self.weight)):
+            raise ValueError(f"{name}.weight: expected finite values, got NaN or inf")
+        if self.weight.size and self.weight.min() <= 0:
+            raise ValueError(
+                f"{name}.weight: expected weights > 0 (the sign belongs to the presynaptic "
+                f"neuron), got minimum {self.weight.min()}"
+            )
+
+
+def _as_float(a, name) -> np.ndarray:
+    try:
+        return np.array(a, dtype=np.float64)  # always a fresh copy
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: expected a float array, got {type(a).__name__}") from exc
+
+
+@dataclass(frozen=True, eq=False)
+class Genome:
+    """A spatially embedded recurrent SNN (struct of arrays, one neuron index).
+
+    Parameters
+    ----------
+    positions : (n, dim) float64
+        Hidden neuron positions (genes).
+    input_positions : (n_in, dim) float64
+    output_positions : (n_out, dim) float64
+    v_th, v_reset, v_leak : (n,) float64
+        Threshold, reset and leak potentials.
+    tau_mem_inv, tau_syn_inv : (n,) float64
+        Inverse membrane and synaptic time constants, 1/s.
+    sign : (n,) int8
+        +1 excitatory, -1 inhibitory; multiplies every outgoing weight.
+    input_sign : (n_in,) int8
+        Sign of each input channel.
+    input_synapses, recurrent, output_synapses : Synapses
+        input -> hidden, hidden -> hidden and hidden -> output projections.
+    rule : ConnectivityRule
+        Maps distances to strengths (and delays); see ``connectivity``.
+    """
+
+    positions: np.ndarray
+    input_positions: np.ndarray
+    output_positions: np.ndarray
+    v_th: np.ndarray
+    v_reset: np.ndarray
+    v_leak: np.ndarray
+    tau_mem_inv: np.ndarray
+    tau_syn_inv: np.ndarray
+    sign: np.ndarray
+    input_sign: np.ndarray
+    input_synapses: Synapses
+    recurrent: Synapses
+    output_synapses: Synapses
+    rule: ConnectivityRule = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        from .connectivity import ConnectivityRule
+
+        if self.rule is None:
+            object.__setattr__(self, "rule", ConnectivityRule())
+        elif not isinstance(self.rule, ConnectivityRule):
+            raise TypeError(f"rule: expected a ConnectivityRule, got {type(self.rule).__name__}")
+        for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS):
+            object.__setattr__(self, name, _as_float(getattr(self, name), name))
+        for name in ("sign", "input_sign"):
+            object.__setattr__(self, name, np.array(getattr(self, name), dtype=np.int8))
+        for name in PROJECTIONS:
+            syn = getattr(self, name)
+            if not isinstance(syn, Synapses):
+                if isinstance(syn, tuple | list) and len(syn) == 3:
+                    object.__setattr__(self, name, Synapses(*syn))
+                else:
+                    raise TypeError(
+                        f"{name}: expected Synapses or a (pre, post, weight) tuple, "
+                        f"got {type(syn).__name__}"
+                    )
+        self._validate()
+
+    # ------------------------------------------------------------------ checks
+    def _validate(self) -> None:
+        pos = self.positions
+        if pos.ndim != 2:
+            raise ValueError(f"positions: expected shape (n, dim), got {pos.shape}")
+        n, dim = pos.shape
+        if dim not in (1, 2, 3):
+            raise ValueError(f"positions: expected dim in 1..3, got dim = {dim}")
+        for name in ("input_positions", "output_positions"):
+            p = getattr(self, name)
+            if p.ndim != 2 or p.shape[1] != dim:
+                raise ValueError(f"{name}: expected shape (k, {dim}), got {p.shape}")
+        for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS):
+            a = getattr(self, name)
+            if name in NEURON_PARAMS and a.shape != (n,):
+                raise ValueError(f"{name}: expected shape ({n},), got {a.shape}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name}: expected finite values, got NaN or inf")
+        for name in ("tau_mem_inv", "tau_syn_inv"):
+            a = getattr(self, name)
+            if a.size and a.min() < 0:
+                raise ValueError(f"{name}: expected values >= 0 (1/s), got minimum {a.min()}")
+        for name, size in (("sign", n), ("input_sign", self.n_inputs)):
+            s = getattr(self, name)
+            if s.shape != (size,):
+                raise ValueError(f"{name}: expected shape ({size},), got {s.shape}")
+            if not np.all(np.abs(s) == 1):
+                raise ValueError(f"{name}: expected values +1 or -1, got {np.unique(s)}")
+        self.input_synapses._check("input_synapses", self.n_inputs, n)
+        self.recurrent._check("recurrent", n, n)
+        self.output_synapses._check("output_synapses", n, self.n_outputs)
+
+    # -------------------------------------------------------------- properties
+    @property
+    def n(self) -> int:
+        """Number of hidden neurons."""
+        return int(self.positions.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.positions.shape[1])
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.input_positions.shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.output_positions.shape[0])
+
+    @property
+    def n_synapses(self) -> int:
+        """Total synapse count over the three projections (non-zero weights)."""
+        return sum(len(getattr(self, p)) for p in PROJECTIONS)
+
+    def sparsity(self) -> float:
+        """Fraction of possible synapses that are absent (0 = dense, 1 = empty)."""
+        n, i, o = self.n, self.n_inputs, self.n_outputs
+        possible = i * n + n * n + n * o
+        return 1.0 - self.n_synapses / possible if possible else 1.0
+
+    # -------------------------------------------------------------- operations
+    def replace(self, **changes) -> Genome:
+        """A new genome with some fields replaced (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def select_neurons(self, idx) -> Genome:
+        """Keep the hidden neurons ``idx`` (boolean mask or indices, in that order).
+
+        Every per-neuron field and every synapse touching a hidden neuron is
+        re-indexed together; synapses to or from dropped neurons are removed.
+        Input channels and output units are kept as they are.
+        """
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            if idx.shape != (self.n,):
+                raise ValueError(f"idx: expected a boolean mask of shape ({self.n},), got {idx.shape}")
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64, copy=False)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n):
+            raise ValueError(f"idx: expected neuron indices in [0, {self.n}), got {idx.min()}..{idx.max()}")
+        if np.unique(idx).size != idx.size:
+            raise ValueError("idx: expected distinct neuron indices, got repeats")
+        new_index = np.full(self.n, -1, np.int64)
+        new_index[idx] = np.arange(idx.size)
+
+        def remap(syn: Synapses, pre_hidden: bool, post_hidden: bool) -> Synapses:
+            pre = new_index[syn.pre] if pre_hidden else syn.pre.astype(np.int64)
+            post = new_index[syn.post] if post_hidden else syn.post.astype(np.int64)
+            keep = (pre >= 0) & (post >= 0)
+            return Synapses(pre[keep], post[keep], syn.weight[keep])
+
+        fields = {name: getattr(self, name)[idx] for name in ("positions", *NEURON_PARAMS, "sign")}
+        return self.replace(
+            **fields,
+            input_synapses=remap(self.input_synapses, False, True),
+            recurrent=remap(self.recurrent, True, True),
+            output_synapses=remap(self.output_synapses, True, False),
+        )
+
+    def summary(self) -> dict:
+        """Small dict of counts, for logs and the CLI."""
+        return {
+            "dim": self.dim,
+            "neurons": self.n,
+            "inputs": self.n_inputs,
+            "outputs": self.n_outputs,
+            "synapses": self.n_synapses,
+            "input_synapses": len(self.input_synapses),
+            "recurrent_synapses": len(self.recurrent),
+            "output_synapses": len(self.output_synapses),
+            "sparsity": self.sparsity(),
+            "excitatory_fraction": float(np.mean(self.sign > 0)) if self.n else 0.0,
+        }
