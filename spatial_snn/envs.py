@@ -1,0 +1,276 @@
+"""Gymnasium environments: creation, supported spaces and observation bounds.
+
+Environments are made through :func:`gymnasium.make` from an id and keyword
+arguments and are seeded only through ``reset(seed=...)`` (Gymnasium's
+seeding contract). An unknown id is a :class:`ValueError` naming the closest
+registered ids; Gymnasium's own errors (a missing MuJoCo, wrong keyword
+arguments) are re-raised with a one-line fix.
+
+Supported spaces
+----------------
+* observation: :class:`~gymnasium.spaces.Box` with a 1-D shape ``(obs_dim,)``
+  and a numeric (float or integer) dtype;
+* action: :class:`~gymnasium.spaces.Discrete` (one output unit per action) or
+  :class:`~gymnasium.spaces.Box` with a 1-D shape ``(act_dim,)``.
+
+Images (``Box`` with two or more axes), ``Dict``, ``Tuple``, ``MultiDiscrete``,
+``MultiBinary``, ``Text`` and ``Graph`` spaces are rejected.
+
+Observation bounds
+------------------
+The reference encoder scales each observation dimension ``x_d`` by bounds
+``(low_d, high_d)``. Where the observation space is finite these are its
+bounds; elsewhere they are symmetric, as in the published method,
+
+    high_d = -low_d = max |x_d|   over random-action rollouts,
+
+with actions drawn from ``action_space`` seeded once with ``seed`` and resets
+``reset(seed=seed + k)`` for episode ``k``, so that the estimate depends only on
+``seed``. A space bound with ``|bound| >= 1e10`` (e.g. ``float32`` max used as
+"unbounded") counts as infinite. A dimension never seen away from zero
+(``max |x_d| < 1e-6``) gets the bound 1 rather than a near-zero divisor.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+from gymnasium.envs.registration import find_highest_version
+
+#: Space bounds at or beyond this magnitude count as infinite.
+HUGE_BOUND = 1e10
+#: Smallest estimated bound; dimensions below it get the bound 1.
+MIN_BOUND = 1e-6
+
+SUPPORTED_SPACES = (
+    "supported spaces: observation Box with a 1-D shape (obs_dim,) and a float or integer "
+    "dtype; action Discrete(n) or Box with a 1-D shape (act_dim,)"
+)
+
+
+def make_env(
+    env_id: str, kwargs: dict | None = None, max_episode_steps: int | None = None
+) -> gymnasium.Env:
+    """Make a gymnasium environment and check that its spaces are supported.
+
+    Parameters
+    ----------
+    env_id : str
+        A registered id such as ``"Hopper-v5"`` (``"module:Id"`` imports the
+        module first, as in :func:`gymnasium.make`).
+    kwargs : dict, optional
+        Keyword arguments for the environment's constructor.
+    max_episode_steps : int, optional
+        Episode cap (a ``TimeLimit``); ``None`` keeps the registered one
+        (500 for CartPole-v1, 1000 for the MuJoCo tasks).
+
+    Returns
+    -------
+    gymnasium.Env
+
+    Raises
+    ------
+    ValueError
+        Unknown id (names close matches) or unsupported spaces.
+    gymnasium.error.DependencyNotInstalled, TypeError
+        Re-raised from gymnasium with the fix appended.
+    """
+    spec = _find_spec(env_id)
+    try:
+        env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **(kwargs or {}))
+    except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
+        raise type(err)(f"cannot make {env_id!r}: {err}; fix: {_install_hint(spec)}") from err
+    except TypeError as err:
+        raise TypeError(
+            f"cannot make {env_id!r} with kwargs {kwargs!r}: {err}; fix: pass only keyword "
+            f"arguments accepted by {spec.entry_point}"
+        ) from err
+    try:
+        check_spaces(env.observation_space, env.action_space)
+    except ValueError as err:
+        env.close()
+        raise ValueError(f"{env_id!r}: {err}") from None
+    return env
+
+
+def _find_spec(env_id: str):
+    """The registered spec of ``env_id``, or a ValueError naming close matches."""
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"environment id must be a non-empty string, got {env_id!r}")
+    try:
+        return gymnasium.spec(env_id)
+    except (gymnasium.error.UnregisteredEnv, gymnasium.error.DeprecatedEnv) as err:
+        name = env_id.split(":")[-1]
+        close = difflib.get_close_matches(name, list(gymnasium.registry), n=5, cutoff=0.6)
+        hint = f"close matches: {', '.join(close)}" if close else "no close match"
+        raise ValueError(
+            f"unknown environment {env_id!r}; {hint}; see gymnasium.registry ({err})"
+        ) from None
+
+
+def _install_hint(spec) -> str:
+    """One-line fix for a missing dependency: a newer version, or the gymnasium extra."""
+    latest = find_highest_version(spec.namespace, spec.name)
+    if latest is not None and spec.version is not None and latest > spec.version:
+        newest = f"{spec.namespace}/{spec.name}" if spec.namespace else spec.name
+        return f"use {newest}-v{latest}"
+    parts = spec.entry_point.split(".") if isinstance(spec.entry_point, str) else []
+    if len(parts) > 2 and parts[:2] == ["gymnasium", "envs"]:
+        return f'pip install "gymnasium[{parts[2]}]"'
+    return f"install the package that provides {spec.entry_point}"
+
+
+def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
+    """Raise ValueError unless the spaces are supported (see module docstring).
+
+    Parameters
+    ----------
+    observation_space : gymnasium.spaces.Space
+        Must be a ``Box`` of shape ``(obs_dim,)``, float or integer dtype.
+    action_space : gymnasium.spaces.Space
+        Must be ``Discrete`` or a ``Box`` of shape ``(act_dim,)``.
+    """
+    obs = observation_space
+    if not isinstance(obs, spaces.Box):
+        raise ValueError(f"unsupported observation space {obs}; {SUPPORTED_SPACES}")
+    if len(obs.shape) != 1 or obs.shape[0] < 1:
+        what = "an image" if len(obs.shape) >= 2 else "not 1-D"
+        raise ValueError(
+            f"unsupported observation space {obs} ({what}: shape {obs.shape}, expected "
+            f"(obs_dim,)); {SUPPORTED_SPACES}"
+        )
+    if not (np.issubdtype(obs.dtype, np.floating) or np.issubdtype(obs.dtype, np.integer)):
+        raise ValueError(f"unsupported observation dtype {obs.dtype} in {obs}; {SUPPORTED_SPACES}")
+    act = action_space
+    if isinstance(act, spaces.Discrete):
+        return
+    if isinstance(act, spaces.Box) and len(act.shape) == 1 and act.shape[0] >= 1:
+        return
+    raise ValueError(f"unsupported action space {act}; {SUPPORTED_SPACES}")
+
+
+def observation_size(space: spaces.Space) -> int:
+    """Number of observation dimensions ``obs_dim`` of a supported observation space."""
+    if not isinstance(space, spaces.Box) or len(space.shape) != 1:
+        raise ValueError(f"expected an observation Box of shape (obs_dim,), got {space}")
+    return int(space.shape[0])
+
+
+def action_kind(space: spaces.Space) -> str:
+    """``"discrete"`` for ``Discrete``, ``"continuous"`` for a 1-D ``Box``."""
+    if isinstance(space, spaces.Discrete):
+        return "discrete"
+    if isinstance(space, spaces.Box) and len(space.shape) == 1:
+        return "continuous"
+    raise ValueError(f"unsupported action space {space}; {SUPPORTED_SPACES}")
+
+
+def _finite_mask(space: spaces.Box) -> np.ndarray:
+    """(obs_dim,) bool: True where both space bounds are finite and not huge."""
+    low = np.asarray(space.low, dtype=np.float64)
+    high = np.asarray(space.high, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (np.abs(low) < HUGE_BOUND) & (np.abs(high) < HUGE_BOUND)
+
+
+def _space_bounds(space: spaces.Box) -> tuple[np.ndarray, np.ndarray]:
+    """Space bounds as float64; a degenerate range ``low == high`` is widened by 1."""
+    low = np.array(space.low, dtype=np.float64)
+    high = np.array(space.high, dtype=np.float64)
+    flat = (high - low) < 2 * MIN_BOUND
+    low[flat] -= 1.0
+    high[flat] += 1.0
+    return low, high
+
+
+def estimate_bounds(
+    env_id: str,
+    kwargs: dict | None = None,
+    *,
+    episodes: int = 10,
+    steps: int = 1000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Observation bounds from random-action rollouts, as in the published method.
+
+    ``high_d = -low_d = max |x_d|`` over every observation (including the reset
+    one) of ``episodes`` episodes of at most ``steps`` steps with uniformly
+    random actions; where the observation space is finite, its bounds replace
+    the estimate (per dimension). Non-finite observations are ignored and end
+    their episode.
+
+    Parameters
+    ----------
+    env_id, kwargs
+        As for :func:`make_env`.
+    episodes : int
+        Rollouts; episode ``k`` starts from ``reset(seed=seed + k)``.
+    steps : int
+        Step cap per rollout (the environment's own limit also applies).
+    seed : int
+        Seeds the resets and, once, the action space: same seed, same bounds.
+
+    Returns
+    -------
+    low, high : (obs_dim,) float64
+        ``low < high`` in every dimension; ``max |x_d| < 1e-6`` gives ``(-1, 1)``.
+    """
+    if int(episodes) < 1 or int(steps) < 1:
+        raise ValueError(f"episodes and steps must be >= 1, got {episodes} and {steps}")
+    env = make_env(env_id, kwargs)
+    try:
+        space = env.observation_space
+        peak = np.zeros(space.shape, dtype=np.float64)
+        env.action_space.seed(int(seed))
+        for k in range(int(episodes)):
+            obs, _ = env.reset(seed=int(seed) + k)
+            if not _accumulate(peak, obs):
+                continue
+            for _ in range(int(steps)):
+                obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
+                if not _accumulate(peak, obs) or terminated or truncated:
+                    break
+    finally:
+        env.close()
+    bound = np.where(peak < MIN_BOUND, 1.0, peak)
+    low, high = -bound, bound.copy()
+    finite = _finite_mask(space)
+    space_low, space_high = _space_bounds(space)
+    low[finite] = space_low[finite]
+    high[finite] = space_high[finite]
+    return low, high
+
+
+def _accumulate(peak: np.ndarray, obs) -> bool:
+    """``peak = max(peak, |obs|)`` in place; False (and no update) if obs is not finite."""
+    x = np.abs(np.asarray(obs, dtype=np.float64))
+    if not np.all(np.isfinite(x)):
+        return False
+    np.maximum(peak, x, out=peak)
+    return True
+
+
+def observation_bounds(
+    env_id: str, kwargs: dict | None, space: spaces.Box, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encoder bounds: the space's where finite, else :func:`estimate_bounds`.
+
+    No rollout is run when every dimension of ``space`` is finite.
+
+    Returns
+    -------
+    low, high : (obs_dim,) float64
+    """
+    observation_size(space)
+    if np.all(_finite_mask(space)):
+        return _space_bounds(space)
+    low, high = estimate_bounds(env_id, kwargs, seed=seed)
+    if low.shape != space.shape:
+        raise ValueError(
+            f"{env_id!r} observations have shape {low.shape}, expected {space.shape} from "
+            "the given space; pass the environment's own observation_space"
+        )
+    return low, high
