@@ -254,11 +254,18 @@ def _accumulate(peak: np.ndarray, obs) -> bool:
 
 
 def observation_bounds(
-    env_id: str, kwargs: dict | None, space: spaces.Box, *, seed: int = 0
+    env_id: str,
+    kwargs: dict | None,
+    space: spaces.Box,
+    *,
+    seed: int = 0,
+    episodes: int = 10,
+    steps: int = 1000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encoder bounds: the space's where finite, else :func:`estimate_bounds`.
 
-    No rollout is run when every dimension of ``space`` is finite.
+    No rollout is run when every dimension of ``space`` is finite;
+    ``seed``, ``episodes`` and ``steps`` are passed to :func:`estimate_bounds`.
 
     Returns
     -------
@@ -267,7 +274,7 @@ def observation_bounds(
     observation_size(space)
     if np.all(_finite_mask(space)):
         return _space_bounds(space)
-    low, high = estimate_bounds(env_id, kwargs, seed=seed)
+    low, high = estimate_bounds(env_id, kwargs, episodes=episodes, steps=steps, seed=seed)
     if low.shape != space.shape:
         raise ValueError(
             f"{env_id!r} observations have shape {low.shape}, expected {space.shape} from "

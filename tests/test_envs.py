@@ -140,7 +140,7 @@ def test_observation_bounds_uses_finite_space_without_rollouts():
 
 def test_observation_bounds_estimates_infinite_dims():
     space = gymnasium.make("CartPole-v1").observation_space
-    low, high = observation_bounds("CartPole-v1", None, space, seed=3)
-    expected = estimate_bounds("CartPole-v1", seed=3)
+    low, high = observation_bounds("CartPole-v1", None, space, seed=3, episodes=4)
+    expected = estimate_bounds("CartPole-v1", seed=3, episodes=4)
     np.testing.assert_array_equal(low, expected[0])
     np.testing.assert_array_equal(high, expected[1])
