@@ -1,0 +1,296 @@
+"""Rollouts in lockstep, and their fan-out over worker processes.
+
+A worker evaluates a batch of G genomes over E episodes as B = G * E
+networks (network ``b = g * E + e``). At every environment step all live
+networks advance together in **one** kernel call, then each live environment
+steps; finished episodes are masked out of the kernel and cost nothing.
+
+The environments are made once per worker and kept across generations;
+episodes are seeded only through ``reset(seed=...)``. Evaluation draws no
+random numbers: a result depends only on (genome, seed, cap), so it does not
+matter which worker runs which batch.
+
+Genomes travel to workers as dicts of plain numpy arrays (:func:`pack`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import itertools
+import multiprocessing
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .connectivity import ConnectivityRule
+from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
+from .envs import make_env
+from .genome import NEURON_PARAMS, Genome, Synapses
+
+_PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs to run episodes: environment, codec, timing, bounds.
+
+    ``obs_low`` / ``obs_high`` are the encoder's observation bounds (resolved
+    once per run and stored with it); ``max_episode_steps`` overrides the
+    environment's own limit only when set.
+    """
+
+    env_id: str
+    env_kwargs: dict = field(default_factory=dict)
+    max_episode_steps: int | None = None
+    substeps: int = 64
+    dt: float = 1e-3
+    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    decoder: DecoderSpec = field(default_factory=DecoderSpec)
+    obs_low: tuple = ()
+    obs_high: tuple = ()
+
+    def key(self) -> str:
+        return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps))
+
+
+@dataclass
+class Evaluation:
+    """Results of G genomes over E episodes.
+
+    returns : (G, E) float64, lengths : (G, E) int64 environment steps,
+    counters : (G, 3) int64 summed over episodes (spikes, synaptic events,
+    neuron updates), invalid : (G,) int64 episodes ended by a NaN/inf observation.
+    """
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    counters: np.ndarray
+    invalid: np.ndarray
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.lengths.sum())
+
+    def events_per_step(self) -> np.ndarray:
+        """Synaptic events per environment step, per genome."""
+        return self.counters[:, 1] / np.maximum(self.lengths.sum(axis=1), 1)
+
+    @staticmethod
+    def concat(parts: Sequence[Evaluation]) -> Evaluation:
+        return Evaluation(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                            ("returns", "lengths", "counters", "invalid")))
+
+
+def task_meta(task: Task) -> dict:
+    """JSON-able description of a task, stored beside shipped genomes."""
+    return {"env_id": task.env_id, "env_kwargs": task.env_kwargs,
+            "max_episode_steps": task.max_episode_steps, "substeps": task.substeps, "dt": task.dt,
+            "encoder": asdict(task.encoder), "decoder": asdict(task.decoder),
+            "obs_low": list(task.obs_low), "obs_high": list(task.obs_high)}
+
+
+def task_from_meta(meta: dict) -> Task:
+    """Inverse of :func:`task_meta`."""
+    try:
+        return Task(meta["env_id"], dict(meta.get("env_kwargs") or {}), meta.get("max_episode_steps"),
+                    int(meta["substeps"]), float(meta["dt"]), EncoderSpec(**meta["encoder"]),
+                    DecoderSpec(**meta["decoder"]), tuple(meta["obs_low"]), tuple(meta["obs_high"]))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"genome metadata lacks the task description ({exc}); "
+                         "export genomes with `spatial-snn export` so they can be replayed") from None
+
+
+# ------------------------------------------------------------ transport
+def pack(genome: Genome) -> dict:
+    """A genome as a flat dict of numpy arrays (and the rule as plain floats)."""
+    d = {name: getattr(genome, name) for name in
+         ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")}
+    for name, short in _PROJ.items():
+        syn = getattr(genome, name)
+        d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"] = syn.pre, syn.post, syn.weight
+    d["rule"] = asdict(genome.rule)
+    return d
+
+
+def unpack(d: dict) -> Genome:
+    """Inverse of :func:`pack`."""
+    fields = {k: v for k, v in d.items() if k in
+              ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")}
+    for name, short in _PROJ.items():
+        fields[name] = Synapses(d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"])
+    return Genome(**fields, rule=ConnectivityRule(**d["rule"]))
+
+
+# ------------------------------------------------------------- rollouts
+_ENVS: dict[str, list] = {}  # per-process environment pool, kept across generations
+
+
+def _environments(task: Task, count: int) -> list:
+    pool = _ENVS.setdefault(task.key(), [])
+    while len(pool) < count:
+        pool.append(make_env(task.env_id, task.env_kwargs, task.max_episode_steps))
+    return pool[:count]
+
+
+def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None) -> Evaluation:
+    """Run every genome on every seed, all networks in lockstep (in this process).
+
+    Parameters
+    ----------
+    seeds : (E,) int
+        Reset seeds, shared by all genomes.
+    cap : int or None
+        Stop episodes after this many environment steps (curriculum); the
+        environment's own time limit applies as well.
+    """
+    from .network import Network
+
+    seeds = [int(s) for s in seeds]
+    G, E = len(genomes), len(seeds)
+    B = G * E
+    envs = _environments(task, B)
+    enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
+    dec = make_decoder(task.decoder, envs[0].action_space)
+    net = Network(genomes, episodes=E, dt=task.dt)
+    obs = np.stack([envs[b].reset(seed=seeds[b % E])[0] for b in range(B)]).astype(np.float64)
+    returns = np.zeros(B)
+    lengths = np.zeros(B, np.int64)
+    invalid = np.zeros(B, bool)
+    active = ~invalid_rows(obs)
+    invalid |= ~active
+    limit = np.iinfo(np.int64).max if cap is None else int(cap)
+    step = 0
+    while active.any() and step < limit:
+        x = enc(np.where(active[:, None], obs, 0.0))
+        actions = dec(net.step(x, task.substeps, active))
+        for b in np.flatnonzero(active):
+            o, r, terminated, truncated, _ = envs[b].step(actions[b])
+            returns[b] += r
+            lengths[b] += 1
+            obs[b] = o
+            if terminated or truncated:
+                active[b] = False
+        bad = active & invalid_rows(obs)
+        if bad.any():
+            invalid |= bad
+            active &= ~bad
+        step += 1
+    counters = net.counters.reshape(G, E, 3).sum(axis=1)
+    return Evaluation(returns.reshape(G, E), lengths.reshape(G, E), counters,
+                      invalid.reshape(G, E).sum(axis=1).astype(np.int64))
+
+
+def _rollout_packed(task: Task, packed: list[dict], seeds, cap) -> Evaluation:
+    return rollout(task, [unpack(p) for p in packed], seeds, cap)
+
+
+# ------------------------------------------------------------- workers
+def _cuts(n: int, parts: int) -> list[int]:
+    """Boundaries splitting ``n`` items into at most ``parts`` near-equal runs."""
+    parts = max(1, min(n, parts))
+    return [int(x) for x in np.linspace(0, n, parts + 1).round()]
+
+
+def init_worker() -> None:
+    """Worker initializer: one numba thread, kernels compiled once."""
+    from .network import set_threads, warmup
+
+    set_threads(1)
+    warmup()
+
+
+class WorkerPool:
+    """Fan batches out over an executor; survive one broken local pool per batch.
+
+    Parameters
+    ----------
+    workers : int
+        Local worker processes (``spawn``), each warmed up once. ``1`` runs
+        batches in this process.
+    executor : concurrent.futures.Executor, optional
+        Use this executor instead (e.g. a Dask client's); it is not restarted.
+    """
+
+    def __init__(self, workers: int | None = None, executor: cf.Executor | None = None):
+        self.workers = max(1, int(workers or os.cpu_count() or 1))
+        self._external = executor
+        self._pool: cf.Executor | None = None
+
+    @property
+    def parallel(self) -> bool:
+        return self._external is not None or self.workers > 1
+
+    def _executor(self) -> cf.Executor:
+        if self._external is not None:
+            return self._external
+        if self._pool is None:
+            from .network import warmup
+
+            warmup()  # compile (and cache) in the parent before workers start
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker)
+        return self._pool
+
+    def run(self, task: Task, genomes: Sequence[Genome], seeds, cap=None) -> Evaluation:
+        """Evaluate ``genomes`` on ``seeds``; results in genome order.
+
+        Work is cut into about four jobs per worker: by genomes when there
+        are enough of them, else by episodes (a test of one genome).
+        """
+        seeds = np.asarray(seeds, np.int64)
+        if not self.parallel:
+            return rollout(task, genomes, seeds, cap)
+        n_jobs = 4 * self.workers
+        g_cuts = _cuts(len(genomes), n_jobs)
+        s_cuts = _cuts(len(seeds), max(1, n_jobs // (len(g_cuts) - 1)))
+        packed = [pack(g) for g in genomes]
+        jobs = [(packed[ga:gb], seeds[sa:sb])
+                for ga, gb in itertools.pairwise(g_cuts) for sa, sb in itertools.pairwise(s_cuts)]
+        results = self._fan(task, jobs, cap)
+        per_genome = len(s_cuts) - 1
+        rows = [results[k:k + per_genome] for k in range(0, len(results), per_genome)]
+        merged = [Evaluation(np.concatenate([r.returns for r in row], axis=1),
+                             np.concatenate([r.lengths for r in row], axis=1),
+                             sum(r.counters for r in row), sum(r.invalid for r in row)) for row in rows]
+        return Evaluation.concat(merged)
+
+    def _fan(self, task: Task, jobs: list, cap) -> list[Evaluation]:
+        results: list[Evaluation | None] = [None] * len(jobs)
+        failures = [0] * len(jobs)
+        pending = list(range(len(jobs)))
+        while pending:
+            ex = self._executor()
+            futures = {ex.submit(_rollout_packed, task, *jobs[k], cap): k for k in pending}
+            broken = []
+            for fut in cf.as_completed(futures):
+                k = futures[fut]
+                try:
+                    results[k] = fut.result()
+                except cf.process.BrokenProcessPool:
+                    broken.append(k)
+            for k in broken:
+                failures[k] += 1
+                if failures[k] >= 2:
+                    self.close()
+                    raise RuntimeError(
+                        f"a worker process died twice while evaluating job {k} "
+                        f"({len(jobs[k][0])} genomes x {len(jobs[k][1])} episodes); not retried again. "
+                        "Check memory, or run with workers=1 to see the error in this process."
+                    )
+            if broken:
+                self.close()  # a broken pool cannot be reused: the retry gets a fresh one
+            pending = broken
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,236 @@
+"""The genetic algorithm: ask for offspring, tell nothing hidden.
+
+:meth:`GeneticAlgorithm.ask` is a pure function of (generation, the previous
+population, its fitness) and the run seed, so a run resumed from its archive
+continues exactly. The GA knows nothing of environments, processes or files.
+
+Next generation, "classic" scheme of the reference method (N individuals,
+``m = elite`` parents, default ``round(sqrt(N))``):
+
+* the best ``m`` unchanged (elites);
+* one mutated copy of each elite;
+* ``N - 2m - r`` children of crossover between random pairs of elites, each
+  mutated;
+* ``r = round(random_fraction * N)`` fresh random genomes.
+
+With ``selection = "nsga2"`` the ``m`` parents are chosen by DEAP's NSGA-II
+over (mean return, -synaptic events per environment step) instead of by
+return alone. Every new genome is pruned when ``prune`` is set (elites are
+already pruned). Randomness: individual ``i`` of generation ``g`` draws only
+from ``seeding.variation_rng(seed, g, i)``; parent pairing from
+``seeding.selection_rng(seed, g)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from deap import base, tools
+
+from . import seeding
+from .genome import Genome
+from .layout import GenomeSpec, random_genome
+from .variation import MutationParams, crossover, geometric_crossover, mutate, prune
+
+#: How each individual came to be (the archive's ``origin`` codes).
+ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
+SELECTIONS = ("classic", "nsga2")
+CROSSOVERS = ("published", "geometric", "none")
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """Population and operator settings; defaults are the published ones.
+
+    Parameters
+    ----------
+    population : int
+        Individuals per generation (published: 100).
+    generations : int
+        Generations to run (published: 1000).
+    selection : {"classic", "nsga2"}
+    crossover : {"published", "geometric", "none"}
+        ``none`` replaces children by mutants of random elites.
+    elite : int or None
+        Parents kept per generation; None means ``round(sqrt(population))``.
+    random_fraction : float
+        Share of fresh random genomes per generation (published: 0.1).
+    prune : bool
+        Prune every new genome (published pruning, done right).
+    """
+
+    population: int = 100
+    generations: int = 1000
+    selection: str = "classic"
+    crossover: str = "published"
+    elite: int | None = None
+    random_fraction: float = 0.1
+    prune: bool = True
+
+    def __post_init__(self):
+        if self.population < 4:
+            raise ValueError(f"evolution.population: expected an integer >= 4, got {self.population}")
+        if self.generations < 1:
+            raise ValueError(f"evolution.generations: expected an integer >= 1, got {self.generations}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"evolution.selection: expected one of {SELECTIONS}, got {self.selection!r}")
+        if self.crossover not in CROSSOVERS:
+            raise ValueError(f"evolution.crossover: expected one of {CROSSOVERS}, got {self.crossover!r}")
+        if not 0.0 <= self.random_fraction < 1.0:
+            raise ValueError(f"evolution.random_fraction: expected a value in [0, 1), got {self.random_fraction}")
+        m = self.n_elite
+        if not 1 <= m or 2 * m + self.n_random > self.population:
+            raise ValueError(
+                f"evolution.elite: expected 1 <= elite and 2*elite + random <= population "
+                f"({self.population}), got elite = {m}, random = {self.n_random}"
+            )
+
+    @property
+    def n_elite(self) -> int:
+        return int(self.elite) if self.elite is not None else max(1, round(math.sqrt(self.population)))
+
+    @property
+    def n_random(self) -> int:
+        return int(round(self.random_fraction * self.population))
+
+
+@dataclass(frozen=True, eq=False)
+class Offspring:
+    """A generation to evaluate: genomes with their lineage.
+
+    parents : (N, 2) int64 indices into the previous generation (-1 = none);
+    origin : (N,) int8 codes from :data:`ORIGIN`.
+    """
+
+    genomes: list[Genome]
+    parents: np.ndarray
+    origin: np.ndarray
+
+
+class _Fitness2(base.Fitness):
+    """Two maximised objectives (module-level: no ``creator`` classes)."""
+
+    weights = (1.0, 1.0)
+
+
+class _Individual:
+    __slots__ = ("fitness", "index")
+
+    def __init__(self, index: int, values):
+        self.index = index
+        self.fitness = _Fitness2(tuple(float(v) for v in values))
+
+
+class GeneticAlgorithm:
+    """Ask/tell GA over genomes drawn from ``spec``.
+
+    Parameters
+    ----------
+    config : EvolutionConfig
+    spec : GenomeSpec
+        Shape and rule of random genomes.
+    mutation : MutationParams
+    n_inputs, n_outputs : int
+        Encoder channels and decoder units.
+    seed : int
+        The run seed (root of the seed tree).
+    """
+
+    def __init__(self, config: EvolutionConfig, spec: GenomeSpec, mutation: MutationParams,
+                 n_inputs: int, n_outputs: int, seed: int):
+        self.config, self.spec, self.mutation = config, spec, mutation
+        self.n_inputs, self.n_outputs, self.seed = n_inputs, n_outputs, int(seed)
+
+    # ------------------------------------------------------------ helpers
+    def _random(self, generation: int, i: int) -> Genome:
+        g = random_genome(self.spec, self.n_inputs, self.n_outputs,
+                          seeding.variation_rng(self.seed, generation, i))
+        return prune(g) if self.config.prune else g
+
+    def _finish(self, g: Genome) -> Genome:
+        return prune(g) if self.config.prune else g
+
+    def parents(self, fitness: np.ndarray) -> np.ndarray:
+        """Indices of the ``m`` parents, best first.
+
+        fitness : (N, n_obj) -- column 0 is the mean return; column 1 (for
+        NSGA-II) the negated synaptic events per environment step.
+        """
+        fitness = np.asarray(fitness, np.float64)
+        if fitness.ndim == 1:
+            fitness = fitness[:, None]
+        m = self.config.n_elite
+        if self.config.selection == "nsga2":
+            if fitness.shape[1] < 2:
+                raise ValueError(f"fitness: NSGA-II needs 2 objectives, got shape {fitness.shape}")
+            inds = [_Individual(i, f[:2]) for i, f in enumerate(fitness)]
+            chosen = [ind.index for ind in tools.selNSGA2(inds, m)]
+            return np.array(sorted(chosen, key=lambda i: (-fitness[i, 0], i)), np.int64)
+        inds = [_Individual(i, (f[0], 0.0)) for i, f in enumerate(fitness)]
+        # selBest sorts by fitness (stable), so ties keep index order
+        return np.array([ind.index for ind in tools.selBest(inds, m)], np.int64)
+
+    # ---------------------------------------------------------------- ask
+    def initial(self) -> Offspring:
+        """Generation 0: ``population`` random genomes."""
+        n = self.config.population
+        genomes = [self._random(0, i) for i in range(n)]
+        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8))
+
+    def ask(self, generation: int, population: list[Genome], fitness: np.ndarray) -> Offspring:
+        """Offspring of ``population`` (scored ``fitness``) as generation ``generation``."""
+        if generation < 1:
+            raise ValueError(f"generation: expected >= 1 (generation 0 comes from initial()), got {generation}")
+        if len(population) != len(fitness):
+            raise ValueError(f"fitness: expected {len(population)} rows, got {len(fitness)}")
+        cfg, n = self.config, self.config.population
+        elite = self.parents(fitness)
+        m, r = len(elite), cfg.n_random
+        n_children = n - 2 * m - r
+        pair_rng = seeding.selection_rng(self.seed, generation)
+        genomes: list[Genome] = []
+        parents, origin = [], []
+
+        def add(g, p, o):
+            genomes.append(g), parents.append(p), origin.append(ORIGIN[o])
+
+        for e in elite:
+            add(population[e], (e, -1), "elite")
+        for e in elite:
+            rng = seeding.variation_rng(self.seed, generation, len(genomes))
+            add(self._finish(mutate(population[e], rng, self.mutation, self.spec.ranges)), (e, -1), "mutant")
+        while n_children > 0:
+            i = len(genomes)
+            rng = seeding.variation_rng(self.seed, generation, i)
+            a, b = pair_rng.choice(elite, size=2, replace=False) if m >= 2 else (elite[0], elite[0])
+            if cfg.crossover == "none":
+                kids = [population[a]]
+                pairs = [(a, -1)]
+            else:
+                op = crossover if cfg.crossover == "published" else geometric_crossover
+                kids = list(op(population[a], population[b], rng))
+                pairs = [(a, b), (b, a)]
+            for kid, p in list(zip(kids, pairs, strict=True))[:n_children]:
+                add(self._finish(mutate(kid, rng, self.mutation, self.spec.ranges)), p, "child")
+                n_children -= 1
+        while len(genomes) < n:
+            add(self._random(generation, len(genomes)), (-1, -1), "random")
+        return Offspring(genomes, np.array(parents, np.int64), np.array(origin, np.int8))
+
+
+def statistics(returns: np.ndarray) -> dict[str, float]:
+    """Best / mean / std / worst of per-individual mean returns (deap.tools.Statistics)."""
+    stats = tools.Statistics(key=float)
+    stats.register("best", np.max)
+    stats.register("mean", np.mean)
+    stats.register("std", np.std)
+    stats.register("worst", np.min)
+    return {k: float(v) for k, v in stats.compile(list(np.asarray(returns, np.float64))).items()}
+
+
+def curriculum_cap(generation: int, start: int, growth: float, limit: int | None) -> int | None:
+    """Episode cap of the published curriculum: ``ceil(start * growth ** generation)``, up to ``limit``."""
+    cap = math.ceil(start * growth ** min(generation, 500))
+    return cap if limit is None else min(cap, int(limit))

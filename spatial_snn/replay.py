@@ -1,0 +1,87 @@
+"""Run a stored controller again: the champion of an archive or a genome file.
+
+Replays use fresh reset seeds (``seeding.rng(seed, 5)``), never the training
+or test seeds of the run, and can record a video headlessly
+(``MUJOCO_GL=egl`` for MuJoCo bodies).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .evaluation import Task, rollout, task_from_meta
+from .genome import Genome
+
+_REPLAY_STREAM = 5
+
+
+def load_controller(path) -> tuple[Genome, Task, dict]:
+    """(genome, task, info) from a run archive (its champion) or a genome file."""
+    from .archive import ArchiveFormatError, load_genome, open_run
+
+    path = Path(path)
+    try:
+        with open_run(path) as run:
+            ch = run.champion()
+            if ch is None:
+                raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
+                                         "let it run past its first test generation")
+            genome, info = ch
+            meta = run.config.get("task")
+            if meta is None:
+                raise ArchiveFormatError(f"{path}: no task description in the archive")
+            return genome, task_from_meta(meta), dict(info)
+    except ArchiveFormatError as first:
+        try:
+            genome, meta = load_genome(path)
+        except ArchiveFormatError:
+            raise first from None
+        return genome, task_from_meta(meta.get("task", meta)), meta
+
+
+def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None) -> np.ndarray:
+    """Returns of the stored controller over ``episodes`` fresh episodes.
+
+    With ``video``, the first episode is also rendered to that file (mp4 or gif).
+    """
+    from . import seeding
+
+    genome, task, _ = load_controller(path)
+    seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
+    result = rollout(task, [genome], seeds)
+    if video is not None:
+        record(genome, task, int(seeds[0]), video)
+    return result.returns[0]
+
+
+def record(genome: Genome, task: Task, seed: int, out) -> Path:
+    """Render one episode to a video file (headless)."""
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    import imageio.v2 as imageio
+
+    from .encoding import make_decoder, make_encoder
+    from .envs import make_env
+    from .network import Network
+
+    env = make_env(task.env_id, {**task.env_kwargs, "render_mode": "rgb_array"}, task.max_episode_steps)
+    enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
+    dec = make_decoder(task.decoder, env.action_space)
+    net = Network([genome], dt=task.dt)
+    obs, _ = env.reset(seed=seed)
+    frames = [env.render()]
+    done = False
+    while not done:
+        action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))[0]
+        obs, _, terminated, truncated, _ = env.step(action)
+        frames.append(env.render())
+        done = terminated or truncated or not np.all(np.isfinite(obs))
+    env.close()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fps = int(env.metadata.get("render_fps", 30))
+    extra = {} if out.suffix == ".gif" else {"macro_block_size": 1}
+    imageio.mimsave(out, frames, fps=fps, **extra)
+    return out

@@ -1,0 +1,237 @@
+"""Scenarios: a task and every setting of a run, as frozen dataclasses.
+
+A scenario is a TOML file (``scenarios/*.toml``) with the tables ``[env]``,
+``[network]``, ``[encoder]``, ``[decoder]``, ``[evolution]``, ``[mutation]``
+and ``[protocol]`` plus a top-level ``name``. Every key is optional; the
+defaults are the published settings. An unknown key is an error that names
+the nearest valid key; every value is type- and range-checked by its
+dataclass. :func:`check_scenario` runs one environment step through the
+encoder, a tiny network and the decoder, so a broken scenario fails in a
+second, not after an hour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .connectivity import ConnectivityRule
+from .encoding import DecoderSpec, EncoderSpec
+from .evolution import EvolutionConfig
+from .layout import PLACEMENTS, GenomeSpec
+from .variation import MutationParams
+
+PRESETS = ("reference", "spatial")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Environment: gymnasium id, keyword arguments, optional time-limit override."""
+
+    id: str = "CartPole-v1"
+    kwargs: dict = field(default_factory=dict)
+    max_episode_steps: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.id, str) or not self.id:
+            raise ValueError(f"env.id: expected a gymnasium id such as 'Hopper-v5', got {self.id!r}")
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ValueError(f"env.max_episode_steps: expected >= 1, got {self.max_episode_steps}")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Network shape and embedding.
+
+    ``preset = "reference"`` is the published network (integer grid,
+    ``exp(-2 d)``, inputs/outputs at distance 1); ``"spatial"`` is ours
+    (jittered grid, inputs and outputs on opposite faces, length calibrated
+    to ``mean_degree`` so every dimension has the same mean degree).
+    """
+
+    preset: str = "reference"
+    n_hidden: int = 64
+    placement: str | None = None
+    mean_degree: float | None = None
+    io_length: float | None = None
+    conduction_speed: float | None = None
+    max_delay: int = 8
+    excitatory_fraction: float = 0.8
+    substeps: int = 64
+    dt: float = 1e-3
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"network.preset: expected one of {PRESETS}, got {self.preset!r}")
+        if self.n_hidden < 1:
+            raise ValueError(f"network.n_hidden: expected >= 1, got {self.n_hidden}")
+        if self.placement is not None and self.placement not in PLACEMENTS:
+            raise ValueError(f"network.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
+        if not 1 <= self.substeps <= 10_000:
+            raise ValueError(f"network.substeps: expected 1..10000 sub-steps per env step, got {self.substeps}")
+        if not (math.isfinite(self.dt) and 0 < self.dt <= 0.1):
+            raise ValueError(f"network.dt: expected a time step in (0, 0.1] seconds, got {self.dt}")
+
+    def spec(self, dim: int) -> GenomeSpec:
+        """The :class:`GenomeSpec` of this network in ``dim`` dimensions."""
+        if self.preset == "reference":
+            base = GenomeSpec.reference(dim, self.n_hidden)
+        else:
+            base = GenomeSpec.spatial(dim, self.n_hidden, self.mean_degree or 4.0)
+        rule_changes = {"conduction_speed": self.conduction_speed, "max_delay": self.max_delay}
+        if self.io_length is not None:
+            rule_changes["io_length"] = self.io_length
+        changes = {"rule": dataclasses.replace(base.rule, **rule_changes),
+                   "excitatory_fraction": self.excitatory_fraction}
+        if self.placement is not None:
+            changes["placement"] = self.placement
+        if self.mean_degree is not None:
+            changes["mean_degree"] = self.mean_degree
+        return dataclasses.replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """How fitness and the reported test score are measured.
+
+    Fitness is the mean return over ``episodes`` episodes whose reset seeds
+    are drawn fresh every generation (``fixed_seeds`` reuses generation 0's,
+    as published). The optional curriculum caps episodes at
+    ``ceil(curriculum_start * curriculum_growth ** generation)`` steps. Every
+    ``test_every`` generations (and at the last) the best genome runs
+    ``test_episodes`` held-out episodes; that is the reported score. The run
+    stops early once the test score reaches ``target``.
+    """
+
+    episodes: int = 3
+    fixed_seeds: bool = False
+    curriculum: bool = False
+    curriculum_start: int = 10
+    curriculum_growth: float = 1.1
+    test_every: int = 10
+    test_episodes: int = 100
+    target: float | None = None
+    bounds_episodes: int = 10
+
+    def __post_init__(self):
+        for name in ("episodes", "test_every", "test_episodes", "curriculum_start", "bounds_episodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"protocol.{name}: expected an integer >= 1, got {getattr(self, name)}")
+        if not self.curriculum_growth >= 1.0:
+            raise ValueError(f"protocol.curriculum_growth: expected >= 1, got {self.curriculum_growth}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything a run needs, except the embedding dimension and the seed."""
+
+    name: str = "scenario"
+    env: EnvConfig = field(default_factory=EnvConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    encoder: EncoderSpec = field(default_factory=EncoderSpec)
+    decoder: DecoderSpec = field(default_factory=DecoderSpec)
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    mutation: MutationParams = field(default_factory=MutationParams)
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **sections) -> Scenario:
+        return dataclasses.replace(self, **sections)
+
+
+_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "dict": (dict,)}
+
+
+def _check_type(value, annotation: str, where: str):
+    allowed = annotation.replace(" ", "").split("|")
+    if value is None and "None" in allowed:
+        return value
+    for a in allowed:
+        kinds = _TYPES.get(a)
+        if kinds and isinstance(value, kinds) and not (a in ("int", "float") and isinstance(value, bool)):
+            return float(value) if a == "float" else value
+        if a.startswith("tuple") and isinstance(value, list | tuple):
+            return tuple(value)
+    raise ValueError(f"{where}: expected {annotation}, got {value!r} ({type(value).__name__})")
+
+
+def _build(cls, data, where: str):
+    if dataclasses.is_dataclass(data) and isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a table of settings, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise ValueError(f"{where}.{key}: unknown key; {hint}valid keys: {', '.join(known)}")
+    kwargs = {}
+    for key, value in data.items():
+        f = known[key]
+        nested = _NESTED.get((cls, key))
+        if nested is not None:
+            kwargs[key] = _build(nested, value, f"{where}.{key}")
+        else:
+            kwargs[key] = _check_type(value, str(f.type), f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith(where.split(".")[-1]) else f"{where}: {msg}") from None
+
+
+_NESTED = {
+    (Scenario, "env"): EnvConfig,
+    (Scenario, "network"): NetworkConfig,
+    (Scenario, "encoder"): EncoderSpec,
+    (Scenario, "decoder"): DecoderSpec,
+    (Scenario, "evolution"): EvolutionConfig,
+    (Scenario, "mutation"): MutationParams,
+    (Scenario, "protocol"): ProtocolConfig,
+}
+
+
+def scenario_from_dict(data: dict, name: str | None = None) -> Scenario:
+    """Build a :class:`Scenario` from nested dicts (unknown keys are errors)."""
+    data = dict(data)
+    if name is not None and "name" not in data:
+        data["name"] = name
+    return _build(Scenario, data, "scenario")
+
+
+def load_scenario(path) -> Scenario:
+    """Load ``scenarios/NAME.toml``; the scenario's name defaults to the file stem."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"scenario file {path} not found; shipped scenarios are in scenarios/*.toml")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return scenario_from_dict(data, name=path.stem)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def as_scenario(scenario) -> Scenario:
+    """Accept a Scenario, a dict, or a path to a TOML file."""
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return scenario_from_dict(scenario)
+    if isinstance(scenario, str | Path):
+        return load_scenario(scenario)
+    raise TypeError(f"scenario: expected a Scenario, dict or TOML path, got {type(scenario).__name__}")
+
+
+def rule_for(scenario: Scenario, dim: int) -> ConnectivityRule:
+    """The resolved connectivity rule of a scenario in ``dim`` dimensions."""
+    return scenario.network.spec(dim).resolved_rule()

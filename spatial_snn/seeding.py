@@ -1,0 +1,63 @@
+"""The seed tree: one ``run_seed`` spawns every random stream of a run.
+
+Streams are addressed by a path, never by the order in which they are asked
+for, so a result depends only on *what* is computed, not on which worker or
+in which order::
+
+    run_seed
+    |- (0, g, i)   variation: generation g, individual i
+    |- (1, g)      training episode seeds of generation g (even numbers)
+    |- (2,)        the run's held-out test episode seeds (odd numbers)
+    |- (3,)        set-up (observation-bound estimation)
+    |- (4, g)      selection: parent pairing in generation g
+
+Training seeds are even and test seeds odd, so the two sets are disjoint by
+construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION = 0, 1, 2, 3, 4
+_SEED_SPACE = 2**30
+
+
+def _sequence(run_seed: int, *path: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(int(run_seed), spawn_key=tuple(int(p) for p in path))
+
+
+def rng(run_seed: int, *path: int) -> np.random.Generator:
+    """Generator for the stream at ``path`` under ``run_seed``."""
+    return np.random.default_rng(_sequence(run_seed, *path))
+
+
+def variation_rng(run_seed: int, generation: int, individual: int) -> np.random.Generator:
+    """Stream that creates individual ``individual`` of generation ``generation``."""
+    return rng(run_seed, _VARIATION, generation, individual)
+
+
+def setup_rng(run_seed: int) -> np.random.Generator:
+    return rng(run_seed, _SETUP)
+
+
+def train_seeds(run_seed: int, generation: int, episodes: int, fixed: bool = False) -> np.ndarray:
+    """Reset seeds of the ``episodes`` training episodes of a generation (even).
+
+    Drawn fresh every generation and shared by all its individuals; with
+    ``fixed`` the generation-0 seeds are used throughout (the published protocol).
+    """
+    g = 0 if fixed else generation
+    draws = rng(run_seed, _TRAIN, g).choice(_SEED_SPACE, size=episodes, replace=False)
+    return (2 * draws).astype(np.int64)
+
+
+def test_seeds(run_seed: int, episodes: int) -> np.ndarray:
+    """The run's held-out test seeds (odd, hence disjoint from training seeds)."""
+    draws = rng(run_seed, _TEST).choice(_SEED_SPACE, size=episodes, replace=False)
+    return (2 * draws + 1).astype(np.int64)
+
+
+def selection_rng(run_seed: int, generation: int) -> np.random.Generator:
+    """Stream for generation-level choices (which parents pair up)."""
+    return rng(run_seed, _SELECTION, generation)
