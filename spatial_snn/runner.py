@@ -66,7 +66,8 @@ def make_task(sc: Scenario, seed: int, bounds: tuple | None = None) -> Task:
     try:
         check_spaces(env.observation_space, env.action_space)
         if bounds is None:
-            bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed)
+            bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
+                                        episodes=sc.protocol.bounds_episodes)
     finally:
         env.close()
     low, high = (tuple(float(x) for x in b) for b in bounds)
@@ -119,7 +120,7 @@ def evolve(
     seed: int = 0,
     generations: int | None = None,
     workers: int | None = None,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
     callback: Callable[[dict], None] | None = None,
     archive: str | Path | None = None,
     overwrite: bool = False,
@@ -138,8 +139,9 @@ def evolve(
         Overrides ``scenario.evolution.generations``.
     workers : int, optional
         Local worker processes (default: one per core; 1 = in this process).
-    executor : concurrent.futures.Executor, optional
-        Evaluate on this executor instead (e.g. a Dask client's).
+    executor : concurrent.futures.Executor or str, optional
+        Evaluate on this executor instead; a string is a Dask scheduler
+        address (``"tcp://host:8786"``), needs ``spatial-snn[dask]``.
     callback : callable, optional
         Called after every generation with a dict of its statistics.
     archive : path, optional
@@ -191,6 +193,10 @@ def evolve(
     steps_done = int(history["env_steps"][-1]) if start else 0
     wall_done = float(history["wall_time"][-1]) if start else 0.0
     bar = _progress(n_gen, start)
+    if isinstance(executor, str):
+        from .distributed import dask_executor
+
+        executor = dask_executor(executor)
     pool = WorkerPool(workers, executor)
     try:
         for g in range(start, n_gen):
