@@ -29,20 +29,18 @@ carries its sign, position and outgoing input synapses.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
-from .connectivity import sample_pairs
+from .connectivity import ConnectivityRule, sample_pairs
 from .genome import NEURON_PARAMS, Genome, Synapses
 from .layout import ParameterRanges
 
-_PROBABILITIES = (
-    "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate",
-)  # fmt: skip
+_PROBABILITIES = ("edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate")
 _SYN = ("pre", "post", "weight")
 _PER_NEURON = (*NEURON_PARAMS, "sign")
 
@@ -87,18 +85,12 @@ class MutationParams:
         for name in _PROBABILITIES:
             v = getattr(self, name)
             if not isinstance(v, Real) or not 0.0 <= v <= 1.0:
-                raise ValueError(
-                    f"MutationParams.{name}: expected a probability in [0, 1], got {v!r}"
-                )
+                raise ValueError(f"MutationParams.{name}: expected a probability in [0, 1], got {v!r}")
         s = self.position_sigma
         if not isinstance(s, Real) or not (math.isfinite(s) and s >= 0):
-            raise ValueError(
-                f"MutationParams.position_sigma: expected a finite value >= 0, got {s!r}"
-            )
+            raise ValueError(f"MutationParams.position_sigma: expected a finite value >= 0, got {s!r}")
         if not isinstance(self.spatial_add, bool | np.bool_):
-            raise TypeError(
-                f"MutationParams.spatial_add: expected a bool, got {self.spatial_add!r}"
-            )
+            raise TypeError(f"MutationParams.spatial_add: expected a bool, got {self.spatial_add!r}")
 
 
 # ------------------------------------------------------------------ checks
@@ -109,9 +101,7 @@ def _check_genome(g, name: str) -> None:
 
 def _check_rng(rng) -> None:
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng: expected np.random.Generator (default_rng(seed)), got {type(rng).__name__}"
-        )
+        raise TypeError(f"rng: expected np.random.Generator (default_rng(seed)), got {type(rng).__name__}")
 
 
 def _shape(g: Genome) -> tuple[int, int, int, int]:
@@ -182,24 +172,34 @@ def _pair_space(genome: Genome, name: str) -> tuple[int, int]:
     }[name]
 
 
+def _unit_rule(rule: ConnectivityRule, io: bool) -> ConnectivityRule:
+    """``rule`` with ``p0`` (or ``io_p0``) = 1 and the same radius: ``p'(d) = p(d) / p0``."""
+    p0 = rule.io_p0 if io else rule.p0
+    cutoff = min(rule.cutoff / p0, 1.0 - 1e-9)  # p0 <= cutoff (radius 0) is degenerate anyway
+    return replace(rule, **{"io_p0" if io else "p0": 1.0}, cutoff=cutoff)
+
+
 def _add_spatial(genome: Genome, name: str, syn: Synapses, p: float, rng):
-    """Absent pairs, each added with probability ``p * p(d) / p0`` under the genome's rule."""
+    """Absent pairs, each added with probability ``p * p(d) / p0`` under the genome's rule.
+
+    Candidates are drawn by :func:`~spatial_snn.connectivity.sample_pairs` with
+    probability ``p(d) / p0`` (within the rule's radius), then kept with
+    probability ``p``; existing pairs are dropped.
+    """
     rule, pos = genome.rule, genome.positions
     n_pre, n_post = _pair_space(genome, name)
     if p == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     if name == "recurrent":
-        pre, post, _ = sample_pairs(pos, pos, rule, rng, same=True)
-        thin = p / rule.p0
+        pre, post, _ = sample_pairs(pos, pos, _unit_rule(rule, False), rng, same=True)
     elif rule.io_distance is not None:  # every io pair lies at one distance: uniform
         p_io = p * float(rule.probability(rule.io_distance, io=True)) / rule.io_p0
         return _add_uniform(syn, n_pre, n_post, False, p_io, rng)
     else:
         inputs = name == "input_synapses"
         src, dst = (genome.input_positions, pos) if inputs else (pos, genome.output_positions)
-        pre, post, _ = sample_pairs(src, dst, rule, rng, io=True)
-        thin = p / rule.io_p0
-    keep = rng.random(pre.size) < thin  # p(d) * thin = p * p(d) / p0
+        pre, post, _ = sample_pairs(src, dst, _unit_rule(rule, True), rng, io=True)
+    keep = rng.random(pre.size) < p
     pre, post = pre[keep], post[keep]
     absent = ~np.isin(pre * n_post + post, syn.pre.astype(np.int64) * n_post + syn.post)
     return pre[absent], post[absent]
@@ -225,9 +225,7 @@ def _mutate_projection(genome, name, rng, params: MutationParams, ranges: Parame
     return Synapses(pre[order], post[order], weight[order])
 
 
-def mutate(
-    genome: Genome, rng: np.random.Generator, params: MutationParams, ranges: ParameterRanges
-) -> Genome:
+def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ranges: ParameterRanges) -> Genome:
     """A mutated copy of ``genome``; see the module docstring for the events.
 
     Draw order (fixed, so a seed fixes the result): signs, the five parameters,

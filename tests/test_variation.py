@@ -23,9 +23,7 @@ from spatial_snn.variation import (
 )
 
 FIELDS = ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")
-OFF = MutationParams(
-    edge_delete=0, weight_resample=0, edge_add=0, sign_flip=0, param_resample=0
-)  # every event off
+OFF = MutationParams(edge_delete=0, weight_resample=0, edge_add=0, sign_flip=0, param_resample=0)  # every event off
 RANGES = ParameterRanges(v_reset=(-1.0, 0.0))  # a resampled v_reset is visible (parents have 0)
 
 
@@ -199,28 +197,49 @@ def test_uniform_edge_addition_ignores_distance(big):
         assert np.all(np.abs(counts - len(added) / 10) < 5 * np.sqrt(len(added) / 10))
 
 
-def test_spatial_edge_addition_follows_the_distance_rule(big):
-    p_add = 0.5
-    p = dataclasses.replace(OFF, edge_add=p_add, spatial_add=True)
-    m = mutate(big, np.random.default_rng(7), p, RANGES)
-    rule, pos = big.rule, big.positions
-    # exact expectation over absent pairs within the cutoff radius (self pair at self_distance)
-    tree = cKDTree(pos)
-    pairs = tree.sparse_distance_matrix(tree, rule.radius(), output_type="ndarray")
+def _expected_addition(g, m, projection, src, dst, p_add, io):
+    """Per absent candidate pair within the radius: distance and probability ``p * p(d) / p0``."""
+    rule = g.rule
+    pairs = cKDTree(src).sparse_distance_matrix(cKDTree(dst), rule.radius(io), output_type="ndarray")
     i, j, d = pairs["i"], pairs["j"], pairs["v"]
-    d = np.where(i == j, rule.self_distance, d)
-    absent = ~np.isin(i.astype(np.int64) * 1_000_000 + j, _keys(big, "recurrent"))
-    prob = p_add * rule.probability(d[absent]) / rule.p0
-    new = m.recurrent.take(~np.isin(_keys(m, "recurrent"), _keys(big, "recurrent")))
-    assert abs(len(new) - prob.sum()) < 4 * np.sqrt(prob.sum())
-    d_new = synapse_distances(m.replace(recurrent=new), "recurrent")
-    expected = np.sum(prob * d[absent]) / prob.sum()
-    assert d_new.mean() == pytest.approx(expected, abs=4 * d[absent].std() / np.sqrt(len(new)))
-    assert d_new.mean() < 0.2 * np.linalg.norm(np.ptp(pos, axis=0))  # uniform's is ~0.5 side
+    if projection == "recurrent":
+        d = np.where(i == j, rule.self_distance, d)
+    absent = ~np.isin(i.astype(np.int64) * 1_000_000 + j, _keys(g, projection))
+    prob = p_add * rule.probability(d[absent], io=io) / (rule.io_p0 if io else rule.p0)
+    added = getattr(m, projection).take(~np.isin(_keys(m, projection), _keys(g, projection)))
+    return d[absent], prob, synapse_distances(m.replace(**{projection: added}), projection)
+
+
+def _check_follows(d, prob, d_added):
+    assert abs(d_added.size - prob.sum()) < 4 * np.sqrt(prob.sum())
+    expected = np.sum(prob * d) / prob.sum()
+    assert d_added.mean() == pytest.approx(expected, abs=4 * d.std() / np.sqrt(d_added.size))
+
+
+@pytest.mark.parametrize("p0", [1.0, 0.4])
+def test_spatial_edge_addition_follows_the_distance_rule(big, p0):
+    g = big.replace(rule=dataclasses.replace(big.rule, p0=p0, io_p0=p0))
+    p_add = 0.5
+    m = mutate(g, np.random.default_rng(7), dataclasses.replace(OFF, edge_add=p_add, spatial_add=True), RANGES)
+    d, prob, d_added = _expected_addition(g, m, "recurrent", g.positions, g.positions, p_add, False)
+    _check_follows(d, prob, d_added)
+    assert d_added.mean() < 0.2 * np.linalg.norm(np.ptp(g.positions, axis=0))  # uniform: ~0.5 side
     # io pairs at the rule's io_distance: probability p * p(io_distance) / io_p0
-    q = p_add * float(rule.probability(rule.io_distance, io=True)) / rule.io_p0
-    added_in = np.sum(~np.isin(_keys(m, "input_synapses"), _keys(big, "input_synapses")))
-    assert _within(added_in, 8 * 2000 - len(big.input_synapses), q)
+    q = p_add * float(g.rule.probability(g.rule.io_distance, io=True)) / g.rule.io_p0
+    added_in = np.sum(~np.isin(_keys(m, "input_synapses"), _keys(g, "input_synapses")))
+    assert _within(added_in, 8 * 2000 - len(g.input_synapses), q)
+
+
+def test_spatial_edge_addition_uses_real_input_and_output_distances():
+    g = _genome(8, GenomeSpec.spatial(dim=2, n_hidden=900), n_in=30, n_out=30)
+    assert g.rule.io_distance is None
+    p_add = 0.8
+    m = mutate(g, np.random.default_rng(2), dataclasses.replace(OFF, edge_add=p_add, spatial_add=True), RANGES)
+    for proj, src, dst in (
+        ("input_synapses", g.input_positions, g.positions),
+        ("output_synapses", g.positions, g.output_positions),
+    ):
+        _check_follows(*_expected_addition(g, m, proj, src, dst, p_add, True))
 
 
 @pytest.mark.parametrize("spatial_add", [False, True])
@@ -271,12 +290,8 @@ def _sources(child: Genome, a: Genome, b: Genome) -> np.ndarray:
 
 def _check_provenance(child, base, other, from_other, from_other_in):
     for f in (*NEURON_PARAMS, "sign"):
-        assert np.array_equal(
-            getattr(child, f), np.where(from_other, getattr(other, f), getattr(base, f))
-        ), f
-    assert np.array_equal(
-        child.positions, np.where(from_other[:, None], other.positions, base.positions)
-    )
+        assert np.array_equal(getattr(child, f), np.where(from_other, getattr(other, f), getattr(base, f))), f
+    assert np.array_equal(child.positions, np.where(from_other[:, None], other.positions, base.positions))
     for proj in ("recurrent", "output_synapses"):
         for i in range(child.n):
             src = other if from_other[i] else base
@@ -317,9 +332,7 @@ def test_crossover_children_mix_whole_neurons_from_both_parents(op):
     for c in (c1, c2):  # the published code silently copied a parent
         assert _structure(c) != _structure(a) and _structure(c) != _structure(b)
     for proj in PROJECTIONS:  # the children partition the parents' synapses
-        assert sorted(_records(c1, proj) + _records(c2, proj)) == sorted(
-            _records(a, proj) + _records(b, proj)
-        )
+        assert sorted(_records(c1, proj) + _records(c2, proj)) == sorted(_records(a, proj) + _records(b, proj))
 
 
 def test_crossover_swaps_a_random_half():
@@ -415,27 +428,21 @@ def test_prune_matches_a_dense_reachability_twin_is_idempotent_and_never_adds(se
     p = prune(g)
     keep = _dense_prune_mask(g)
     assert np.array_equal(connected_neurons(p), keep)
-    assert _pairs(p, "recurrent") == {
-        (i, j) for i, j in _pairs(g, "recurrent") if keep[i] and keep[j]
-    }
+    assert _pairs(p, "recurrent") == {(i, j) for i, j in _pairs(g, "recurrent") if keep[i] and keep[j]}
     for proj in PROJECTIONS:
         assert set(_records(p, proj)) <= set(_records(g, proj))
     assert _same(prune(p), p)
 
 
 def test_compact_of_a_pruned_genome_keeps_its_effective_weights():
-    g = mutate(
-        _genome(5, GenomeSpec.reference(dim=2)), np.random.default_rng(0), MutationParams(), RANGES
-    )
+    g = mutate(_genome(5, GenomeSpec.reference(dim=2)), np.random.default_rng(0), MutationParams(), RANGES)
     p = prune(g)
     c = compact(p)
     kept = connected_neurons(p)
     assert c.n == kept.sum() < g.n and c.n_synapses == p.n_synapses
     full, small = build(p), build(c)
     np.testing.assert_array_equal(small.input.toarray(), full.input.toarray()[:, kept])
-    np.testing.assert_array_equal(
-        small.recurrent.toarray(), full.recurrent.toarray()[kept][:, kept]
-    )
+    np.testing.assert_array_equal(small.recurrent.toarray(), full.recurrent.toarray()[kept][:, kept])
     np.testing.assert_array_equal(small.output.toarray(), full.output.toarray()[kept])
     for f in NEURON_PARAMS:
         assert np.array_equal(getattr(c, f), getattr(p, f)[kept])
