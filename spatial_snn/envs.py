@@ -34,6 +34,7 @@ with actions drawn from ``action_space`` seeded once with ``seed`` and resets
 from __future__ import annotations
 
 import difflib
+import importlib
 
 import gymnasium
 import numpy as np
@@ -100,6 +101,13 @@ def _find_spec(env_id: str):
     """The registered spec of ``env_id``, or a ValueError naming close matches."""
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"environment id must be a non-empty string, got {env_id!r}")
+    if ":" in env_id:  # "module:Id" -- import the module that registers the id, as gymnasium.make does
+        module, _, _ = env_id.partition(":")
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise ValueError(f"unknown environment {env_id!r}: cannot import module {module!r} ({err})") from None
+        env_id = env_id.partition(":")[2]
     try:
         return gymnasium.spec(env_id)
     except (gymnasium.error.UnregisteredEnv, gymnasium.error.DeprecatedEnv) as err:

@@ -1,0 +1,116 @@
+"""Lockstep rollouts and their fan-out over worker processes."""
+
+import numpy as np
+import pytest
+
+from spatial_snn import seeding
+from spatial_snn.encoding import make_decoder, make_encoder
+from spatial_snn.envs import make_env
+from spatial_snn.evaluation import Task, WorkerPool, pack, rollout, unpack
+from spatial_snn.layout import GenomeSpec, random_genome
+from spatial_snn.network import Network
+
+
+def _cartpole_task(substeps=4):
+    low = (-4.8, -5.0, -0.42, -5.0)
+    return Task("CartPole-v1", substeps=substeps, obs_low=low, obs_high=tuple(-x for x in low))
+
+
+def _genomes(n, n_in=4, n_out=2, dim=2, seed=0):
+    spec = GenomeSpec.reference(dim)
+    return [random_genome(spec, n_in, n_out, seeding.variation_rng(seed, 0, i)) for i in range(n)]
+
+
+def _one_by_one(task, genome, seed, cap=None):
+    """The same episode stepped without lockstep: one network, one environment."""
+    env = make_env(task.env_id, task.env_kwargs)
+    enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
+    dec = make_decoder(task.decoder, env.action_space)
+    net = Network([genome], dt=task.dt)
+    obs, _ = env.reset(seed=int(seed))
+    total, steps, done = 0.0, 0, False
+    while not done and (cap is None or steps < cap):
+        obs, r, term, trunc, _ = env.step(dec(net.step(enc(np.asarray(obs)[None]), task.substeps))[0])
+        total, steps, done = total + r, steps + 1, term or trunc
+    return total, steps
+
+
+def test_lockstep_rollout_equals_stepping_each_episode_alone():
+    task = _cartpole_task()
+    genomes = _genomes(6)
+    seeds = [11, 12, 13]
+    ev = rollout(task, genomes, seeds)
+    for g, genome in enumerate(genomes):
+        for e, s in enumerate(seeds):
+            ret, steps = _one_by_one(task, genome, s)
+            assert ev.returns[g, e] == ret
+            assert ev.lengths[g, e] == steps
+    assert ev.env_steps == ev.lengths.sum()
+
+
+def test_a_genomes_result_does_not_depend_on_its_batch():
+    task = _cartpole_task()
+    genomes = _genomes(5)
+    alone = rollout(task, genomes[3:4], [4, 8])
+    batch = rollout(task, genomes, [4, 8])
+    assert np.array_equal(alone.returns[0], batch.returns[3])
+    assert np.array_equal(alone.counters[0], batch.counters[3])
+
+
+def test_cap_stops_episodes_without_changing_the_env_limit():
+    task = _cartpole_task()
+    ev = rollout(task, _genomes(4), [1, 2], cap=7)
+    assert ev.lengths.max() <= 7
+    assert ev.returns.max() <= 7
+
+
+def test_invalid_observation_ends_the_episode_with_the_return_so_far():
+    task = Task("envs_for_tests:NaNAfter-v0", env_kwargs={"nan_at": 5}, substeps=2,
+                obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3)
+    ev = rollout(task, _genomes(3, n_in=3), [0, 1])
+    assert np.all(ev.lengths == 5)  # the step that produced NaN counts, nothing after it
+    assert np.all(ev.returns == 5.0)
+    assert ev.invalid.tolist() == [2, 2, 2]
+
+
+def test_pack_round_trip_is_exact():
+    g = _genomes(1, dim=3)[0]
+    h = unpack(pack(g))
+    for name in ("positions", "v_th", "tau_syn_inv", "sign", "input_sign"):
+        assert np.array_equal(getattr(g, name), getattr(h, name))
+    assert np.array_equal(g.recurrent.weight, h.recurrent.weight)
+    assert g.rule == h.rule
+
+
+def test_two_workers_give_the_same_results_as_one():
+    task = _cartpole_task()
+    genomes = _genomes(9)
+    seeds = [3, 5]
+    local = rollout(task, genomes, seeds)
+    with WorkerPool(2) as pool:
+        par = pool.run(task, genomes, seeds)
+        one = pool.run(task, genomes[:1], np.arange(6))  # split by episodes
+    assert np.array_equal(local.returns, par.returns)
+    assert np.array_equal(local.counters, par.counters)
+    assert np.array_equal(one.returns[0], rollout(task, genomes[:1], np.arange(6)).returns[0])
+
+
+def test_a_dead_worker_is_replaced_and_its_batch_resubmitted(tmp_path):
+    flag = tmp_path / "die"
+    flag.write_text("once")
+    task = Task("envs_for_tests:DieOnce-v0", env_kwargs={"flag": str(flag)}, substeps=2,
+                obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3)
+    genomes = _genomes(4, n_in=3)
+    with WorkerPool(2) as pool:
+        ev = pool.run(task, genomes, [0])
+    assert not flag.exists()
+    assert np.all(ev.lengths == 20)
+
+
+def test_a_batch_that_kills_its_worker_twice_raises_a_clear_error(tmp_path):
+    flag = tmp_path / "die"
+    flag.write_text("always")
+    task = Task("envs_for_tests:DieOnce-v0", env_kwargs={"flag": str(flag), "always": True}, substeps=2,
+                obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3)
+    with WorkerPool(2) as pool, pytest.raises(RuntimeError, match="died twice"):
+        pool.run(task, _genomes(4, n_in=3), [0])
