@@ -124,11 +124,15 @@ def _operators():
 def test_operators_leave_parent_arrays_unchanged(op):
     a, b = _genome(1), _genome(2)
     before_a, before_b = _snapshot(a), _snapshot(b)
-    _operators()[op](a, b, np.random.default_rng(3))
+    out = _operators()[op](a, b, np.random.default_rng(3))
     for before, g in ((before_a, a), (before_b, b)):
         after = _arrays(g)
         for k, v in before.items():
             assert np.array_equal(v, after[k]), f"{op} wrote into {k}"
+    # children own their arrays: writing into one later cannot reach a parent
+    for child in out if isinstance(out, tuple) else (out,):
+        for k, v in _arrays(child).items():
+            assert not any(np.shares_memory(v, x) for g in (a, b) for x in _arrays(g).values()), k
 
 
 @pytest.mark.parametrize("op", ["mutate", "mutate_spatial", "crossover", "geometric_crossover"])
