@@ -28,6 +28,7 @@ from .connectivity import ConnectivityRule
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
 from .envs import make_env
 from .genome import NEURON_PARAMS, Genome, Synapses
+from .variation import compact
 
 _PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
 
@@ -153,7 +154,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     envs = _environments(task, B)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, envs[0].action_space)
-    net = Network(genomes, episodes=E, dt=task.dt)
+    # empty neuron slots cannot affect the outputs: simulate (and count) only wired neurons
+    net = Network([compact(g) for g in genomes], episodes=E, dt=task.dt)
     obs = np.stack([envs[b].reset(seed=seeds[b % E])[0] for b in range(B)]).astype(np.float64)
     returns = np.zeros(B)
     lengths = np.zeros(B, np.int64)
