@@ -1,0 +1,66 @@
+"""evolve(): determinism across worker counts, results, and CartPole solved end to end."""
+
+import numpy as np
+import pytest
+
+from spatial_snn.runner import check_scenario, evolve
+from spatial_snn.scenarios import load_scenario, scenario_from_dict
+
+TINY = {
+    "name": "tiny",
+    "env": {"id": "CartPole-v1"},
+    "network": {"substeps": 4},
+    "evolution": {"population": 12, "generations": 3},
+    "protocol": {"episodes": 2, "test_every": 2, "test_episodes": 5},
+}
+
+
+def _history(res):
+    return {k: v for k, v in res.history.items() if k != "wall_time"}
+
+
+def test_same_seed_same_history_with_one_or_two_workers():
+    sc = scenario_from_dict(TINY)
+    one = evolve(sc, seed=3, workers=1)
+    two = evolve(sc, seed=3, workers=2)
+    for k, v in _history(one).items():
+        np.testing.assert_array_equal(v, two.history[k], err_msg=k)
+    assert one.champion.n_synapses == two.champion.n_synapses
+    other = evolve(sc, seed=4, workers=1)
+    assert not np.array_equal(one.history["mean"], other.history["mean"])
+
+
+def test_result_reports_history_champion_and_callback():
+    seen = []
+    res = evolve(scenario_from_dict(TINY), seed=0, workers=1, callback=seen.append)
+    assert [d["generation"] for d in seen] == [0, 1, 2]
+    assert res.history["best"].shape == (3,)
+    assert np.all(res.history["best"] >= res.history["mean"])
+    assert np.all(np.diff(res.history["env_steps"]) > 0)
+    # tests ran at generations 0, 1 (every 2nd) and 2 (the last)
+    assert np.isfinite(res.history["test"]).tolist() == [True, True, True]
+    assert res.test_returns.shape == (5,)
+    assert res.test_score == pytest.approx(np.nanmax(res.history["test"]))
+
+
+def test_target_stops_the_run_early():
+    sc = scenario_from_dict({**TINY, "evolution": {"population": 12, "generations": 50},
+                             "protocol": {**TINY["protocol"], "target": 1.0}})
+    res = evolve(sc, seed=0, workers=1)
+    assert len(res.history["best"]) == 1  # any controller scores >= 1 on CartPole
+
+
+def test_check_scenario_fails_fast_on_an_unknown_environment():
+    with pytest.raises(ValueError, match="CartPole-v1"):
+        check_scenario({"env": {"id": "CartPol-v1"}})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cartpole_2d_solved_on_100_held_out_episodes(seed):
+    """Budget: at most 60 generations of scenarios/cartpole.toml on 2 workers (about a minute each)."""
+    sc = load_scenario("scenarios/cartpole.toml")
+    sc = sc.replace(protocol=sc.protocol.__class__(**{**sc.protocol.__dict__, "test_episodes": 100}))
+    res = evolve(sc, dim=2, seed=seed, workers=2, generations=60)
+    assert res.test_returns.size == 100
+    assert res.test_score >= 475, res.history
