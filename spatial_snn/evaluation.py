@@ -244,7 +244,8 @@ class WorkerPool:
         seeds = np.asarray(seeds, np.int64)
         if not self.parallel:
             return rollout(task, genomes, seeds, cap)
-        n_jobs = 4 * self.workers
+        # a cluster executor reports its connected worker threads (DaskExecutor.slots)
+        n_jobs = 4 * (getattr(self._external, "slots", None) or self.workers)
         g_cuts = _cuts(len(genomes), n_jobs)
         s_cuts = _cuts(len(seeds), max(1, n_jobs // (len(g_cuts) - 1)))
         packed = [pack(g) for g in genomes]
@@ -270,7 +271,7 @@ class WorkerPool:
                 k = futures[fut]
                 try:
                     results[k] = fut.result()
-                except cf.process.BrokenProcessPool:
+                except cf.BrokenExecutor:  # a broken local pool, or a lost Dask worker (WorkerLost)
                     broken.append(k)
             for k in broken:
                 failures[k] += 1
