@@ -1,0 +1,203 @@
+"""Dask backend: the same history on every backend, lost workers, no workers, warm workers.
+
+Clusters are LocalCluster(2 workers, 1 thread each, processes): small, as the
+test machine is shared. Worker pids come from ``client.run(os.getpid)``; the
+kill happens inside the scheduler (an in-process scheduler plugin) at the
+moment a task of the armed generation finishes, so it always lands
+mid-generation on a worker that holds work, with no sleeps.
+"""
+
+import gc
+import os
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+from distributed.diagnostics.plugin import SchedulerPlugin  # noqa: E402
+
+from spatial_snn.distributed import INSTALL_HINT, DaskExecutor, dask_executor  # noqa: E402
+from spatial_snn.runner import evolve  # noqa: E402
+from spatial_snn.scenarios import scenario_from_dict  # noqa: E402
+
+TINY = scenario_from_dict({
+    "name": "tiny",
+    "env": {"id": "CartPole-v1"},
+    "network": {"substeps": 4},
+    "evolution": {"population": 10, "generations": 3},
+    "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 5, "bounds_episodes": 2},
+})
+KEYS = ("best", "mean", "test", "env_steps")
+
+
+def _cluster():
+    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                    dashboard_address=":0")
+
+
+def _assert_same_history(history, reference, where):
+    for k in KEYS:
+        np.testing.assert_array_equal(np.asarray(history[k]), reference[k], err_msg=f"{where}: {k}")
+
+
+def _read_history(path):
+    from spatial_snn.archive import open_run
+
+    with open_run(path) as run:
+        return {k: np.asarray(v) for k, v in run.history.items()}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """History of the undisturbed run in this process (workers=1)."""
+    return evolve(TINY, seed=3, workers=1).history
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with _cluster() as c:
+        yield c
+
+
+# ------------------------------------------------------------ no cluster
+def test_missing_dask_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install \"spatial-snn\[dask\]\""):
+        dask_executor("tcp://127.0.0.1:8786")
+    assert "spatial-snn[dask]" in INSTALL_HINT
+
+
+def test_rejects_what_is_not_an_address_client_or_cluster():
+    with pytest.raises(TypeError, match="scheduler address.*got int"):
+        dask_executor(8786)
+
+
+def test_unreachable_scheduler_says_how_to_start_one():
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(OSError, match="dask scheduler"):
+            dask_executor("tcp://127.0.0.1:9")
+
+
+# ------------------------------------------------------- shared cluster
+def test_same_history_on_one_worker_local_pool_and_dask(cluster, reference, tmp_path):
+    local = evolve(TINY, seed=3, workers=2)
+    _assert_same_history(local.history, reference, "local pool, 2 workers")
+
+    # by address, as `spatial-snn evolve --scheduler` does; only this process writes the archive
+    path = tmp_path / "run.h5"
+    holders = []
+
+    def who_holds_the_archive(row):
+        pids = distributed.Client(cluster).run(os.getpid).values() if not holders else []
+        for pid in pids:
+            fds = Path(f"/proc/{pid}/fd")
+            if fds.is_dir():
+                holders.extend(p for p in fds.iterdir() if _points_to(p, path))
+        holders.append("checked")
+
+    res = evolve(TINY, seed=3, executor=cluster.scheduler_address, archive=path, callback=who_holds_the_archive)
+    _assert_same_history(res.history, reference, "dask, 2 workers")
+    _assert_same_history(_read_history(path), reference, "dask archive")
+    assert holders == ["checked", "checked", "checked"], f"a worker held the archive open: {holders}"
+
+
+def _points_to(fd: Path, path: Path) -> bool:
+    try:
+        return Path(os.readlink(fd)) == path
+    except OSError:
+        return False
+
+
+def test_workers_are_warm_single_threaded_and_identical_jobs_both_run(cluster):
+    with distributed.Client(cluster) as client:
+        ex = dask_executor(client)
+        assert ex.slots == 2
+        plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
+        assert all("spatial-snn-warm" in p for p in plugins.values()), plugins
+        assert ex.submit(_numba_threads).result() == 1
+        # Dask's default purity would merge these two into one task with one result
+        assert ex.submit(uuid.uuid4).result() != ex.submit(uuid.uuid4).result()
+        ex.shutdown()
+        assert client.status == "running"  # a client passed in is left open
+
+
+def _numba_threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+def test_a_client_made_here_lives_as_long_as_its_executor(cluster):
+    ex = dask_executor(cluster.scheduler_address, warm=False)
+    client = ex.client
+    assert isinstance(ex, DaskExecutor) and client.status == "running"
+    del ex
+    gc.collect()
+    assert client.status == "closed"
+
+
+# ------------------------------------------------------- fault tolerance
+class _KillMidGeneration(SchedulerPlugin):
+    """Once armed, SIGKILL a worker holding tasks the moment some task of the generation finishes."""
+
+    def __init__(self, scheduler, pids: dict):
+        self.scheduler, self.pids = scheduler, pids
+        self.armed, self.killed = threading.Event(), threading.Event()
+        self.lost_tasks = 0
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if not self.armed.is_set() or self.killed.is_set() or (start, finish) != ("processing", "memory"):
+            return
+        busy = [ws for ws in self.scheduler.workers.values() if ws.processing and ws.address in self.pids]
+        if busy:
+            victim = max(busy, key=lambda ws: len(ws.processing))
+            self.lost_tasks = len(victim.processing)
+            os.kill(self.pids[victim.address], signal.SIGKILL)
+            self.killed.set()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_generation_costs_only_its_work(reference, tmp_path):
+    with _cluster() as cluster, distributed.Client(cluster) as client:
+        ex = dask_executor(client)
+        killer = _KillMidGeneration(cluster.scheduler, client.run(os.getpid))
+        cluster.scheduler.add_plugin(killer, name="kill-mid-generation")
+
+        def arm_after_generation_0(row):
+            if row["generation"] == 0:
+                killer.armed.set()
+
+        path = tmp_path / "run.h5"
+        res = evolve(TINY, seed=3, executor=ex, archive=path, callback=arm_after_generation_0)
+        assert killer.killed.is_set() and killer.lost_tasks >= 1
+        _assert_same_history(res.history, reference, "after a killed worker")
+        _assert_same_history(_read_history(path), reference, "archive after a killed worker")
+        ex.shutdown()
+
+
+@pytest.mark.slow
+def test_no_worker_left_stops_with_a_clear_error_and_the_archive_resumes(reference, tmp_path):
+    path = tmp_path / "run.h5"
+    with _cluster() as cluster, distributed.Client(cluster) as client:
+        ex = dask_executor(client, no_worker_timeout=2)
+
+        def close_all_workers_after_generation_0(row):
+            if row["generation"] == 0:  # close the nannies too, or they would start new workers
+                for nanny in list(cluster.workers.values()):
+                    cluster.sync(nanny.close)
+
+        with pytest.raises(RuntimeError, match=r"(?s)no Dask worker .*spatial-snn resume"):
+            evolve(TINY, seed=3, executor=ex, archive=path, callback=close_all_workers_after_generation_0)
+        ex.shutdown()
+    assert len(_read_history(path)["best"]) == 1
+    res = evolve(TINY, seed=3, workers=1, archive=path, resume=True)
+    _assert_same_history(res.history, reference, "resumed")
+    _assert_same_history(_read_history(path), reference, "resumed archive")
