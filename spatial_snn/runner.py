@@ -166,6 +166,8 @@ def evolve(
     if archive is not None and resume and Path(archive).exists():
         with open_run(archive) as run:
             bounds = (run.run_data("obs_low"), run.run_data("obs_high"))
+            # a resumed run may be extended: only the generation count may differ
+            stored_generations = run.config.get("generations", n_gen)
             start = run.n_generations
             if start:
                 last = run.generation(start - 1)
@@ -182,8 +184,10 @@ def evolve(
     spec = sc.network.spec(dim)
     ga = GeneticAlgorithm(sc.evolution, spec, sc.mutation, n_in, n_out, seed)
     if archive is not None:
-        writer = RunWriter(archive, config=config, seed=seed, dim=dim, overwrite=overwrite,
-                           resume=resume and Path(archive).exists())
+        resuming = resume and Path(archive).exists()
+        writer = RunWriter(archive, seed=seed, dim=dim, overwrite=overwrite,
+                           config=dict(config, generations=stored_generations) if resuming else config,
+                           resume=resuming)
         if not writer.next_generation:
             writer.set_run_data("obs_low", np.asarray(task.obs_low))
             writer.set_run_data("obs_high", np.asarray(task.obs_high))
