@@ -280,7 +280,8 @@ class WorkerPool:
                     raise RuntimeError(
                         f"a worker process died twice while evaluating job {k} "
                         f"({len(jobs[k][0])} genomes x {len(jobs[k][1])} episodes); not retried again. "
-                        "Check memory, or run with workers=1 to see the error in this process."
+                        "Check memory, or run with workers=1 to see the error in this process. Workers are "
+                        "spawned: a script that calls evolve() must do so under `if __name__ == \"__main__\":`."
                     )
             if broken:
                 self.close()  # a broken pool cannot be reused: the retry gets a fresh one
