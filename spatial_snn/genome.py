@@ -41,6 +41,38 @@ NEURON_PARAMS = ("v_th", "v_reset", "v_leak", "tau_mem_inv", "tau_syn_inv")
 PROJECTIONS = ("input_synapses", "recurrent", "output_synapses")
 
 
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...] | int:
+    """Index of the first True entry of ``mask`` (an int for 1-D arrays)."""
+    at = tuple(int(k) for k in np.argwhere(mask)[0])
+    return at[0] if len(at) == 1 else at
+
+
+def _as_index(a, name: str) -> np.ndarray:
+    """``a`` as contiguous int32 indices; non-integral or out-of-int32 values raise (no silent casts)."""
+    arr = np.asarray(a)
+    if arr.dtype == np.int32:
+        return np.ascontiguousarray(arr)
+    if arr.size == 0:
+        return np.empty(arr.shape, np.int32)  # [] arrives as float64
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected integer indices, got dtype {arr.dtype}; pass an int32 array")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            at = _first(bad)
+            raise ValueError(
+                f"{name}: expected integer indices, got {arr[at]} at index {at}; pass an int32 array"
+            )
+    if arr.min() < -_INT32_MAX - 1 or arr.max() > _INT32_MAX:
+        raise ValueError(
+            f"{name}: expected integer indices that fit int32 (< 2**31), got range [{arr.min()}, {arr.max()}]"
+        )
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
 @dataclass(frozen=True, eq=False)
 class Synapses:
     """One projection as parallel arrays.
@@ -49,9 +81,10 @@ class Synapses:
     ----------
     pre, post : (s,) int32
         Presynaptic and postsynaptic indices (into the projection's source and
-        target populations).
+        target populations). Integer-valued input of another dtype is
+        converted; fractional or out-of-int32 values raise ValueError.
     weight : (s,) float32
-        Weight genes, strictly positive.
+        Weight genes, strictly positive and finite (checked by :class:`Genome`).
     """
 
     pre: np.ndarray
@@ -59,8 +92,8 @@ class Synapses:
     weight: np.ndarray
 
     def __post_init__(self):
-        object.__setattr__(self, "pre", np.ascontiguousarray(self.pre, dtype=np.int32))
-        object.__setattr__(self, "post", np.ascontiguousarray(self.post, dtype=np.int32))
+        object.__setattr__(self, "pre", _as_index(self.pre, "Synapses.pre"))
+        object.__setattr__(self, "post", _as_index(self.post, "Synapses.post"))
         object.__setattr__(self, "weight", np.ascontiguousarray(self.weight, dtype=np.float32))
 
     @classmethod
@@ -75,28 +108,33 @@ class Synapses:
         return Synapses(self.pre[keep], self.post[keep], self.weight[keep])
 
     def _check(self, name: str, n_pre: int, n_post: int) -> None:
+        if self.pre.ndim != 1:
+            raise ValueError(f"{name}.pre: expected a 1-D array, got shape {self.pre.shape}")
         s = self.pre.shape
         for part in ("post", "weight"):
             arr = getattr(self, part)
-            if arr.ndim != 1 or arr.shape != s:
+            if arr.shape != s:
                 raise ValueError(
                     f"{name}.{part}: expected shape {s} (same as {name}.pre), got {arr.shape}"
                 )
-        if self.pre.ndim != 1:
-            raise ValueError(f"{name}.pre: expected a 1-D array, got shape {self.pre.shape}")
         for part, bound in (("pre", n_pre), ("post", n_post)):
             arr = getattr(self, part)
             if arr.size and (arr.min() < 0 or arr.max() >= bound):
+                at = _first((arr < 0) | (arr >= bound))
                 raise ValueError(
-                    f"{name}.{part}: expected indices in [0, {bound}), "
-                    f"got range [{arr.min()}, {arr.max()}]"
+                    f"{name}.{part}: expected indices in [0, {bound}), got {arr[at]} at synapse {at} "
+                    f"(range [{arr.min()}, {arr.max()}]); drop or re-index synapses of removed neurons "
+                    "(Genome.select_neurons does both)"
                 )
-        if not np.all(np.isfinite(self.weight)):
-            raise ValueError(f"{name}.weight: expected finite values, got NaN or inf")
-        if self.weight.size and self.weight.min() <= 0:
+        w = self.weight
+        if not np.all(np.isfinite(w)):
+            at = _first(~np.isfinite(w))
+            raise ValueError(f"{name}.weight: expected finite values, got {w[at]} at synapse {at}")
+        if w.size and w.min() <= 0:
+            at = _first(w <= 0)
             raise ValueError(
                 f"{name}.weight: expected weights > 0 (the sign belongs to the presynaptic "
-                f"neuron), got minimum {self.weight.min()}"
+                f"neuron), got {w[at]} at synapse {at}; delete the synapse instead of zeroing it"
             )
 
 
@@ -105,6 +143,19 @@ def _as_float(a, name) -> np.ndarray:
         return np.array(a, dtype=np.float64)  # always a fresh copy
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name}: expected a float array, got {type(a).__name__}") from exc
+
+
+def _as_sign(a, name) -> np.ndarray:
+    """``a`` as int8 signs; anything but +1/-1 raises before the cast could hide it."""
+    arr = np.asarray(a)
+    ok = (arr == 1) | (arr == -1) if arr.dtype.kind in "iuf" else np.zeros(arr.shape, bool)
+    if not np.all(ok):
+        at = _first(~np.atleast_1d(ok))
+        raise ValueError(
+            f"{name}: expected values +1 (excitatory) or -1 (inhibitory), "
+            f"got {np.atleast_1d(arr)[at]} at index {at}"
+        )
+    return arr.astype(np.int8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,7 +207,7 @@ class Genome:
         for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS):
             object.__setattr__(self, name, _as_float(getattr(self, name), name))
         for name in ("sign", "input_sign"):
-            object.__setattr__(self, name, np.array(getattr(self, name), dtype=np.int8))
+            object.__setattr__(self, name, _as_sign(getattr(self, name), name))
         for name in PROJECTIONS:
             syn = getattr(self, name)
             if not isinstance(syn, Synapses):
@@ -173,30 +224,34 @@ class Genome:
     def _validate(self) -> None:
         pos = self.positions
         if pos.ndim != 2:
-            raise ValueError(f"positions: expected shape (n, dim), got {pos.shape}")
+            raise ValueError(
+                f"positions: expected shape (n, dim), got {pos.shape}; reshape 1-D positions to (n, 1)"
+            )
         n, dim = pos.shape
         if dim not in (1, 2, 3):
-            raise ValueError(f"positions: expected dim in 1..3, got dim = {dim}")
+            raise ValueError(f"positions: expected shape (n, dim) with dim in 1..3, got dim = {dim}")
         for name in ("input_positions", "output_positions"):
             p = getattr(self, name)
             if p.ndim != 2 or p.shape[1] != dim:
-                raise ValueError(f"{name}: expected shape (k, {dim}), got {p.shape}")
+                raise ValueError(
+                    f"{name}: expected shape (k, {dim}) (the hidden neurons' dim), got {p.shape}"
+                )
         for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS):
             a = getattr(self, name)
             if name in NEURON_PARAMS and a.shape != (n,):
-                raise ValueError(f"{name}: expected shape ({n},), got {a.shape}")
+                raise ValueError(f"{name}: expected shape ({n},) (one value per neuron), got {a.shape}")
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"{name}: expected finite values, got NaN or inf")
+                at = _first(~np.isfinite(a))
+                raise ValueError(f"{name}: expected finite values, got {a[at]} at index {at}")
         for name in ("tau_mem_inv", "tau_syn_inv"):
             a = getattr(self, name)
             if a.size and a.min() < 0:
-                raise ValueError(f"{name}: expected values >= 0 (1/s), got minimum {a.min()}")
+                at = _first(a < 0)
+                raise ValueError(f"{name}: expected values >= 0 (1/s), got {a[at]} at index {at}")
         for name, size in (("sign", n), ("input_sign", self.n_inputs)):
             s = getattr(self, name)
             if s.shape != (size,):
                 raise ValueError(f"{name}: expected shape ({size},), got {s.shape}")
-            if not np.all(np.abs(s) == 1):
-                raise ValueError(f"{name}: expected values +1 or -1, got {np.unique(s)}")
         self.input_synapses._check("input_synapses", self.n_inputs, n)
         self.recurrent._check("recurrent", n, n)
         self.output_synapses._check("output_synapses", n, self.n_outputs)
@@ -247,11 +302,19 @@ class Genome:
             if idx.shape != (self.n,):
                 raise ValueError(f"idx: expected a boolean mask of shape ({self.n},), got {idx.shape}")
             idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64, copy=False)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise ValueError(
+                f"idx: expected a 1-D array of integer indices or a boolean mask, "
+                f"got shape {idx.shape} dtype {idx.dtype}"
+            )
+        idx = idx.astype(np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n):
             raise ValueError(f"idx: expected neuron indices in [0, {self.n}), got {idx.min()}..{idx.max()}")
-        if np.unique(idx).size != idx.size:
-            raise ValueError("idx: expected distinct neuron indices, got repeats")
+        uniq, counts = np.unique(idx, return_counts=True)
+        if uniq.size != idx.size:
+            raise ValueError(
+                f"idx: expected distinct neuron indices, got {uniq[counts > 1][:5].tolist()} repeated"
+            )
         new_index = np.full(self.n, -1, np.int64)
         new_index[idx] = np.arange(idx.size)
 
