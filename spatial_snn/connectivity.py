@@ -1,4 +1,4 @@
-"""Distance rules, spatial-index pair sampling, and genome -> sparse matrices.
+"""Distance rules and genome -> sparse matrices.
 
 Orientation (the one used across the whole code base): every connection
 matrix is a ``scipy.sparse.csr_matrix`` of shape ``(n_pre, n_post)``: **rows
@@ -15,10 +15,11 @@ Rules, for a pair at Euclidean distance ``d``:
 * delay (sub-steps)           ``clip(ceil(d / conduction_speed), 1, max_delay)``; without a
   conduction speed every delay is one sub-step, the reference semantics.
 
-Candidate pairs come from a ``cKDTree`` within ``radius()``, the distance
-beyond which ``p(d)`` falls under ``cutoff``; pairs farther away are never
-formed. Work and memory are O(n + candidates) = O(n + synapses), processed in
-chunks; no all-pairs distance matrix is ever built.
+Pairs farther apart than ``radius()``, where ``p(d)`` falls under ``cutoff``,
+are never formed; :mod:`~spatial_snn.sampling` draws the edges from a spatial
+index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
+:func:`sample_constant`, :func:`mean_degree`). :func:`build` is
+O(n + synapses), blockwise; no all-pairs matrix is ever built.
 """
 
 from __future__ import annotations
@@ -28,14 +29,26 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from .genome import Genome, Synapses
+from .sampling import _distance, mean_degree, sample_constant, sample_edges, sample_pairs
+
+__all__ = [
+    "DEFAULT_CUTOFF",
+    "Connectivity",
+    "ConnectivityRule",
+    "build",
+    "mean_degree",
+    "sample_constant",
+    "sample_edges",
+    "sample_pairs",
+    "synapse_distances",
+]
 
 #: Default probability under which candidate pairs are ignored.
 DEFAULT_CUTOFF = 1e-3
-#: Candidate pairs processed per chunk when sampling (bounds peak memory).
-_CHUNK_PAIRS = 4_000_000
+#: Synapses processed per block when computing distances and weights.
+_SYN_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -104,9 +117,19 @@ class ConnectivityRule:
 
     # ----------------------------------------------------------------- laws
     def probability(self, d, io: bool = False) -> np.ndarray:
-        """``p(d) = p0 * exp(-(d / length) ** shape)`` (io law if ``io``)."""
+        """``p(d) = p0 * exp(-(d / length) ** shape)`` (io law if ``io``).
+
+        ``d`` in position units; float32 input stays float32 (the samplers'
+        fast path), anything else is computed in float64.
+        """
         p0, length = (self.io_p0, self.io_length) if io else (self.p0, self.length)
-        return p0 * np.exp(-((np.asarray(d, np.float64) / length) ** self.shape))
+        d = np.asarray(d)
+        if d.dtype != np.float32:
+            d = d.astype(np.float64)
+        x = d / length
+        if self.shape != 1.0:
+            x = x**self.shape
+        return p0 * np.exp(-x)
 
     def radius(self, io: bool = False) -> float:
         """Distance beyond which ``p(d) < cutoff``; pairs beyond it never connect."""
@@ -116,8 +139,11 @@ class ConnectivityRule:
         return length * math.log(p0 / self.cutoff) ** (1.0 / self.shape)
 
     def strength(self, d) -> np.ndarray:
-        """``exp(-strength_decay * (d - strength_offset))``."""
-        return np.exp(-self.strength_decay * (np.asarray(d, np.float64) - self.strength_offset))
+        """``exp(-strength_decay * (d - strength_offset))`` (float32 in, float32 out)."""
+        d = np.asarray(d)
+        if d.dtype != np.float32:
+            d = d.astype(np.float64)
+        return np.exp(-self.strength_decay * (d - self.strength_offset))
 
     def delay(self, d) -> np.ndarray:
         """Delay in sub-steps: ``clip(ceil(d / conduction_speed), 1, max_delay)`` (uint8)."""
@@ -133,149 +159,53 @@ class ConnectivityRule:
 
 
 # ---------------------------------------------------------------- distances
+def _check_projection(projection: str) -> None:
+    if projection not in ("input_synapses", "recurrent", "output_synapses"):
+        raise ValueError(
+            "projection: expected one of 'input_synapses', 'recurrent', 'output_synapses', "
+            f"got {projection!r}"
+        )
+
+
+def _block_distances(genome: Genome, projection: str, block: slice, columns=None) -> np.ndarray:
+    """Distances of the synapses ``block`` of one projection, float64.
+
+    ``columns``: the projection's ``(src.T, dst.T)`` position columns, if the
+    caller already made them (blockwise callers do, once).
+    """
+    rule = genome.rule
+    syn: Synapses = getattr(genome, projection)
+    pre, post = syn.pre[block], syn.post[block]
+    if projection != "recurrent" and rule.io_distance is not None:
+        return np.full(pre.size, float(rule.io_distance))
+    src, dst = columns if columns is not None else _columns(genome, projection)
+    d = _distance(src, dst, pre, post)
+    if projection == "recurrent" and rule.self_distance is not None:
+        d[pre == post] = rule.self_distance
+    return d
+
+
+def _columns(genome: Genome, projection: str) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous (dim, n) position columns of a projection's source and target."""
+    src = genome.input_positions if projection == "input_synapses" else genome.positions
+    dst = genome.output_positions if projection == "output_synapses" else genome.positions
+    return np.ascontiguousarray(src.T), np.ascontiguousarray(dst.T)
+
+
 def synapse_distances(genome: Genome, projection: str) -> np.ndarray:
-    """Distance of every synapse of one projection, O(synapses).
+    """Distance of every synapse of one projection, (s,) float64, O(synapses).
 
     The rule's ``io_distance`` replaces input/output distances and
     ``self_distance`` replaces the zero distance of self-loops.
     """
-    rule = genome.rule
-    syn: Synapses = getattr(genome, projection)
-    if projection == "recurrent":
-        a, b = genome.positions[syn.pre], genome.positions[syn.post]
-    elif projection == "input_synapses":
-        if rule.io_distance is not None:
-            return np.full(len(syn), rule.io_distance)
-        a, b = genome.input_positions[syn.pre], genome.positions[syn.post]
-    elif projection == "output_synapses":
-        if rule.io_distance is not None:
-            return np.full(len(syn), rule.io_distance)
-        a, b = genome.positions[syn.pre], genome.output_positions[syn.post]
-    else:
-        raise ValueError(f"projection: expected one of input_synapses, recurrent, output_synapses; got {projection!r}")
-    d = np.sqrt(np.sum((a - b) ** 2, axis=1))
-    if projection == "recurrent" and rule.self_distance is not None:
-        d[syn.pre == syn.post] = rule.self_distance
+    _check_projection(projection)
+    s = len(getattr(genome, projection))
+    d = np.empty(s)
+    columns = _columns(genome, projection)
+    for start in range(0, s, _SYN_BLOCK):
+        block = slice(start, start + _SYN_BLOCK)
+        d[block] = _block_distances(genome, projection, block, columns)
     return d
-
-
-# ----------------------------------------------------------------- sampling
-def sample_pairs(
-    pre_pos: np.ndarray,
-    post_pos: np.ndarray,
-    rule: ConnectivityRule,
-    rng: np.random.Generator,
-    *,
-    io: bool = False,
-    same: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw edges ``pre -> post`` with probability ``rule.probability(d)``.
-
-    Candidates come from a cKDTree within ``rule.radius(io)``, a chunk of
-    presynaptic points at a time, so memory stays O(chunk candidates).
-
-    Parameters
-    ----------
-    pre_pos : (n_pre, dim), post_pos : (n_post, dim)
-    same : bool
-        Pre and post are one population: self pairs use ``rule.self_distance``
-        (or are dropped when it is None).
-
-    Returns
-    -------
-    pre, post : (s,) int64, sorted by (pre, post); d : (s,) float64 distances.
-    """
-    r = rule.radius(io)
-    n_pre, n_post = len(pre_pos), len(post_pos)
-    out_pre, out_post, out_d = [], [], []
-    if same and rule.self_distance is not None and rule.self_distance > r and n_pre:
-        # the self-distance lies beyond the search radius: sample self-loops directly
-        p_self = float(rule.probability(rule.self_distance, io))
-        idx = np.flatnonzero(rng.random(n_pre) < p_self)
-        out_pre.append(idx), out_post.append(idx), out_d.append(np.full(idx.size, rule.self_distance))
-    if n_pre and n_post and r > 0:
-        tree = cKDTree(post_pos)
-        # expected candidates per pre neuron, to size chunks
-        density = n_post / max(_box_volume(post_pos, r), 1e-12)
-        per_pre = max(1.0, density * _ball_volume(post_pos.shape[1], r))
-        step = int(max(1, min(n_pre, _CHUNK_PAIRS // per_pre)))
-        for start in range(0, n_pre, step):
-            chunk = pre_pos[start : start + step]
-            pairs = cKDTree(chunk).sparse_distance_matrix(tree, r, output_type="ndarray")
-            i = pairs["i"].astype(np.int64) + start
-            j = pairs["j"].astype(np.int64)
-            d = pairs["v"].astype(np.float64)
-            if same:
-                # self pairs are drawn separately, at the rule's self_distance
-                off = i != j
-                i, j, d = i[off], j[off], d[off]
-            keep = rng.random(d.size) < rule.probability(d, io)
-            out_pre.append(i[keep]), out_post.append(j[keep]), out_d.append(d[keep])
-        if same and rule.self_distance is not None and rule.self_distance <= r:
-            p_self = float(rule.probability(rule.self_distance, io))
-            idx = np.flatnonzero(rng.random(n_pre) < p_self)
-            out_pre.append(idx), out_post.append(idx), out_d.append(np.full(idx.size, rule.self_distance))
-    if not out_pre:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    pre, post, d = (np.concatenate(x) for x in (out_pre, out_post, out_d))
-    order = np.argsort(pre * max(n_post, 1) + post, kind="stable")
-    return pre[order], post[order], d[order]
-
-
-def sample_constant(
-    n_pre: int, n_post: int, p: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """All ``n_pre * n_post`` pairs, each kept with probability ``p`` (reference io layout)."""
-    flat = np.flatnonzero(rng.random(n_pre * n_post) < p)
-    return flat // n_post, flat % n_post
-
-
-def _ball_volume(dim: int, r: float) -> float:
-    return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * r**dim
-
-
-def _box_volume(pos: np.ndarray, pad: float) -> float:
-    ext = np.ptp(pos, axis=0) + 2 * pad if len(pos) else np.zeros(pos.shape[1])
-    return float(np.prod(np.maximum(ext, 1e-9)))
-
-
-# ------------------------------------------------------------ calibration
-def mean_degree(positions: np.ndarray, rule: ConnectivityRule) -> float:
-    """Expected recurrent out-degree per neuron under ``rule`` (exact sum over candidates)."""
-    tree = cKDTree(positions)
-    pairs = tree.sparse_distance_matrix(tree, rule.radius(), output_type="ndarray")
-    d = pairs["v"][pairs["i"] != pairs["j"]]
-    total = float(np.sum(rule.probability(d)))
-    if rule.self_distance is not None:
-        total += len(positions) * float(rule.probability(rule.self_distance))
-    return total / max(len(positions), 1)
-
-
-def length_for_degree(positions: np.ndarray, rule: ConnectivityRule, degree: float) -> float:
-    """The ``length`` that gives ``positions`` an expected mean out-degree ``degree``.
-
-    Bisection on :func:`mean_degree`; used to compare 1D, 2D and 3D embeddings
-    at equal mean degree.
-    """
-    from dataclasses import replace
-
-    n = len(positions)
-    if not 0 < degree < n * rule.p0:
-        raise ValueError(f"degree: expected a value in (0, {n * rule.p0:g}) for {n} neurons, got {degree}")
-    lo, hi = 1e-3, float(np.max(np.ptp(positions, axis=0))) + 1.0
-    while mean_degree(positions, replace(rule, length=hi)) < degree:
-        hi *= 2
-        if hi > 1e6:
-            raise ValueError(f"degree: {degree} cannot be reached with p0 = {rule.p0}")
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        if mean_degree(positions, replace(rule, length=mid)) < degree:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-6 * hi:
-            break
-    return 0.5 * (lo + hi)
 
 
 # ---------------------------------------------------------------- matrices
@@ -285,9 +215,9 @@ class Connectivity:
 
     Attributes
     ----------
-    input : csr_matrix (n_in, n)
-    recurrent : csr_matrix (n, n)
-    output : csr_matrix (n, n_out)
+    input : csr_matrix (n_in, n) float32
+    recurrent : csr_matrix (n, n) float32
+    output : csr_matrix (n, n_out) float32
     delays : (recurrent.nnz,) uint8
         Delay of each recurrent synapse in sub-steps, aligned with ``recurrent.data``.
     """
@@ -298,44 +228,60 @@ class Connectivity:
     delays: np.ndarray
 
 
-def _csr(pre, post, data, shape, name, extra=None):
-    """CSR with sorted columns; duplicate (pre, post) pairs are an error."""
-    n_pre, n_post = shape
+def _pair_order(pre: np.ndarray, post: np.ndarray, n_post: int, name: str) -> np.ndarray | None:
+    """Permutation sorting synapses by (pre, post), None if already sorted; duplicates raise."""
+    if pre.size < 2:
+        return None
+    dpre, dpost = np.diff(pre), np.diff(post)
+    if np.all((dpre > 0) | ((dpre == 0) & (dpost > 0))):
+        return None  # strictly increasing: sorted, no duplicates (random_genome's output)
     key = pre.astype(np.int64) * max(n_post, 1) + post
     order = np.argsort(key, kind="stable")
     key = key[order]
-    if key.size > 1 and np.any(key[1:] == key[:-1]):
-        k = key[1:][key[1:] == key[:-1]][0]
+    dup = np.flatnonzero(key[1:] == key[:-1])
+    if dup.size:
+        a, b = order[dup[0]], order[dup[0] + 1]
         raise ValueError(
-            f"{name}: expected at most one synapse per (pre, post) pair, "
-            f"got a duplicate at ({k // max(n_post, 1)}, {k % max(n_post, 1)})"
+            f"{name}: expected at most one synapse per (pre, post) pair, got {dup.size} "
+            f"duplicate(s), first ({pre[a]}, {post[a]}) at synapses {a} and {b}; "
+            "merge them into one synapse (e.g. sum the weights) before build()"
         )
+    return order
+
+
+def _projection(genome: Genome, name: str, sign: np.ndarray, n_pre: int, n_post: int):
+    """CSR of one projection (``w_eff = weight * strength(d) * sign[pre]``) and its delays."""
+    rule, syn = genome.rule, getattr(genome, name)
+    order = _pair_order(syn.pre, syn.post, n_post, name)
+    w = np.empty(len(syn), np.float32)
+    delays = np.empty(len(syn), np.uint8) if name == "recurrent" else None
+    columns = _columns(genome, name)
+    for start in range(0, len(syn), _SYN_BLOCK):
+        b = slice(start, start + _SYN_BLOCK)
+        d = _block_distances(genome, name, b, columns)
+        # float32 strength: the weights are stored as float32 anyway (rel. error ~1e-7)
+        w[b] = syn.weight[b] * rule.strength(d.astype(np.float32)) * sign[syn.pre[b]]
+        if delays is not None:
+            delays[b] = rule.delay(d)
+    post = syn.post
+    if order is not None:
+        w, post = w[order], post[order]
+        delays = None if delays is None else delays[order]
     indptr = np.zeros(n_pre + 1, np.int64)
-    np.cumsum(np.bincount(pre, minlength=n_pre), out=indptr[1:])
-    m = sp.csr_matrix(
-        (data[order].astype(np.float32), post[order].astype(np.int32), indptr), shape=shape
-    )
-    return m, (None if extra is None else extra[order])
+    np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])
+    return sp.csr_matrix((w, post, indptr), shape=(n_pre, n_post)), delays
 
 
 def build(genome: Genome) -> Connectivity:
-    """Effective-weight CSR matrices of one genome (O(n + synapses)).
+    """Effective-weight CSR matrices of one genome (O(n + synapses), blockwise).
 
     ``w_eff = weight * strength(d) * sign[pre]`` where ``sign`` is the input
-    channel's for the input projection and the hidden neuron's otherwise.
+    channel's for the input projection and the hidden neuron's otherwise;
+    columns sorted within each row. Raises ValueError on a duplicate
+    ``(pre, post)`` synapse.
     """
-    rule = genome.rule
     n, n_in, n_out = genome.n, genome.n_inputs, genome.n_outputs
-    mats = {}
-    for name, sign, shape in (
-        ("input_synapses", genome.input_sign, (n_in, n)),
-        ("recurrent", genome.sign, (n, n)),
-        ("output_synapses", genome.sign, (n, n_out)),
-    ):
-        syn = getattr(genome, name)
-        d = synapse_distances(genome, name)
-        w = syn.weight.astype(np.float64) * rule.strength(d) * sign[syn.pre]
-        extra = rule.delay(d) if name == "recurrent" else None
-        mats[name] = _csr(syn.pre, syn.post, w, shape, name, extra)
-    (w_in, _), (w_rec, delays), (w_out, _) = mats.values()
+    w_in, _ = _projection(genome, "input_synapses", genome.input_sign, n_in, n)
+    w_rec, delays = _projection(genome, "recurrent", genome.sign, n, n)
+    w_out, _ = _projection(genome, "output_synapses", genome.sign, n, n_out)
     return Connectivity(w_in, w_rec, w_out, delays)

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .connectivity import ConnectivityRule, length_for_degree, sample_constant, sample_pairs
+from .connectivity import ConnectivityRule
 from .genome import NEURON_PARAMS, Genome, Synapses
+from .sampling import length_for_degree, sample_constant, sample_edges
 
 PLACEMENTS = ("grid", "jittered", "uniform")
 
@@ -203,15 +204,14 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     def draw_synapses(pre, post):
         return Synapses(pre, post, spec.ranges.draw("weight", len(pre), rng))
 
-    rec_pre, rec_post, _ = sample_pairs(pos, pos, rule, rng, same=True)
-    recurrent = draw_synapses(rec_pre, rec_post)
+    recurrent = draw_synapses(*sample_edges(pos, pos, rule, rng, same=True))
     if rule.io_distance is not None:
         p_io = float(rule.probability(rule.io_distance, io=True))
         inputs = draw_synapses(*sample_constant(n_inputs, n, p_io, rng))
         outputs = draw_synapses(*sample_constant(n, n_outputs, p_io, rng))
     else:
-        inputs = draw_synapses(*sample_pairs(in_pos, pos, rule, rng, io=True)[:2])
-        outputs = draw_synapses(*sample_pairs(pos, out_pos, rule, rng, io=True)[:2])
+        inputs = draw_synapses(*sample_edges(in_pos, pos, rule, rng, io=True))
+        outputs = draw_synapses(*sample_edges(pos, out_pos, rule, rng, io=True))
     return Genome(
         positions=pos,
         input_positions=in_pos,
