@@ -1,22 +1,36 @@
 """Where neurons sit and how random genomes are drawn: :class:`GenomeSpec`.
 
 A spec fixes the hidden-neuron count, the embedding dimension, the placement
-of neurons (``grid``, ``jittered`` grid or ``uniform`` in the grid's box), the
-:class:`~spatial_snn.connectivity.ConnectivityRule`, the ranges of the
-initial parameters and the excitatory fraction. Input channels sit on the
-face ``x0 = -1`` of the box and output units on the opposite face
-``x0 = side`` (a sensor/motor map); the reference rule ignores these
-positions (``io_distance = 1``).
+of neurons (``grid``, ``jittered`` grid or ``uniform`` in the grid's cells),
+the :class:`~spatial_snn.connectivity.ConnectivityRule`, the ranges of the
+initial parameters and the excitatory fraction.
+
+The grid has spacing 1 and sides ``grid_shape = (s_0, ..., s_{dim-1})``, as
+even as possible with ``prod(s) >= n``; points fill it in C order, so only the
+last slab along ``x0`` may be partly filled and every placement has density
+1 neuron per unit volume. Input channels sit on the face ``x0 = -1`` and
+output units on the opposite face ``x0 = s_0``, one unit beyond the last
+slab (a sensor/motor map; in 1D all of them sit at the line's ends). The
+reference rule ignores these positions (``io_distance = 1``).
 
 Two presets:
 
 * :meth:`GenomeSpec.reference` -- the published method: integer grid
   1x64x1 / 1x8x8 / 4x4x4, ``p = exp(-2 d)`` with self-loops at d = 1,
   input/output edges with probability ``exp(-2)``, weights U(0.1, 127),
-  80% excitatory, the published parameter ranges;
+  80% excitatory, the published parameter ranges. Its cutoff (1e-12, radius
+  13.8) drops under 1e-10 expected edges per 64-neuron genome;
 * :meth:`GenomeSpec.spatial` -- ours: jittered grid, real input/output
   positions, and a connection length calibrated so that every dimension has
   the same expected mean degree.
+
+Calibration (``mean_degree``) solves ``E[degree](length) = mean_degree`` by
+bisection, the expectation taken over the spec's own placement: exact for
+``grid``; for ``jittered`` and ``uniform`` a mean over ``ceil(4096 / n)``
+(at most 64) placements drawn from a fixed seed, so it is deterministic.
+Above 4096 neurons it averages the degree of a fixed random subset of 4096
+neurons (relative error about ``1 / sqrt(4096 * degree)`` plus the spread of
+degrees between neurons).
 """
 
 from __future__ import annotations
@@ -32,6 +46,11 @@ from .genome import NEURON_PARAMS, Genome, Synapses
 from .sampling import length_for_degree, sample_constant, sample_edges
 
 PLACEMENTS = ("grid", "jittered", "uniform")
+#: Cutoff of the reference preset: the published code has none (all pairs).
+REFERENCE_CUTOFF = 1e-12
+#: Neurons (summed over placements) that calibration averages over.
+_CALIBRATION_POINTS = 4096
+_CALIBRATION_SEED = 20250901
 
 
 @dataclass(frozen=True)
@@ -62,8 +81,16 @@ class ParameterRanges:
             if getattr(self, name)[0] < 0:
                 raise ValueError(f"ParameterRanges.{name}: expected low >= 0 (1/s), got {getattr(self, name)}")
 
-    def draw(self, name: str, size, rng: np.random.Generator) -> np.ndarray:
+    def draw(self, name: str, size, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+        """``size`` values ``U(low, high)`` of field ``name``.
+
+        float64 draws ``rng.uniform(low, high, size)``; float32 draws
+        ``low + (high - low) * rng.random(size, float32)`` (half the memory,
+        used for the synapse weights of large genomes).
+        """
         lo, hi = getattr(self, name)
+        if np.dtype(dtype) == np.float32:
+            return np.float32(lo) + np.float32(hi - lo) * rng.random(size, dtype=np.float32)
         return rng.uniform(lo, hi, size)
 
 
@@ -106,8 +133,12 @@ class GenomeSpec:
             raise ValueError(f"GenomeSpec.n_hidden: expected an integer >= 1, got {self.n_hidden}")
         if self.dim not in (1, 2, 3):
             raise ValueError(f"GenomeSpec.dim: expected 1, 2 or 3, got {self.dim}")
+        object.__setattr__(self, "n_hidden", int(self.n_hidden))
+        object.__setattr__(self, "dim", int(self.dim))
         if self.placement not in PLACEMENTS:
             raise ValueError(f"GenomeSpec.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
+        if not (math.isfinite(self.jitter) and self.jitter >= 0):
+            raise ValueError(f"GenomeSpec.jitter: expected a finite value >= 0 (grid spacings), got {self.jitter}")
         if not 0.0 <= self.excitatory_fraction <= 1.0:
             raise ValueError(
                 f"GenomeSpec.excitatory_fraction: expected a value in [0, 1], got {self.excitatory_fraction}"
@@ -121,7 +152,8 @@ class GenomeSpec:
     @classmethod
     def reference(cls, dim: int = 2, n_hidden: int = 64) -> GenomeSpec:
         """The published network: integer grid, ``exp(-2 d)``, io at distance 1."""
-        return cls(n_hidden=n_hidden, dim=dim, placement="grid", rule=ConnectivityRule())
+        rule = ConnectivityRule(cutoff=REFERENCE_CUTOFF)
+        return cls(n_hidden=n_hidden, dim=dim, placement="grid", rule=rule)
 
     @classmethod
     def spatial(cls, dim: int = 2, n_hidden: int = 64, mean_degree: float = 4.0) -> GenomeSpec:
@@ -132,24 +164,42 @@ class GenomeSpec:
     # ------------------------------------------------------------ geometry
     @property
     def grid_shape(self) -> tuple[int, ...]:
-        """Grid sides; the published shapes for 64 neurons (64, 8x8, 4x4x4)."""
-        side = math.ceil(round(self.n_hidden ** (1.0 / self.dim), 9))
-        return (side,) * self.dim
+        """Grid sides: the published shapes for 64 neurons ((64,), (8, 8), (4, 4, 4)).
+
+        From the last axis down, ``s_k = ceil(m ** (1 / (k + 1)))`` where ``m``
+        is the number of points per slab still to place; ``s_0`` takes the
+        rest, so ``prod(s) >= n`` and only the last ``x0`` slab is partly
+        filled (65 neurons in 3D: (4, 4, 5), not a 5x5x5 box a third empty).
+        """
+        sides, m = [], self.n_hidden
+        for k in range(self.dim - 1, 0, -1):
+            side = _root_ceil(m, k + 1)
+            sides.append(side)
+            m = -(-m // side)
+        return (m, *reversed(sides))
 
     def grid(self) -> np.ndarray:
-        """The first ``n_hidden`` points of the integer grid, (n, dim) float64."""
+        """The first ``n_hidden`` points of the integer grid (C order), (n, dim) float64."""
         axes = [np.arange(s, dtype=np.float64) for s in self.grid_shape]
         pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
         return pts[: self.n_hidden]
 
     def place(self, rng: np.random.Generator) -> np.ndarray:
-        """Hidden positions, (n_hidden, dim)."""
+        """Hidden positions, (n_hidden, dim) float64.
+
+        ``grid``: the grid; ``jittered``: each grid coordinate plus
+        ``jitter * U(-1/2, 1/2)``; ``uniform``: i.i.d. uniform in the union of
+        the unit cells around the grid points, the box
+        ``[-1/2, e_k - 1/2]`` with ``e = grid_shape`` except
+        ``e_0 = n / prod(s_1..)`` (density exactly 1, as on the grid).
+        """
         pts = self.grid()
         if self.placement == "jittered":
             pts = pts + rng.uniform(-0.5, 0.5, pts.shape) * self.jitter
         elif self.placement == "uniform":
-            hi = np.asarray(self.grid_shape, np.float64) - 1.0
-            pts = rng.uniform(0.0, 1.0, pts.shape) * hi
+            ext = np.asarray(self.grid_shape, np.float64)
+            ext[0] = self.n_hidden / float(np.prod(ext[1:]))
+            pts = rng.uniform(0.0, 1.0, pts.shape) * ext - 0.5
         return pts
 
     def face_positions(self, k: int, outputs: bool) -> np.ndarray:
@@ -170,16 +220,36 @@ class GenomeSpec:
         return pts
 
     def resolved_rule(self) -> ConnectivityRule:
-        """The rule, with ``length`` calibrated when ``mean_degree`` is set."""
+        """The rule, with ``length`` calibrated when ``mean_degree`` is set (cached)."""
         if self.mean_degree is None:
             return self.rule
-        return _calibrated(self.rule, self.n_hidden, self.dim, self.mean_degree)
+        return _calibrated(self)
+
+
+def _root_ceil(m: int, k: int) -> int:
+    """Smallest integer ``s >= 1`` with ``s ** k >= m`` (exact, no float rounding)."""
+    s = max(1, round(m ** (1.0 / k)))
+    while s**k < m:
+        s += 1
+    while s > 1 and (s - 1) ** k >= m:
+        s -= 1
+    return s
 
 
 @functools.lru_cache(maxsize=64)
-def _calibrated(rule: ConnectivityRule, n: int, dim: int, degree: float) -> ConnectivityRule:
-    grid = GenomeSpec(n_hidden=n, dim=dim).grid()
-    return replace(rule, length=length_for_degree(grid, rule, degree))
+def _calibrated(spec: GenomeSpec) -> ConnectivityRule:
+    """``spec.rule`` with the length giving ``spec.mean_degree`` over the spec's placement."""
+    n, sources = spec.n_hidden, None
+    if spec.placement == "grid":
+        samples = [spec.grid()]
+    else:
+        k = max(1, min(64, -(-_CALIBRATION_POINTS // n)))
+        samples = [spec.place(np.random.default_rng([_CALIBRATION_SEED, i])) for i in range(k)]
+    if n > _CALIBRATION_POINTS:  # average over a fixed subset of neurons
+        rng = np.random.default_rng([_CALIBRATION_SEED, n])
+        sources = np.sort(rng.choice(n, _CALIBRATION_POINTS, replace=False))
+    length = length_for_degree(samples, spec.rule, spec.mean_degree, sources=sources)
+    return replace(spec.rule, length=length)
 
 
 def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.random.Generator) -> Genome:
@@ -188,7 +258,11 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     Edges follow the spec's rule: recurrent pairs from a spatial index
     within the cutoff radius; input/output pairs the same way, or at the
     rule's constant ``io_distance`` (reference: probability ``exp(-2)``).
-    Weights are drawn from ``spec.ranges.weight``.
+    Weights are drawn from ``spec.ranges.weight`` (float32). Synapses come
+    out sorted by (pre, post). Draw order (fixed, so a seed fixes the
+    genome): positions, the five parameters, signs, input signs, recurrent
+    edges and weights, input edges and weights, output edges and weights.
+    O(n + synapses) time and memory.
     """
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs, n_outputs: expected >= 1, got {n_inputs}, {n_outputs}")
@@ -202,7 +276,7 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     input_sign = np.where(rng.random(n_inputs) < spec.excitatory_fraction, 1, -1)
 
     def draw_synapses(pre, post):
-        return Synapses(pre, post, spec.ranges.draw("weight", len(pre), rng))
+        return Synapses(pre, post, spec.ranges.draw("weight", len(pre), rng, np.float32))
 
     recurrent = draw_synapses(*sample_edges(pos, pos, rule, rng, same=True))
     if rule.io_distance is not None:
