@@ -1,0 +1,106 @@
+"""run_batch: one archive per (dim, seed), summary CSV + PNG, skip complete runs, resume interrupted ones."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from spatial_snn.archive import open_run
+from spatial_snn.batch import network_footing, run_batch, summarise
+from spatial_snn.scenarios import scenario_from_dict
+
+TINY = {
+    "name": "tiny",
+    "env": {"id": "CartPole-v1"},
+    "network": {"substeps": 4, "n_hidden": 16},
+    "evolution": {"population": 8, "generations": 2},
+    "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 3, "bounds_episodes": 1},
+}
+
+
+def _mtimes(paths):
+    return {p: p.stat().st_mtime_ns for p in paths}
+
+
+def test_batch_writes_one_archive_per_pair_a_csv_row_per_dim_and_a_plot(tmp_path, capsys):
+    records = run_batch(TINY, dims=(1, 3), seeds=(0, 1), workers=1, out_dir=tmp_path)
+    assert [(r["dim"], r["seed"]) for r in records] == [(1, 0), (1, 1), (3, 0), (3, 1)]
+    archives = sorted(tmp_path.glob("*.h5"))
+    assert [p.name for p in archives] == [f"tiny-{d}d-seed{s}.h5" for d in (1, 3) for s in (0, 1)]
+    for r in records:
+        assert r["complete"] and not r["skipped"] and r["resumed_from"] is None
+        assert r["generations"] == 2 and r["env_steps"] > 0 and np.isfinite(r["test"])
+        with open_run(r["archive"]) as run:
+            assert (run.dim, run.seed, run.n_generations) == (r["dim"], r["seed"], 2)
+    with (tmp_path / "tiny-summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [row["dim"] for row in rows] == ["1", "3"]
+    assert all(row["runs"] == "2" and row["complete"] == "2" for row in rows)
+    mean_1d = np.mean([r["test"] for r in records if r["dim"] == 1])
+    assert float(rows[0]["test_mean"]) == pytest.approx(mean_1d, rel=1e-5)
+    assert (tmp_path / "tiny-summary.png").stat().st_size > 1000
+    out = capsys.readouterr().out
+    assert "test score" in out and "differ in mean neuron distance" in out  # published grids are flagged
+
+    before = _mtimes(archives)
+    again = run_batch(TINY, dims=(1, 3), seeds=(0, 1), workers=1, out_dir=tmp_path)
+    assert all(r["skipped"] for r in again)
+    assert _mtimes(archives) == before
+    assert [r["test"] for r in again] == [r["test"] for r in records]
+
+
+def test_interrupted_run_is_resumed_not_restarted(tmp_path):
+    first = run_batch(TINY, dims=(2,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
+    path = tmp_path / "tiny-2d-seed0.h5"
+    with open_run(path) as run:
+        wall0, created = run.history["wall_time"][0], run.attrs["created"]
+    assert first[0]["generations"] == 1
+    second = run_batch(TINY, dims=(2,), seeds=(0,), generations=2, workers=1, out_dir=tmp_path)
+    assert not second[0]["skipped"] and second[0]["resumed_from"] == 1
+    with open_run(path) as run:
+        assert run.n_generations == 2
+        # wall time is not reproducible: an unchanged value means generation 0 was kept, not redone
+        assert run.history["wall_time"][0] == wall0 and run.attrs["created"] == created
+        assert run.history["env_steps"][1] > run.history["env_steps"][0]
+
+
+def test_run_reaching_the_target_counts_as_complete(tmp_path):
+    sc = {**TINY, "protocol": {**TINY["protocol"], "target": 1.0}}  # any controller scores >= 1
+    run_batch(sc, dims=(1,), seeds=(0,), generations=5, workers=1, out_dir=tmp_path)
+    with open_run(tmp_path / "tiny-1d-seed0.h5") as run:
+        assert run.n_generations == 1
+    again = run_batch(sc, dims=(1,), seeds=(0,), generations=5, workers=1, out_dir=tmp_path)
+    assert again[0]["skipped"] and again[0]["complete"]
+
+
+def test_spatial_preset_has_the_same_mean_degree_in_every_dimension():
+    sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27, "mean_degree": 4.0}})
+    footing = network_footing(sc, (1, 2, 3), 4, 2)
+    degrees = [footing[d]["init_degree"] for d in (1, 2, 3)]
+    np.testing.assert_allclose(degrees, 4.0, rtol=0.1)
+    # whereas the published grids differ: denser in more dimensions
+    ref = network_footing(scenario_from_dict({**TINY, "network": {"n_hidden": 27}}), (1, 2, 3), 4, 2)
+    assert ref[1]["init_degree"] < ref[2]["init_degree"] < ref[3]["init_degree"]
+    assert ref[1]["init_distance"] > ref[3]["init_distance"]
+
+
+def test_bad_arguments_fail_before_any_run(tmp_path):
+    with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
+        run_batch(TINY, dims=(1, 4), out_dir=tmp_path)
+    with pytest.raises(ValueError, match="seeds: expected distinct integers >= 0"):
+        run_batch(TINY, seeds=(-1,), out_dir=tmp_path)
+    with pytest.raises(ValueError, match="CartPole-v1"):
+        run_batch({**TINY, "env": {"id": "CartPol-v1"}}, out_dir=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_summary_of_one_seed_has_zero_std_and_nan_without_champion():
+    recs = [
+        {"dim": 2, "complete": True, "test": 10.0, "n_synapses": 5, "sparsity": 0.9, "env_steps": 100,
+         "wall_time": 1.0, "champion_degree": 0.5},
+        {"dim": 3, "complete": False, "test": float("nan"), "n_synapses": float("nan"), "sparsity": float("nan"),
+         "env_steps": 0, "wall_time": 0.0, "champion_degree": float("nan")},
+    ]  # fmt: skip
+    rows = summarise(recs)
+    assert rows[0]["test_std"] == 0.0 and rows[0]["test_mean"] == 10.0
+    assert np.isnan(rows[1]["test_mean"]) and rows[1]["complete"] == 0
