@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import archive_path
+from .connectivity import synapse_distances
 from .layout import random_genome
 from .runner import check_scenario, codec_sizes, evolve
 from .scenarios import Scenario, as_scenario
@@ -45,7 +46,8 @@ _FOOTING_SAMPLES = 32
 SUMMARY_COLUMNS = (
     "dim", "runs", "complete", "test_mean", "test_std", "synapses_mean", "synapses_std",
     "sparsity_mean", "sparsity_std", "env_steps_mean", "env_steps_std", "wall_time_mean",
-    "champion_degree_mean", "init_degree", "init_distance", "init_input_synapses", "init_output_synapses",
+    "champion_degree_mean", "init_degree", "init_distance", "init_strength", "init_input_synapses",
+    "init_output_synapses",
 )  # fmt: skip
 
 
@@ -173,8 +175,9 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
 
     Over :data:`_FOOTING_SAMPLES` random genomes of each dimension (fixed seed):
     ``init_degree`` the mean recurrent degree ``E / n``, ``init_distance`` the
-    mean distance between two hidden neurons (grid units), and the mean input
-    and output synapse counts.
+    mean distance between two hidden neurons (grid units), ``init_strength``
+    the mean strength factor ``exp(-strength_decay (d - strength_offset))`` of
+    the recurrent synapses, and the mean input and output synapse counts.
     """
     from scipy.spatial.distance import pdist
 
@@ -183,9 +186,11 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
         spec = sc.network.spec(dim)
         rng = setup_rng(dim)
         gs = [random_genome(spec, n_inputs, n_outputs, rng) for _ in range(_FOOTING_SAMPLES)]
+        strength = np.concatenate([g.rule.strength(synapse_distances(g, "recurrent")) for g in gs])
         out[dim] = {
             "init_degree": float(np.mean([len(g.recurrent) / g.n for g in gs])),
             "init_distance": float(np.mean([pdist(g.positions).mean() if g.n > 1 else 0.0 for g in gs])),
+            "init_strength": float(np.mean(strength)) if strength.size else math.nan,
             "init_input_synapses": float(np.mean([len(g.input_synapses) for g in gs])),
             "init_output_synapses": float(np.mean([len(g.output_synapses) for g in gs])),
         }
@@ -272,7 +277,7 @@ def summarise(records: list[dict], footing: dict[int, dict] | None = None) -> li
             row[f"{name}_mean"], row[f"{name}_std"] = _mean_std([r[key] for r in rs])
         row["wall_time_mean"] = _mean_std([r["wall_time"] for r in rs])[0]
         row["champion_degree_mean"] = _mean_std([r["champion_degree"] for r in rs])[0]
-        for key in SUMMARY_COLUMNS[-4:]:
+        for key in (c for c in SUMMARY_COLUMNS if c.startswith("init_")):
             row[key] = (footing or {}).get(dim, {}).get(key, math.nan)
         rows.append(row)
     return rows
@@ -294,12 +299,12 @@ def format_table(rows: list[dict]) -> str:
     cells = (("test score", "test", ".1f"), ("non-zero weights", "synapses", ".0f"),
              ("sparsity", "sparsity", ".3f"), ("env steps", "env_steps", ".3g"))  # fmt: skip
     head = f"{'dim':>3} {'runs':>4} {'done':>4} " + " ".join(f"{t:^21}" for t, _, _ in cells)
-    head += f" {'degree k':>8} {'distance':>8}"
+    head += f" {'degree k':>8} {'distance':>8} {'strength':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
         line = f"{r['dim']:>2}D {r['runs']:>4} {r['complete']:>4} "
         line += " ".join(f"{r[k + '_mean']:>9{f}} +- {r[k + '_std']:<9{f}}" for _, k, f in cells)
-        lines.append(line + f" {r['init_degree']:>8.2f} {r['init_distance']:>8.2f}")
+        lines.append(line + f" {r['init_degree']:>8.2f} {r['init_distance']:>8.2f} {r['init_strength']:>8.2f}")
     return "\n".join(lines)
 
 
