@@ -1,0 +1,452 @@
+"""Genomes <-> HDF5 groups, standalone genome files, and the checked I/O they share.
+
+A *genome group* holds ``N`` genomes as one struct of arrays: every field of
+every genome concatenated into one dataset, plus ``offsets`` ``(N + 1,)``
+that cut it per genome (genome ``k`` owns rows ``offsets[k]:offsets[k + 1]``).
+Names follow SONATA where it has one: positions ``x, y, z`` (the first
+``dim`` of them), synapses ``source_node_id``, ``target_node_id``,
+``syn_weight``. Node ids are local to the genome and to the population
+(hidden, input or output). The full layout, field by field with units, is in
+``docs/archive.md``.
+
+Integrity: every dataset carries a ``crc32`` attribute (zlib CRC-32 of its
+little-endian bytes) that the readers verify, and files are written with
+HDF5 format versions that checksum all metadata (``libver="v108"``), so a
+damaged file ends in :class:`ArchiveFormatError`, never in silently wrong
+numbers. Strings (JSON) are fixed-length, so nothing lives in the
+unchecksummed global heap. Nothing is pickled: reading a file runs no code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+
+import h5py
+import numpy as np
+
+from .connectivity import ConnectivityRule
+from .genome import NEURON_PARAMS, Genome, Synapses
+
+#: Version of the on-disk layout (run archives and genome files share it).
+FORMAT_VERSION = 1
+#: ``format`` attribute of a standalone genome file.
+GENOME_FORMAT_NAME = "spatial-snn-genome"
+#: HDF5 format bounds: v2 object headers and superblock (checksummed), but
+#: not the v3 superblock, whose "open for write" flag makes a file killed
+#: during a write unopenable without ``h5clear``.
+LIBVER = ("v108", "v108")
+AXES = ("x", "y", "z")
+#: (genome attribute, subgroup name, source population, target population)
+_PROJECTIONS = (
+    ("input_synapses", "input", "input", "hidden"),
+    ("recurrent", "recurrent", "hidden", "hidden"),
+    ("output_synapses", "output", "hidden", "output"),
+)
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError)
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_PACKAGES = ("numpy", "scipy", "numba", "h5py", "gymnasium", "mujoco", "deap")
+
+
+class ArchiveFormatError(Exception):
+    """A file is missing, not HDF5, of another kind, damaged, or too new.
+
+    The message is one line: the path, the problem, and what to do.
+    """
+
+
+# ------------------------------------------------------------ checked arrays
+def _crc(arr: np.ndarray) -> int:
+    le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+    return zlib.crc32(le.view(np.uint8).reshape(-1))
+
+
+def put(group: h5py.Group, name: str, data, dtype) -> h5py.Dataset:
+    """Write ``data`` as a new contiguous dataset with a ``crc32`` attribute."""
+    arr = np.ascontiguousarray(data, dtype=dtype)
+    ds = group.create_dataset(name, data=arr)
+    ds.attrs["crc32"] = np.uint32(_crc(arr))
+    return ds
+
+
+def get(group: h5py.Group, name: str, dtype=None, ndim: int | None = None) -> np.ndarray:
+    """Read a dataset written by :func:`put` and verify its checksum.
+
+    Uses h5py's low-level calls (a few times faster than ``group[name][()]``,
+    which matters when a population is hundreds of small datasets).
+
+    Raises
+    ------
+    ValueError, KeyError
+        Missing or not a dataset, wrong dtype kind or rank, or a checksum
+        mismatch (the public readers turn them into :class:`ArchiveFormatError`).
+    """
+    try:
+        dsid = h5py.h5d.open(group.id, name.encode())
+    except (KeyError, ValueError) as exc:
+        raise KeyError(f"{group.name}/{name}: missing or not a dataset") from exc
+    arr = np.empty(dsid.shape, dsid.dtype)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{group.name}/{name}: expected {ndim} dimension(s), got shape {arr.shape}")
+    if dtype is not None and np.dtype(dtype).kind != arr.dtype.kind:
+        raise ValueError(f"{group.name}/{name}: expected dtype {np.dtype(dtype)}, got {arr.dtype}")
+    if arr.size:
+        dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, arr)
+    crc = np.empty((), np.uint32)
+    h5py.h5a.open(dsid, b"crc32").read(crc)
+    if int(crc) != _crc(arr):
+        raise ValueError(f"{group.name}/{name}: checksum mismatch (data damaged)")
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+def set_json(obj: h5py.Group | h5py.Dataset, name: str, value) -> None:
+    """Store ``value`` as a JSON attribute (fixed-length ASCII string)."""
+    text = json.dumps(value, sort_keys=True, allow_nan=True)
+    obj.attrs[name] = np.bytes_(text.encode("ascii"))
+
+
+def get_json(obj: h5py.Group | h5py.Dataset, name: str):
+    """Read a JSON attribute written by :func:`set_json`."""
+    return json.loads(text_attr(obj, name))
+
+
+def text_attr(obj, name: str) -> str:
+    value = obj.attrs[name]
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8")
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"attribute {name!r}: expected a string, got {type(value).__name__}")
+
+
+# ----------------------------------------------------------- file-level bits
+def engine_version() -> str:
+    """``spatial_snn.__version__``, read lazily (no import cycle)."""
+    try:
+        from . import __version__
+
+        return str(__version__)
+    except ImportError:  # pragma: no cover - partially initialised package
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the numerical stack and python, for reproducibility."""
+    import platform
+
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def write_file_attrs(f: h5py.File, fmt: str) -> None:
+    """Root attributes common to run archives and genome files."""
+    f.attrs["format"] = np.bytes_(fmt.encode("ascii"))
+    f.attrs["format_version"] = np.int64(FORMAT_VERSION)
+    f.attrs["engine_version"] = np.bytes_(engine_version().encode("ascii"))
+    f.attrs["created"] = np.bytes_(datetime.now(UTC).isoformat(timespec="seconds").encode())
+    set_json(f, "versions", package_versions())
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def check_file(path: str | os.PathLike) -> None:
+    """Raise :class:`ArchiveFormatError` if ``path`` is missing or not HDF5."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ArchiveFormatError(f"{path}: no such file; check the path")
+    if os.path.isdir(path):
+        raise ArchiveFormatError(f"{path}: is a directory, not an HDF5 file; pass a .h5 file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ArchiveFormatError(f"{path}: cannot be read ({one_line(exc)}); check permissions") from exc
+    if head != _HDF5_MAGIC:
+        raise ArchiveFormatError(f"{path}: not an HDF5 file (no HDF5 signature); expected a spatial-snn .h5 file")
+
+
+def open_checked(path, expected: str, mode: str = "r") -> h5py.File:
+    """Open a spatial-snn file after checking kind and version.
+
+    Opens without HDF5 file locking so that a run being written can be read;
+    single-writer exclusion uses a lock file instead (see ``archive``).
+    """
+    path = os.fspath(path)
+    check_file(path)
+    try:
+        f = h5py.File(path, mode, locking=False)
+    except _READ_ERRORS as exc:
+        raise ArchiveFormatError(
+            f"{path}: damaged or truncated HDF5 file ({one_line(exc)}); restore it from a copy or rerun"
+        ) from exc
+    try:
+        check_kind(f, path, expected)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def check_kind(f: h5py.File, path: str, expected: str) -> None:
+    """Check the ``format`` and ``format_version`` root attributes."""
+    try:
+        kind = text_attr(f, "format") if "format" in f.attrs else None
+        version = int(f.attrs["format_version"]) if kind is not None else None
+    except _READ_ERRORS as exc:
+        raise ArchiveFormatError(f"{path}: damaged root attributes ({one_line(exc)}); restore it from a copy") from exc
+    if kind != expected:
+        hint = {
+            "spatial-snn-run": "it is a run archive: use open_run(path)",
+            GENOME_FORMAT_NAME: "it is a genome file: use load_genome(path)",
+        }.get(kind, "pass a file written by spatial-snn")
+        raise ArchiveFormatError(f"{path}: HDF5 file of another kind (format {kind!r}, expected {expected!r}); {hint}")
+    if version > FORMAT_VERSION:
+        raise ArchiveFormatError(
+            f"{path}: written by a newer spatial-snn (format_version {version} > "
+            f"{FORMAT_VERSION}); upgrade spatial-snn to read it"
+        )
+    if version < 1:
+        raise ArchiveFormatError(f"{path}: invalid format_version {version}; the file is damaged")
+
+
+# -------------------------------------------------------------- genome groups
+def _concat(parts: list[np.ndarray], dtype, shape_tail=()) -> np.ndarray:
+    if not parts:
+        return np.zeros((0, *shape_tail), dtype)
+    return np.concatenate([np.asarray(p, dtype) for p in parts])
+
+
+def _offsets(counts) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(np.asarray(counts, np.int64), out=out[1:])
+    return out
+
+
+def write_genomes(group: h5py.Group, genomes: Sequence[Genome]) -> None:
+    """Write ``genomes`` into an empty ``group`` as concatenated arrays + offsets.
+
+    Parameters
+    ----------
+    group : h5py.Group
+        Destination (must not yet hold genome datasets).
+    genomes : sequence of Genome
+        All of the same embedding dimension; rules may differ (the unique
+        rules are stored as JSON, ``rule_index`` says which one each uses).
+    """
+    genomes = list(genomes)
+    for k, g in enumerate(genomes):
+        if not isinstance(g, Genome):
+            raise TypeError(f"genomes[{k}]: expected a Genome, got {type(g).__name__}")
+    dims = {g.dim for g in genomes}
+    if len(dims) > 1:
+        raise ValueError(f"genomes: expected one embedding dimension, got {sorted(dims)}")
+    dim = dims.pop() if dims else 0
+    rules: dict[ConnectivityRule, int] = {}
+    rule_index = [rules.setdefault(g.rule, len(rules)) for g in genomes]
+    group.attrs["n_genomes"] = np.int64(len(genomes))
+    group.attrs["dim"] = np.int64(dim)
+    set_json(group, "rules", [dataclasses.asdict(r) for r in rules])
+    put(group, "rule_index", rule_index, np.int32)
+
+    for prefix, pos_name, count in (
+        ("", "positions", "n"),
+        ("input_", "input_positions", "n_inputs"),
+        ("output_", "output_positions", "n_outputs"),
+    ):
+        offsets_name = "node_offsets" if not prefix else f"{prefix}offsets"
+        put(group, offsets_name, _offsets([getattr(g, count) for g in genomes]), np.int64)
+        pos = _concat([getattr(g, pos_name) for g in genomes], np.float64, (dim,))
+        for axis in range(dim):
+            put(group, prefix + AXES[axis], pos[:, axis], np.float64)
+    for name in NEURON_PARAMS:
+        put(group, name, _concat([getattr(g, name) for g in genomes], np.float64), np.float64)
+    put(group, "sign", _concat([g.sign for g in genomes], np.int8), np.int8)
+    put(group, "input_sign", _concat([g.input_sign for g in genomes], np.int8), np.int8)
+    for attr, sub, _, _ in _PROJECTIONS:
+        syns: list[Synapses] = [getattr(g, attr) for g in genomes]
+        sg = group.create_group(sub)
+        put(sg, "offsets", _offsets([len(s) for s in syns]), np.int64)
+        put(sg, "source_node_id", _concat([s.pre for s in syns], np.int32), np.int32)
+        put(sg, "target_node_id", _concat([s.post for s in syns], np.int32), np.int32)
+        put(sg, "syn_weight", _concat([s.weight for s in syns], np.float32), np.float32)
+
+
+def _check_offsets(offsets: np.ndarray, n_genomes: int, length: int, group: h5py.Group, name: str) -> None:
+    if offsets.shape != (n_genomes + 1,):
+        raise ValueError(f"{group.name}/{name}: expected shape ({n_genomes + 1},), got {offsets.shape}")
+    if offsets[0] != 0 or offsets[-1] != length or np.any(np.diff(offsets) < 0):
+        raise ValueError(f"{group.name}/{name}: expected non-decreasing offsets from 0 to {length}")
+
+
+def _read_population(group: h5py.Group, name: str, prefix: str, dim: int, n_genomes: int, fields):
+    off_name = "node_offsets" if not prefix else f"{prefix}offsets"
+    offsets = get(group, off_name, np.int64, 1)
+    cols = [get(group, prefix + AXES[a], np.float64, 1) for a in range(dim)]
+    length = int(offsets[-1]) if offsets.size else 0
+    arrays = {name: np.stack(cols, axis=1) if cols else np.zeros((length, 0))}
+    for field, dtype in fields:
+        arrays[field] = get(group, field, dtype, 1)
+    for key, arr in arrays.items():
+        if arr.shape[0] != length:
+            raise ValueError(f"{group.name}/{key}: expected {length} rows, got {arr.shape[0]}")
+    _check_offsets(offsets, n_genomes, length, group, off_name)
+    return offsets, arrays
+
+
+def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
+    """Read genomes written by :func:`write_genomes`.
+
+    Parameters
+    ----------
+    group : h5py.Group
+    indices : sequence of int, optional
+        Which genomes (default all), in that order.
+
+    Raises
+    ------
+    ArchiveFormatError
+        Missing fields, inconsistent offsets, checksum mismatches, or values
+        a :class:`Genome` rejects.
+    """
+    path = group.file.filename
+    try:
+        return _read_genomes(group, indices)
+    except ArchiveFormatError:
+        raise
+    except IndexError as exc:
+        raise IndexError(one_line(exc)) from None
+    except _READ_ERRORS as exc:
+        raise ArchiveFormatError(
+            f"{path}: damaged genome group {group.name} ({one_line(exc)}); restore it from a copy"
+        ) from exc
+
+
+def _read_genomes(group: h5py.Group, indices) -> list[Genome]:
+    n_genomes = int(group.attrs["n_genomes"])
+    dim = int(group.attrs["dim"])
+    if n_genomes < 0 or not (dim in (1, 2, 3) or (dim == 0 and n_genomes == 0)):
+        raise ValueError(f"n_genomes = {n_genomes}, dim = {dim} out of range")
+    rules = [ConnectivityRule(**r) for r in get_json(group, "rules")]
+    rule_index = get(group, "rule_index", np.int32, 1)
+    if rule_index.shape != (n_genomes,) or (n_genomes and not 0 <= rule_index.min() <= rule_index.max() < len(rules)):
+        raise ValueError("rule_index: expected one index per genome into the stored rules")
+    hid_off, hid = _read_population(
+        group,
+        "positions",
+        "",
+        dim,
+        n_genomes,
+        [(p, np.float64) for p in NEURON_PARAMS] + [("sign", np.int8)],
+    )
+    in_off, inp = _read_population(group, "positions", "input_", dim, n_genomes, [("input_sign", np.int8)])
+    out_off, out = _read_population(group, "positions", "output_", dim, n_genomes, [])
+    projections = {}
+    for attr, sub, _, _ in _PROJECTIONS:
+        sg = group[sub]
+        off = get(sg, "offsets", np.int64, 1)
+        cols = [
+            get(sg, c, dt, 1)
+            for c, dt in (("source_node_id", np.int32), ("target_node_id", np.int32), ("syn_weight", np.float32))
+        ]
+        if not cols[0].shape == cols[1].shape == cols[2].shape:
+            raise ValueError(f"{sg.name}: source, target and weight lengths differ")
+        _check_offsets(off, n_genomes, cols[0].shape[0], sg, "offsets")
+        projections[attr] = (off, cols)
+
+    if indices is None:
+        indices = range(n_genomes)
+    out_list = []
+    for k in indices:
+        k = int(k)
+        if not -n_genomes <= k < n_genomes:
+            raise IndexError(f"genome index {k}: expected 0..{n_genomes - 1}, got {k}")
+        k %= n_genomes
+        h, i, o = (slice(a[k], a[k + 1]) for a in (hid_off, in_off, out_off))
+        syn = {attr: Synapses(*(c[off[k] : off[k + 1]] for c in cols)) for attr, (off, cols) in projections.items()}
+        out_list.append(
+            Genome(
+                positions=hid["positions"][h],
+                input_positions=inp["positions"][i],
+                output_positions=out["positions"][o],
+                **{p: hid[p][h] for p in NEURON_PARAMS},
+                sign=hid["sign"][h],
+                input_sign=inp["input_sign"][i],
+                **syn,
+                rule=rules[rule_index[k]],
+            )
+        )
+    return out_list
+
+
+# ------------------------------------------------------------- genome files
+def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bool = False) -> None:
+    """Write one genome as a standalone file (``genomes/NAME.h5``).
+
+    The file holds the root attributes ``format = "spatial-snn-genome"``,
+    ``format_version``, ``engine_version``, ``created``, ``versions`` and
+    ``meta`` (JSON: env id, encoder/decoder settings, test score, origin),
+    and the genome as a one-genome group ``/genome``, the format of
+    :func:`write_genomes` (also used by a run archive's ``/champion``).
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    """
+    path = os.fspath(path)
+    if not isinstance(genome, Genome):
+        raise TypeError(f"genome: expected a Genome, got {type(genome).__name__}")
+    meta = {} if meta is None else dict(meta)
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"meta: expected a JSON-serialisable dict ({one_line(exc)})") from exc
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with h5py.File(tmp, "w", libver=LIBVER, locking=False) as f:
+            write_file_attrs(f, GENOME_FORMAT_NAME)
+            set_json(f, "meta", meta)
+            write_genomes(f.create_group("genome"), [genome])
+        os.replace(tmp, path)  # atomic: a reader never sees half a genome file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_genome(path) -> tuple[Genome, dict]:
+    """Read a genome file written by :func:`save_genome`: ``(genome, meta)``.
+
+    Raises
+    ------
+    ArchiveFormatError
+        Missing file, not HDF5, another kind of file, newer format, damage.
+    """
+    path = os.fspath(path)
+    with open_checked(path, GENOME_FORMAT_NAME) as f:
+        try:
+            meta = get_json(f, "meta")
+            genomes = read_genomes(f["genome"])
+        except ArchiveFormatError:
+            raise
+        except _READ_ERRORS as exc:
+            raise ArchiveFormatError(f"{path}: damaged genome file ({one_line(exc)}); restore it from a copy") from exc
+    if len(genomes) != 1:
+        raise ArchiveFormatError(f"{path}: expected one genome, found {len(genomes)}; the file is damaged")
+    return genomes[0], meta
