@@ -70,7 +70,7 @@ def summary(run: Run) -> str:
     scenario_name = scenario.get("name") if isinstance(scenario, dict) else None
     task = task_name(cfg) + (f" (scenario {scenario_name})" if scenario_name else "")
     planned = cfg.get("generations")
-    gens = f"{n} complete" + (f" of {planned}" if isinstance(planned, int) else "")
+    gens = f"{n} complete" + (f" of {planned}" if isinstance(planned, int) and planned >= n else "")
     lines = [
         ("run archive", str(run.path)),
         ("task", task),
@@ -122,6 +122,7 @@ def plot(run: Run, out_png: str | os.PathLike) -> Path:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     h = run.history
     gen = h["generation"]
@@ -134,6 +135,7 @@ def plot(run: Run, out_png: str | os.PathLike) -> Path:
     ax.plot(gen[tested], h["test"][tested], "o-", label="test", color="tab:red", markersize=4)
     if not len(gen):
         ax.text(0.5, 0.5, "no complete generation yet", transform=ax.transAxes, ha="center")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation")
     ax.set_ylabel("episode return")
     ax.set_title(f"{task_name(run.config)}, {run.dim}D, seed {run.seed}")

@@ -13,11 +13,11 @@ BEST = [10.0, 35.5, 1234.5, 900.0]
 TEST = [np.nan, 20.0, np.nan, 1100.25]
 
 
-def _run(tmp_path, n_gen=4):
+def _run(tmp_path, n_gen=4, config=CONFIG):
     rng = np.random.default_rng(0)
     pop = [random_genome(GenomeSpec.reference(3), 4, 2, rng) for _ in range(2)]
     path = tmp_path / "run.h5"
-    with RunWriter(path, config=CONFIG, seed=11, dim=3) as w:
+    with RunWriter(path, config=config, seed=11, dim=3) as w:
         for g in range(n_gen):
             w.write_generation(
                 g,
@@ -55,6 +55,12 @@ def test_summary_names_task_dimension_scores_champion_and_cost(tmp_path):
     assert f"sparsity {100 * champ.sparsity():.1f} %" in text
     assert "4,000,000" in text  # cumulative environment steps
     assert "1 h 06 min 40 s" in text  # 4000 s of wall time
+
+
+def test_summary_of_a_run_extended_past_its_configured_generations(tmp_path):
+    path, _ = _run(tmp_path, config={**CONFIG, "generations": 2})
+    with open_run(path) as run:
+        assert "generations  4 complete\n" in summary(run)
 
 
 def test_summary_of_a_run_without_generations(tmp_path):
