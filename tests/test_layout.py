@@ -163,7 +163,7 @@ def test_inputs_and_outputs_sit_on_faces_one_unit_beyond_the_grid(n, dim):
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
-def test_uniform_placement_has_the_grid_density(dim):
+def test_uniform_placement_has_the_grid_density_in_cell_order(dim):
     spec = GenomeSpec(n_hidden=500, dim=dim, placement="uniform")
     pos = spec.place(np.random.default_rng(0))
     s = np.array(spec.grid_shape, float)
@@ -171,6 +171,9 @@ def test_uniform_placement_has_the_grid_density(dim):
     ext[0] = 500 / np.prod(s[1:])
     assert np.all(pos >= -0.5) and np.all(pos <= ext - 0.5)
     assert 500 / np.prod(ext) == pytest.approx(1.0)
+    # numbered in the grid order of their cells, so neighbours have nearby indices
+    cell = np.ravel_multi_index(tuple(np.floor(pos + 0.5).astype(int).T), spec.grid_shape)
+    assert np.all(np.diff(cell) >= 0)
 
 
 def test_random_genome_is_determined_by_the_generator_state():
