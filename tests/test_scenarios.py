@@ -1,0 +1,150 @@
+"""Scenario files: every shipped one loads, bad ones fail with a message that says what was expected."""
+
+import time
+from pathlib import Path
+
+import pytest
+
+from spatial_snn.runner import check_scenario
+from spatial_snn.scenarios import load_scenario, scenario_from_dict
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+TASKS = {
+    "cartpole": "CartPole-v1",
+    "pendulum": "Pendulum-v1",
+    "inverted-pendulum": "InvertedPendulum-v5",
+    "inverted-double-pendulum": "InvertedDoublePendulum-v5",
+    "swimmer": "Swimmer-v5",
+    "hopper": "Hopper-v5",
+    "halfcheetah": "HalfCheetah-v5",
+    "walker2d": "Walker2d-v5",
+    "ant": "Ant-v5",
+}
+SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
+SHIPPED = sorted(SCENARIOS.glob("*.toml"))
+
+
+def _write(tmp_path, text: str) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+def test_every_task_ships_our_defaults_and_the_published_settings():
+    names = {p.stem for p in SHIPPED}
+    for stem in TASKS:
+        assert {stem, f"{stem}-reference"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_scenario_loads_and_starts_with_a_comment(path):
+    sc = load_scenario(path)
+    assert sc.name == path.stem
+    assert sc.env.id == TASKS[path.stem.removesuffix("-reference")]
+    assert path.read_text().startswith("# ")
+
+
+@pytest.mark.parametrize("stem", TASKS)
+def test_reference_scenarios_have_the_published_settings(stem):
+    sc = load_scenario(SCENARIOS / f"{stem}-reference.toml")
+    assert sc.network.preset == "reference" and sc.network.n_hidden == 64
+    assert sc.network.substeps == (4 if stem == "cartpole" else 64)
+    assert (sc.evolution.population, sc.evolution.generations, sc.evolution.n_elite) == (100, 1000, 10)
+    p = sc.protocol
+    assert (p.episodes, p.fixed_seeds, p.curriculum) == (3, True, True)
+    assert (p.curriculum_start, p.curriculum_growth) == (10, 1.1)
+    assert (p.test_every, p.test_episodes, p.target) == (10, 100, None)
+    assert sc.decoder.kind == "auto" and sc.decoder.divisor == 32 and sc.encoder.kind == "reference"
+
+
+@pytest.mark.parametrize("stem", TASKS)
+def test_our_scenarios_draw_fresh_seeds_and_stop_at_the_solved_threshold(stem):
+    sc = load_scenario(SCENARIOS / f"{stem}.toml")
+    assert not sc.protocol.fixed_seeds
+    assert sc.protocol.target == SOLVED.get(sc.env.id, sc.protocol.target)
+    assert sc.decoder.kind == ("argmax" if stem == "cartpole" else "sigmoid")
+    assert sc.network.substeps <= 16 and sc.evolution.population <= 64
+
+
+def test_cartpole_default_is_sized_for_a_minute_on_two_cores():
+    sc = load_scenario(SCENARIOS / "cartpole.toml")
+    assert sc.evolution.population == 50 and sc.evolution.generations <= 60
+    assert sc.protocol.target == 475 and sc.protocol.test_every == 5 and sc.protocol.test_episodes == 100
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[evolution]\npopulaton = 50\n", "evolution.populaton: unknown key; did you mean 'population'?"),
+        ("[protocol]\ntest_evry = 5\n", "did you mean 'test_every'?"),
+        ("[evolutoin]\npopulation = 50\n", "scenario.evolutoin: unknown key; did you mean 'evolution'?"),
+        ("[network]\nsubstep = 8\n", "did you mean 'substeps'?"),
+    ],
+)
+def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
+    with pytest.raises(ValueError, match="valid keys") as err:
+        load_scenario(_write(tmp_path, text))
+    assert expected in str(err.value)
+    assert "bad.toml" in str(err.value)  # the file is named
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[evolution]\npopulation = 2\n", "evolution.population: expected an integer >= 4, got 2"),
+        ("[network]\nsubsteps = 0\n", "network.substeps: expected 1..10000"),
+        ("[protocol]\ntest_every = 0\n", "protocol.test_every: expected an integer >= 1, got 0"),
+        ("[mutation]\nedge_add = 1.5\n", "expected a probability in [0, 1], got 1.5"),
+        ('[decoder]\nkind = "sigmiod"\n', "expected one of ('auto', 'argmax', 'linear', 'sigmoid', 'binned')"),
+        ('[network]\npreset = "grid"\n', "network.preset: expected one of ('reference', 'spatial'), got 'grid'"),
+    ],
+)
+def test_out_of_range_value_says_what_was_expected(tmp_path, text, expected):
+    with pytest.raises(ValueError) as err:
+        load_scenario(_write(tmp_path, text))
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[evolution]\npopulation = "50"\n', "evolution.population: expected int, got '50' (str)"),
+        ("[protocol]\nepisodes = 2.5\n", "protocol.episodes: expected int, got 2.5 (float)"),
+        ("[protocol]\nfixed_seeds = 1\n", "protocol.fixed_seeds: expected bool, got 1 (int)"),
+        ("[env]\nid = 5\n", "env.id: expected str, got 5 (int)"),
+        ("network = 5\n", "scenario.network: expected a table of settings, got int"),
+    ],
+)
+def test_wrong_type_says_what_was_expected_and_what_was_given(tmp_path, text, expected):
+    with pytest.raises((ValueError, TypeError)) as err:
+        load_scenario(_write(tmp_path, text))
+    assert expected in str(err.value)
+
+
+def test_invalid_toml_and_missing_file_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_scenario(_write(tmp_path, "[evolution\n"))
+    with pytest.raises(FileNotFoundError, match="scenarios/\\*.toml"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("stem", ["cartpole", "hopper"])
+def test_check_scenario_runs_one_step_within_seconds(stem):
+    t0 = time.perf_counter()
+    task = check_scenario(load_scenario(SCENARIOS / f"{stem}.toml"), dim=2)
+    assert task.env_id == TASKS[stem]
+    assert time.perf_counter() - t0 < 30  # about a second when the machine is idle
+
+
+def test_check_scenario_fails_fast_on_an_unknown_env_id():
+    sc = scenario_from_dict({"env": {"id": "Hoper-v5"}})
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="Hopper-v5"):
+        check_scenario(sc)
+    assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_check_scenario_passes_for_every_shipped_scenario(path):
+    check_scenario(load_scenario(path), dim=3)
