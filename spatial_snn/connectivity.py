@@ -263,9 +263,10 @@ def _projection(genome: Genome, name: str, sign: np.ndarray, n_pre: int, n_post:
         w[b] = syn.weight[b] * rule.strength(d.astype(np.float32)) * sign[syn.pre[b]]
         if delays is not None:
             delays[b] = rule.delay(d)
-    post = syn.post
-    if order is not None:
-        w, post = w[order], post[order]
+    if order is None:
+        post = syn.post.copy()  # the CSR must not share memory with the genome
+    else:
+        w, post = w[order], syn.post[order]
         delays = None if delays is None else delays[order]
     indptr = np.zeros(n_pre + 1, np.int64)
     np.cumsum(np.bincount(syn.pre, minlength=n_pre), out=indptr[1:])

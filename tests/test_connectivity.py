@@ -188,6 +188,16 @@ def test_effective_weights_and_delays_match_hand_computation(synapse_order):
     assert c.output.toarray()[1, 0] == pytest.approx(-2.5)  # hidden neuron 1 is inhibitory
 
 
+def test_built_matrices_share_no_memory_with_the_genome():
+    g = hand_genome()
+    c = build(g)
+    for m in (c.input, c.recurrent, c.output):
+        for arr in (m.data, m.indices, m.indptr):
+            for p in ("input_synapses", "recurrent", "output_synapses"):
+                for part in ("pre", "post", "weight"):
+                    assert not np.shares_memory(arr, getattr(getattr(g, p), part))
+
+
 def test_delays_are_one_substep_without_conduction_speed():
     g = hand_genome()
     c = build(g.replace(rule=ConnectivityRule(io_distance=None)))
