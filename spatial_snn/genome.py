@@ -85,6 +85,9 @@ class Synapses:
         converted; fractional or out-of-int32 values raise ValueError.
     weight : (s,) float32
         Weight genes, strictly positive and finite (checked by :class:`Genome`).
+
+    Arrays already int32 / float32 and contiguous are kept, not copied (large
+    genomes): never write into an array after handing it to ``Synapses``.
     """
 
     pre: np.ndarray
