@@ -38,7 +38,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 #: Column of the per-network counters: spikes emitted.
 SPIKES = 0
@@ -48,41 +51,93 @@ SYN_EVENTS = 1
 NEURON_UPDATES = 2
 
 
-@njit(cache=True, nogil=True)
-def _scatter(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn_off, syn_w, bb):
-    """Deliver the synapses of spikers ``sp[:nsp]`` (ascending) of one network.
+#: Spikers ahead whose synapse rows the scatter prefetches.
+_AHEAD = 8
 
-    A recurrent synapse adds its weight to ``bb[(row + off) mod dn]`` (ring
-    slot ``(t + d) % D`` of the target), an output synapse to ``bb[off]``
-    (``off = D * n + o``); one branch-free loop per spiker. Indices are
-    unsigned so that numba emits no negative-index wraparound code.
-    Returns the number of synapses delivered.
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Hint the CPU to fetch ``arr[idx]`` into cache (``llvm.prefetch``; never faults)."""
+    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8"
+        )
+        # read, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+@njit(cache=True, nogil=True)
+def _deliver(p, urow, udn, syn_ptr, syn_mid, syn, syn_f, bb):
+    """Deliver the synapses of spiking neuron ``p`` (a row); return their count.
+
+    ``syn`` holds pairs ``(off, weight bits)``, ``syn_f`` is the same memory
+    as float32. A recurrent synapse adds its weight to ``bb[(urow + off) mod
+    udn]`` (ring slot ``(t + d) % D`` of its target), an output synapse (from
+    ``syn_mid[p]`` on) to ``bb[off]`` (``off = D * n + o``): one branch-free
+    loop. Indices are unsigned so that numba emits no wraparound code.
     """
-    urow = np.uint64(row)
-    udn = np.uint64(dn)
-    up0 = np.uint64(p0)
+    one, two = np.uint64(1), np.uint64(2)
+    lo = np.uint64(syn_ptr[p])
+    mid = np.uint64(syn_mid[p])
+    hi = np.uint64(syn_ptr[p + one])
+    for e in range(lo, hi):
+        off = np.uint64(syn[two * e])
+        t = urow + off
+        if t >= udn:
+            t -= udn
+        if e >= mid:
+            t = off
+        bb[t] += syn_f[two * e + one]
+    return np.int64(hi - lo)
+
+
+@njit(cache=True, nogil=True)
+def _scatter(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb):
+    """Deliver the synapses of spikers ``sp[:nsp]`` (ascending); return their count.
+
+    For small networks, whose synapse rows stay in cache.
+    """
     events = 0
     for q in range(nsp):
-        p = up0 + np.uint64(sp[q])
-        lo = np.uint64(syn_ptr[p])
-        mid = np.uint64(syn_mid[p])
-        hi = np.uint64(syn_ptr[p + np.uint64(1)])
-        for e in range(lo, hi):
-            off = np.uint64(syn_off[e])
-            t = urow + off
-            if t >= udn:
-                t -= udn
-            if e >= mid:
-                t = off
-            bb[t] += syn_w[e]
-        events += np.int64(hi - lo)
+        p = np.uint64(p0) + np.uint64(sp[q])
+        events += _deliver(p, np.uint64(row), np.uint64(dn), syn_ptr, syn_mid, syn, syn_f, bb)
+    return events
+
+
+@njit(cache=True, nogil=True)
+def _scatter_prefetch(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb):
+    """:func:`_scatter` that first prefetches the row of the spiker ``_AHEAD`` places on.
+
+    For large networks, whose rows are scattered over memory: the row loads
+    then overlap instead of stalling one after the other.
+    """
+    one, two = np.uint64(1), np.uint64(2)
+    ahead = np.uint64(_AHEAD)
+    events = 0
+    for q in range(nsp):
+        if q + ahead < nsp:
+            pa = np.uint64(p0) + np.uint64(sp[q + ahead])
+            for s in range(two * np.uint64(syn_ptr[pa]), two * np.uint64(syn_ptr[pa + one]), 16):
+                _prefetch(syn, s)  # one 64-byte line per 16 int32
+        p = np.uint64(p0) + np.uint64(sp[q])
+        events += _deliver(p, np.uint64(row), np.uint64(dn), syn_ptr, syn_mid, syn, syn_f, bb)
     return events
 
 
 @njit(cache=True, nogil=True)
 def _run_network(
-    b, substeps, x, n, n_in, slots, p0, r0,
-    a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn_off, syn_w,
+    b, substeps, x, n, n_in, slots, prefetch, p0, r0,
+    a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn,
     s0, q0, v, i, cur, spk, buf, clock, out, counters,
 ):  # fmt: skip
     """Advance network ``b`` by ``substeps``; see :func:`_advance` and the module docstring.
@@ -104,6 +159,7 @@ def _run_network(
     cc = cur[s0 : s0 + n]
     sp = spk[s0 : s0 + n]
     bb = buf[q0 : q0 + dn + n_out]
+    syn_f = syn.view(np.float32)  # the weights of the (offset, weight) pairs
     # input current, constant over the sub-steps
     for k in range(n):
         cc[k] = np.float32(0.0)
@@ -136,7 +192,10 @@ def _run_network(
             sp[nsp] = k
             nsp += z
         # pass 2: scatter the spikers' synapses
-        events += _scatter(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn_off, syn_w, bb)
+        if prefetch:
+            events += _scatter_prefetch(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb)
+        else:
+            events += _scatter(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb)
         spikes += np.int64(nsp)
         slot += 1
         if slot == slots:
@@ -152,8 +211,8 @@ def _run_network(
 
 @njit(cache=True, parallel=True, nogil=True)
 def _advance(
-    nets, substeps, x, episodes, n_of, slots_of, p_ofs,
-    a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn_off, syn_w,
+    nets, substeps, x, episodes, n_of, slots_of, prefetch_of, p_ofs,
+    a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn,
     s_ofs, q_ofs, v, i, cur, spk, buf, clock, out, counters,
 ):  # fmt: skip
     """Advance the networks ``nets`` by ``substeps`` sub-steps each.
@@ -169,6 +228,8 @@ def _advance(
         Networks per genome; network ``b`` runs genome ``g = b // episodes``.
     n_of, slots_of : (G,) int64
         Hidden neurons ``n`` and ring-buffer depth ``D`` of each genome.
+    prefetch_of : (G,) bool
+        Prefetch synapse rows ahead (genomes whose rows exceed the caches).
     p_ofs : (G + 1,) int64
         Genome offsets into the per-neuron arrays and ``syn_ptr`` rows.
     a_mem, a_syn, v_leak, v_th, v_reset : (sum n,) float32
@@ -177,9 +238,10 @@ def _advance(
     syn_ptr : (sum n + 1,) int64; syn_mid : (sum n,) int64
         Outgoing synapses of neuron ``p = p_ofs[g] + j``: recurrent ones in
         ``[syn_ptr[p], syn_mid[p])``, output ones in ``[syn_mid[p], syn_ptr[p + 1])``.
-    syn_off : int32; syn_w : float32
-        Target and effective weight of each synapse: ``d * n + k`` for a
-        recurrent synapse to ``k`` with delay ``d``; ``D * n + o`` for output ``o``.
+    syn : (2 * synapses,) int32
+        Pairs (target offset, bits of the float32 effective weight); the
+        offset is ``d * n + k`` for a recurrent synapse to ``k`` with delay
+        ``d`` and ``D * n + o`` for output ``o``.
     s_ofs, q_ofs : (B,) int64
         Network offsets into ``v, i, cur, spk`` and into ``buf``.
     v, i, cur : float32; spk : int32
@@ -199,9 +261,9 @@ def _advance(
         b = nets[a]
         g = b // episodes
         _run_network(
-            b, substeps, x, n_of[g], n_in, slots_of[g], p_ofs[g], g * n_in,
+            b, substeps, x, n_of[g], n_in, slots_of[g], prefetch_of[g], p_ofs[g], g * n_in,
             a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w,
-            syn_ptr, syn_mid, syn_off, syn_w,
+            syn_ptr, syn_mid, syn,
             s_ofs[b], q_ofs[b], v, i, cur, spk, buf, clock, out, counters,
         )  # fmt: skip
 

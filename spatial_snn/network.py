@@ -33,6 +33,10 @@ from .kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
 
 __all__ = ["NEURON_UPDATES", "SPIKES", "SYN_EVENTS", "Network", "set_threads", "warmup"]
 
+#: Synapses of a genome above which the kernel prefetches synapse rows
+#: (8 bytes each: 1 MiB, about what stays in L2/L3 alongside the state).
+_PREFETCH_MIN = 1 << 17
+
 
 def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
     """Concatenate (no copy for a single contiguous part of the right dtype)."""
@@ -41,13 +45,15 @@ def _concat(parts: list[np.ndarray], dtype) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
 
 
-def _outgoing(conn, slots: int) -> tuple[np.ndarray, ...]:
+def _outgoing(conn, slots: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One row of outgoing synapses per hidden neuron: recurrent, then output.
 
     Returns ``ptr`` (n + 1,) int64, ``mid`` (n,) int64 (first output synapse
-    of each row), ``off`` int32 and ``w`` float32 with ``off = d * n + k`` for
-    a recurrent synapse to ``k`` with delay ``d`` and ``off = slots * n + o``
-    for an output synapse to ``o`` (the kernel's buffer layout).
+    of each row) and ``syn`` (2 * synapses,) int32: pairs (target offset,
+    bits of the float32 weight), ``off = d * n + k`` for a recurrent synapse
+    to ``k`` with delay ``d`` and ``off = slots * n + o`` for an output
+    synapse to ``o`` (the kernel's buffer layout). Pairs keep a spiker's row
+    in one contiguous block of memory.
     """
     rec, out = conn.recurrent, conn.output
     n = rec.shape[0]
@@ -55,16 +61,15 @@ def _outgoing(conn, slots: int) -> tuple[np.ndarray, ...]:
     ptr = np.zeros(n + 1, np.int64)
     np.cumsum(n_rec + n_out, out=ptr[1:])
     mid = ptr[:-1] + n_rec
-    # destination of each recurrent / output synapse in the merged rows
+    # position of each recurrent / output synapse in the merged rows
     rec_pos = np.arange(rec.nnz) + np.repeat(ptr[:-1] - rec.indptr[:-1], n_rec)
     out_pos = np.arange(out.nnz) + np.repeat(mid - out.indptr[:-1], n_out)
-    off = np.empty(ptr[-1], np.int32)
-    w = np.empty(ptr[-1], np.float32)
-    off[rec_pos] = conn.delays.astype(np.int64) * n + rec.indices
-    off[out_pos] = slots * n + out.indices.astype(np.int64)
-    w[rec_pos] = rec.data
-    w[out_pos] = out.data
-    return ptr, mid, off, w
+    syn = np.empty((ptr[-1], 2), np.int32)
+    syn[rec_pos, 0] = conn.delays.astype(np.int64) * n + rec.indices
+    syn[out_pos, 0] = slots * n + out.indices.astype(np.int64)
+    syn[rec_pos, 1] = rec.data.astype(np.float32).view(np.int32)
+    syn[out_pos, 1] = out.data.astype(np.float32).view(np.int32)
+    return ptr, mid, syn.reshape(-1)
 
 
 def _block_csr(mats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,7 +148,7 @@ class Network:
         self._v_leak = _concat([g.v_leak for g in genomes], np.float32)
         self._v_th = _concat([g.v_th for g in genomes], np.float32)
         self._v_reset = _concat([g.v_reset for g in genomes], np.float32)
-        ins, ptrs, mids, offs, ws = [], [np.zeros(1, np.int64)], [], [], []
+        ins, ptrs, mids, syns = [], [np.zeros(1, np.int64)], [], []
         n_syn = 0
         for k, gen in enumerate(genomes):
             conn = build(gen)
@@ -160,16 +165,17 @@ class Network:
                     f"{slots} * {gen.n} + {self.n_outputs}; use fewer neurons or a smaller max_delay"
                 )
             ins.append(conn.input)
-            ptr, mid, off, w = _outgoing(conn, slots)
-            ptrs.append(ptr[1:] + n_syn), mids.append(mid + n_syn), offs.append(off), ws.append(w)
+            ptr, mid, syn = _outgoing(conn, slots)
+            ptrs.append(ptr[1:] + n_syn), mids.append(mid + n_syn), syns.append(syn)
             n_syn += int(ptr[-1])
         self._in = _block_csr(ins)
         self._syn = (
             _concat(ptrs, np.int64),
             _concat(mids, np.int64),
-            _concat(offs, np.int32),
-            _concat(ws, np.float32),
+            _concat(syns, np.int32),
         )
+        # genomes whose synapse rows exceed the caches: the kernel prefetches rows ahead
+        self._prefetch_of = np.diff(self._syn[0][self._p_ofs]) > _PREFETCH_MIN
 
     def _state(self) -> None:
         """Per-network state arrays and their offsets."""
@@ -264,7 +270,8 @@ class Network:
             )
         out = np.zeros((self.n_networks, self.n_outputs), np.float32)
         kernels._advance(
-            nets, int(substeps), x, self.episodes, self._n_of, self._slots_of, self._p_ofs,
+            nets, int(substeps), x, self.episodes, self._n_of, self._slots_of, self._prefetch_of,
+            self._p_ofs,
             self._a_mem, self._a_syn, self._v_leak, self._v_th, self._v_reset,
             *self._in, *self._syn,
             self._s_ofs, self._q_ofs, self._v, self._i, self._cur, self._spk, self._buf,

@@ -8,6 +8,7 @@ spikes, outputs, ``v`` and ``i`` must agree bit for bit.
 import numpy as np
 import pytest
 
+from spatial_snn import kernels, network
 from spatial_snn.connectivity import ConnectivityRule, build
 from spatial_snn.genome import Genome, Synapses
 from spatial_snn.layout import GenomeSpec, random_genome
@@ -113,6 +114,21 @@ def test_kernel_matches_numpy_twin_spike_for_spike(dim, delays, networks):
         np.testing.assert_array_equal(i, twin["i"][b])
     np.testing.assert_array_equal(net.counters[:, 0], twin["spikes"].sum(axis=(0, 2)))
     assert twin["spikes"].mean() > 0.01  # the networks do spike
+
+
+def test_prefetching_scatter_matches_twin(monkeypatch):
+    """Genomes with many synapses take the prefetching scatter; force it here."""
+    monkeypatch.setattr(network, "_PREFETCH_MIN", 0)
+    rng = np.random.default_rng(7)
+    genomes = [random_genome(GenomeSpec.reference(3, n_hidden=125), 5, 3, rng) for _ in range(2)]
+    xs = rng.uniform(-2.5, 2.5, (30, 4, 5))
+    net = Network(genomes, episodes=2)
+    assert net._prefetch_of.all()
+    outs = np.array([net.step(x, 10) for x in xs])
+    twin = twin_run([genomes[b // 2] for b in range(4)], xs, 10)
+    np.testing.assert_array_equal(outs, twin["out"])
+    np.testing.assert_array_equal(net.state(3)[0], twin["v"][3])
+    assert twin["spikes"].sum(axis=2).max() > kernels._AHEAD  # rows were prefetched
 
 
 def test_kernel_spike_raster_matches_twin_substep_by_substep():
