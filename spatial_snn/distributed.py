@@ -85,18 +85,40 @@ class WarmWorker(_WorkerPlugin):
     Registered on the scheduler, so workers that join later (or are restarted
     by their nanny) are warmed up too. The compilation runs off the worker's
     event loop so heartbeats keep flowing.
+
+    Parameters
+    ----------
+    profiler : bool
+        Keep Dask's statistical profiler. It samples the running job's stack
+        every 10 ms, which costs our Python-heavy rollouts noticeable worker CPU
+        (see benchmarks/bench_cluster.py); by default it is stopped while
+        the plugin is registered (the dashboard's profile page stays empty).
     """
 
     name = "spatial-snn-warm"
     idempotent = True  # registering it again (a second run on the same cluster) is a no-op
 
+    def __init__(self, profiler: bool = False):
+        self.profiler = profiler
+        self._stopped = None
+
     async def setup(self, worker) -> None:
+        if not self.profiler:
+            # popped, not only stopped: a worker starting up starts every periodic callback it lists
+            self._stopped = worker.periodic_callbacks.pop("profile", None)
+            if self._stopped is not None:
+                self._stopped.stop()
         nthreads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         if nthreads > 1:
             _log.warning("Dask worker %s runs %d threads; spatial-snn jobs are single-threaded and "
                          "numba's workqueue layer is not thread-safe: start workers with --nthreads 1 "
                          "--nworkers N instead", worker.address, nthreads)
         await asyncio.get_running_loop().run_in_executor(None, _warm_up)
+
+    def teardown(self, worker) -> None:
+        if self._stopped is not None:
+            worker.periodic_callbacks["profile"] = self._stopped
+            self._stopped.start()
 
 
 def _run_job(fn, args: tuple, kwargs: dict):
@@ -274,7 +296,8 @@ def _is_lost_worker(exc: BaseException) -> bool:
     return isinstance(exc, KilledWorker | CommClosedError)
 
 
-def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: float = 120.0) -> DaskExecutor:
+def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: float = 120.0,
+                  profiler: bool = False) -> DaskExecutor:
     """An executor that evaluates jobs on a Dask cluster.
 
     Parameters
@@ -286,6 +309,9 @@ def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: fl
     warm : bool
         Register :class:`WarmWorker`, which compiles the kernels once in every
         worker (now and in workers that join later).
+    profiler : bool
+        Keep Dask's statistical profiler running in the workers (see
+        :class:`WarmWorker`; only with ``warm``).
     no_worker_timeout : float
         Seconds without any connected worker, while jobs wait, before they
         fail with a clear error.
@@ -317,7 +343,7 @@ def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: fl
                         f"distributed.Client or a Dask cluster, got {type(address_or_client).__name__}")
     try:
         if warm:
-            client.register_plugin(WarmWorker())
+            client.register_plugin(WarmWorker(profiler))
         return DaskExecutor(client, close_client=own, no_worker_timeout=no_worker_timeout)
     except BaseException:
         if own:

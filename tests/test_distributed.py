@@ -125,8 +125,9 @@ def test_workers_are_warm_single_threaded_and_identical_jobs_both_run(cluster):
     with distributed.Client(cluster) as client:
         ex = dask_executor(client)
         assert ex.slots == 2
-        plugins = client.run(lambda dask_worker: sorted(dask_worker.plugins))
-        assert all("spatial-snn-warm" in p for p in plugins.values()), plugins
+        state = client.run(lambda dask_worker: ("spatial-snn-warm" in dask_worker.plugins,
+                                                "profile" in dask_worker.periodic_callbacks))
+        assert set(state.values()) == {(True, False)}, f"(warmed, profiler running) per worker: {state}"
         assert ex.submit(_numba_threads).result() == 1
         # Dask's default purity would merge these two into one task with one result
         assert ex.submit(uuid.uuid4).result() != ex.submit(uuid.uuid4).result()
