@@ -526,16 +526,15 @@ class Run:
             self.attrs = attrs
             self.config, self.seed, self.dim = attrs["config"], int(attrs["seed"]), int(attrs["dim"])
         with _reading(path, "generation index"):
-            self._names = []
             groups = f["generations"]
             names = sorted(groups, key=lambda s: (len(s), s))
-            for k, name in enumerate(names):
-                g = groups[name]
-                if name != f"{k:06d}" or not bool(g.attrs.get("complete", False)):
-                    if k < len(names) - 1:  # only the last one can be unfinished
-                        raise ValueError(f"generation {name} is incomplete but later ones exist")
-                    break
-                self._names.append(name)
+            if names != [f"{k:06d}" for k in range(len(names))]:
+                raise ValueError(f"generation groups are not numbered 0..{len(names) - 1} without gaps")
+            # groups are linked only once complete, so at most the last one can be
+            # unfinished (a group left by an interrupted manual edit or older writer)
+            if names and not bool(groups[names[-1]].attrs.get("complete", False)):
+                names.pop()
+            self._names = names
             self.n_generations = len(self._names)
         with _reading(path, "history"):
             self._history = self._load_history()
@@ -568,7 +567,8 @@ class Run:
         n = self.n_generations
         if not isinstance(gen, int | np.integer) or not -n <= gen < n:
             raise IndexError(f"generation {gen}: expected an index into the {n} complete generations")
-        return self._f["generations"][self._names[int(gen) % n]]
+        with _reading(self.path, f"generation {gen}"):
+            return self._f["generations"][self._names[int(gen) % n]]
 
     @property
     def history(self) -> dict[str, np.ndarray]:
