@@ -19,8 +19,8 @@ Pairs farther apart than ``radius()``, where ``p(d)`` falls under ``cutoff``,
 are never formed; :mod:`~spatial_snn.sampling` draws the edges from a spatial
 index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
 :func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`).
-:func:`build` is
-O(n + synapses), blockwise; no all-pairs matrix is ever built.
+:func:`build` is O(n + synapses), blockwise; no all-pairs matrix is ever
+built.
 """
 
 from __future__ import annotations
