@@ -17,6 +17,9 @@ What the executor adds to ``Client.get_executor``:
   take turns (a lock file), because numba's cache races under parallel
   compilation (numba #4807, #10128). Environments are then made lazily, once
   per worker, and kept.
+* Same versions: every job checks that its worker runs the client's versions
+  of spatial-snn, numpy, numba, gymnasium and mujoco, and fails with a clear
+  error otherwise (a different physics engine would change the returns).
 * One numba thread per job. ``numba.set_num_threads`` is per thread and Dask
   runs tasks in its own threads, so every job sets it where it runs.
 * Lost workers: Dask reschedules the tasks of a dead worker by itself. A task
@@ -53,6 +56,8 @@ except ImportError:  # the dask extra is optional; dask_executor says how to ins
 __all__ = ["DaskExecutor", "WarmWorker", "WorkerLost", "dask_executor"]
 
 INSTALL_HINT = 'Dask support needs `pip install "spatial-snn[dask]"`'
+# a worker must run the versions the client runs: physics and kernels decide the returns
+_RESULT_PACKAGES = ("spatial-snn", "numpy", "numba", "gymnasium", "mujoco")
 _LOCK_FILE = os.path.join(tempfile.gettempdir(), "spatial-snn-warmup.lock")
 _log = logging.getLogger(__name__)
 
@@ -121,8 +126,33 @@ class WarmWorker(_WorkerPlugin):
             self._stopped.start()
 
 
-def _run_job(fn, args: tuple, kwargs: dict):
-    """Run ``fn(*args, **kwargs)`` on one numba thread (set in the thread that runs the job)."""
+@functools.cache
+def _versions() -> dict[str, str | None]:
+    """Versions of the packages a result depends on, in this process."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in _RESULT_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
+    """Run ``fn(*args, **kwargs)`` on one numba thread, if this worker has the client's versions.
+
+    ``numba.set_num_threads`` is per thread, so it is set in the thread that runs the job.
+    """
+    here = _versions()
+    if here != versions:
+        import socket
+
+        diff = ", ".join(f"{k} {here.get(k)} (client: {v})" for k, v in versions.items() if here.get(k) != v)
+        raise RuntimeError(f"Dask worker on {socket.gethostname()} has {diff}; results would depend on the "
+                           "machine. Install the same versions everywhere, e.g. `pip install "
+                           f"spatial-snn=={versions.get('spatial-snn')}` in one shared environment")
     from .network import set_threads
 
     set_threads(1)
@@ -171,6 +201,7 @@ class DaskExecutor(cf.Executor):
         self.client = client
         self.no_worker_timeout = float(no_worker_timeout)
         self._inner = client.get_executor(pure=False)
+        self._versions = _versions()
         self._poll = float(poll)
         self._pending: dict[cf.Future, cf.Future] = {}  # ours -> Dask's concurrent future
         self._lock = threading.Lock()
@@ -190,7 +221,7 @@ class DaskExecutor(cf.Executor):
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if not self._finalizer.alive:
             raise RuntimeError("cannot submit jobs: this DaskExecutor was shut down")
-        inner = self._inner.submit(_run_job, fn, args, kwargs)
+        inner = self._inner.submit(_run_job, fn, args, kwargs, self._versions)
         outer: cf.Future = cf.Future()
         with self._lock:
             self._pending[outer] = inner
