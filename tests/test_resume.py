@@ -1,0 +1,100 @@
+"""Archived runs: killed at random points and resumed, they reproduce an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spatial_snn.archive import open_run
+from spatial_snn.runner import evolve
+from spatial_snn.scenarios import scenario_from_dict
+
+TINY = {
+    "name": "tiny",
+    "env": {"id": "CartPole-v1"},
+    "network": {"substeps": 4},
+    "evolution": {"population": 10, "generations": 6},
+    "protocol": {"episodes": 2, "test_every": 2, "test_episodes": 4},
+}
+KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
+
+
+def _compare(a: dict, b: dict):
+    for k in KEYS:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    sc = scenario_from_dict(TINY)
+    whole = evolve(sc, seed=5, workers=1, archive=tmp_path / "whole.h5")
+    evolve(sc, seed=5, workers=1, generations=2, archive=tmp_path / "cut.h5")
+    resumed = evolve(sc, seed=5, workers=1, archive=tmp_path / "cut.h5", resume=True)
+    _compare(whole.history, resumed.history)
+    with open_run(tmp_path / "whole.h5") as a, open_run(tmp_path / "cut.h5") as b:
+        _compare(a.history, b.history)
+        assert a.n_generations == b.n_generations == 6
+        last_a, last_b = a.generation(5), b.generation(5)
+        np.testing.assert_array_equal(last_a["fitness"], last_b["fitness"])
+        ga, gb = a.champion()[0], b.champion()[0]
+        assert np.array_equal(ga.recurrent.weight, gb.recurrent.weight)
+
+
+def test_existing_archive_is_not_overwritten(tmp_path):
+    sc = scenario_from_dict({**TINY, "evolution": {"population": 10, "generations": 1}})
+    path = tmp_path / "run.h5"
+    evolve(sc, seed=0, workers=1, archive=path)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite"):
+        evolve(sc, seed=0, workers=1, archive=path)
+    assert path.read_bytes() == before
+
+
+_CHILD = r"""
+import json, sys
+from spatial_snn.runner import evolve
+from spatial_snn.scenarios import scenario_from_dict
+if __name__ == "__main__":
+    sc = scenario_from_dict(json.loads(sys.argv[1]))
+    evolve(sc, seed=5, workers=1, archive=sys.argv[2], resume=True,
+           callback=lambda row: print("done", row["generation"], flush=True))
+    print("finished", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path):
+    sc = scenario_from_dict(TINY)
+    reference = evolve(sc, seed=5, workers=1)
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    path = tmp_path / "killed.h5"
+    rng = np.random.default_rng(0)
+    kills = 0
+    for _ in range(10):
+        proc = subprocess.Popen([sys.executable, str(script), json.dumps(TINY), str(path)],
+                                stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        wait_for = int(rng.integers(0, 3))  # kill after this many more generations are reported
+        seen, finished = 0, False
+        for line in proc.stdout:
+            if line.startswith("finished"):
+                finished = True
+                break
+            seen += 1
+            if seen > wait_for:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+        proc.stdout.close()
+        proc.wait()
+        if finished:
+            break
+        with open_run(path) as run:  # every killed file opens
+            assert run.n_generations >= 1
+    assert kills >= 2
+    with open_run(path) as run:
+        assert run.n_generations == 6
+        _compare(reference.history, run.history)
