@@ -26,6 +26,7 @@ dimension, and their mean neuron-neuron distance.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -120,10 +121,10 @@ def run_batch(
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = [(d, s) for d in dims for s in seeds]
+    paths = [archive_path(sc.name, d, s, out_dir) for d, s in pairs]
+    progress = [_progress(path, sc, n_gen) for path in paths]  # foreign archives fail here, before any run
     records = []
-    for k, (dim, seed) in enumerate(pairs, 1):
-        path = archive_path(sc.name, dim, seed, out_dir)
-        done, start = _progress(path, n_gen, sc.protocol.target)
+    for k, ((dim, seed), path, (done, start)) in enumerate(zip(pairs, paths, progress, strict=True), 1):
         head = f"[{k}/{len(pairs)}] {sc.name} {dim}D seed {seed}"
         if not done:
             action = f"resuming at generation {start}" if start is not None else "starting"
@@ -217,15 +218,32 @@ def footing_note(sc: Scenario, footing: dict[int, dict]) -> str:
 
 
 # -------------------------------------------------------------- archives
-def _progress(path: Path, n_gen: int, target) -> tuple[bool, int | None]:
-    """``(complete, n_generations)`` of an archive; ``(False, None)`` when there is none."""
+def _progress(path: Path, sc: Scenario, n_gen: int) -> tuple[bool, int | None]:
+    """``(complete, n_generations)`` of an archive; ``(False, None)`` when there is none.
+
+    Raises ValueError if the archive was written with another scenario: it
+    must be neither resumed nor summarised as a run of this one.
+    """
     from .archive import open_run
 
     if not path.exists():
         return False, None
     with open_run(path) as run:
-        done = run.n_generations >= n_gen or _reached(run.champion(), target)
+        stored = run.config.get("scenario")
+        if _canonical(stored) != _canonical(sc.to_dict()):
+            changed = sorted(
+                k for k in sc.to_dict() if _canonical((stored or {}).get(k)) != _canonical(sc.to_dict()[k])
+            )
+            raise ValueError(
+                f"{path}: written with another scenario (differs in {changed}); move it away, "
+                "pass another out_dir, or restore the scenario it was run with"
+            )
+        done = run.n_generations >= n_gen or _reached(run.champion(), sc.protocol.target)
         return done, run.n_generations
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _reached(champion, target) -> bool:

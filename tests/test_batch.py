@@ -73,6 +73,15 @@ def test_run_reaching_the_target_counts_as_complete(tmp_path):
     assert again[0]["skipped"] and again[0]["complete"]
 
 
+def test_archive_of_another_scenario_is_neither_skipped_nor_resumed(tmp_path):
+    run_batch(TINY, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
+    changed = {**TINY, "evolution": {**TINY["evolution"], "population": 10}}
+    with pytest.raises(
+        ValueError, match=r"tiny-1d-seed0.h5: written with another scenario \(differs in \['evolution'\]\)"
+    ):
+        run_batch(changed, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
+
+
 def test_spatial_preset_has_the_same_mean_degree_in_every_dimension():
     sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27, "mean_degree": 4.0}})
     footing = network_footing(sc, (1, 2, 3), 4, 2)
