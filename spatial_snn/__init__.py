@@ -12,6 +12,7 @@ The public API, layer by layer (imports flow one way, top to bottom):
 
 __version__ = "0.1.0"
 
+from .archive import ArchiveFormatError, ArchiveLockedError, Run, RunWriter, load_genome, open_run, save_genome
 from .connectivity import Connectivity, ConnectivityRule, build
 from .encoding import DecoderSpec, EncoderSpec, make_decoder, make_encoder
 from .envs import make_env, observation_bounds
@@ -20,11 +21,20 @@ from .evolution import EvolutionConfig, GeneticAlgorithm
 from .genome import Genome, Synapses
 from .layout import GenomeSpec, ParameterRanges, random_genome
 from .network import Network
+from .replay import replay
 from .runner import Result, check_scenario, evolve
 from .scenarios import Scenario, load_scenario, scenario_from_dict
 from .variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
 
 __all__ = [
+    "replay",
+    "save_genome",
+    "open_run",
+    "load_genome",
+    "RunWriter",
+    "Run",
+    "ArchiveLockedError",
+    "ArchiveFormatError",
     "Connectivity",
     "ConnectivityRule",
     "DecoderSpec",
