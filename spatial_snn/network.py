@@ -2,10 +2,11 @@
 
 ``Network(genomes, episodes)`` runs ``B = G * episodes`` networks; network
 ``b = g * episodes + e`` is episode ``e`` of genome ``g``. Connectivity and
-neuron parameters are stored once per genome (one block-diagonal CSR with
-genome offsets, rows = presynaptic, columns local to the genome); state
-(``v``, ``i``, the ``(D, n)`` delay ring buffer and the sub-step clock) is
-stored per network. The equations are in :mod:`spatial_snn.kernels`:
+neuron parameters are stored once per genome, concatenated with genome
+offsets: the input projection as a block-diagonal CSR, and the recurrent and
+output synapses of each hidden neuron as one row (rows = presynaptic,
+targets local to the genome). State (``v``, ``i``, the ``(D, n)`` delay ring
+buffer and the sub-step clock) is stored per network. The equations are in :mod:`spatial_snn.kernels`:
 Norse <= 1.0 ``lif_step`` with ``a_mem = float32(dt * tau_mem_inv)``,
 ``a_syn = float32(dt * tau_syn_inv)``, dt in seconds, and the output
 

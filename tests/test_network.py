@@ -45,6 +45,15 @@ def test_attributes_and_output_shape():
     assert net.counters.shape == (6, 3) and net.counters.dtype == np.int64
 
 
+def test_genome_without_neurons_outputs_zeros():
+    empty, full = _genomes(1)[0].select_neurons([]), _genomes(1)[0]
+    net = Network([empty, full])
+    y = net.step(np.ones((2, 5)), 20)
+    np.testing.assert_array_equal(y[0], 0)
+    np.testing.assert_array_equal(net.counters[0], 0)
+    np.testing.assert_array_equal(y[1], Network([full]).step(np.ones((1, 5)), 20)[0])
+
+
 def test_warmup_runs():
     warmup()
 
