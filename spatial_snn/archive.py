@@ -584,13 +584,15 @@ class Run:
         """All genomes of generation ``gen`` (negative indices count from the end)."""
         g = self._group(gen)
         with _reading(self.path, f"generation {gen}"):
-            return read_genomes(g["population"])
+            population = g["population"]
+        return read_genomes(population)  # raises ArchiveFormatError itself
 
     def genome(self, gen: int, idx: int) -> Genome:
         """Genome ``idx`` of generation ``gen``."""
         g = self._group(gen)
         with _reading(self.path, f"generation {gen}"):
-            return read_genomes(g["population"], [idx])[0]
+            population = g["population"]
+        return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
 
     def generation(self, gen: int) -> dict:
         """Arrays of generation ``gen``: the ``write_generation`` fields.

@@ -323,22 +323,32 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
         Missing fields, inconsistent offsets, checksum mismatches, or values
         a :class:`Genome` rejects.
     """
-    path = group.file.filename
+
+    def damaged(exc):
+        return ArchiveFormatError(
+            f"{group.file.filename}: damaged genome group {group.name} ({one_line(exc)}); restore it from a copy"
+        )
+
     try:
-        return _read_genomes(group, indices)
+        n_genomes, dim = int(group.attrs["n_genomes"]), int(group.attrs["dim"])
+    except _READ_ERRORS as exc:
+        raise damaged(exc) from exc
+    if indices is None:
+        indices = range(n_genomes)
+    picked = []
+    for k in indices:  # a bad index is the caller's error, checked before any data is read
+        if not isinstance(k, int | np.integer) or not -n_genomes <= k < n_genomes:
+            raise IndexError(f"genome index {k}: expected an integer in [{-n_genomes}, {n_genomes})")
+        picked.append(int(k) % n_genomes)
+    try:
+        return _read_genomes(group, n_genomes, dim, picked)
     except ArchiveFormatError:
         raise
-    except IndexError as exc:
-        raise IndexError(one_line(exc)) from None
     except _READ_ERRORS as exc:
-        raise ArchiveFormatError(
-            f"{path}: damaged genome group {group.name} ({one_line(exc)}); restore it from a copy"
-        ) from exc
+        raise damaged(exc) from exc
 
 
-def _read_genomes(group: h5py.Group, indices) -> list[Genome]:
-    n_genomes = int(group.attrs["n_genomes"])
-    dim = int(group.attrs["dim"])
+def _read_genomes(group: h5py.Group, n_genomes: int, dim: int, indices: list[int]) -> list[Genome]:
     if n_genomes < 0 or not (dim in (1, 2, 3) or (dim == 0 and n_genomes == 0)):
         raise ValueError(f"n_genomes = {n_genomes}, dim = {dim} out of range")
     rules = [ConnectivityRule(**r) for r in get_json(group, "rules")]
@@ -368,14 +378,8 @@ def _read_genomes(group: h5py.Group, indices) -> list[Genome]:
         _check_offsets(off, n_genomes, cols[0].shape[0], sg, "offsets")
         projections[attr] = (off, cols)
 
-    if indices is None:
-        indices = range(n_genomes)
     out_list = []
     for k in indices:
-        k = int(k)
-        if not -n_genomes <= k < n_genomes:
-            raise IndexError(f"genome index {k}: expected 0..{n_genomes - 1}, got {k}")
-        k %= n_genomes
         h, i, o = (slice(a[k], a[k + 1]) for a in (hid_off, in_off, out_off))
         syn = {attr: Synapses(*(c[off[k] : off[k + 1]] for c in cols)) for attr, (off, cols) in projections.items()}
         out_list.append(

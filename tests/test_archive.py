@@ -168,6 +168,8 @@ def test_run_round_trip_generations_attrs_run_data_and_extras(tmp_path):
         assert np.array_equal(run.run_data("obs_low"), [-1.0, -2.0])
         with pytest.raises(IndexError, match="complete generations"):
             run.population(3)
+        with pytest.raises(IndexError, match="genome index 3"):
+            run.genome(0, 3)
         with pytest.raises(KeyError, match="obs_low"):
             run.run_data("obs_high")
         assert run.champion() is None
