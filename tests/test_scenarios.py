@@ -63,7 +63,8 @@ def test_our_scenarios_draw_fresh_seeds_and_stop_at_the_solved_threshold(stem):
     assert not sc.protocol.fixed_seeds
     assert sc.protocol.target == SOLVED.get(sc.env.id, sc.protocol.target)
     assert sc.decoder.kind == ("argmax" if stem == "cartpole" else "sigmoid")
-    assert sc.network.substeps <= 16 and sc.evolution.population <= 64
+    ref = load_scenario(SCENARIOS / f"{stem}-reference.toml")
+    assert sc.network.substeps <= ref.network.substeps and sc.evolution.population < ref.evolution.population
 
 
 def test_cartpole_default_is_sized_for_a_minute_on_two_cores():
