@@ -20,13 +20,18 @@ from .evaluation import Evaluation, Task, WorkerPool, rollout
 from .evolution import EvolutionConfig, GeneticAlgorithm
 from .genome import Genome, Synapses
 from .layout import GenomeSpec, ParameterRanges, random_genome
-from .network import Network
+from .network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
 from .replay import replay
 from .runner import Result, check_scenario, evolve
 from .scenarios import Scenario, load_scenario, scenario_from_dict
 from .variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
 
 __all__ = [
+    "warmup",
+    "set_threads",
+    "SYN_EVENTS",
+    "SPIKES",
+    "NEURON_UPDATES",
     "replay",
     "save_genome",
     "open_run",
