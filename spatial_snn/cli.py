@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError, ArchiveFormatError) as exc:
+    except (ValueError, OSError, ImportError, RuntimeError, ArchiveFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -197,7 +197,8 @@ def evolve(
     steps_done = int(history["env_steps"][-1]) if start else 0
     wall_done = float(history["wall_time"][-1]) if start else 0.0
     bar = _progress(n_gen, start)
-    if isinstance(executor, str):
+    own_executor = isinstance(executor, str)
+    if own_executor:
         from .distributed import dask_executor
 
         executor = dask_executor(executor)
@@ -254,6 +255,8 @@ def evolve(
                 offspring = ga.ask(g + 1, offspring.genomes, fitness)
     finally:
         pool.close()
+        if own_executor:
+            executor.shutdown()
         if bar is not None:
             bar.close()
         if writer is not None:
