@@ -319,14 +319,14 @@ def test_live_run_is_readable_and_shows_only_complete_generations(tmp_path):
 def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(tmp_path):
     path = tmp_path / "run.h5"
     rng = np.random.default_rng(4)
-    reported = -1
+    reported, interrupted = -1, 0
     for attempt in range(4):
         child = spawn(
             tmp_path,
             f"""
             w = RunWriter({str(path)!r}, config={{"k": 1}}, seed=1, dim=2,
                           overwrite={attempt == 0}, resume={attempt > 0})
-            gens = range(w.next_generation, w.next_generation + 60)
+            gens = range(w.next_generation, w.next_generation + 150)
             cache = [gen_data(g) for g in gens]
             print("ready", w.next_generation, flush=True)
             for d, gen in zip(cache, gens):
@@ -344,13 +344,18 @@ def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(t
         out, _ = child.communicate(timeout=30)
         lines = out.splitlines(keepends=True)  # a line cut by the kill does not count
         done = [int(line.split()[1]) for line in lines if line.startswith("done ") and line.endswith("\n")]
+        interrupted += len(done) < 150  # killed while writing, not after the last generation
         reported = max(done, default=reported)
         with open_run(path) as run:
             assert run.n_generations >= reported + 1
             assert np.array_equal(run.history["best"], np.arange(run.n_generations))
-            for gen in {0, reported, run.n_generations - 1} - {-1}:
+            for gen in {0, reported, run.n_generations - 1} & set(range(run.n_generations)):
                 assert_generation_equal(run, gen)
+            champion = run.champion()  # written after generations 0, 5, 10, ...
+            assert champion is not None or run.n_generations < 2
+            assert champion is None or champion[1]["test_seeds"].tolist() == [99]
             reported = run.n_generations - 1  # the next writer continues from there
+    assert interrupted
     with RunWriter(path, resume=True) as w:
         start = w.next_generation
         write_gens(w, [start, start + 1])
