@@ -1,10 +1,12 @@
 """Scenario files: every shipped one loads, bad ones fail with a message that says what was expected."""
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from spatial_snn.batch import calibrated, network_footing
 from spatial_snn.runner import check_scenario
 from spatial_snn.scenarios import load_scenario, scenario_from_dict
 
@@ -40,7 +42,7 @@ def test_every_task_ships_our_defaults_and_the_published_settings():
 def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
-    assert sc.env.id == TASKS[path.stem.removesuffix("-reference")]
+    assert sc.env.id == TASKS[path.stem.removesuffix("-reference").removesuffix("-equal-degree")]
     assert path.read_text().startswith("# ")
 
 
@@ -65,6 +67,16 @@ def test_our_scenarios_draw_fresh_seeds_and_stop_at_the_solved_threshold(stem):
     assert sc.decoder.kind == ("argmax" if stem == "cartpole" else "sigmoid")
     ref = load_scenario(SCENARIOS / f"{stem}-reference.toml")
     assert sc.network.substeps <= ref.network.substeps and sc.evolution.population < ref.evolution.population
+
+
+def test_equal_degree_scenario_calibrates_every_dimension_to_the_same_mean_degree():
+    sc = load_scenario(SCENARIOS / "cartpole-equal-degree.toml")
+    footing = network_footing(sc, (1, 2, 3), 4, 2)
+    assert calibrated(sc)
+    for dim in (1, 2, 3):
+        assert footing[dim]["init_degree"] == pytest.approx(1.0, rel=0.1)
+    base = load_scenario(SCENARIOS / "cartpole.toml")
+    assert sc.replace(name=base.name, network=replace(sc.network, mean_degree=None)) == base  # only mean_degree
 
 
 def test_cartpole_default_is_sized_for_a_minute_on_two_cores():
