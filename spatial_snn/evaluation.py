@@ -219,6 +219,7 @@ class WorkerPool:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self._external = executor
         self._pool: cf.Executor | None = None
+        self._threads_set = False
 
     @property
     def parallel(self) -> bool:
@@ -243,6 +244,13 @@ class WorkerPool:
         """
         seeds = np.asarray(seeds, np.int64)
         if not self.parallel:
+            if not self._threads_set:
+                # parallelism is across processes: numba's thread team only adds launch
+                # overhead on 64-neuron networks (about 50x per step on a busy machine)
+                from .network import set_threads
+
+                set_threads(1)
+                self._threads_set = True
             return rollout(task, genomes, seeds, cap)
         # a cluster executor reports its connected worker threads (DaskExecutor.slots)
         n_jobs = 4 * (getattr(self._external, "slots", None) or self.workers)
