@@ -111,7 +111,8 @@ def _cmd_inspect(args) -> int:
 def _cmd_replay(args) -> int:
     from .replay import replay
 
-    returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video)
+    returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
+                     max_frames=args.max_frames)
     print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
     if args.video:
         print(f"video written to {args.video}")
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--episodes", type=int, default=10)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--video", help="record the first episode to this mp4/gif")
+    q.add_argument("--max-frames", type=int, help="stop the video after this many frames")
     q.set_defaults(func=_cmd_replay)
 
     q = sub.add_parser("export", help="write the champion as a standalone genome file")

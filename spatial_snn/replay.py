@@ -42,10 +42,13 @@ def load_controller(path) -> tuple[Genome, Task, dict]:
         return genome, task_from_meta(meta.get("task", meta)), meta
 
 
-def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None) -> np.ndarray:
+def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
+           max_frames: int | None = None) -> np.ndarray:
     """Returns of the stored controller over ``episodes`` fresh episodes.
 
-    With ``video``, the first episode is also rendered to that file (mp4 or gif).
+    With ``video``, the first episode (up to ``max_frames`` frames) is also
+    rendered to that file (mp4 or gif). Headless rendering is software
+    rendering here: count about 0.05-0.2 s per MuJoCo frame.
     """
     from . import seeding
 
@@ -53,27 +56,33 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
     seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
     result = rollout(task, [genome], seeds)
     if video is not None:
-        record(genome, task, int(seeds[0]), video)
+        record(genome, task, int(seeds[0]), video, max_frames=max_frames)
     return result.returns[0]
 
 
-def record(genome: Genome, task: Task, seed: int, out) -> Path:
-    """Render one episode to a video file (headless)."""
+def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None = None) -> Path:
+    """Render one episode to a video file (headless; MuJoCo frames at 320x240)."""
     os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no window
+    import gymnasium
     import imageio.v2 as imageio
 
     from .encoding import make_decoder, make_encoder
     from .envs import make_env
     from .network import Network
 
-    env = make_env(task.env_id, {**task.env_kwargs, "render_mode": "rgb_array"}, task.max_episode_steps)
+    kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
+    if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):
+        kwargs.setdefault("width", 320)
+        kwargs.setdefault("height", 240)
+    env = make_env(task.env_id, kwargs, task.max_episode_steps)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, env.action_space)
     net = Network([genome], dt=task.dt)
     obs, _ = env.reset(seed=seed)
     frames = [env.render()]
     done = False
-    while not done:
+    while not done and (max_frames is None or len(frames) < max_frames):
         action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))[0]
         obs, _, terminated, truncated, _ = env.step(action)
         frames.append(env.render())

@@ -1,0 +1,101 @@
+"""The command line over a real (tiny) run: evolve, inspect, replay, export, resume."""
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+
+from spatial_snn import load_genome, open_run
+from spatial_snn.cli import archive_path, main, parse_seeds
+
+TINY = """
+[env]
+id = "CartPole-v1"
+[network]
+substeps = 4
+[evolution]
+population = 8
+generations = 2
+[protocol]
+episodes = 2
+test_every = 1
+test_episodes = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    sc = root / "tiny.toml"
+    sc.write_text(TINY)
+    out = root / "tiny.h5"
+    assert main(["evolve", str(sc), "--dim", "3", "--seed", "1", "--workers", "1", "--out", str(out)]) == 0
+    return root, sc, out
+
+
+def test_evolve_writes_an_archive_and_refuses_to_overwrite_it(run, capsys):
+    root, sc, out = run
+    with open_run(out) as r:
+        assert r.n_generations == 2 and r.dim == 3 and r.seed == 1
+    before = out.read_bytes()
+    assert main(["evolve", str(sc), "--dim", "3", "--seed", "1", "--workers", "1", "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+def test_inspect_prints_the_summary_and_plots(run, capsys, tmp_path):
+    _, _, out = run
+    png = tmp_path / "fit.png"
+    assert main(["inspect", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "CartPole-v1" in text and "3D" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_replay_reports_returns_and_records_a_video(run, capsys, tmp_path):
+    _, _, out = run
+    video = tmp_path / "cp.mp4"
+    assert main(["replay", str(out), "--episodes", "3", "--video", str(video), "--max-frames", "12"]) == 0
+    assert "over 3 fresh episodes" in capsys.readouterr().out
+    frames = imageio.mimread(video)
+    assert 2 <= len(frames) <= 12 and frames[0].ndim == 3
+
+
+def test_export_writes_a_genome_file_that_replays_identically(run, tmp_path, capsys):
+    _, _, out = run
+    target = tmp_path / "champ.h5"
+    assert main(["export", str(out), "--to", str(target)]) == 0
+    genome, meta = load_genome(target)
+    with open_run(out) as r:
+        champ, _ = r.champion()
+    assert np.array_equal(genome.recurrent.weight, champ.recurrent.weight)
+    assert meta["task"]["env_id"] == "CartPole-v1"
+    capsys.readouterr()
+    main(["replay", str(out), "--episodes", "4"])
+    a = capsys.readouterr().out
+    main(["replay", str(target), "--episodes", "4"])
+    assert capsys.readouterr().out == a
+
+
+def test_resume_extends_a_finished_run(run):
+    _, _, out = run
+    assert main(["resume", str(out), "--generations", "3", "--workers", "1"]) == 0
+    with open_run(out) as r:
+        assert r.n_generations == 3
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5 at all")
+    assert main(["inspect", str(junk)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[evolution]\npopulaton = 3\n")
+    assert main(["evolve", str(bad)]) == 2
+    assert "population" in capsys.readouterr().err
+
+
+def test_helpers_name_archives_and_parse_seed_ranges():
+    assert str(archive_path("hopper", 2, 3)).endswith("hopper-2d-seed3.h5")
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("1,5") == [1, 5]
