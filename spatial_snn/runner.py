@@ -104,6 +104,12 @@ def check_scenario(sc, dim: int = 2, seed: int = 0) -> Task:
     return task
 
 
+def _rng_state(seed: int, next_generation: int) -> dict:
+    """What resuming needs of the randomness: every stream derives from the run seed by path."""
+    return {"run_seed": int(seed), "next_generation": int(next_generation),
+            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.seeding"}
+
+
 def _progress(total: int, start: int):
     try:
         from tqdm import tqdm
@@ -242,6 +248,7 @@ def evolve(
                     parents=offspring.parents, origin=offspring.origin,
                     stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
                     test_seeds=test_seeds if test_returns is not None else None,
+                    rng_state=_rng_state(seed, g + 1),
                 )
             if bar is not None:
                 bar.update(1)
