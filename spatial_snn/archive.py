@@ -18,42 +18,38 @@ file is flushed; a reader and :class:`RunWriter` ``(resume=True)`` only see
 complete generations, which are numbered 0, 1, ... without gaps. The
 per-generation ``stats`` are the truth; ``/history`` is a fast copy for
 plotting, rebuilt from them if it is damaged or longer than the complete
-generations. A second writer is kept out by ``flock`` on ``PATH.lock``;
-readers open the file without HDF5 file locking, so a live run can be read.
+generations. A second writer is kept out by ``flock`` on ``PATH.lock``
+(:mod:`.writer_lock`); readers (:mod:`.run_reader`: :func:`open_run`,
+:class:`Run`, re-exported here) open the file without HDF5 file locking, so
+a live run can be read.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Sequence
-from contextlib import contextmanager
 
 import h5py
 import numpy as np
 
 from .genome import Genome
-from .genome_io import _READ_ERRORS as _ERRORS
-from .genome_io import (
+from .genome_io import load_genome, read_genomes, save_genome, write_genomes
+from .h5io import (
     FORMAT_VERSION,
     LIBVER,
     ArchiveFormatError,
-    _crc,
     check_file,
+    crc32,
     get,
-    get_json,
-    load_genome,
     one_line,
     open_checked,
     put,
-    read_genomes,
-    save_genome,
     set_json,
-    text_attr,
     write_file_attrs,
-    write_genomes,
 )
+from .run_reader import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS, Run, open_run
+from .writer_lock import ArchiveLockedError, WriterLock
 
 __all__ = [
     "FORMAT_NAME",
@@ -69,56 +65,6 @@ __all__ = [
     "save_genome",
     "write_genomes",
 ]
-
-FORMAT_NAME = "spatial-snn-run"
-#: Statistics every generation must give; appended to ``/history``.
-HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
-#: (name, dtype, shape given N individuals and E episodes) of the per-generation arrays.
-_GEN_FIELDS = (
-    ("fitness", np.float64, None),
-    ("episode_returns", np.float64, ("N", "E")),
-    ("episode_lengths", np.int64, ("N", "E")),
-    ("episode_seeds", np.int64, ("E",)),
-    ("counters", np.int64, ("N", 3)),
-    ("parents", np.int64, ("N", 2)),
-    ("origin", np.int8, ("N",)),
-)
-
-
-class ArchiveLockedError(RuntimeError):
-    """The archive is being written by another process (or writer)."""
-
-
-class _WriterLock:
-    """Exclusive ``flock`` on ``PATH.lock`` holding the writer's pid."""
-
-    def __init__(self, path: str):
-        self.path = f"{path}.lock"
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                os.close(fd)
-                raise ArchiveLockedError(
-                    f"{path} is being written by another process (pid {pid}); wait for it to finish or stop it"
-                ) from None
-            try:  # the previous holder may have unlinked the file before we locked it
-                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
-                    break
-            except FileNotFoundError:
-                pass
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.unlink(self.path)  # while still locked: no one can hold a stale inode
-            os.close(self._fd)
-            self._fd = None
 
 
 def _as_array(name: str, value, dtype, shape: tuple) -> np.ndarray:
@@ -181,7 +127,7 @@ class RunWriter:
     ):
         self.path = path = os.fspath(path)
         self._f: h5py.File | None = None
-        self._lock: _WriterLock | None = None
+        self._lock: WriterLock | None = None
         if overwrite and resume:
             raise ValueError("overwrite and resume: expected at most one of them, got both")
         if resume:
@@ -200,7 +146,7 @@ class RunWriter:
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise FileNotFoundError(f"{path}: directory {parent} does not exist; create it first")
-        self._lock = _WriterLock(path)
+        self._lock = WriterLock(path)
         try:
             if resume:
                 self._resume(config, seed, dim)
@@ -268,7 +214,7 @@ class RunWriter:
             ds.resize(arr.shape)
             if arr.size:
                 ds[:] = arr
-            ds.attrs["crc32"] = np.uint32(_crc(arr))
+            ds.attrs["crc32"] = np.uint32(crc32(arr))
 
     def set_run_data(self, name: str, array) -> None:
         """Store a run-level array once (e.g. ``"obs_low"``, ``"obs_high"``).
@@ -341,7 +287,7 @@ class RunWriter:
             parents=parents,
             origin=origin,
         )
-        for name, dtype, shape in _GEN_FIELDS[1:]:
+        for name, dtype, shape in GENERATION_FIELDS[1:]:
             value = given[name]
             arrays[name] = _as_array(name, value, dtype, tuple(dims.get(s, s) for s in shape))
         missing = [k for k in HISTORY_KEYS if k not in stats]
@@ -458,199 +404,3 @@ class RunWriter:
 def _check_name(what: str, name) -> None:
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         raise ValueError(f"{what}: expected a non-empty name without '/', got {name!r}")
-
-
-# ------------------------------------------------------------------ reading
-def open_run(path) -> Run:
-    """Open a run archive read-only (no HDF5 file locking: live runs can be read).
-
-    Only complete generations are visible; the :class:`Run` is a snapshot
-    taken at opening, so reopen to see generations written since.
-
-    Raises
-    ------
-    ArchiveFormatError
-        Missing file, not HDF5, another kind of HDF5 file, newer
-        ``format_version``, or damaged / truncated.
-    """
-    path = os.fspath(path)
-    f = open_checked(path, FORMAT_NAME)
-    try:
-        return Run(f, path, owns_file=True)
-    except BaseException:
-        f.close()
-        raise
-
-
-@contextmanager
-def _reading(path: str, what: str):
-    """Turn low-level read errors into a one-line :class:`ArchiveFormatError`."""
-    try:
-        yield
-    except ArchiveFormatError:
-        raise
-    except _ERRORS as exc:
-        raise ArchiveFormatError(
-            f"{path}: damaged {what} ({one_line(exc)}); restore the file from a copy, "
-            "or reopen it if a writer is running"
-        ) from exc
-
-
-class Run:
-    """Read access to a run archive (see :func:`open_run`).
-
-    Attributes
-    ----------
-    path : str
-    config : dict
-        The resolved scenario the run was started with.
-    seed, dim : int
-    attrs : dict
-        All root attributes, decoded (``format``, ``format_version``,
-        ``engine_version``, ``created``, ``versions``, ...).
-    n_generations : int
-        Complete generations (numbered ``0 .. n_generations - 1``).
-    """
-
-    def __init__(self, f: h5py.File, path: str, *, owns_file: bool = False):
-        self._f, self.path, self._owns = f, path, owns_file
-        with _reading(path, "root attributes"):
-            attrs = {}
-            for key in f.attrs:
-                if key in ("config", "versions"):
-                    attrs[key] = get_json(f, key)
-                elif f.attrs[key].dtype.kind == "S":
-                    attrs[key] = text_attr(f, key)
-                else:
-                    attrs[key] = f.attrs[key].item()
-            self.attrs = attrs
-            self.config, self.seed, self.dim = attrs["config"], int(attrs["seed"]), int(attrs["dim"])
-        with _reading(path, "generation index"):
-            groups = f["generations"]
-            names = sorted(groups, key=lambda s: (len(s), s))
-            if names != [f"{k:06d}" for k in range(len(names))]:
-                raise ValueError(f"generation groups are not numbered 0..{len(names) - 1} without gaps")
-            # groups are linked only once complete, so at most the last one can be
-            # unfinished (a group left by an interrupted manual edit or older writer)
-            if names and not bool(groups[names[-1]].attrs.get("complete", False)):
-                names.pop()
-            self._names = names
-            self.n_generations = len(self._names)
-        with _reading(path, "history"):
-            self._history = self._load_history()
-
-    def _load_history(self) -> dict[str, np.ndarray]:
-        """``/history`` trimmed to the complete generations; rebuilt from them if damaged."""
-        n = self.n_generations
-        try:
-            hist = {key: get(self._f["history"], key, None, 1) for key in self._f["history"]}
-            if any(len(arr) < n for arr in hist.values()):
-                raise ValueError("history shorter than the complete generations")
-            if not np.array_equal(hist["generation"][:n], np.arange(n)):
-                raise ValueError("generation")
-            return {key: arr[:n].copy() for key, arr in hist.items()}
-        except _ERRORS:
-            pass  # the fast copy is damaged: the per-generation stats are the truth
-        columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
-        for gen in range(n):
-            g = self._group(gen)
-            keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
-            if len(keys) != len(values):
-                raise ValueError(f"{g.name}/stats: {len(values)} values for {len(keys)} keys")
-            for key, value in zip(keys, values, strict=True):
-                columns.setdefault(key, np.full(n, np.nan))[gen] = value
-        for key in HISTORY_KEYS:
-            columns.setdefault(key, np.full(n, np.nan))
-        return columns
-
-    def _group(self, gen: int) -> h5py.Group:
-        n = self.n_generations
-        if not isinstance(gen, int | np.integer) or not -n <= gen < n:
-            raise IndexError(f"generation {gen}: expected an index into the {n} complete generations")
-        with _reading(self.path, f"generation {gen}"):
-            return self._f["generations"][self._names[int(gen) % n]]
-
-    @property
-    def history(self) -> dict[str, np.ndarray]:
-        """Per-generation statistics, one ``(n_generations,)`` array per key.
-
-        Keys: ``generation`` and :data:`HISTORY_KEYS` (``best``, ``mean``,
-        ``test``, ``env_steps``, ``wall_time``, ``invalid_obs``), plus any
-        extra statistic the runner gave.
-        """
-        return {key: arr.copy() for key, arr in self._history.items()}
-
-    def population(self, gen: int) -> list[Genome]:
-        """All genomes of generation ``gen`` (negative indices count from the end)."""
-        g = self._group(gen)
-        with _reading(self.path, f"generation {gen}"):
-            population = g["population"]
-        return read_genomes(population)  # raises ArchiveFormatError itself
-
-    def genome(self, gen: int, idx: int) -> Genome:
-        """Genome ``idx`` of generation ``gen``."""
-        g = self._group(gen)
-        with _reading(self.path, f"generation {gen}"):
-            population = g["population"]
-        return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
-
-    def generation(self, gen: int) -> dict:
-        """Arrays of generation ``gen``: the ``write_generation`` fields.
-
-        Keys: ``fitness, episode_returns, episode_lengths, episode_seeds,
-        counters, parents, origin``, ``test_returns, test_seeds`` (when
-        tested), ``stats`` (dict), ``extra`` (dict), ``rng_state`` (or None).
-        """
-        g = self._group(gen)
-        with _reading(self.path, f"generation {gen}"):
-            out = {name: get(g, name, dtype) for name, dtype, _ in _GEN_FIELDS}
-            for name, dtype in (("test_returns", np.float64), ("test_seeds", np.int64)):
-                if name in g:
-                    out[name] = get(g, name, dtype, 1)
-            keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
-            out["stats"] = dict(zip(keys, values.tolist(), strict=True))
-            out["extra"] = {k: get(g["extra"], k) for k in g["extra"]} if "extra" in g else {}
-            out["rng_state"] = get_json(g, "rng_state") if "rng_state" in g.attrs else None
-        return out
-
-    def champion(self) -> tuple[Genome, dict] | None:
-        """``(genome, info)`` of the champion, or None; info: test_returns, test_seeds,
-        generation, index."""
-        with _reading(self.path, "champion"):
-            if "champion" not in self._f:
-                return None
-            c = self._f["champion"]
-            genome = read_genomes(c["genome"])[0]
-            info = {
-                "test_returns": get(c, "test_returns", np.float64, 1),
-                "test_seeds": get(c, "test_seeds", np.int64, 1),
-                "generation": int(c.attrs["generation"]),
-                "index": int(c.attrs["index"]),
-            }
-        return genome, info
-
-    @property
-    def run_data_names(self) -> list[str]:
-        with _reading(self.path, "run data"):
-            return sorted(self._f["run_data"])
-
-    def run_data(self, name: str) -> np.ndarray:
-        """A run-level array stored with ``RunWriter.set_run_data``."""
-        names = self.run_data_names
-        if name not in names:
-            raise KeyError(f"run data {name!r}: not in {self.path}; stored: {names}")
-        with _reading(self.path, "run data"):
-            return get(self._f["run_data"], name)
-
-    def close(self) -> None:
-        if self._owns and self._f.id.valid:
-            self._f.close()
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Run({self.path!r}, dim={self.dim}, seed={self.seed}, generations={self.n_generations})"

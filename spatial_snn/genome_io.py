@@ -1,4 +1,4 @@
-"""Genomes <-> HDF5 groups, standalone genome files, and the checked I/O they share.
+"""Genomes <-> HDF5 groups, and standalone genome files.
 
 A *genome group* holds ``N`` genomes as one struct of arrays: every field of
 every genome concatenated into one dataset, plus ``offsets`` ``(N + 1,)``
@@ -9,12 +9,10 @@ Names follow SONATA where it has one: positions ``x, y, z`` (the first
 (hidden, input or output). The full layout, field by field with units, is in
 ``docs/archive.md``.
 
-Integrity: every dataset carries a ``crc32`` attribute (zlib CRC-32 of its
-little-endian bytes) that the readers verify, and files are written with
-HDF5 format versions that checksum all metadata (``libver="v108"``), so a
-damaged file ends in :class:`ArchiveFormatError`, never in silently wrong
-numbers. Strings (JSON) are fixed-length, so nothing lives in the
-unchecksummed global heap. Nothing is pickled: reading a file runs no code.
+Every dataset goes through the checked I/O of :mod:`spatial_snn.h5io`
+(CRC-32 per dataset, checksummed metadata, no pickle), so a damaged file
+ends in :class:`ArchiveFormatError`, never in silently wrong numbers. The
+names of ``h5io`` are re-exported here, where they used to live.
 """
 
 from __future__ import annotations
@@ -22,25 +20,57 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import zlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib import metadata
 
 import h5py
 import numpy as np
 
 from .connectivity import ConnectivityRule
 from .genome import NEURON_PARAMS, Genome, Synapses
+from .h5io import (
+    FORMAT_VERSION,
+    GENOME_FORMAT_NAME,
+    LIBVER,
+    READ_ERRORS,
+    ArchiveFormatError,
+    check_file,
+    check_kind,
+    engine_version,
+    get,
+    get_json,
+    one_line,
+    open_checked,
+    package_versions,
+    put,
+    set_json,
+    text_attr,
+    write_file_attrs,
+)
 
-#: Version of the on-disk layout (run archives and genome files share it).
-FORMAT_VERSION = 1
-#: ``format`` attribute of a standalone genome file.
-GENOME_FORMAT_NAME = "spatial-snn-genome"
-#: HDF5 format bounds: v2 object headers and superblock (checksummed), but
-#: not the v3 superblock, whose "open for write" flag makes a file killed
-#: during a write unopenable without ``h5clear``.
-LIBVER = ("v108", "v108")
+__all__ = [
+    "AXES",
+    "FORMAT_VERSION",
+    "GENOME_FORMAT_NAME",
+    "LIBVER",
+    "ArchiveFormatError",
+    "check_file",
+    "check_kind",
+    "engine_version",
+    "get",
+    "get_json",
+    "load_genome",
+    "one_line",
+    "open_checked",
+    "package_versions",
+    "put",
+    "read_genomes",
+    "save_genome",
+    "set_json",
+    "text_attr",
+    "write_file_attrs",
+    "write_genomes",
+]
+
 AXES = ("x", "y", "z")
 #: (genome attribute, subgroup name, source population, target population)
 _PROJECTIONS = (
@@ -48,180 +78,6 @@ _PROJECTIONS = (
     ("recurrent", "recurrent", "hidden", "hidden"),
     ("output_synapses", "output", "hidden", "output"),
 )
-_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError)
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_PACKAGES = ("numpy", "scipy", "numba", "h5py", "gymnasium", "mujoco", "deap")
-
-
-class ArchiveFormatError(Exception):
-    """A file is missing, not HDF5, of another kind, damaged, or too new.
-
-    The message is one line: the path, the problem, and what to do.
-    """
-
-
-# ------------------------------------------------------------ checked arrays
-def _crc(arr: np.ndarray) -> int:
-    le = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
-    return zlib.crc32(le.view(np.uint8).reshape(-1))
-
-
-def put(group: h5py.Group, name: str, data, dtype) -> h5py.Dataset:
-    """Write ``data`` as a new contiguous dataset with a ``crc32`` attribute."""
-    arr = np.ascontiguousarray(data, dtype=dtype)
-    ds = group.create_dataset(name, data=arr)
-    ds.attrs["crc32"] = np.uint32(_crc(arr))
-    return ds
-
-
-def get(group: h5py.Group, name: str, dtype=None, ndim: int | None = None) -> np.ndarray:
-    """Read a dataset written by :func:`put` and verify its checksum.
-
-    Uses h5py's low-level calls (a few times faster than ``group[name][()]``,
-    which matters when a population is hundreds of small datasets).
-
-    Raises
-    ------
-    ValueError, KeyError
-        Missing or not a dataset, wrong dtype kind or rank, or a checksum
-        mismatch (the public readers turn them into :class:`ArchiveFormatError`).
-    """
-    try:
-        dsid = h5py.h5d.open(group.id, name.encode())
-    except (KeyError, ValueError) as exc:
-        raise KeyError(f"{group.name}/{name}: missing or not a dataset") from exc
-    arr = np.empty(dsid.shape, dsid.dtype)
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{group.name}/{name}: expected {ndim} dimension(s), got shape {arr.shape}")
-    if dtype is not None and np.dtype(dtype).kind != arr.dtype.kind:
-        raise ValueError(f"{group.name}/{name}: expected dtype {np.dtype(dtype)}, got {arr.dtype}")
-    if arr.size:
-        dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, arr)
-    crc = np.empty((), np.uint32)
-    h5py.h5a.open(dsid, b"crc32").read(crc)
-    if int(crc) != _crc(arr):
-        raise ValueError(f"{group.name}/{name}: checksum mismatch (data damaged)")
-    return arr if dtype is None else arr.astype(dtype, copy=False)
-
-
-def set_json(obj: h5py.Group | h5py.Dataset, name: str, value) -> None:
-    """Store ``value`` as a JSON attribute (fixed-length ASCII string)."""
-    text = json.dumps(value, sort_keys=True, allow_nan=True)
-    obj.attrs[name] = np.bytes_(text.encode("ascii"))
-
-
-def get_json(obj: h5py.Group | h5py.Dataset, name: str):
-    """Read a JSON attribute written by :func:`set_json`."""
-    return json.loads(text_attr(obj, name))
-
-
-def text_attr(obj, name: str) -> str:
-    value = obj.attrs[name]
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value[()]
-    if isinstance(value, bytes | np.bytes_):
-        return bytes(value).decode("utf-8")
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"attribute {name!r}: expected a string, got {type(value).__name__}")
-
-
-# ----------------------------------------------------------- file-level bits
-def engine_version() -> str:
-    """``spatial_snn.__version__``, read lazily (no import cycle)."""
-    try:
-        from . import __version__
-
-        return str(__version__)
-    except ImportError:  # pragma: no cover - partially initialised package
-        return "unknown"
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the numerical stack and python, for reproducibility."""
-    import platform
-
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def write_file_attrs(f: h5py.File, fmt: str) -> None:
-    """Root attributes common to run archives and genome files."""
-    f.attrs["format"] = np.bytes_(fmt.encode("ascii"))
-    f.attrs["format_version"] = np.int64(FORMAT_VERSION)
-    f.attrs["engine_version"] = np.bytes_(engine_version().encode("ascii"))
-    f.attrs["created"] = np.bytes_(datetime.now(UTC).isoformat(timespec="seconds").encode())
-    set_json(f, "versions", package_versions())
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return " ".join(text.split())
-
-
-def check_file(path: str | os.PathLike) -> None:
-    """Raise :class:`ArchiveFormatError` if ``path`` is missing or not HDF5."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ArchiveFormatError(f"{path}: no such file; check the path")
-    if os.path.isdir(path):
-        raise ArchiveFormatError(f"{path}: is a directory, not an HDF5 file; pass a .h5 file")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise ArchiveFormatError(f"{path}: cannot be read ({one_line(exc)}); check permissions") from exc
-    if head != _HDF5_MAGIC:
-        raise ArchiveFormatError(f"{path}: not an HDF5 file (no HDF5 signature); expected a spatial-snn .h5 file")
-
-
-def open_checked(path, expected: str, mode: str = "r") -> h5py.File:
-    """Open a spatial-snn file after checking kind and version.
-
-    Opens without HDF5 file locking so that a run being written can be read;
-    single-writer exclusion uses a lock file instead (see ``archive``).
-    """
-    path = os.fspath(path)
-    check_file(path)
-    try:
-        f = h5py.File(path, mode, locking=False)
-    except _READ_ERRORS as exc:
-        raise ArchiveFormatError(
-            f"{path}: damaged or truncated HDF5 file ({one_line(exc)}); restore it from a copy or rerun"
-        ) from exc
-    try:
-        check_kind(f, path, expected)
-    except BaseException:
-        f.close()
-        raise
-    return f
-
-
-def check_kind(f: h5py.File, path: str, expected: str) -> None:
-    """Check the ``format`` and ``format_version`` root attributes."""
-    try:
-        kind = text_attr(f, "format") if "format" in f.attrs else None
-        version = int(f.attrs["format_version"]) if kind is not None else None
-    except _READ_ERRORS as exc:
-        raise ArchiveFormatError(f"{path}: damaged root attributes ({one_line(exc)}); restore it from a copy") from exc
-    if kind != expected:
-        hint = {
-            "spatial-snn-run": "it is a run archive: use open_run(path)",
-            GENOME_FORMAT_NAME: "it is a genome file: use load_genome(path)",
-        }.get(kind, "pass a file written by spatial-snn")
-        raise ArchiveFormatError(f"{path}: HDF5 file of another kind (format {kind!r}, expected {expected!r}); {hint}")
-    if version > FORMAT_VERSION:
-        raise ArchiveFormatError(
-            f"{path}: written by a newer spatial-snn (format_version {version} > "
-            f"{FORMAT_VERSION}); upgrade spatial-snn to read it"
-        )
-    if version < 1:
-        raise ArchiveFormatError(f"{path}: invalid format_version {version}; the file is damaged")
 
 
 # -------------------------------------------------------------- genome groups
@@ -331,7 +187,7 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
 
     try:
         n_genomes, dim = int(group.attrs["n_genomes"]), int(group.attrs["dim"])
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise damaged(exc) from exc
     if indices is None:
         indices = range(n_genomes)
@@ -344,7 +200,7 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
         return _read_genomes(group, n_genomes, dim, picked)
     except ArchiveFormatError:
         raise
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise damaged(exc) from exc
 
 
@@ -449,7 +305,7 @@ def load_genome(path) -> tuple[Genome, dict]:
             genomes = read_genomes(f["genome"])
         except ArchiveFormatError:
             raise
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise ArchiveFormatError(f"{path}: damaged genome file ({one_line(exc)}); restore it from a copy") from exc
     if len(genomes) != 1:
         raise ArchiveFormatError(f"{path}: expected one genome, found {len(genomes)}; the file is damaged")

@@ -401,9 +401,18 @@ def test_archive_modules_never_pickle():
 
     import spatial_snn.archive
     import spatial_snn.genome_io
+    import spatial_snn.h5io
+    import spatial_snn.run_reader
+    import spatial_snn.writer_lock
 
     pattern = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|dill|cloudpickle)\b|allow_pickle", re.M)
-    for module in (spatial_snn.archive, spatial_snn.genome_io):
+    for module in (
+        spatial_snn.archive,
+        spatial_snn.genome_io,
+        spatial_snn.h5io,
+        spatial_snn.run_reader,
+        spatial_snn.writer_lock,
+    ):
         with open(module.__file__) as fh:
             assert not pattern.search(fh.read()), module.__name__
 
