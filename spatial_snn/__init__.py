@@ -13,6 +13,7 @@ The public API, layer by layer (imports flow one way, top to bottom):
 __version__ = "0.1.0"
 
 from .archive import ArchiveFormatError, ArchiveLockedError, Run, RunWriter, load_genome, open_run, save_genome
+from .batch import run_batch
 from .connectivity import Connectivity, ConnectivityRule, build
 from .encoding import DecoderSpec, EncoderSpec, make_decoder, make_encoder
 from .envs import make_env, observation_bounds
@@ -27,6 +28,7 @@ from .scenarios import Scenario, load_scenario, scenario_from_dict
 from .variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
 
 __all__ = [
+    "run_batch",
     "warmup",
     "set_threads",
     "SYN_EVENTS",
