@@ -104,6 +104,39 @@ def check_scenario(sc, dim: int = 2, seed: int = 0) -> Task:
     return task
 
 
+@dataclass
+class _ResumeState:
+    """What a resumed run takes from its archive."""
+
+    start: int
+    generations: int
+    bounds: tuple
+    history: dict
+    population: list | None
+    fitness: np.ndarray | None
+    champion: Genome | None
+    champ_returns: np.ndarray
+
+
+def _read_resume(archive, n_gen: int) -> _ResumeState:
+    from .archive import open_run
+
+    with open_run(archive) as run:
+        start = run.n_generations
+        last = run.generation(start - 1) if start else None
+        ch = run.champion()
+        return _ResumeState(
+            start=start,
+            generations=int(run.config.get("generations", n_gen)),
+            bounds=(run.run_data("obs_low"), run.run_data("obs_high")),
+            history={k: list(run.history.get(k, [])) for k in ("generation", *HISTORY_KEYS)},
+            population=run.population(start - 1) if start else None,
+            fitness=last["fitness"] if start else None,
+            champion=ch[0] if ch else None,
+            champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
+        )
+
+
 def _rng_state(seed: int, next_generation: int) -> dict:
     """What resuming needs of the randomness: every stream derives from the run seed by path."""
     return {"run_seed": int(seed), "next_generation": int(next_generation),
@@ -163,42 +196,30 @@ def evolve(
     proto = sc.protocol
     config = {"scenario": sc.to_dict(), "dim": dim, "seed": seed, "generations": n_gen}
 
-    writer = start = None
-    history = {k: [] for k in ("generation", *HISTORY_KEYS)}
-    champion, champ_test, champ_returns = None, -math.inf, np.empty(0)
-    bounds = None
-    if archive is not None:
-        from .archive import RunWriter, open_run
-    if archive is not None and resume and Path(archive).exists():
-        with open_run(archive) as run:
-            bounds = (run.run_data("obs_low"), run.run_data("obs_high"))
-            # a resumed run may be extended: only the generation count may differ
-            stored_generations = run.config.get("generations", n_gen)
-            start = run.n_generations
-            if start:
-                last = run.generation(start - 1)
-                prev_pop, prev_fit = run.population(start - 1), last["fitness"]
-                history = {k: list(v) for k, v in run.history.items() if k in history}
-            ch = run.champion()
-            if ch is not None:
-                champion, info = ch
-                champ_returns = np.asarray(info["test_returns"])
-                champ_test = float(np.mean(champ_returns))
+    writer = None
+    state = _read_resume(archive, n_gen) if archive is not None and resume and Path(archive).exists() else None
+    history = state.history if state else {k: [] for k in ("generation", *HISTORY_KEYS)}
+    champion, champ_returns = (state.champion, state.champ_returns) if state else (None, np.empty(0))
+    champ_test = float(np.mean(champ_returns)) if champ_returns.size else -math.inf
+    bounds = state.bounds if state else None
     task = make_task(sc, seed, bounds)
     config["task"] = task_meta(task)
     n_in, n_out = codec_sizes(task)
     spec = sc.network.spec(dim)
     ga = GeneticAlgorithm(sc.evolution, spec, sc.mutation, n_in, n_out, seed)
     if archive is not None:
-        resuming = resume and Path(archive).exists()
+        from .archive import RunWriter
+
+        # a resumed run may be extended: only the generation count may differ from the stored config
         writer = RunWriter(archive, seed=seed, dim=dim, overwrite=overwrite,
-                           config=dict(config, generations=stored_generations) if resuming else config,
-                           resume=resuming)
+                           config=dict(config, generations=state.generations) if state else config,
+                           resume=state is not None)
         if not writer.next_generation:
             writer.set_run_data("obs_low", np.asarray(task.obs_low))
             writer.set_run_data("obs_high", np.asarray(task.obs_high))
-    start = start or 0
-    offspring = ga.initial() if start == 0 else ga.ask(start, prev_pop, prev_fit)
+    start = state.start if state else 0
+    done = proto.target is not None and champ_test >= proto.target  # a finished run stays finished
+    offspring = ga.initial() if start == 0 else ga.ask(start, state.population, state.fitness)
     test_seeds = seeding.test_seeds(seed, proto.test_episodes)
     steps_done = int(history["env_steps"][-1]) if start else 0
     wall_done = float(history["wall_time"][-1]) if start else 0.0
@@ -209,8 +230,9 @@ def evolve(
 
         executor = dask_executor(executor)
     pool = WorkerPool(workers, executor)
+    t_last = time.perf_counter()
     try:
-        for g in range(start, n_gen):
+        for g in range(start, n_gen if not done else start):
             t0 = time.perf_counter()
             seeds = seeding.train_seeds(seed, g, proto.episodes, proto.fixed_seeds)
             cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) \
@@ -234,7 +256,9 @@ def evolve(
                         writer.write_champion(champion, generation=g, index=best,
                                               test_returns=test_returns, test_seeds=test_seeds)
             steps_done += steps
-            wall_done += time.perf_counter() - t0
+            now = time.perf_counter()
+            wall_done += now - t_last  # includes the variation that made this generation
+            t_last = now
             row = {"generation": g, "best": stats["best"], "mean": stats["mean"],
                    "test": float(test_returns.mean()) if test_returns is not None else math.nan,
                    "env_steps": steps_done, "wall_time": wall_done,

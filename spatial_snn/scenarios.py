@@ -102,7 +102,7 @@ class ProtocolConfig:
     are drawn fresh every generation (``fixed_seeds`` reuses generation 0's,
     as published). The optional curriculum caps episodes at
     ``ceil(curriculum_start * curriculum_growth ** generation)`` steps. Every
-    ``test_every`` generations (and at the last) the best genome runs
+    ``test_every`` generations (and at the first and the last) the best genome runs
     ``test_episodes`` held-out episodes; that is the reported score. The run
     stops early once the test score reaches ``target``.
     """

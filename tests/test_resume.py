@@ -98,3 +98,15 @@ def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path):
     with open_run(path) as run:
         assert run.n_generations == 6
         _compare(reference.history, run.history)
+
+
+def test_resuming_a_run_that_reached_its_target_evolves_nothing(tmp_path):
+    sc = scenario_from_dict({**TINY, "protocol": {**TINY["protocol"], "target": 1.0}})
+    path = tmp_path / "done.h5"
+    first = evolve(sc, seed=0, workers=1, archive=path)
+    assert len(first.history["best"]) == 1
+    again = evolve(sc, seed=0, workers=1, archive=path, resume=True)
+    assert len(again.history["best"]) == 1
+    assert again.test_score == first.test_score
+    with open_run(path) as run:
+        assert run.n_generations == 1
