@@ -246,7 +246,7 @@ class WorkerPool:
         if not self.parallel:
             if not self._threads_set:
                 # parallelism is across processes: numba's thread team only adds launch
-                # overhead on 64-neuron networks (about 50x per step on a busy machine)
+                # overhead to small networks, most of all on a busy machine
                 from .network import set_threads
 
                 set_threads(1)
