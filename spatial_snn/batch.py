@@ -17,10 +17,13 @@ mean degree: the published grids 1x64x1, 1x8x8 and 4x4x4 differ in mean
 distance, so under one rule ``p = exp(-2 d)`` the 3D grid is about three
 times as densely connected as the 1D one. The ``spatial`` preset (or any
 scenario with ``network.mean_degree``) calibrates the connection length per
-dimension so that the expected mean recurrent degree is the same. The summary
-reports the realised mean recurrent degree ``k = E / n`` (``E`` recurrent
-synapses of ``n`` neurons, self-loops included) of random genomes of each
-dimension, and their mean neuron-neuron distance.
+dimension so that the expected mean recurrent degree is the same; ``spatial``
+also calibrates the io length so that an input channel reaches the same
+expected number of neurons (``network.io_degree``). The summary reports the
+realised mean recurrent degree ``k = E / n`` (``E`` recurrent synapses of
+``n`` neurons, self-loops included) of random genomes of each dimension,
+their mean neuron-neuron distance, and the expected synapses per input
+channel and per output unit.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import archive_path
-from .connectivity import synapse_distances
+from .connectivity import mean_fan_out, synapse_distances
 from .layout import random_genome
 from .runner import check_scenario, codec_sizes, evolve
 from .scenarios import Scenario, as_scenario
@@ -42,13 +45,15 @@ from .seeding import setup_rng
 #: Largest relative spread ``(max k - min k) / mean k`` of the realised mean
 #: recurrent degree accepted as equal footing.
 DEGREE_TOLERANCE = 0.10
+#: The same for the expected input synapses per channel (given the positions).
+FAN_OUT_TOLERANCE = 0.10
 _FOOTING_SAMPLES = 32
 
 SUMMARY_COLUMNS = (
     "dim", "runs", "complete", "test_mean", "test_std", "synapses_mean", "synapses_std",
     "sparsity_mean", "sparsity_std", "env_steps_mean", "env_steps_std", "wall_time_mean",
     "champion_degree_mean", "init_degree", "init_distance", "init_strength", "init_input_synapses",
-    "init_output_synapses",
+    "init_output_synapses", "init_input_fan_out", "init_output_fan_in",
 )  # fmt: skip
 
 
@@ -85,7 +90,9 @@ def run_batch(
         Require the same mean recurrent degree in every dimension: for a
         calibrated network (``spatial`` preset or ``network.mean_degree``),
         stop with a ValueError before any run if the realised degrees spread
-        by more than :data:`DEGREE_TOLERANCE`. The uncalibrated ``reference``
+        by more than :data:`DEGREE_TOLERANCE`, or, when the io length is
+        calibrated too, the expected input synapses per channel by more than
+        :data:`FAN_OUT_TOLERANCE`. The uncalibrated ``reference``
         preset runs the published grids as published, and the summary says
         that they differ in mean distance and degree. False: no check.
 
@@ -110,15 +117,8 @@ def run_batch(
     task = check_scenario(sc, dims[0], seeds[0])  # a broken scenario fails here, in a second
     footing = network_footing(sc, dims, *codec_sizes(task))
     note = footing_note(sc, footing)
-    if equal_footing and calibrated(sc):
-        degrees = [footing[d]["init_degree"] for d in dims]
-        spread = (max(degrees) - min(degrees)) / max(np.mean(degrees), 1e-12)
-        if spread > DEGREE_TOLERANCE:
-            raise ValueError(
-                f"equal footing: realised mean recurrent degree differs by dimension "
-                f"({_by_dim(dims, degrees)}; spread {spread:.0%}, expected <= {DEGREE_TOLERANCE:.0%}); "
-                "check network.mean_degree and the placement, or pass equal_footing=False"
-            )
+    if equal_footing:
+        check_footing(sc, footing)
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = [(d, s) for d in dims for s in seeds]
     paths = [archive_path(sc.name, d, s, out_dir) for d, s in pairs]
@@ -171,6 +171,28 @@ def calibrated(sc: Scenario) -> bool:
     return sc.network.preset == "spatial" or sc.network.mean_degree is not None
 
 
+def check_footing(sc: Scenario, footing: dict[int, dict]) -> None:
+    """Raise ValueError if a calibrated network's footing spreads (``(max - min) / mean``)
+    by more than :data:`DEGREE_TOLERANCE` in recurrent degree or, if the io length is
+    calibrated, by more than :data:`FAN_OUT_TOLERANCE` in input synapses per channel."""
+    dims = sorted(footing)
+    checks = []
+    if calibrated(sc):
+        checks.append(("init_degree", "realised mean recurrent degree", DEGREE_TOLERANCE,
+                       "network.mean_degree and the placement"))  # fmt: skip
+    if sc.network.spec(dims[0]).io_degree is not None:
+        checks.append(("init_input_fan_out", "expected input synapses per channel", FAN_OUT_TOLERANCE,
+                       "network.io_degree"))  # fmt: skip
+    for key, what, tolerance, knobs in checks:
+        values = [footing[d][key] for d in dims]
+        spread = (max(values) - min(values)) / max(np.mean(values), 1e-12)
+        if spread > tolerance:
+            raise ValueError(
+                f"equal footing: {what} differs by dimension ({_by_dim(dims, values)}; spread "
+                f"{spread:.0%}, expected <= {tolerance:.0%}); check {knobs}, or pass equal_footing=False"
+            )
+
+
 def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[int, dict]:
     """Realised statistics of random genomes per dimension.
 
@@ -178,7 +200,11 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
     ``init_degree`` the mean recurrent degree ``E / n``, ``init_distance`` the
     mean distance between two hidden neurons (grid units), ``init_strength``
     the mean strength factor ``exp(-strength_decay (d - strength_offset))`` of
-    the recurrent synapses, and the mean input and output synapse counts.
+    the recurrent synapses, the mean input and output synapse counts, and
+    ``init_input_fan_out`` / ``init_output_fan_in``, the expected synapses per
+    input channel / output unit given the drawn positions
+    (:func:`~spatial_snn.connectivity.mean_fan_out`; ``n exp(-2)`` in the
+    reference layout).
     """
     from scipy.spatial.distance import pdist
 
@@ -194,8 +220,19 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
             "init_strength": float(np.mean(strength)) if strength.size else math.nan,
             "init_input_synapses": float(np.mean([len(g.input_synapses) for g in gs])),
             "init_output_synapses": float(np.mean([len(g.output_synapses) for g in gs])),
+            "init_input_fan_out": float(np.mean([_expected_fan_out(g, outputs=False) for g in gs])),
+            "init_output_fan_in": float(np.mean([_expected_fan_out(g, outputs=True) for g in gs])),
         }
     return out
+
+
+def _expected_fan_out(genome, outputs: bool) -> float:
+    """Expected io synapses per input channel (``outputs``: per output unit) given the positions."""
+    rule = genome.rule
+    if rule.io_distance is not None:
+        return genome.n * float(rule.probability(rule.io_distance, io=True))
+    face = genome.output_positions if outputs else genome.input_positions
+    return mean_fan_out(face, genome.positions, rule)
 
 
 def footing_note(sc: Scenario, footing: dict[int, dict]) -> str:
@@ -205,11 +242,19 @@ def footing_note(sc: Scenario, footing: dict[int, dict]) -> str:
     dists = _by_dim(dims, [footing[d]["init_distance"] for d in dims])
     n = sc.network.n_hidden
     if calibrated(sc):
-        ins = _by_dim(dims, [footing[d]["init_input_synapses"] for d in dims], ".1f")
-        outs = _by_dim(dims, [footing[d]["init_output_synapses"] for d in dims], ".1f")
+        ins = _by_dim(dims, [footing[d]["init_input_fan_out"] for d in dims], ".1f")
+        outs = _by_dim(dims, [footing[d]["init_output_fan_in"] for d in dims], ".1f")
+        spec = sc.network.spec(dims[0])
+        if spec.io_degree is not None:
+            io = f"io length calibrated to {spec.io_degree:.3g} synapses per input channel: "
+        elif spec.rule.io_distance is not None:
+            io = f"every io pair at distance {spec.rule.io_distance:g}: "
+        else:
+            io = f"io length fixed at {spec.rule.io_length:g}, not calibrated: "
         return (f"Equal footing: {n} hidden neurons in every dimension, connection length calibrated to "
                 f"mean degree {sc.network.mean_degree or 4.0:g}; realised mean recurrent degree {degrees} "
-                f"(mean neuron distance {dists}); input synapses {ins}, output synapses {outs}.")  # fmt: skip
+                f"(mean neuron distance {dists}); {io}expected synapses per input channel {ins}, "
+                f"per output unit {outs} (outputs share the input law).")  # fmt: skip
     return (
         f"Published grids ({sc.network.preset} preset, {n} neurons): the grids differ in mean neuron "
         f"distance ({dists}) and so in mean recurrent degree ({degrees}); dimension is confounded with "

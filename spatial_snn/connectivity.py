@@ -18,7 +18,8 @@ Rules, for a pair at Euclidean distance ``d``:
 Pairs farther apart than ``radius()``, where ``p(d)`` falls under ``cutoff``,
 are never formed; :mod:`~spatial_snn.sampling` draws the edges from a spatial
 index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
-:func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`).
+:func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`,
+:func:`mean_fan_out`, :func:`io_length_for_degree`).
 :func:`build` is O(n + synapses), blockwise; no all-pairs matrix is ever
 built.
 """
@@ -32,15 +33,26 @@ import numpy as np
 import scipy.sparse as sp
 
 from .genome import Genome, Synapses
-from .sampling import _distance, length_for_degree, mean_degree, sample_constant, sample_edges, sample_pairs
+from .sampling import (
+    _distance,
+    io_length_for_degree,
+    length_for_degree,
+    mean_degree,
+    mean_fan_out,
+    sample_constant,
+    sample_edges,
+    sample_pairs,
+)
 
 __all__ = [
     "DEFAULT_CUTOFF",
     "Connectivity",
     "ConnectivityRule",
     "build",
+    "io_length_for_degree",
     "length_for_degree",
     "mean_degree",
+    "mean_fan_out",
     "sample_constant",
     "sample_edges",
     "sample_pairs",

@@ -21,8 +21,10 @@ Two presets:
   80% excitatory, the published parameter ranges. Its cutoff (1e-12, radius
   13.8) drops under 1e-10 expected edges per 64-neuron genome;
 * :meth:`GenomeSpec.spatial` -- ours: jittered grid, real input/output
-  positions, and a connection length calibrated so that every dimension has
-  the same expected mean degree.
+  positions, a connection length calibrated so that every dimension has the
+  same expected mean degree, and an io length calibrated so that every
+  dimension has the same expected input fan-out (by default the reference
+  one, ``n_hidden exp(-2)`` synapses per input channel).
 
 Calibration (``mean_degree``) solves ``E[degree](length) = mean_degree`` by
 bisection, the expectation taken over the spec's own placement: exact for
@@ -31,6 +33,13 @@ bisection, the expectation taken over the spec's own placement: exact for
 Above 4096 neurons it averages the degree of a fixed random subset of 4096
 neurons (relative error about ``1 / sqrt(4096 * degree)`` plus the spread of
 degrees between neurons).
+
+Calibration (``io_degree``) solves ``E[input synapses per channel](io_length)
+= io_degree`` the same way, over the same placements, for ``n_inputs``
+channels at :meth:`GenomeSpec.face_positions` (in 2D and 3D a channel at the
+face's edge reaches fewer neurons than one at its centre, so the length
+depends on the channel count). Output units share the io law: their fan-in
+matches only where the output face and unit count mirror the input ones.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ import numpy as np
 
 from .connectivity import ConnectivityRule
 from .genome import NEURON_PARAMS, Genome, Synapses
-from .sampling import length_for_degree, sample_constant, sample_edges
+from .sampling import io_length_for_degree, length_for_degree, sample_constant, sample_edges
 
 PLACEMENTS = ("grid", "jittered", "uniform")
 #: Cutoff of the reference preset: the published code has none (all pairs).
@@ -51,6 +60,8 @@ REFERENCE_CUTOFF = 1e-12
 #: Neurons (summed over placements) that calibration averages over.
 _CALIBRATION_POINTS = 4096
 _CALIBRATION_SEED = 20250901
+#: Input/output edge probability of the reference layout (``exp(-2)`` at distance 1).
+REFERENCE_IO_PROBABILITY = math.exp(-2.0)
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,11 @@ class GenomeSpec:
     mean_degree : float or None
         If set, ``rule.length`` is replaced by the length that gives the
         grid this expected recurrent out-degree (equal footing across dims).
+    io_degree : float or None
+        If set, ``rule.io_length`` is replaced by the length that gives every
+        input channel this expected number of input synapses (averaged over
+        the channels; outputs share the law). Needs real io distances
+        (``rule.io_distance = None``).
     ranges : ParameterRanges
     excitatory_fraction : float
         Probability that a neuron (or input channel) is excitatory.
@@ -125,6 +141,7 @@ class GenomeSpec:
     jitter: float = 0.5
     rule: ConnectivityRule = field(default_factory=ConnectivityRule)
     mean_degree: float | None = None
+    io_degree: float | None = None
     ranges: ParameterRanges = field(default_factory=ParameterRanges)
     excitatory_fraction: float = 0.8
 
@@ -147,6 +164,19 @@ class GenomeSpec:
             raise ValueError(
                 f"GenomeSpec.mean_degree: expected None or a value in (0, {self.n_hidden}), got {self.mean_degree}"
             )
+        if self.io_degree is not None:
+            if self.rule.io_distance is not None:
+                raise ValueError(
+                    f"GenomeSpec.io_degree: calibrates io_length at real input/output distances, but "
+                    f"rule.io_distance = {self.rule.io_distance} puts every io pair at one distance (the "
+                    "reference layout); set rule.io_distance = None or io_degree = None"
+                )
+            sup = self.n_hidden * self.rule.io_p0
+            if not 0 < self.io_degree < sup:
+                raise ValueError(
+                    f"GenomeSpec.io_degree: expected None or a value in (0, {sup:g}) (n_hidden * rule.io_p0), "
+                    f"got {self.io_degree}"
+                )
 
     # ------------------------------------------------------------- presets
     @classmethod
@@ -156,10 +186,20 @@ class GenomeSpec:
         return cls(n_hidden=n_hidden, dim=dim, placement="grid", rule=rule)
 
     @classmethod
-    def spatial(cls, dim: int = 2, n_hidden: int = 64, mean_degree: float = 4.0) -> GenomeSpec:
-        """Ours: jittered grid, real io positions, equal mean degree in every dim."""
+    def spatial(
+        cls, dim: int = 2, n_hidden: int = 64, mean_degree: float = 4.0, io_degree: float | None = None
+    ) -> GenomeSpec:
+        """Ours: jittered grid, real io positions, equal mean degree and input fan-out in every dim.
+
+        ``io_degree`` None gives the reference fan-out ``n_hidden exp(-2)``
+        (8.66 for 64 neurons); ``replace(spec, io_degree=None)`` keeps the
+        fixed ``rule.io_length`` instead.
+        """
         rule = ConnectivityRule(io_distance=None, io_length=1.0, self_distance=None)
-        return cls(n_hidden=n_hidden, dim=dim, placement="jittered", rule=rule, mean_degree=mean_degree)
+        if io_degree is None:
+            io_degree = n_hidden * REFERENCE_IO_PROBABILITY
+        return cls(n_hidden=n_hidden, dim=dim, placement="jittered", rule=rule, mean_degree=mean_degree,
+                   io_degree=io_degree)  # fmt: skip
 
     # ------------------------------------------------------------ geometry
     @property
@@ -225,11 +265,18 @@ class GenomeSpec:
                 pts[:, 2] = c / max(cols - 1, 1) * other[1] if cols > 1 else other[1] / 2
         return pts
 
-    def resolved_rule(self) -> ConnectivityRule:
-        """The rule, with ``length`` calibrated when ``mean_degree`` is set (cached)."""
-        if self.mean_degree is None:
-            return self.rule
-        return _calibrated(self)
+    def resolved_rule(self, n_inputs: int | None = None) -> ConnectivityRule:
+        """The rule, calibrated (cached): ``length`` if ``mean_degree`` is set, and
+        ``io_length`` for ``n_inputs`` input channels if ``io_degree`` is set."""
+        if self.io_degree is None:
+            return self.rule if self.mean_degree is None else _calibrated(self)
+        if n_inputs is None or int(n_inputs) != n_inputs or n_inputs < 1:
+            raise ValueError(
+                f"n_inputs: expected the input channel count (an integer >= 1) to calibrate "
+                f"io_length to GenomeSpec.io_degree = {self.io_degree:g}, got {n_inputs}; "
+                "call resolved_rule(n_inputs=...)"
+            )
+        return _calibrated_io(self, int(n_inputs))
 
 
 def _root_ceil(m: int, k: int) -> int:
@@ -242,20 +289,34 @@ def _root_ceil(m: int, k: int) -> int:
     return s
 
 
+def _calibration_placements(spec: GenomeSpec) -> list[np.ndarray]:
+    """The grid, or ``ceil(4096 / n)`` (at most 64) placements from a fixed seed."""
+    if spec.placement == "grid":
+        return [spec.grid()]
+    k = max(1, min(64, -(-_CALIBRATION_POINTS // spec.n_hidden)))
+    return [spec.place(np.random.default_rng([_CALIBRATION_SEED, i])) for i in range(k)]
+
+
 @functools.lru_cache(maxsize=64)
 def _calibrated(spec: GenomeSpec) -> ConnectivityRule:
     """``spec.rule`` with the length giving ``spec.mean_degree`` over the spec's placement."""
     n, sources = spec.n_hidden, None
-    if spec.placement == "grid":
-        samples = [spec.grid()]
-    else:
-        k = max(1, min(64, -(-_CALIBRATION_POINTS // n)))
-        samples = [spec.place(np.random.default_rng([_CALIBRATION_SEED, i])) for i in range(k)]
+    samples = _calibration_placements(spec)
     if n > _CALIBRATION_POINTS:  # average over a fixed subset of neurons
         rng = np.random.default_rng([_CALIBRATION_SEED, n])
         sources = np.sort(rng.choice(n, _CALIBRATION_POINTS, replace=False))
     length = length_for_degree(samples, spec.rule, spec.mean_degree, sources=sources)
     return replace(spec.rule, length=length)
+
+
+@functools.lru_cache(maxsize=64)
+def _calibrated_io(spec: GenomeSpec, n_inputs: int) -> ConnectivityRule:
+    """The resolved rule with the ``io_length`` giving ``n_inputs`` face channels
+    ``spec.io_degree`` synapses each, on average over the channels and placements."""
+    rule = spec.rule if spec.mean_degree is None else _calibrated(spec)
+    face = spec.face_positions(n_inputs, outputs=False)
+    io_length = io_length_for_degree(face, _calibration_placements(spec), spec.rule, spec.io_degree)
+    return replace(rule, io_length=io_length)
 
 
 def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.random.Generator) -> Genome:
@@ -272,7 +333,7 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     """
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs, n_outputs: expected >= 1, got {n_inputs}, {n_outputs}")
-    rule = spec.resolved_rule()
+    rule = spec.resolved_rule(n_inputs)
     n = spec.n_hidden
     pos = spec.place(rng)
     in_pos = spec.face_positions(n_inputs, outputs=False)

@@ -98,7 +98,7 @@ def check_scenario(sc, dim: int = 2, seed: int = 0) -> Task:
     task = make_task(sc, seed)
     n_in, n_out = codec_sizes(task)
     spec = sc.network.spec(dim)
-    tiny = dataclasses.replace(spec, n_hidden=min(spec.n_hidden, 8), mean_degree=None)
+    tiny = dataclasses.replace(spec, n_hidden=min(spec.n_hidden, 8), mean_degree=None, io_degree=None)
     g = random_genome(tiny, n_in, n_out, seeding.setup_rng(seed))
     rollout(task, [g], [0], cap=1)
     return task

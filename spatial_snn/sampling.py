@@ -1,4 +1,4 @@
-"""Spatial-index sampling: candidate pairs within a radius, random edges, expected degree.
+"""Spatial-index sampling: candidate pairs within a radius, random edges, expected degree and fan-out.
 
 For a :class:`~spatial_snn.connectivity.ConnectivityRule` with probability
 ``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius
@@ -21,6 +21,7 @@ For a :class:`~spatial_snn.connectivity.ConnectivityRule` with probability
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -303,8 +304,6 @@ def length_for_degree(positions, rule: ConnectivityRule, degree: float, *, sourc
     ``positions`` and ``sources`` as in :func:`mean_degree`. Used to compare
     1D, 2D and 3D embeddings at equal mean degree.
     """
-    from dataclasses import replace
-
     samples = [positions] if _is_array(positions) else list(positions)
     n, dim = np.shape(samples[0])
     sup = (n if rule.self_distance is not None else n - 1) * rule.p0
@@ -314,26 +313,96 @@ def length_for_degree(positions, rule: ConnectivityRule, degree: float, *, sourc
             f"({'with' if rule.self_distance is not None else 'without'} self-loops), got {degree}; "
             "lower the degree or add neurons"
         )
+    box = float(np.prod(np.ptp(samples[0], axis=0) + 1.0))
+    guess = (degree * box / (n * rule.p0 * _unit_volume(dim, rule.shape))) ** (1.0 / dim)
+    return _solve_length(rule, degree, guess, lambda r: _degree_terms(positions, r, sources), io=False)
+
+
+def mean_fan_out(face, positions, rule: ConnectivityRule) -> float:
+    """Expected input/output synapses per face point under the io law at real distances, exact.
+
+    ``mean over face points c (and placements) of sum_j p_io(|x_c - x_j|)``
+    over the neurons ``j`` within ``rule.radius(io=True)`` (the pairs
+    :func:`sample_edges` can form); ``rule.io_distance`` is ignored.
+    ``face`` (k, dim): input channel or output unit positions; ``positions``:
+    one (n, dim) placement of the neurons, or a list of them (mean over all).
+    """
+    chunks, scale = _fan_out_terms(face, positions, rule.radius(io=True))
+    return scale * sum(float(np.sum(rule.probability(d, io=True), dtype=np.float64)) for d in chunks)
+
+
+def io_length_for_degree(face, positions, rule: ConnectivityRule, degree: float) -> float:
+    """The ``io_length`` that gives ``face`` an expected fan-out ``degree`` per point.
+
+    Solves ``mean_fan_out(io_length) = degree`` like :func:`length_for_degree`:
+    brackets from the continuum estimate for a point at a half-space's edge,
+    ``degree = rho io_p0 V_dim / 2 L**dim Gamma(dim / shape + 1)``, then
+    bisects to a relative 1e-6. Arguments as in :func:`mean_fan_out`.
+    """
+    face = _as_positions(face, "face")
+    samples = [positions] if _is_array(positions) else list(positions)
+    n, dim = np.shape(samples[0])
+    if len(face) == 0 or face.shape[1] != dim:
+        raise ValueError(f"face: expected shape (k >= 1, {dim}) like the positions, got {face.shape}")
+    sup = n * rule.io_p0
+    if not 0 < degree < sup:
+        raise ValueError(
+            f"degree: expected a value in (0, {sup:g}) for {n} neurons with io_p0 = {rule.io_p0}, "
+            f"got {degree}; lower the io degree or add neurons"
+        )
+    box = float(np.prod(np.ptp(samples[0], axis=0) + 1.0))
+    guess = (2.0 * degree * box / (n * rule.io_p0 * _unit_volume(dim, rule.shape))) ** (1.0 / dim)
+    return _solve_length(rule, degree, guess, lambda r: _fan_out_terms(face, samples, r), io=True)
+
+
+def _fan_out_terms(face, positions, r: float):
+    """Chunks of face-to-neuron distances within ``r`` (float32) and the factor ``1 / (k * placements)``."""
+    face = _as_positions(face, "face")
+    samples = [_as_positions(p, "positions") for p in ([positions] if _is_array(positions) else positions)]
+    chunks = (d for pos in samples for _, _, d in _pairs_between(face, pos, r))
+    return chunks, 1.0 / max(len(face) * len(samples), 1)
+
+
+def _unit_volume(dim: int, shape: float) -> float:
+    """``V_dim Gamma(dim / shape + 1)``: the continuum degree is ``rho p0 L**dim`` times this."""
+    return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * math.gamma(dim / shape + 1)
+
+
+def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *, io: bool) -> float:
+    """Root of ``E(length) = degree`` for ``rule.length`` (``rule.io_length`` if ``io``).
+
+    ``terms(r)`` gives the distances within ``r`` in chunks and a factor ``c``:
+    ``E = c * sum p(d)`` (+ ``p(self_distance)``, recurrent law). ``E`` grows
+    with the length, so doubling or halving from ``guess`` brackets the root.
+    """
+    name = "io_length" if io else "length"
+
+    def at(length):
+        return replace(rule, **{name: length})
+
+    def expected(trial, chunks, scale):
+        total = sum(float(np.sum(trial.probability(d, io), dtype=np.float64)) for d in chunks)
+        return scale * total + (0.0 if io else _self_term(trial))
 
     def degree_at(length):
-        return mean_degree(positions, replace(rule, length=length), sources=sources)
+        trial = at(length)
+        return expected(trial, *terms(trial.radius(io)))
 
-    box = float(np.prod(np.ptp(samples[0], axis=0) + 1.0))
-    unit = math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * math.gamma(dim / rule.shape + 1)
-    lo = hi = (degree * box / (n * rule.p0 * unit)) ** (1.0 / dim)
+    lo = hi = guess
     while degree_at(hi) < degree:
         lo, hi = hi, 2.0 * hi
         if hi > 1e9:
-            raise ValueError(f"degree: {degree} cannot be reached with p0 = {rule.p0}")
+            raise ValueError(f"degree: {degree} cannot be reached with {'io_p0' if io else 'p0'} = "
+                             f"{rule.io_p0 if io else rule.p0} ({name} > 1e9)")
     while lo > 1e-9 and degree_at(lo) > degree:
         lo, hi = 0.5 * lo, lo
-    chunks, scale = _degree_terms(positions, replace(rule, length=hi).radius(), sources)
+    chunks, scale = terms(at(hi).radius(io))
     d = np.sort(np.concatenate([np.empty(0, np.float32), *chunks]))
     while hi - lo > 1e-6 * hi:
         mid = 0.5 * (lo + hi)
-        trial = replace(rule, length=mid)
-        near = d[: np.searchsorted(d, np.float32(trial.radius()), side="right")]
-        if scale * float(np.sum(trial.probability(near), dtype=np.float64)) + _self_term(trial) < degree:
+        trial = at(mid)
+        near = d[: np.searchsorted(d, np.float32(trial.radius(io)), side="right")]
+        if expected(trial, [near], scale) < degree:
             lo = mid
         else:
             hi = mid

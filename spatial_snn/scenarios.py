@@ -50,13 +50,17 @@ class NetworkConfig:
     ``preset = "reference"`` is the published network (integer grid,
     ``exp(-2 d)``, inputs/outputs at distance 1); ``"spatial"`` is ours
     (jittered grid, inputs and outputs on opposite faces, length calibrated
-    to ``mean_degree`` so every dimension has the same mean degree).
+    to ``mean_degree`` so every dimension has the same mean degree, io length
+    calibrated to ``io_degree`` input synapses per channel, default
+    ``n_hidden exp(-2)`` as in the reference). ``io_length`` fixes the io
+    length instead (no io calibration); set at most one of the two.
     """
 
     preset: str = "reference"
     n_hidden: int = 64
     placement: str | None = None
     mean_degree: float | None = None
+    io_degree: float | None = None
     io_length: float | None = None
     conduction_speed: float | None = None
     max_delay: int = 8
@@ -69,6 +73,22 @@ class NetworkConfig:
             raise ValueError(f"network.preset: expected one of {PRESETS}, got {self.preset!r}")
         if self.n_hidden < 1:
             raise ValueError(f"network.n_hidden: expected >= 1, got {self.n_hidden}")
+        if self.io_degree is not None:
+            if self.preset == "reference":
+                raise ValueError(
+                    "network.io_degree: the reference preset puts every input/output pair at distance 1, "
+                    "so there is no io length to calibrate; use preset = 'spatial' or drop io_degree"
+                )
+            if self.io_length is not None:
+                raise ValueError(
+                    f"network.io_degree, network.io_length: expected at most one (io_degree calibrates "
+                    f"io_length), got {self.io_degree} and {self.io_length}; drop one"
+                )
+            if not 0 < self.io_degree < self.n_hidden:
+                raise ValueError(
+                    f"network.io_degree: expected a value in (0, {self.n_hidden}) (synapses per input "
+                    f"channel, below n_hidden), got {self.io_degree}"
+                )
         if self.placement is not None and self.placement not in PLACEMENTS:
             raise ValueError(f"network.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
         if not 1 <= self.substeps <= 10_000:
@@ -81,12 +101,13 @@ class NetworkConfig:
         if self.preset == "reference":
             base = GenomeSpec.reference(dim, self.n_hidden)
         else:
-            base = GenomeSpec.spatial(dim, self.n_hidden, self.mean_degree or 4.0)
+            base = GenomeSpec.spatial(dim, self.n_hidden, self.mean_degree or 4.0, self.io_degree)
         rule_changes = {"conduction_speed": self.conduction_speed, "max_delay": self.max_delay}
+        changes = {"excitatory_fraction": self.excitatory_fraction}
         if self.io_length is not None:
             rule_changes["io_length"] = self.io_length
-        changes = {"rule": dataclasses.replace(base.rule, **rule_changes),
-                   "excitatory_fraction": self.excitatory_fraction}
+            changes["io_degree"] = None  # a fixed io length, not calibrated
+        changes["rule"] = dataclasses.replace(base.rule, **rule_changes)
         if self.placement is not None:
             changes["placement"] = self.placement
         if self.mean_degree is not None:
@@ -232,6 +253,10 @@ def as_scenario(scenario) -> Scenario:
     raise TypeError(f"scenario: expected a Scenario, dict or TOML path, got {type(scenario).__name__}")
 
 
-def rule_for(scenario: Scenario, dim: int) -> ConnectivityRule:
-    """The resolved connectivity rule of a scenario in ``dim`` dimensions."""
-    return scenario.network.spec(dim).resolved_rule()
+def rule_for(scenario: Scenario, dim: int, n_inputs: int | None = None) -> ConnectivityRule:
+    """The resolved connectivity rule of a scenario in ``dim`` dimensions.
+
+    ``n_inputs`` (the encoder's channel count) is needed when the io length
+    is calibrated (``spatial`` preset without ``network.io_length``).
+    """
+    return scenario.network.spec(dim).resolved_rule(n_inputs)

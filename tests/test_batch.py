@@ -1,12 +1,13 @@
 """run_batch: one archive per (dim, seed), summary CSV + PNG, skip complete runs, resume interrupted ones."""
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from spatial_snn.archive import open_run
-from spatial_snn.batch import network_footing, run_batch, summarise
+from spatial_snn.batch import check_footing, network_footing, run_batch, summarise
 from spatial_snn.scenarios import scenario_from_dict
 
 TINY = {
@@ -91,6 +92,33 @@ def test_spatial_preset_has_the_same_mean_degree_in_every_dimension():
     ref = network_footing(scenario_from_dict({**TINY, "network": {"n_hidden": 27}}), (1, 2, 3), 4, 2)
     assert ref[1]["init_degree"] < ref[2]["init_degree"] < ref[3]["init_degree"]
     assert ref[1]["init_distance"] > ref[3]["init_distance"]
+
+
+def test_spatial_preset_has_the_same_input_fan_out_in_every_dimension():
+    sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27}})
+    footing = network_footing(sc, (1, 2, 3), 4, 2)
+    check_footing(sc, footing)  # passes
+    fan_out = [footing[d]["init_input_fan_out"] for d in (1, 2, 3)]
+    np.testing.assert_allclose(fan_out, 27 * np.exp(-2), rtol=0.05)  # the reference fan-out
+    realised = [footing[d]["init_input_synapses"] / 4 for d in (1, 2, 3)]
+    np.testing.assert_allclose(realised, 27 * np.exp(-2), rtol=0.15)  # 32 genomes: ~5% sampling error
+    # with a fixed io length the face of the 3D cube reaches many more neurons than the 1D line's end
+    fixed = network_footing(sc.replace(network=replace(sc.network, io_length=1.0)), (1, 3), 4, 2)
+    assert fixed[3]["init_input_fan_out"] > 3 * fixed[1]["init_input_fan_out"]
+    # published layout: every io pair at distance 1, n exp(-2) per channel in every dimension
+    ref = network_footing(scenario_from_dict({**TINY, "network": {"n_hidden": 27}}), (1, 3), 4, 2)
+    assert ref[1]["init_input_fan_out"] == ref[3]["init_output_fan_in"] == pytest.approx(27 * np.exp(-2))
+
+
+def test_equal_footing_check_names_an_unequal_input_fan_out():
+    sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27}})
+    footing = {d: {"init_degree": 4.0, "init_input_fan_out": f} for d, f in ((1, 3.0), (2, 3.6), (3, 4.0))}
+    with pytest.raises(ValueError, match=r"input synapses per channel differs by dimension .*network.io_degree"):
+        check_footing(sc, footing)
+    check_footing(sc.replace(network=replace(sc.network, io_length=1.0)), footing)  # not calibrated: not checked
+    footing[2]["init_degree"] = 5.0
+    with pytest.raises(ValueError, match="realised mean recurrent degree differs"):
+        check_footing(sc, footing)
 
 
 def test_bad_arguments_fail_before_any_run(tmp_path):

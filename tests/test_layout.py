@@ -1,13 +1,14 @@
 """GenomeSpec: the published reference preset, grids, faces, calibration, random genomes."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
 from spatial_snn import GenomeSpec, ParameterRanges, build, random_genome
-from spatial_snn.connectivity import ConnectivityRule, mean_degree
+from spatial_snn.connectivity import ConnectivityRule, io_length_for_degree, mean_degree, mean_fan_out
 from spatial_snn.genome import NEURON_PARAMS, PROJECTIONS
 from spatial_snn.sampling import length_for_degree
 
@@ -238,3 +239,55 @@ def test_calibration_of_a_large_network_is_fast_and_accurate():
     rule = spec.resolved_rule()
     pos = spec.place(np.random.default_rng(5))
     assert mean_degree(pos, rule) == pytest.approx(6.0, rel=0.02)
+
+
+# ------------------------------------------------------- io calibration
+@pytest.mark.parametrize("dim, n_in", [(1, 4), (2, 4), (3, 4), (2, 7), (3, 11)])
+def test_spatial_preset_gives_every_dimension_the_same_input_fan_out(dim, n_in):
+    spec = GenomeSpec.spatial(dim=dim)  # io_degree 64 exp(-2): the reference fan-out
+    assert spec.io_degree == pytest.approx(64 * math.exp(-2))
+    n_gen = 200
+    rng = np.random.default_rng(30 + dim)
+    fan = np.array([len(random_genome(spec, n_in, 2, rng).input_synapses) / n_in for _ in range(n_gen)])
+    sem = fan.std() / math.sqrt(n_gen)
+    assert abs(fan.mean() - spec.io_degree) < Z * sem, (fan.mean(), sem)
+    # the exact expectation over fresh placements (no edge-sampling noise)
+    rule, face = spec.resolved_rule(n_in), spec.face_positions(n_in, outputs=False)
+    places = [spec.place(np.random.default_rng([7, i])) for i in range(64)]
+    assert mean_fan_out(face, places, rule) == pytest.approx(spec.io_degree, rel=0.01)
+
+
+def test_io_calibration_gives_each_dimension_its_own_io_length_and_keeps_the_recurrent_one():
+    rules = {dim: GenomeSpec.spatial(dim=dim).resolved_rule(4) for dim in (1, 2, 3)}
+    lengths = [rules[d].io_length for d in (1, 2, 3)]
+    assert lengths[0] > lengths[1] > lengths[2]  # a face reaches more neurons per length in more dims
+    for dim in (1, 2, 3):
+        spec = GenomeSpec.spatial(dim=dim)
+        uncalibrated = replace(spec, io_degree=None).resolved_rule()
+        assert uncalibrated.io_length == spec.rule.io_length == 1.0
+        assert rules[dim] == replace(uncalibrated, io_length=rules[dim].io_length)  # only io_length moves
+        assert spec.resolved_rule(4) is rules[dim]  # cached, deterministic
+
+
+def test_io_length_depends_on_the_channel_count_except_in_1d():
+    # channels spread to the face's edges reach fewer neurons than one at its centre
+    assert GenomeSpec.spatial(dim=1).resolved_rule(1).io_length == GenomeSpec.spatial(dim=1).resolved_rule(9).io_length
+    assert GenomeSpec.spatial(dim=2).resolved_rule(1).io_length < GenomeSpec.spatial(dim=2).resolved_rule(4).io_length
+
+
+def test_io_degree_needs_real_io_distances_a_valid_value_and_the_channel_count():
+    with pytest.raises(ValueError, match=r"GenomeSpec.io_degree: .*rule.io_distance = 1.0"):
+        replace(GenomeSpec.reference(2), io_degree=8.0)
+    for bad in (0.0, -1.0, 64.0, 100.0):
+        with pytest.raises(ValueError, match=r"GenomeSpec.io_degree: expected None or a value in \(0, 64\)"):
+            GenomeSpec.spatial(dim=2, io_degree=bad)
+    with pytest.raises(ValueError, match=r"n_inputs: .*resolved_rule\(n_inputs=...\)"):
+        GenomeSpec.spatial(dim=2).resolved_rule()
+    assert GenomeSpec.spatial(dim=2, n_hidden=27).io_degree == pytest.approx(27 * math.exp(-2))
+
+
+def test_io_calibration_rejects_an_unreachable_fan_out():
+    spec = GenomeSpec(n_hidden=8, dim=1)
+    rule = ConnectivityRule(io_distance=None, io_p0=0.5)
+    with pytest.raises(ValueError, match=r"degree: expected a value in \(0, 4\)"):
+        io_length_for_degree(spec.face_positions(1, outputs=False), spec.grid(), rule, 4.5)

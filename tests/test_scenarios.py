@@ -1,14 +1,17 @@
 """Scenario files: every shipped one loads, bad ones fail with a message that says what was expected."""
 
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spatial_snn.batch import calibrated, network_footing
+from spatial_snn.connectivity import mean_fan_out
 from spatial_snn.runner import check_scenario
-from spatial_snn.scenarios import load_scenario, scenario_from_dict
+from spatial_snn.scenarios import load_scenario, rule_for, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TASKS = {
@@ -79,6 +82,29 @@ def test_equal_degree_scenario_calibrates_every_dimension_to_the_same_mean_degre
     assert sc.replace(name=base.name, network=replace(sc.network, mean_degree=None)) == base  # only mean_degree
 
 
+def test_network_io_degree_calibrates_the_input_fan_out_of_the_spatial_preset():
+    sc = scenario_from_dict({"network": {"preset": "spatial", "io_degree": 5.0}})
+    assert calibrated(sc)
+    for dim in (1, 2, 3):
+        spec = sc.network.spec(dim)
+        assert spec.io_degree == 5.0 and spec.rule.io_distance is None
+        rule = rule_for(sc, dim, n_inputs=4)
+        places = [spec.place(np.random.default_rng([3, i])) for i in range(32)]
+        assert mean_fan_out(spec.face_positions(4, outputs=False), places, rule) == pytest.approx(5.0, rel=0.01)
+    # default: the reference fan-out n_hidden exp(-2); an explicit io_length turns calibration off
+    assert scenario_from_dict({"network": {"preset": "spatial"}}).network.spec(2).io_degree == pytest.approx(
+        64 * math.exp(-2)
+    )
+    fixed = scenario_from_dict({"network": {"preset": "spatial", "io_length": 2.0}}).network.spec(2)
+    assert fixed.io_degree is None and fixed.resolved_rule().io_length == 2.0
+    assert scenario_from_dict({}).network.spec(2).io_degree is None  # reference: io at distance 1
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_check_scenario_accepts_the_spatial_preset(dim):
+    check_scenario(scenario_from_dict({"network": {"preset": "spatial", "substeps": 4}}), dim=dim)
+
+
 def test_cartpole_default_is_sized_for_a_minute_on_two_cores():
     sc = load_scenario(SCENARIOS / "cartpole.toml")
     assert sc.evolution.population == 50 and sc.evolution.generations <= 60
@@ -110,6 +136,10 @@ def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
         ("[mutation]\nedge_add = 1.5\n", "expected a probability in [0, 1], got 1.5"),
         ('[decoder]\nkind = "sigmiod"\n', "expected one of ('auto', 'argmax', 'linear', 'sigmoid', 'binned')"),
         ('[network]\npreset = "grid"\n', "network.preset: expected one of ('reference', 'spatial'), got 'grid'"),
+        ("[network]\nio_degree = 8.0\n", "network.io_degree: the reference preset puts every input/output pair"),
+        ('[network]\npreset = "spatial"\nio_degree = 64.0\n', "network.io_degree: expected a value in (0, 64)"),
+        ('[network]\npreset = "spatial"\nio_degree = 5.0\nio_length = 2.0\n',
+         "network.io_degree, network.io_length: expected at most one"),
     ],
 )
 def test_out_of_range_value_says_what_was_expected(tmp_path, text, expected):
