@@ -39,7 +39,7 @@ from .cli import archive_path
 from .connectivity import mean_fan_out, synapse_distances
 from .layout import random_genome
 from .runner import check_scenario, codec_sizes, evolve
-from .scenarios import Scenario, as_scenario
+from .scenarios import Scenario, as_scenario, stored_scenario
 from .seeding import setup_rng
 
 #: Largest relative spread ``(max k - min k) / mean k`` of the realised mean
@@ -274,7 +274,7 @@ def _progress(path: Path, sc: Scenario, n_gen: int) -> tuple[bool, int | None]:
     if not path.exists():
         return False, None
     with open_run(path) as run:
-        stored = run.config.get("scenario")
+        stored = _upgraded(run.config.get("scenario"))
         if _canonical(stored) != _canonical(sc.to_dict()):
             changed = sorted(
                 k for k in sc.to_dict() if _canonical((stored or {}).get(k)) != _canonical(sc.to_dict()[k])
@@ -285,6 +285,14 @@ def _progress(path: Path, sc: Scenario, n_gen: int) -> tuple[bool, int | None]:
             )
         done = run.n_generations >= n_gen or _reached(run.champion(), sc.protocol.target)
         return done, run.n_generations
+
+
+def _upgraded(stored):
+    """A stored scenario dict with the keys added since it was written (as is if unreadable)."""
+    try:
+        return stored_scenario(stored).to_dict()
+    except (TypeError, ValueError):
+        return stored
 
 
 def _canonical(value) -> str:

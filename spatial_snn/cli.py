@@ -78,10 +78,11 @@ def _report(res) -> None:
 def _cmd_resume(args) -> int:
     from .archive import open_run
     from .runner import evolve
+    from .scenarios import stored_scenario
 
     with open_run(args.path) as run:
         cfg = run.config
-    res = evolve(cfg["scenario"], dim=int(cfg["dim"]), seed=int(cfg["seed"]),
+    res = evolve(stored_scenario(cfg["scenario"]), dim=int(cfg["dim"]), seed=int(cfg["seed"]),
                  generations=args.generations or int(cfg["generations"]), workers=args.workers,
                  executor=_executor(args), archive=args.path, resume=True)
     _report(res)

@@ -27,7 +27,7 @@ from .evaluation import Task, WorkerPool, task_meta
 from .evolution import GeneticAlgorithm, curriculum_cap, statistics
 from .genome import Genome
 from .layout import random_genome
-from .scenarios import Scenario, as_scenario
+from .scenarios import Scenario, as_scenario, stored_scenario
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
 
@@ -116,6 +116,7 @@ class _ResumeState:
     fitness: np.ndarray | None
     champion: Genome | None
     champ_returns: np.ndarray
+    scenario: dict | None
 
 
 def _read_resume(archive, n_gen: int) -> _ResumeState:
@@ -134,7 +135,16 @@ def _read_resume(archive, n_gen: int) -> _ResumeState:
             fitness=last["fitness"] if start else None,
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
+            scenario=run.config.get("scenario"),
         )
+
+
+def _upgraded(stored) -> Scenario | None:
+    """The scenario stored in an archive, with the keys added since (None if unreadable)."""
+    try:
+        return stored_scenario(stored)
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _rng_state(seed: int, next_generation: int) -> dict:
@@ -198,6 +208,8 @@ def evolve(
 
     writer = None
     state = _read_resume(archive, n_gen) if archive is not None and resume and Path(archive).exists() else None
+    if state is not None and _upgraded(state.scenario) == sc:
+        config["scenario"] = state.scenario  # as written, perhaps by an older version without newer keys
     history = state.history if state else {k: [] for k in ("generation", *HISTORY_KEYS)}
     champion, champ_returns = (state.champion, state.champ_returns) if state else (None, np.empty(0))
     champ_test = float(np.mean(champ_returns)) if champ_returns.size else -math.inf

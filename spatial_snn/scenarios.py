@@ -242,6 +242,19 @@ def load_scenario(path) -> Scenario:
         raise ValueError(f"{path}: {exc}") from None
 
 
+def stored_scenario(data: dict) -> Scenario:
+    """The scenario of an archive written by this or an older version.
+
+    Keys added since take their defaults, except where that would change the
+    network: a ``spatial`` network stored without ``io_degree`` had a fixed io
+    length (1.0 unless set), not a calibrated one, and keeps it.
+    """
+    net = data.get("network") if isinstance(data, dict) else None
+    if isinstance(net, dict) and "io_degree" not in net and net.get("preset") == "spatial":
+        data = {**data, "network": {**net, "io_length": net.get("io_length") or 1.0}}
+    return scenario_from_dict(data)
+
+
 def as_scenario(scenario) -> Scenario:
     """Accept a Scenario, a dict, or a path to a TOML file."""
     if isinstance(scenario, Scenario):

@@ -121,6 +121,24 @@ def test_equal_footing_check_names_an_unequal_input_fan_out():
         check_footing(sc, footing)
 
 
+def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_changed(tmp_path):
+    import h5py
+
+    from spatial_snn.h5io import get_json, set_json
+
+    spatial = {**TINY, "network": {**TINY["network"], "preset": "spatial"}}
+    for sc, out in ((TINY, tmp_path / "ref"), (spatial, tmp_path / "spatial")):
+        run_batch(sc, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=out)
+        with h5py.File(out / "tiny-1d-seed0.h5", "r+") as f:  # as a version without io_degree wrote it
+            config = get_json(f, "config")
+            del config["scenario"]["network"]["io_degree"]
+            set_json(f, "config", config)
+    assert run_batch(TINY, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path / "ref")[0]["skipped"]
+    # a spatial run of then had a fixed io length, today's is calibrated: another scenario
+    with pytest.raises(ValueError, match=r"written with another scenario \(differs in \['network'\]\)"):
+        run_batch(spatial, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path / "spatial")
+
+
 def test_bad_arguments_fail_before_any_run(tmp_path):
     with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
         run_batch(TINY, dims=(1, 4), out_dir=tmp_path)

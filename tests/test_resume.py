@@ -110,3 +110,35 @@ def test_resuming_a_run_that_reached_its_target_evolves_nothing(tmp_path):
     assert again.test_score == first.test_score
     with open_run(path) as run:
         assert run.n_generations == 1
+
+
+def _as_written_before_io_degree(path):
+    """Rewrite an archive's stored scenario as a version without ``network.io_degree`` wrote it."""
+    import h5py
+
+    from spatial_snn.h5io import get_json, set_json
+
+    with h5py.File(path, "r+") as f:
+        config = get_json(f, "config")
+        network = config["scenario"]["network"]
+        del network["io_degree"]
+        if network["preset"] == "spatial":
+            network["io_length"] = None  # then the preset's fixed 1.0
+        set_json(f, "config", config)
+        return config
+
+
+@pytest.mark.parametrize("preset", ["reference", "spatial"])
+def test_a_run_written_before_io_degree_resumes_with_its_own_io_law(tmp_path, preset):
+    from spatial_snn.cli import main
+
+    # the io law of then: io at distance 1 (reference), a fixed io length 1.0 (spatial)
+    network = {**TINY["network"], "preset": preset, **({"io_length": 1.0} if preset == "spatial" else {})}
+    path = tmp_path / "old.h5"
+    evolve(scenario_from_dict({**TINY, "network": network}), seed=1, workers=1, generations=2, archive=path)
+    stored = _as_written_before_io_degree(path)
+    assert main(["resume", str(path), "--workers", "1", "--generations", "4"]) == 0
+    with open_run(path) as run:
+        assert run.n_generations == 4 and run.config == stored  # the stored scenario is kept as written
+        io_lengths = {g.rule.io_length for k in range(4) for g in run.population(k)}
+    assert io_lengths == ({1.0} if preset == "spatial" else {0.5})  # new genomes drawn with the old law
