@@ -54,8 +54,12 @@ def test_genome_without_neurons_outputs_zeros():
     np.testing.assert_array_equal(y[1], Network([full]).step(np.ones((1, 5)), 20)[0])
 
 
-def test_warmup_runs():
+def test_warmup_compiles_the_kernels():
+    from spatial_snn import kernels
+
     warmup()
+    assert kernels._advance.signatures, "warmup() left the step kernel uncompiled"
+    assert kernels._reset.signatures, "warmup() left the reset kernel uncompiled"
 
 
 # ------------------------------------------------------------------- reset
