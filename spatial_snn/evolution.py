@@ -145,9 +145,8 @@ class GeneticAlgorithm:
 
     # ------------------------------------------------------------ helpers
     def _random(self, generation: int, i: int) -> Genome:
-        g = random_genome(self.spec, self.n_inputs, self.n_outputs,
-                          seeding.variation_rng(self.seed, generation, i))
-        return prune(g) if self.config.prune else g
+        return self._finish(random_genome(self.spec, self.n_inputs, self.n_outputs,
+                                          seeding.variation_rng(self.seed, generation, i)))
 
     def _finish(self, g: Genome) -> Genome:
         return prune(g) if self.config.prune else g
