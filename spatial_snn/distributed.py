@@ -17,9 +17,21 @@ What the executor adds to ``Client.get_executor``:
   take turns (a lock file), because numba's cache races under parallel
   compilation (numba #4807, #10128). Environments are then made lazily, once
   per worker, and kept.
+* Quiet workers: Dask's diagnostics wake a worker's event loop on timers
+  (an event-loop tick every 20 ms, a memory check every 100 ms, a system
+  monitor every 500 ms, a stack profiler every 10 ms). Each wake-up takes the
+  GIL from the running job, and on a machine whose cores are all busy it
+  waits for a core first, stalling the job meanwhile. WarmWorker stops the
+  profiler and spaces the others out (:data:`QUIET_INTERVALS`);
+  :func:`local_cluster` does the same for the scheduler and nannies of a
+  cluster on this machine. Measured in benchmarks/bench_cluster.py.
 * Same versions: every job checks that its worker runs the client's versions
   of spatial-snn, numpy, numba, gymnasium and mujoco, and fails with a clear
   error otherwise (a different physics engine would change the returns).
+* One piece per job: a job (function, arguments, versions) and its result
+  cross the network serialized as one blob each. Left to Dask, every numpy
+  array in a job's genomes would be a message frame of its own, which more
+  than doubled the client's CPU per job.
 * One numba thread per job. ``numba.set_num_threads`` is per thread and Dask
   runs tasks in its own threads, so every job sets it where it runs.
 * Lost workers: Dask reschedules the tasks of a dead worker by itself. A task
@@ -53,13 +65,28 @@ try:
 except ImportError:  # the dask extra is optional; dask_executor says how to install it
     _WorkerPlugin = object
 
-__all__ = ["DaskExecutor", "WarmWorker", "WorkerLost", "dask_executor"]
+__all__ = ["QUIET_CONFIG", "QUIET_INTERVALS", "DaskExecutor", "WarmWorker", "WorkerLost", "dask_executor",
+           "local_cluster"]
 
 INSTALL_HINT = 'Dask support needs `pip install "spatial-snn[dask]"`'
 # a worker must run the versions the client runs: physics and kernels decide the returns
 _RESULT_PACKAGES = ("spatial-snn", "numpy", "numba", "gymnasium", "mujoco")
+_PROTOCOL = 5  # in-band buffers: a job's arrays travel as one frame
 _LOCK_FILE = os.path.join(tempfile.gettempdir(), "spatial-snn-warmup.lock")
 _log = logging.getLogger(__name__)
+
+#: Seconds between runs of a worker's diagnostic timers under :class:`WarmWorker` (Dask's
+#: defaults: 0.02, 0.1, 0.5). The tick still reports an event loop blocked for longer than
+#: ``distributed.admin.tick.limit`` (3 s); memory limits are still enforced, within 0.5 s.
+QUIET_INTERVALS = {"tick": 1.0, "memory_monitor": 0.5, "monitor": 2.0}
+#: The same spacing as Dask configuration, for the scheduler and nannies of :func:`local_cluster`
+#: (or ``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s`` etc. for ``dask scheduler`` / ``dask worker``).
+QUIET_CONFIG = {
+    "distributed.admin.tick.interval": f"{QUIET_INTERVALS['tick']:g}s",
+    "distributed.worker.memory.monitor-interval": f"{QUIET_INTERVALS['memory_monitor']:g}s",
+    "distributed.admin.system-monitor.interval": f"{QUIET_INTERVALS['monitor']:g}s",
+    "distributed.worker.profile.enabled": False,
+}
 
 
 class WorkerLost(cf.BrokenExecutor):
@@ -85,7 +112,7 @@ def _warm_up() -> None:
 
 
 class WarmWorker(_WorkerPlugin):
-    """Dask worker plugin: compile the kernels once per worker process.
+    """Dask worker plugin: compile the kernels once per worker process, and keep the worker quiet.
 
     Registered on the scheduler, so workers that join later (or are restarted
     by their nanny) are warmed up too. The compilation runs off the worker's
@@ -95,17 +122,22 @@ class WarmWorker(_WorkerPlugin):
     ----------
     profiler : bool
         Keep Dask's statistical profiler. It samples the running job's stack
-        every 10 ms, which costs our Python-heavy rollouts noticeable worker CPU
-        (see benchmarks/bench_cluster.py); by default it is stopped while
-        the plugin is registered (the dashboard's profile page stays empty).
+        every 10 ms, which costs our Python-heavy rollouts noticeable worker CPU;
+        by default it is stopped while the plugin is registered (the
+        dashboard's profile page stays empty).
+    quiet : bool
+        Space out the worker's other diagnostic timers to :data:`QUIET_INTERVALS`
+        while the plugin is registered (see the module docstring).
     """
 
     name = "spatial-snn-warm"
     idempotent = True  # registering it again (a second run on the same cluster) is a no-op
 
-    def __init__(self, profiler: bool = False):
+    def __init__(self, profiler: bool = False, quiet: bool = True):
         self.profiler = profiler
+        self.quiet = quiet
         self._stopped = None
+        self._spaced: dict[str, float] = {}  # timer name -> Dask's interval (ms), restored by teardown
 
     async def setup(self, worker) -> None:
         if not self.profiler:
@@ -113,6 +145,12 @@ class WarmWorker(_WorkerPlugin):
             self._stopped = worker.periodic_callbacks.pop("profile", None)
             if self._stopped is not None:
                 self._stopped.stop()
+        if self.quiet:
+            for name, seconds in QUIET_INTERVALS.items():
+                pc = worker.periodic_callbacks.get(name)
+                if pc is not None and pc.callback_time < 1000 * seconds:
+                    self._spaced[name] = pc.callback_time
+                    pc.callback_time = 1000 * seconds  # tornado reads it when it schedules the next run
         nthreads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         if nthreads > 1:
             _log.warning("Dask worker %s runs %d threads; spatial-snn jobs are single-threaded and "
@@ -121,6 +159,10 @@ class WarmWorker(_WorkerPlugin):
         await asyncio.get_running_loop().run_in_executor(None, _warm_up)
 
     def teardown(self, worker) -> None:
+        for name, ms in self._spaced.items():
+            if name in worker.periodic_callbacks:
+                worker.periodic_callbacks[name].callback_time = ms
+        self._spaced = {}
         if self._stopped is not None:
             worker.periodic_callbacks["profile"] = self._stopped
             self._stopped.start()
@@ -140,11 +182,16 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
-    """Run ``fn(*args, **kwargs)`` on one numba thread, if this worker has the client's versions.
+def _run_job(blob: bytes):
+    """Run the job in ``blob`` on one numba thread, if this worker has the client's versions.
 
-    ``numba.set_num_threads`` is per thread, so it is set in the thread that runs the job.
+    ``blob`` is ``(fn, args, kwargs, versions)`` serialized as one piece (see
+    :meth:`DaskExecutor.submit`); so is the result. ``numba.set_num_threads``
+    is per thread, so it is set in the thread that runs the job.
     """
+    import cloudpickle
+
+    fn, args, kwargs, versions = cloudpickle.loads(blob)
     here = _versions()
     if here != versions:
         import socket
@@ -156,7 +203,7 @@ def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
     from .network import set_threads
 
     set_threads(1)
-    return fn(*args, **kwargs)
+    return cloudpickle.dumps(fn(*args, **kwargs), protocol=_PROTOCOL)
 
 
 # --------------------------------------------------------- in the client
@@ -221,7 +268,12 @@ class DaskExecutor(cf.Executor):
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if not self._finalizer.alive:
             raise RuntimeError("cannot submit jobs: this DaskExecutor was shut down")
-        inner = self._inner.submit(_run_job, fn, args, kwargs, self._versions)
+        # One blob per job: left to Dask, every numpy array of a job's genomes (~20 per genome) would
+        # travel as a frame of its own, which cost the client ~8 ms of CPU per job (bench_cluster.py)
+        import cloudpickle
+
+        blob = cloudpickle.dumps((fn, args, kwargs, self._versions), protocol=_PROTOCOL)
+        inner = self._inner.submit(_run_job, blob)
         outer: cf.Future = cf.Future()
         with self._lock:
             self._pending[outer] = inner
@@ -286,6 +338,8 @@ class DaskExecutor(cf.Executor):
 
 def _settle(ex_ref, outer: cf.Future, inner: cf.Future) -> None:
     """Pass Dask's outcome on to our future, naming lost workers as :class:`WorkerLost`."""
+    import cloudpickle
+
     ex = ex_ref()
     if ex is not None:
         with ex._lock:
@@ -300,7 +354,7 @@ def _settle(ex_ref, outer: cf.Future, inner: cf.Future) -> None:
     exc = inner.exception()
     if exc is None:
         with contextlib.suppress(cf.InvalidStateError):
-            outer.set_result(inner.result())
+            outer.set_result(cloudpickle.loads(inner.result()))
     elif _is_lost_worker(exc):
         lost = WorkerLost(f"a Dask worker running this job was lost ({type(exc).__name__}: {exc})")
         lost.__cause__ = exc
@@ -328,7 +382,7 @@ def _is_lost_worker(exc: BaseException) -> bool:
 
 
 def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: float = 120.0,
-                  profiler: bool = False) -> DaskExecutor:
+                  profiler: bool = False, quiet: bool = True) -> DaskExecutor:
     """An executor that evaluates jobs on a Dask cluster.
 
     Parameters
@@ -343,6 +397,9 @@ def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: fl
     profiler : bool
         Keep Dask's statistical profiler running in the workers (see
         :class:`WarmWorker`; only with ``warm``).
+    quiet : bool
+        Space out the workers' diagnostic timers (see :class:`WarmWorker`;
+        only with ``warm``).
     no_worker_timeout : float
         Seconds without any connected worker, while jobs wait, before they
         fail with a clear error.
@@ -374,9 +431,51 @@ def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: fl
                         f"distributed.Client or a Dask cluster, got {type(address_or_client).__name__}")
     try:
         if warm:
-            client.register_plugin(WarmWorker(profiler))
+            client.register_plugin(WarmWorker(profiler, quiet))
         return DaskExecutor(client, close_client=own, no_worker_timeout=no_worker_timeout)
     except BaseException:
         if own:
             client.close()
         raise
+
+
+def local_cluster(n_workers: int | None = None, *, quiet: bool = True, **kwargs):
+    """A Dask ``LocalCluster`` shaped for spatial-snn jobs: worker processes with one thread each.
+
+    For trying the cluster path on one machine (a run on it gives the same
+    history as on the local pool). The scheduler and the nannies run in this
+    process and share its cores with the workers, so with ``quiet`` they,
+    like the workers, use :data:`QUIET_CONFIG` (their diagnostic timers
+    spaced out, the profiler off); the difference is measured in
+    benchmarks/bench_cluster.py.
+
+    Parameters
+    ----------
+    n_workers : int, optional
+        Worker processes (default: the CPU count).
+    quiet : bool
+        Apply :data:`QUIET_CONFIG` to the scheduler, nannies and workers.
+    **kwargs
+        Passed on to ``distributed.LocalCluster`` (the dashboard defaults to a
+        free port).
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Close it (or use it as a context manager) when done; pass it to
+        :func:`dask_executor` or ``evolve(..., executor=...)``.
+    """
+    try:
+        import dask
+        from distributed import LocalCluster
+    except ImportError as exc:
+        raise ImportError(f"{INSTALL_HINT} (importing distributed failed: {exc})") from None
+    for key in ("processes", "threads_per_worker"):
+        if key in kwargs:
+            raise TypeError(f"local_cluster: {key} is fixed (worker processes with one thread each); "
+                            "build a distributed.LocalCluster yourself for another shape")
+    kwargs.setdefault("dashboard_address", ":0")
+    # Nannies pass the configuration on to the worker processes they start, now and on restarts
+    with dask.config.set(QUIET_CONFIG if quiet else {}):
+        return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                            **kwargs)

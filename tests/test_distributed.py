@@ -22,7 +22,13 @@ distributed = pytest.importorskip("distributed")
 
 from distributed.diagnostics.plugin import SchedulerPlugin  # noqa: E402
 
-from spatial_snn.distributed import INSTALL_HINT, DaskExecutor, dask_executor  # noqa: E402
+from spatial_snn.distributed import (  # noqa: E402
+    INSTALL_HINT,
+    QUIET_INTERVALS,
+    DaskExecutor,
+    dask_executor,
+    local_cluster,
+)
 from spatial_snn.runner import evolve  # noqa: E402
 from spatial_snn.scenarios import scenario_from_dict  # noqa: E402
 
@@ -128,6 +134,7 @@ def test_workers_are_warm_single_threaded_checked_and_identical_jobs_both_run(cl
         state = client.run(lambda dask_worker: ("spatial-snn-warm" in dask_worker.plugins,
                                                 "profile" in dask_worker.periodic_callbacks))
         assert set(state.values()) == {(True, False)}, f"(warmed, profiler running) per worker: {state}"
+        assert set(client.run(_timers).values()) == {_QUIET}, "diagnostic timers (ms) per worker"
         assert ex.submit(_numba_threads).result() == 1
         # Dask's default purity would merge these two into one task with one result
         assert ex.submit(uuid.uuid4).result() != ex.submit(uuid.uuid4).result()
@@ -136,6 +143,43 @@ def test_workers_are_warm_single_threaded_checked_and_identical_jobs_both_run(cl
             ex.submit(_numba_threads).result()
         ex.shutdown()
         assert client.status == "running"  # a client passed in is left open
+
+
+_QUIET = tuple(sorted((name, 1000 * seconds) for name, seconds in QUIET_INTERVALS.items()))
+
+
+def _timers(dask_worker) -> tuple:
+    """(name, interval in ms) of the worker's timers that WarmWorker spaces out."""
+    return tuple(sorted((name, dask_worker.periodic_callbacks[name].callback_time) for name in QUIET_INTERVALS))
+
+
+def test_unregistering_the_plugin_gives_the_workers_back_their_timers(cluster):
+    with distributed.Client(cluster) as client:
+        dask_executor(client).shutdown()
+        quiet = client.run(_timers)
+        client.unregister_worker_plugin("spatial-snn-warm")
+        restored = client.run(_timers)
+        profiling = client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+        dask_executor(client).shutdown()  # registered again, for the tests that follow
+        assert set(quiet.values()) == {_QUIET}
+        for timers in restored.values():
+            assert all(ms < quiet_ms for (_, ms), (_, quiet_ms) in zip(timers, _QUIET, strict=True)), timers
+        assert all(profiling.values()), "the profiler is running again"
+        assert set(client.run(_timers).values()) == {_QUIET}
+
+
+def test_local_cluster_is_quiet_in_scheduler_nannies_and_workers():
+    with pytest.raises(TypeError, match="processes is fixed"):
+        local_cluster(1, processes=False)
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
+        # without any plugin: the configuration reached the worker processes through their nannies
+        assert set(client.run(_timers).values()) == {_QUIET}
+        assert not any(client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks).values())
+        assert sorted(client.nthreads().values()) == [1, 1]
+        assert cluster.scheduler.periodic_callbacks["tick"].callback_time == 1000 * QUIET_INTERVALS["tick"]
+        assert cluster.scheduler.periodic_callbacks["monitor"].callback_time == 1000 * QUIET_INTERVALS["monitor"]
+        for nanny in cluster.workers.values():
+            assert nanny.periodic_callbacks["memory_monitor"].callback_time == 1000 * QUIET_INTERVALS["memory_monitor"]
 
 
 def _numba_threads() -> int:
