@@ -15,6 +15,7 @@ Genomes travel to workers as dicts of plain numpy arrays (:func:`pack`).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import itertools
 import multiprocessing
@@ -253,13 +254,14 @@ class WorkerPool:
                 self._threads_set = True
             return rollout(task, genomes, seeds, cap)
         # a cluster executor reports its connected worker threads (DaskExecutor.slots)
-        n_jobs = 4 * (getattr(self._external, "slots", None) or self.workers)
+        slots = getattr(self._external, "slots", None)
+        n_jobs = 4 * (slots or self.workers)
         g_cuts = _cuts(len(genomes), n_jobs)
         s_cuts = _cuts(len(seeds), max(1, n_jobs // (len(g_cuts) - 1)))
         packed = [pack(g) for g in genomes]
         jobs = [(packed[ga:gb], seeds[sa:sb])
                 for ga, gb in itertools.pairwise(g_cuts) for sa, sb in itertools.pairwise(s_cuts)]
-        results = self._fan(task, jobs, cap)
+        results = self._fan(task, jobs, cap, slots)
         per_genome = len(s_cuts) - 1
         rows = [results[k:k + per_genome] for k in range(0, len(results), per_genome)]
         merged = [Evaluation(np.concatenate([r.returns for r in row], axis=1),
@@ -267,20 +269,35 @@ class WorkerPool:
                              sum(r.counters for r in row), sum(r.invalid for r in row)) for row in rows]
         return Evaluation.concat(merged)
 
-    def _fan(self, task: Task, jobs: list, cap) -> list[Evaluation]:
+    def _fan(self, task: Task, jobs: list, cap, limit: int | None = None) -> list[Evaluation]:
+        """Run ``jobs``; with ``limit``, at most that many at a time, the next one as one finishes.
+
+        A cluster gets one job per worker thread at a time: given them all,
+        Dask commits jobs to busy workers (by estimates of their length) and
+        work stealing comes too late, so the longest job (the elites') could
+        have another queued behind it while a worker idles (Hopper: up to 20 %
+        longer generations, benchmarks/bench_cluster.py). Local workers pull
+        from one queue and get every job at once.
+        """
         results: list[Evaluation | None] = [None] * len(jobs)
         failures = [0] * len(jobs)
         pending = list(range(len(jobs)))
         while pending:
             ex = self._executor()
-            futures = {ex.submit(_rollout_packed, task, *jobs[k], cap): k for k in pending}
+            queue = collections.deque(pending)
+            running: dict[cf.Future, int] = {}
             broken = []
-            for fut in cf.as_completed(futures):
-                k = futures[fut]
-                try:
-                    results[k] = fut.result()
-                except cf.BrokenExecutor:  # a broken local pool, or a lost Dask worker (WorkerLost)
-                    broken.append(k)
+            while queue or running:
+                while queue and len(running) < (limit or len(jobs)):
+                    k = queue.popleft()
+                    running[ex.submit(_rollout_packed, task, *jobs[k], cap)] = k
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    k = running.pop(fut)
+                    try:
+                        results[k] = fut.result()
+                    except cf.BrokenExecutor:  # a broken local pool, or a lost Dask worker (WorkerLost)
+                        broken.append(k)
             for k in broken:
                 failures[k] += 1
                 if failures[k] >= 2:

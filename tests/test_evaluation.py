@@ -1,5 +1,7 @@
 """Lockstep rollouts and their fan-out over worker processes."""
 
+import concurrent.futures as cf
+
 import numpy as np
 import pytest
 
@@ -93,6 +95,44 @@ def test_two_workers_give_the_same_results_as_one():
     assert np.array_equal(local.returns, par.returns)
     assert np.array_equal(local.counters, par.counters)
     assert np.array_equal(one.returns[0], rollout(task, genomes[:1], np.arange(6)).returns[0])
+
+
+class _TakenFuture(cf.Future):
+    def __init__(self, executor):
+        super().__init__()
+        self.executor, self.taken = executor, False
+
+    def result(self, timeout=None):
+        if not self.taken:
+            self.taken = True
+            self.executor.taken += 1
+        return super().result(timeout)
+
+
+class _ClusterLike(cf.Executor):
+    """Reports ``slots`` like DaskExecutor; runs each job at once; logs results taken before each submit."""
+
+    slots = 2
+
+    def __init__(self):
+        self.taken, self.log = 0, []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.log.append(self.taken)
+        fut = _TakenFuture(self)
+        fut.set_result(fn(*args, **kwargs))
+        return fut
+
+
+def test_a_cluster_gets_one_job_per_slot_at_a_time():
+    task, genomes, seeds = _cartpole_task(), _genomes(9), [3, 5]
+    ex = _ClusterLike()
+    res = WorkerPool(executor=ex).run(task, genomes, seeds)
+    assert len(ex.log) == 4 * ex.slots  # four jobs per slot
+    # job i may only be handed out once i - slots + 1 results have come back
+    assert all(taken >= i - ex.slots + 1 for i, taken in enumerate(ex.log)), ex.log
+    local = rollout(task, genomes, seeds)
+    assert np.array_equal(local.returns, res.returns) and np.array_equal(local.lengths, res.lengths)
 
 
 def test_a_dead_worker_is_replaced_and_its_batch_resubmitted(tmp_path):
