@@ -28,10 +28,10 @@ What the executor adds to ``Client.get_executor``:
 * Same versions: every job checks that its worker runs the client's versions
   of spatial-snn, numpy, numba, gymnasium and mujoco, and fails with a clear
   error otherwise (a different physics engine would change the returns).
-* One piece per job: a job (function, arguments, versions) and its result
-  cross the network serialized as one blob each. Left to Dask, every numpy
-  array in a job's genomes would be a message frame of its own, which more
-  than doubled the client's CPU per job.
+* Few frames per job: Dask sends every numpy array of a job as a message
+  frame of its own, so WorkerPool sends a job's genomes as one batch of
+  concatenated arrays (:func:`~spatial_snn.evaluation.pack_batch`), not as
+  ~20 arrays per genome, which more than doubled the client's CPU per job.
 * One numba thread per job. ``numba.set_num_threads`` is per thread and Dask
   runs tasks in its own threads, so every job sets it where it runs.
 * Lost workers: Dask reschedules the tasks of a dead worker by itself. A task
@@ -71,7 +71,6 @@ __all__ = ["QUIET_CONFIG", "QUIET_INTERVALS", "DaskExecutor", "WarmWorker", "Wor
 INSTALL_HINT = 'Dask support needs `pip install "spatial-snn[dask]"`'
 # a worker must run the versions the client runs: physics and kernels decide the returns
 _RESULT_PACKAGES = ("spatial-snn", "numpy", "numba", "gymnasium", "mujoco")
-_PROTOCOL = 5  # in-band buffers: a job's arrays travel as one frame
 _LOCK_FILE = os.path.join(tempfile.gettempdir(), "spatial-snn-warmup.lock")
 _log = logging.getLogger(__name__)
 
@@ -182,16 +181,11 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def _run_job(blob: bytes):
-    """Run the job in ``blob`` on one numba thread, if this worker has the client's versions.
+def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
+    """Run ``fn(*args, **kwargs)`` on one numba thread, if this worker has the client's versions.
 
-    ``blob`` is ``(fn, args, kwargs, versions)`` serialized as one piece (see
-    :meth:`DaskExecutor.submit`); so is the result. ``numba.set_num_threads``
-    is per thread, so it is set in the thread that runs the job.
+    ``numba.set_num_threads`` is per thread, so it is set in the thread that runs the job.
     """
-    import cloudpickle
-
-    fn, args, kwargs, versions = cloudpickle.loads(blob)
     here = _versions()
     if here != versions:
         import socket
@@ -203,7 +197,7 @@ def _run_job(blob: bytes):
     from .network import set_threads
 
     set_threads(1)
-    return cloudpickle.dumps(fn(*args, **kwargs), protocol=_PROTOCOL)
+    return fn(*args, **kwargs)
 
 
 # --------------------------------------------------------- in the client
@@ -268,12 +262,7 @@ class DaskExecutor(cf.Executor):
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if not self._finalizer.alive:
             raise RuntimeError("cannot submit jobs: this DaskExecutor was shut down")
-        # One blob per job: left to Dask, every numpy array of a job's genomes (~20 per genome) would
-        # travel as a frame of its own, which cost the client ~8 ms of CPU per job (bench_cluster.py)
-        import cloudpickle
-
-        blob = cloudpickle.dumps((fn, args, kwargs, self._versions), protocol=_PROTOCOL)
-        inner = self._inner.submit(_run_job, blob)
+        inner = self._inner.submit(_run_job, fn, args, kwargs, self._versions)
         outer: cf.Future = cf.Future()
         with self._lock:
             self._pending[outer] = inner
@@ -338,8 +327,6 @@ class DaskExecutor(cf.Executor):
 
 def _settle(ex_ref, outer: cf.Future, inner: cf.Future) -> None:
     """Pass Dask's outcome on to our future, naming lost workers as :class:`WorkerLost`."""
-    import cloudpickle
-
     ex = ex_ref()
     if ex is not None:
         with ex._lock:
@@ -354,7 +341,7 @@ def _settle(ex_ref, outer: cf.Future, inner: cf.Future) -> None:
     exc = inner.exception()
     if exc is None:
         with contextlib.suppress(cf.InvalidStateError):
-            outer.set_result(cloudpickle.loads(inner.result()))
+            outer.set_result(inner.result())
     elif _is_lost_worker(exc):
         lost = WorkerLost(f"a Dask worker running this job was lost ({type(exc).__name__}: {exc})")
         lost.__cause__ = exc

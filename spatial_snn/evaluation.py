@@ -10,7 +10,8 @@ episodes are seeded only through ``reset(seed=...)``. Evaluation draws no
 random numbers: a result depends only on (genome, seed, cap), so it does not
 matter which worker runs which batch.
 
-Genomes travel to workers as dicts of plain numpy arrays (:func:`pack`).
+Genomes travel to workers as plain numpy arrays, a job's genomes
+concatenated into one batch (:func:`pack_batch`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,42 @@ def unpack(d: dict) -> Genome:
     return Genome(**fields, rule=ConnectivityRule(**d["rule"]))
 
 
+# arrays that share a length per genome: concatenated across a batch, split by the counts
+_GROUPS = {
+    "neurons": ("positions", *NEURON_PARAMS, "sign"),
+    "inputs": ("input_positions", "input_sign"),
+    "outputs": ("output_positions",),
+    **{short: (f"{short}_pre", f"{short}_post", f"{short}_weight") for short in _PROJ.values()},
+}
+
+
+def pack_batch(genomes: Sequence[Genome]) -> dict:
+    """Genomes as one dict of concatenated numpy arrays, with per-genome counts.
+
+    A job's genomes in ~20 arrays instead of ~20 per genome: Dask sends every
+    array as a message frame of its own, and per-frame costs dominated the
+    client's CPU per job (benchmarks/bench_cluster.py).
+    """
+    parts = [pack(g) for g in genomes]
+    out = {"rules": [d["rule"] for d in parts]}
+    for group, names in _GROUPS.items():
+        out[f"n_{group}"] = np.array([len(d[names[0]]) for d in parts], np.int64)
+        for name in names:
+            out[name] = np.concatenate([d[name] for d in parts])
+    return out
+
+
+def unpack_batch(batch: dict) -> list[Genome]:
+    """Inverse of :func:`pack_batch`."""
+    parts = [{"rule": rule} for rule in batch["rules"]]
+    for group, names in _GROUPS.items():
+        cuts = np.cumsum(batch[f"n_{group}"])[:-1]
+        for name in names:
+            for d, piece in zip(parts, np.split(batch[name], cuts), strict=True):
+                d[name] = piece
+    return [unpack(d) for d in parts]
+
+
 # ------------------------------------------------------------- rollouts
 _ENVS: dict[str, list] = {}  # per-process environment pool, kept across generations
 
@@ -185,8 +222,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
                       invalid.reshape(G, E).sum(axis=1).astype(np.int64))
 
 
-def _rollout_packed(task: Task, packed: list[dict], seeds, cap) -> Evaluation:
-    return rollout(task, [unpack(p) for p in packed], seeds, cap)
+def _rollout_packed(task: Task, batch: dict, seeds, cap) -> Evaluation:
+    return rollout(task, unpack_batch(batch), seeds, cap)
 
 
 # ------------------------------------------------------------- workers
@@ -258,9 +295,8 @@ class WorkerPool:
         n_jobs = 4 * (slots or self.workers)
         g_cuts = _cuts(len(genomes), n_jobs)
         s_cuts = _cuts(len(seeds), max(1, n_jobs // (len(g_cuts) - 1)))
-        packed = [pack(g) for g in genomes]
-        jobs = [(packed[ga:gb], seeds[sa:sb])
-                for ga, gb in itertools.pairwise(g_cuts) for sa, sb in itertools.pairwise(s_cuts)]
+        batches = [pack_batch(genomes[ga:gb]) for ga, gb in itertools.pairwise(g_cuts)]
+        jobs = [(batch, seeds[sa:sb]) for batch in batches for sa, sb in itertools.pairwise(s_cuts)]
         results = self._fan(task, jobs, cap, slots)
         per_genome = len(s_cuts) - 1
         rows = [results[k:k + per_genome] for k in range(0, len(results), per_genome)]
@@ -304,7 +340,7 @@ class WorkerPool:
                     self.close()
                     raise RuntimeError(
                         f"a worker process died twice while evaluating job {k} "
-                        f"({len(jobs[k][0])} genomes x {len(jobs[k][1])} episodes); not retried again. "
+                        f"({len(jobs[k][0]['rules'])} genomes x {len(jobs[k][1])} episodes); not retried again. "
                         "Check memory, or run with workers=1 to see the error in this process. Workers are "
                         "spawned: a script that calls evolve() must do so under `if __name__ == \"__main__\":`."
                     )

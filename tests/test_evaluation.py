@@ -8,7 +8,7 @@ import pytest
 from spatial_snn import seeding
 from spatial_snn.encoding import make_decoder, make_encoder
 from spatial_snn.envs import make_env
-from spatial_snn.evaluation import Task, WorkerPool, pack, rollout, unpack
+from spatial_snn.evaluation import Task, WorkerPool, pack, pack_batch, rollout, unpack, unpack_batch
 from spatial_snn.layout import GenomeSpec, random_genome
 from spatial_snn.network import Network
 
@@ -82,6 +82,34 @@ def test_pack_round_trip_is_exact():
         assert np.array_equal(getattr(g, name), getattr(h, name))
     assert np.array_equal(g.recurrent.weight, h.recurrent.weight)
     assert g.rule == h.rule
+
+
+def test_a_batch_of_genomes_packs_into_few_arrays_and_back_exactly():
+    import dataclasses
+
+    from spatial_snn.genome import Synapses
+
+    genomes = _genomes(3, dim=3)
+    # a genome without recurrent synapses and with another rule: empty pieces and per-genome rules survive
+    genomes[1] = dataclasses.replace(genomes[1], recurrent=Synapses(np.zeros(0, np.int32), np.zeros(0, np.int32),
+                                                                    np.zeros(0, np.float32)),
+                                     rule=dataclasses.replace(genomes[1].rule, io_distance=None, max_delay=3))
+    batch = pack_batch(genomes)
+    n_arrays = sum(isinstance(v, np.ndarray) for v in batch.values())
+    # as many arrays for three genomes as for one: the count of frames on the wire does not grow with the batch
+    assert n_arrays == sum(isinstance(v, np.ndarray) for v in pack_batch(genomes[:1]).values())
+    back = unpack_batch(batch)
+    assert len(back) == 3
+    for g, h in zip(genomes, back, strict=True):
+        for name in ("positions", "input_positions", "output_positions", "v_th", "v_reset", "v_leak",
+                     "tau_mem_inv", "tau_syn_inv", "sign", "input_sign"):
+            a, b = getattr(g, name), getattr(h, name)
+            assert a.dtype == b.dtype and np.array_equal(a, b), name
+        for proj in ("input_synapses", "recurrent", "output_synapses"):
+            for f in ("pre", "post", "weight"):
+                a, b = getattr(getattr(g, proj), f), getattr(getattr(h, proj), f)
+                assert a.dtype == b.dtype and np.array_equal(a, b), (proj, f)
+        assert g.rule == h.rule
 
 
 def test_two_workers_give_the_same_results_as_one():
