@@ -138,7 +138,7 @@ _GROUPS = {
 def pack_batch(genomes: Sequence[Genome]) -> dict:
     """Genomes as one dict of concatenated numpy arrays, with per-genome counts.
 
-    A job's genomes in ~20 arrays instead of ~20 per genome: Dask sends every
+    A job's genomes in ~25 arrays instead of ~20 per genome: Dask sends every
     array as a message frame of its own, and per-frame costs dominated the
     client's CPU per job (benchmarks/bench_cluster.py).
     """
