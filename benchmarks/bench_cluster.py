@@ -63,8 +63,8 @@ def generation_times(sc, seed: int, **backend) -> tuple[np.ndarray, dict]:
     return np.diff(stamps), res.history
 
 
-def record_batches(sc, seed: int, workers: int) -> tuple[list, dict]:
-    """Run once on the local pool; every evaluation batch (task, genomes, seeds, cap) and the history."""
+def record_batches(sc, seed: int, workers: int) -> list:
+    """Run once on the local pool; every evaluation batch (task, genomes, seeds, cap)."""
     batches = []
     run = WorkerPool.run
 
@@ -74,10 +74,10 @@ def record_batches(sc, seed: int, workers: int) -> tuple[list, dict]:
 
     WorkerPool.run = recording
     try:
-        history = evolve(sc, seed=seed, workers=workers).history
+        evolve(sc, seed=seed, workers=workers)
     finally:
         WorkerPool.run = run
-    return batches, history
+    return batches
 
 
 def paired(batches: list, pools: dict[str, WorkerPool], repeats: int) -> dict[str, float]:
@@ -148,9 +148,9 @@ def main() -> None:
     names = {"defaults": "dask, Dask defaults", "quiet": "dask, quiet workers", "local": "dask, local_cluster()"}
     clusters = {names[k]: clusters[names[k]] for k in args.clusters}
     if args.mode == "paired":
-        batches, _ = record_batches(sc, args.seed, n)
-        steps = sum(int(b[2].size) * len(b[1]) for b in batches)
-        print(f"{len(batches)} evaluation batches recorded ({steps} episodes), each timed {args.repeats} times "
+        batches = record_batches(sc, args.seed, n)
+        episodes = sum(int(b[2].size) * len(b[1]) for b in batches)
+        print(f"{len(batches)} evaluation batches recorded ({episodes} episodes), each timed {args.repeats} times "
               "on the local pool and a cluster, back to back\n")
         empty = f"round of {jobs} empty jobs"
         print(f"{'backend':>24} {'pool s':>8} {'cluster s':>10} {'overhead':>9} {empty:>22}")
