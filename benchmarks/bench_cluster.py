@@ -47,11 +47,11 @@ import time
 
 import numpy as np
 
-from spatial_snn.distributed import dask_executor, local_cluster
-from spatial_snn.evaluation import WorkerPool
-from spatial_snn.network import warmup
-from spatial_snn.runner import evolve
-from spatial_snn.scenarios import scenario_from_dict
+from spatial_snn.runs.runner import evolve
+from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.sim.network import warmup
+from spatial_snn.tasks.distributed import dask_executor, local_cluster
+from spatial_snn.tasks.evaluation import WorkerPool
 
 KEYS = ("best", "mean", "test", "env_steps")
 

@@ -16,12 +16,12 @@ import time
 
 import numpy as np
 
-from spatial_snn import seeding
-from spatial_snn.evaluation import Task, WorkerPool, _environments, rollout
-from spatial_snn.layout import GenomeSpec, random_genome
-from spatial_snn.network import set_threads, warmup
-from spatial_snn.runner import codec_sizes, make_task
-from spatial_snn.scenarios import scenario_from_dict
+from spatial_snn.evo import seeding
+from spatial_snn.runs.runner import codec_sizes, make_task
+from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.sim.network import set_threads, warmup
+from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.tasks.evaluation import Task, WorkerPool, _environments, rollout
 
 
 def raw_rate(task: Task, n_envs: int, steps: int) -> float:
@@ -91,8 +91,8 @@ def main() -> None:
     print(f"{'spikes per env step (all networks)':44s} {spikes_per_step:12.0f}")
 
     if not args.skip_cartpole:
-        from spatial_snn.runner import evolve
-        from spatial_snn.scenarios import load_scenario
+        from spatial_snn.runs.runner import evolve
+        from spatial_snn.runs.scenarios import load_scenario
 
         t0 = time.perf_counter()
         res = evolve(load_scenario("scenarios/cartpole.toml"), dim=2, seed=0, workers=2)

@@ -37,9 +37,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from spatial_snn.connectivity import ConnectivityRule, build  # noqa: E402
-from spatial_snn.layout import GenomeSpec, ParameterRanges, random_genome  # noqa: E402
-from spatial_snn.network import SYN_EVENTS, Network, set_threads, warmup  # noqa: E402
+from spatial_snn.sim.network import SYN_EVENTS, Network, set_threads, warmup  # noqa: E402
+from spatial_snn.space.connectivity import ConnectivityRule, build  # noqa: E402
+from spatial_snn.space.layout import GenomeSpec, ParameterRanges, random_genome  # noqa: E402
 
 
 class _Baseline:

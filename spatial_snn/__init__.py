@@ -12,20 +12,20 @@ The public API, layer by layer (imports flow one way, top to bottom):
 
 __version__ = "0.1.0"
 
-from .archive import ArchiveFormatError, ArchiveLockedError, Run, RunWriter, load_genome, open_run, save_genome
-from .batch import run_batch
-from .connectivity import Connectivity, ConnectivityRule, build
-from .encoding import DecoderSpec, EncoderSpec, make_decoder, make_encoder
-from .envs import make_env, observation_bounds
-from .evaluation import Evaluation, Task, WorkerPool, rollout
-from .evolution import EvolutionConfig, GeneticAlgorithm
-from .genome import Genome, Synapses
-from .layout import GenomeSpec, ParameterRanges, random_genome
-from .network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
-from .replay import replay
-from .runner import Result, check_scenario, evolve
-from .scenarios import Scenario, load_scenario, scenario_from_dict
-from .variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
+from .evo.evolution import EvolutionConfig, GeneticAlgorithm
+from .evo.variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
+from .runs.batch import run_batch
+from .runs.replay import replay
+from .runs.runner import Result, check_scenario, evolve
+from .runs.scenarios import Scenario, load_scenario, scenario_from_dict
+from .sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
+from .space.connectivity import Connectivity, ConnectivityRule, build
+from .space.genome import Genome, Synapses
+from .space.layout import GenomeSpec, ParameterRanges, random_genome
+from .store.archive import ArchiveFormatError, ArchiveLockedError, Run, RunWriter, load_genome, open_run, save_genome
+from .tasks.encoding import DecoderSpec, EncoderSpec, make_decoder, make_encoder
+from .tasks.envs import make_env, observation_bounds
+from .tasks.evaluation import Evaluation, Task, WorkerPool, rollout
 
 __all__ = [
     "run_batch",

@@ -14,12 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_ARCHIVE_DIR = Path("archive")
-
-
-def archive_path(scenario_name: str, dim: int, seed: int, root: Path = DEFAULT_ARCHIVE_DIR) -> Path:
-    """``archive/<scenario>-<dim>d-seed<k>.h5``."""
-    return Path(root) / f"{scenario_name}-{dim}d-seed{seed}.h5"
+from .runs.scenarios import DEFAULT_ARCHIVE_DIR, archive_path
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -42,15 +37,15 @@ def parse_seeds(text: str) -> list[int]:
 
 def _executor(args):
     if getattr(args, "scheduler", None):
-        from .distributed import dask_executor
+        from .tasks.distributed import dask_executor
 
         return dask_executor(args.scheduler)
     return None
 
 
 def _cmd_evolve(args) -> int:
-    from .runner import check_scenario, evolve
-    from .scenarios import load_scenario
+    from .runs.runner import check_scenario, evolve
+    from .runs.scenarios import load_scenario
 
     sc = load_scenario(args.scenario)
     check_scenario(sc, args.dim, args.seed)
@@ -76,9 +71,9 @@ def _report(res) -> None:
 
 
 def _cmd_resume(args) -> int:
-    from .archive import open_run
-    from .runner import evolve
-    from .scenarios import stored_scenario
+    from .runs.runner import evolve
+    from .runs.scenarios import stored_scenario
+    from .store.archive import open_run
 
     with open_run(args.path) as run:
         cfg = run.config
@@ -90,7 +85,7 @@ def _cmd_resume(args) -> int:
 
 
 def _cmd_batch(args) -> int:
-    from .batch import run_batch
+    from .runs.batch import run_batch
 
     run_batch(args.scenario, dims=args.dims, seeds=args.seeds, generations=args.generations,
               workers=args.workers, out_dir=Path(args.out_dir), executor=_executor(args))
@@ -98,8 +93,8 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .archive import open_run
-    from .report import plot, summary
+    from .runs.report import plot, summary
+    from .store.archive import open_run
 
     with open_run(args.path) as run:
         print(summary(run))
@@ -110,7 +105,7 @@ def _cmd_inspect(args) -> int:
 
 
 def _cmd_replay(args) -> int:
-    from .replay import replay
+    from .runs.replay import replay
 
     returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
                      max_frames=args.max_frames)
@@ -121,7 +116,7 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .archive import open_run, save_genome
+    from .store.archive import open_run, save_genome
 
     with open_run(args.path) as run:
         ch = run.champion()
@@ -193,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .archive import ArchiveFormatError
+    from .store.archive import ArchiveFormatError
 
     args = build_parser().parse_args(argv)
     try:

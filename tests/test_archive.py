@@ -14,7 +14,9 @@ import h5py
 import numpy as np
 import pytest
 
-from spatial_snn.archive import (
+from spatial_snn.space.genome import NEURON_PARAMS, Synapses
+from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.store.archive import (
     FORMAT_NAME,
     FORMAT_VERSION,
     HISTORY_KEYS,
@@ -27,14 +29,12 @@ from spatial_snn.archive import (
     save_genome,
     write_genomes,
 )
-from spatial_snn.genome import NEURON_PARAMS, Synapses
-from spatial_snn.layout import GenomeSpec, random_genome
 
 # Shared by the tests and the child processes: deterministic content per generation.
 CHILD_LIB = textwrap.dedent(
     """
     import numpy as np
-    from spatial_snn.layout import GenomeSpec, random_genome
+    from spatial_snn.space.layout import GenomeSpec, random_genome
 
     def gen_data(gen, n_pop=3, n_hidden=8):
         rng = np.random.default_rng(1000 + gen)
@@ -88,7 +88,7 @@ def new_writer(path, **kw):
 
 def spawn(tmp_path, body: str) -> subprocess.Popen:
     script = tmp_path / f"child_{time.monotonic_ns()}.py"
-    script.write_text(CHILD_LIB + "\nimport sys\nfrom spatial_snn.archive import RunWriter\n" + textwrap.dedent(body))
+    script.write_text(CHILD_LIB + "\nimport sys\nfrom spatial_snn.store.archive import RunWriter\n" + textwrap.dedent(body))
     return subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -399,19 +399,19 @@ def test_foreign_hdf5_and_newer_format_version_are_refused(tmp_path):
 def test_archive_modules_never_pickle():
     import re
 
-    import spatial_snn.archive
-    import spatial_snn.genome_io
-    import spatial_snn.h5io
-    import spatial_snn.run_reader
-    import spatial_snn.writer_lock
+    import spatial_snn.store.archive
+    import spatial_snn.store.genome_io
+    import spatial_snn.store.h5io
+    import spatial_snn.store.run_reader
+    import spatial_snn.store.writer_lock
 
     pattern = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|dill|cloudpickle)\b|allow_pickle", re.M)
     for module in (
-        spatial_snn.archive,
-        spatial_snn.genome_io,
-        spatial_snn.h5io,
-        spatial_snn.run_reader,
-        spatial_snn.writer_lock,
+        spatial_snn.store.archive,
+        spatial_snn.store.genome_io,
+        spatial_snn.store.h5io,
+        spatial_snn.store.run_reader,
+        spatial_snn.store.writer_lock,
     ):
         with open(module.__file__) as fh:
             assert not pattern.search(fh.read()), module.__name__
@@ -422,7 +422,7 @@ FUZZ = textwrap.dedent(
     """
     import json, sys, time
     import numpy as np
-    from spatial_snn.archive import ArchiveFormatError, open_run
+    from spatial_snn.store.archive import ArchiveFormatError, open_run
 
     src, work, n_cases, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from spatial_snn.archive import open_run
-from spatial_snn.batch import check_footing, network_footing, run_batch, summarise
-from spatial_snn.scenarios import scenario_from_dict
+from spatial_snn.runs.batch import check_footing, network_footing, run_batch, summarise
+from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.store.archive import open_run
 
 TINY = {
     "name": "tiny",
@@ -124,7 +124,7 @@ def test_equal_footing_check_names_an_unequal_input_fan_out():
 def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_changed(tmp_path):
     import h5py
 
-    from spatial_snn.h5io import get_json, set_json
+    from spatial_snn.store.h5io import get_json, set_json
 
     spatial = {**TINY, "network": {**TINY["network"], "preset": "spatial"}}
     for sc, out in ((TINY, tmp_path / "ref"), (spatial, tmp_path / "spatial")):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from spatial_snn import ConnectivityRule, Genome, GenomeSpec, Synapses, build, random_genome, sampling
-from spatial_snn.connectivity import sample_edges, sample_pairs, synapse_distances
+from spatial_snn import ConnectivityRule, Genome, GenomeSpec, Synapses, build, random_genome
+from spatial_snn.space import sampling
+from spatial_snn.space.connectivity import sample_edges, sample_pairs, synapse_distances
 
 
 def brute_pairs(pos, r):

@@ -22,15 +22,15 @@ distributed = pytest.importorskip("distributed")
 
 from distributed.diagnostics.plugin import SchedulerPlugin  # noqa: E402
 
-from spatial_snn.distributed import (  # noqa: E402
+from spatial_snn.runs.runner import evolve  # noqa: E402
+from spatial_snn.runs.scenarios import scenario_from_dict  # noqa: E402
+from spatial_snn.tasks.distributed import (  # noqa: E402
     INSTALL_HINT,
     QUIET_INTERVALS,
     DaskExecutor,
     dask_executor,
     local_cluster,
 )
-from spatial_snn.runner import evolve  # noqa: E402
-from spatial_snn.scenarios import scenario_from_dict  # noqa: E402
 
 TINY = scenario_from_dict({
     "name": "tiny",
@@ -53,7 +53,7 @@ def _assert_same_history(history, reference, where):
 
 
 def _read_history(path):
-    from spatial_snn.archive import open_run
+    from spatial_snn.store.archive import open_run
 
     with open_run(path) as run:
         return {k: np.asarray(v) for k, v in run.history.items()}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from spatial_snn.encoding import (
+from spatial_snn.tasks.encoding import (
     DecoderSpec,
     EncoderSpec,
     invalid_rows,

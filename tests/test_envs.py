@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from spatial_snn.envs import (
+from spatial_snn.tasks.envs import (
     action_kind,
     check_spaces,
     estimate_bounds,

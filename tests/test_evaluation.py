@@ -5,12 +5,12 @@ import concurrent.futures as cf
 import numpy as np
 import pytest
 
-from spatial_snn import seeding
-from spatial_snn.encoding import make_decoder, make_encoder
-from spatial_snn.envs import make_env
-from spatial_snn.evaluation import Task, WorkerPool, pack, pack_batch, rollout, unpack, unpack_batch
-from spatial_snn.layout import GenomeSpec, random_genome
-from spatial_snn.network import Network
+from spatial_snn.evo import seeding
+from spatial_snn.sim.network import Network
+from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.tasks.encoding import make_decoder, make_encoder
+from spatial_snn.tasks.envs import make_env
+from spatial_snn.tasks.evaluation import Task, WorkerPool, pack, pack_batch, rollout, unpack, unpack_batch
 
 
 def _cartpole_task(substeps=4):
@@ -87,7 +87,7 @@ def test_pack_round_trip_is_exact():
 def test_a_batch_of_genomes_packs_into_few_arrays_and_back_exactly():
     import dataclasses
 
-    from spatial_snn.genome import Synapses
+    from spatial_snn.space.genome import Synapses
 
     genomes = _genomes(3, dim=3)
     # a genome without recurrent synapses and with another rule: empty pieces and per-genome rules survive

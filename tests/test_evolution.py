@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from spatial_snn.evolution import ORIGIN, EvolutionConfig, GeneticAlgorithm, curriculum_cap, statistics
-from spatial_snn.layout import GenomeSpec
-from spatial_snn.variation import MutationParams
+from spatial_snn.evo.evolution import ORIGIN, EvolutionConfig, GeneticAlgorithm, curriculum_cap, statistics
+from spatial_snn.evo.variation import MutationParams
+from spatial_snn.space.layout import GenomeSpec
 
 
 def _ga(selection="classic", crossover="published", population=20, seed=0):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial_snn import GenomeSpec, Synapses, build, random_genome
-from spatial_snn.genome import NEURON_PARAMS, PROJECTIONS, Genome
+from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome
 
 N, N_IN, N_OUT, DIM = 4, 2, 3, 2
 

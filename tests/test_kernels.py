@@ -8,11 +8,11 @@ spikes, outputs, ``v`` and ``i`` must agree bit for bit.
 import numpy as np
 import pytest
 
-from spatial_snn import kernels, network
-from spatial_snn.connectivity import ConnectivityRule, build
-from spatial_snn.genome import Genome, Synapses
-from spatial_snn.layout import GenomeSpec, random_genome
-from spatial_snn.network import Network, set_threads
+from spatial_snn.sim import kernels, network
+from spatial_snn.sim.network import Network, set_threads
+from spatial_snn.space.connectivity import ConnectivityRule, build
+from spatial_snn.space.genome import Genome, Synapses
+from spatial_snn.space.layout import GenomeSpec, random_genome
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from test_kernels import golden_genome, twin_run
 
-from spatial_snn.connectivity import build
-from spatial_snn.layout import GenomeSpec, random_genome
-from spatial_snn.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
+from spatial_snn.sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
+from spatial_snn.space.connectivity import build
+from spatial_snn.space.layout import GenomeSpec, random_genome
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +55,7 @@ def test_genome_without_neurons_outputs_zeros():
 
 
 def test_warmup_compiles_the_kernels():
-    from spatial_snn import kernels
+    from spatial_snn.sim import kernels
 
     warmup()
     assert kernels._advance.signatures, "warmup() left the step kernel uncompiled"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatial_snn.archive import RunWriter, open_run
-from spatial_snn.layout import GenomeSpec, random_genome
-from spatial_snn.report import plot, summary, task_name
+from spatial_snn.runs.report import plot, summary, task_name
+from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.store.archive import RunWriter, open_run
 
 CONFIG = {"scenario": {"name": "hopper-ref"}, "task": {"env_id": "Hopper-v5"}, "generations": 50}
 BEST = [10.0, 35.5, 1234.5, 900.0]

@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from spatial_snn.archive import open_run
-from spatial_snn.runner import evolve
-from spatial_snn.scenarios import scenario_from_dict
+from spatial_snn.runs.runner import evolve
+from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.store.archive import open_run
 
 TINY = {
     "name": "tiny",
@@ -55,8 +55,8 @@ def test_existing_archive_is_not_overwritten(tmp_path):
 
 _CHILD = r"""
 import json, sys
-from spatial_snn.runner import evolve
-from spatial_snn.scenarios import scenario_from_dict
+from spatial_snn.runs.runner import evolve
+from spatial_snn.runs.scenarios import scenario_from_dict
 if __name__ == "__main__":
     sc = scenario_from_dict(json.loads(sys.argv[1]))
     evolve(sc, seed=5, workers=1, archive=sys.argv[2], resume=True,
@@ -116,7 +116,7 @@ def _as_written_before_io_degree(path):
     """Rewrite an archive's stored scenario as a version without ``network.io_degree`` wrote it."""
     import h5py
 
-    from spatial_snn.h5io import get_json, set_json
+    from spatial_snn.store.h5io import get_json, set_json
 
     with h5py.File(path, "r+") as f:
         config = get_json(f, "config")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from spatial_snn.runner import check_scenario, evolve
-from spatial_snn.scenarios import load_scenario, scenario_from_dict
+from spatial_snn.runs.runner import check_scenario, evolve
+from spatial_snn.runs.scenarios import load_scenario, scenario_from_dict
 
 TINY = {
     "name": "tiny",

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatial_snn.batch import calibrated, network_footing
-from spatial_snn.connectivity import mean_fan_out
-from spatial_snn.runner import check_scenario
-from spatial_snn.scenarios import load_scenario, rule_for, scenario_from_dict
+from spatial_snn.runs.batch import calibrated, network_footing
+from spatial_snn.runs.runner import check_scenario
+from spatial_snn.runs.scenarios import load_scenario, rule_for, scenario_from_dict
+from spatial_snn.space.connectivity import mean_fan_out
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TASKS = {

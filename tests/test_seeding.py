@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from spatial_snn import seeding
+from spatial_snn.evo import seeding
 
 
 def test_streams_depend_only_on_their_path():

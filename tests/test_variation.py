@@ -9,10 +9,7 @@ import pytest
 from scipy.optimize import linprog
 from scipy.spatial import cKDTree
 
-from spatial_snn.connectivity import build, synapse_distances
-from spatial_snn.genome import NEURON_PARAMS, PROJECTIONS, Genome, Synapses
-from spatial_snn.layout import GenomeSpec, ParameterRanges, random_genome
-from spatial_snn.variation import (
+from spatial_snn.evo.variation import (
     MutationParams,
     compact,
     connected_neurons,
@@ -21,6 +18,9 @@ from spatial_snn.variation import (
     mutate,
     prune,
 )
+from spatial_snn.space.connectivity import build, synapse_distances
+from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome, Synapses
+from spatial_snn.space.layout import GenomeSpec, ParameterRanges, random_genome
 
 FIELDS = ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")
 OFF = MutationParams(edge_delete=0, weight_resample=0, edge_add=0, sign_flip=0, param_resample=0)  # every event off

@@ -1,6 +1,6 @@
 """Dask distributed as the cluster backend of the evaluation.
 
-:class:`~spatial_snn.evaluation.WorkerPool` fans jobs out over any
+:class:`~spatial_snn.tasks.evaluation.WorkerPool` fans jobs out over any
 ``concurrent.futures.Executor``; :func:`dask_executor` makes one that runs
 them on a Dask cluster. Nothing else changes: a job is
 ``(task, packed genomes, seeds, cap) -> Evaluation`` (plain numpy arrays
@@ -12,7 +12,7 @@ What the executor adds to ``Client.get_executor``:
 * ``pure=False``: two identical jobs (the same elite submitted twice) are
   two tasks; Dask's default purity would merge them by key.
 * Warm workers: a :class:`WarmWorker` plugin runs
-  :func:`~spatial_snn.evaluation.init_worker` once in every worker, also in
+  :func:`~spatial_snn.tasks.evaluation.init_worker` once in every worker, also in
   workers that join later or that a nanny restarts. Warm-ups on one machine
   take turns (a lock file), because numba's cache races under parallel
   compilation (numba #4807, #10128). Environments are then made lazily, once
@@ -30,7 +30,7 @@ What the executor adds to ``Client.get_executor``:
   error otherwise (a different physics engine would change the returns).
 * Few frames per job: Dask sends every numpy array of a job as a message
   frame of its own, so WorkerPool sends a job's genomes as one batch of
-  concatenated arrays (:func:`~spatial_snn.evaluation.pack_batch`), not as
+  concatenated arrays (:func:`~spatial_snn.tasks.evaluation.pack_batch`), not as
   ~20 arrays per genome, which more than doubled the client's CPU per job.
 * One numba thread per job. ``numba.set_num_threads`` is per thread and Dask
   runs tasks in its own threads, so every job sets it where it runs.
@@ -194,7 +194,7 @@ def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
         raise RuntimeError(f"Dask worker on {socket.gethostname()} has {diff}; results would depend on the "
                            "machine. Install the same versions everywhere, e.g. `pip install "
                            f"spatial-snn=={versions.get('spatial-snn')}` in one shared environment")
-    from .network import set_threads
+    from ..sim.network import set_threads
 
     set_threads(1)
     return fn(*args, **kwargs)

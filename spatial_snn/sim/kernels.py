@@ -3,7 +3,7 @@
 Every kernel is a private pure function over arrays: it writes only into the
 arrays it is given, allocates nothing, reads no globals, validates nothing,
 and runs ``prange`` over independent networks only, so results do not depend
-on the thread count. :mod:`spatial_snn.network` validates and lays out the
+on the thread count. :mod:`spatial_snn.sim.network` validates and lays out the
 arrays.
 
 Equations (Norse <= 1.0 ``lif_step``; all state float32; ``a_mem = dt *
@@ -24,7 +24,7 @@ delay 1 this is Norse's recurrent input from the previous sub-step's spikes.
 call: the input current is constant over the sub-steps of one env step. The
 output is the non-spiking average ``out / substeps``.
 
-Memory layout (built by :class:`spatial_snn.network.Network`): parameters and
+Memory layout (built by :class:`spatial_snn.sim.network.Network`): parameters and
 synapses are stored once per genome, state once per network (network ``b``
 runs genome ``b // episodes``). Each hidden neuron's outgoing synapses form
 one row, recurrent then output (rows = presynaptic), with a precomputed

@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .connectivity import ConnectivityRule
+from ..evo.variation import compact
+from ..space.connectivity import ConnectivityRule
+from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
 from .envs import make_env
-from .genome import NEURON_PARAMS, Genome, Synapses
-from .variation import compact
 
 _PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
 
@@ -184,7 +184,7 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
         Stop episodes after this many environment steps (curriculum); the
         environment's own time limit applies as well.
     """
-    from .network import Network
+    from ..sim.network import Network
 
     seeds = [int(s) for s in seeds]
     G, E = len(genomes), len(seeds)
@@ -235,7 +235,7 @@ def _cuts(n: int, parts: int) -> list[int]:
 
 def init_worker() -> None:
     """Worker initializer: one numba thread, kernels compiled once."""
-    from .network import set_threads, warmup
+    from ..sim.network import set_threads, warmup
 
     set_threads(1)
     warmup()
@@ -267,7 +267,7 @@ class WorkerPool:
         if self._external is not None:
             return self._external
         if self._pool is None:
-            from .network import warmup
+            from ..sim.network import warmup
 
             warmup()  # compile (and cache) in the parent before workers start
             ctx = multiprocessing.get_context("spawn")
@@ -285,7 +285,7 @@ class WorkerPool:
             if not self._threads_set:
                 # parallelism is across processes: numba's thread team only adds launch
                 # overhead to small networks, most of all on a busy machine
-                from .network import set_threads
+                from ..sim.network import set_threads
 
                 set_threads(1)
                 self._threads_set = True

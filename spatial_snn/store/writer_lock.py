@@ -3,7 +3,7 @@
 The lock file holds the writer's pid (named in :class:`ArchiveLockedError`)
 and is unlinked on release while still locked, so no process can hold a
 stale inode. Readers never take it: they open the archive without HDF5 file
-locking (see :mod:`spatial_snn.run_reader`).
+locking (see :mod:`spatial_snn.store.run_reader`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Names follow SONATA where it has one: positions ``x, y, z`` (the first
 (hidden, input or output). The full layout, field by field with units, is in
 ``docs/archive.md``.
 
-Every dataset goes through the checked I/O of :mod:`spatial_snn.h5io`
+Every dataset goes through the checked I/O of :mod:`spatial_snn.store.h5io`
 (CRC-32 per dataset, checksummed metadata, no pickle), so a damaged file
 ends in :class:`ArchiveFormatError`, never in silently wrong numbers. The
 names of ``h5io`` are re-exported here, where they used to live.
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
-from .connectivity import ConnectivityRule
-from .genome import NEURON_PARAMS, Genome, Synapses
+from ..space.connectivity import ConnectivityRule
+from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from .h5io import (
     FORMAT_VERSION,
     GENOME_FORMAT_NAME,

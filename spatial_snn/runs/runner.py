@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import seeding
-from .encoding import make_decoder, make_encoder
-from .envs import check_spaces, make_env, observation_bounds
-from .evaluation import Task, WorkerPool, task_meta
-from .evolution import GeneticAlgorithm, curriculum_cap, statistics
-from .genome import Genome
-from .layout import random_genome
+from ..evo import seeding
+from ..evo.evolution import GeneticAlgorithm, curriculum_cap, statistics
+from ..space.genome import Genome
+from ..space.layout import random_genome
+from ..tasks.encoding import make_decoder, make_encoder
+from ..tasks.envs import check_spaces, make_env, observation_bounds
+from ..tasks.evaluation import Task, WorkerPool, task_meta
 from .scenarios import Scenario, as_scenario, stored_scenario
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
@@ -92,7 +92,7 @@ def check_scenario(sc, dim: int = 2, seed: int = 0) -> Task:
     Raises a clear error within a second or two when a scenario is broken
     (unknown environment, unsupported spaces, codec mismatch).
     """
-    from .evaluation import rollout
+    from ..tasks.evaluation import rollout
 
     sc = as_scenario(sc)
     task = make_task(sc, seed)
@@ -120,7 +120,7 @@ class _ResumeState:
 
 
 def _read_resume(archive, n_gen: int) -> _ResumeState:
-    from .archive import open_run
+    from ..store.archive import open_run
 
     with open_run(archive) as run:
         start = run.n_generations
@@ -150,7 +150,7 @@ def _upgraded(stored) -> Scenario | None:
 def _rng_state(seed: int, next_generation: int) -> dict:
     """What resuming needs of the randomness: every stream derives from the run seed by path."""
     return {"run_seed": int(seed), "next_generation": int(next_generation),
-            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.seeding"}
+            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding"}
 
 
 def _progress(total: int, start: int):
@@ -220,7 +220,7 @@ def evolve(
     spec = sc.network.spec(dim)
     ga = GeneticAlgorithm(sc.evolution, spec, sc.mutation, n_in, n_out, seed)
     if archive is not None:
-        from .archive import RunWriter
+        from ..store.archive import RunWriter
 
         # a resumed run may be extended: only the generation count may differ from the stored config
         writer = RunWriter(archive, seed=seed, dim=dim, overwrite=overwrite,
@@ -238,7 +238,7 @@ def evolve(
     bar = _progress(n_gen, start)
     own_executor = isinstance(executor, str)
     if own_executor:
-        from .distributed import dask_executor
+        from ..tasks.distributed import dask_executor
 
         executor = dask_executor(executor)
     pool = WorkerPool(workers, executor)

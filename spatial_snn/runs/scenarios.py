@@ -19,13 +19,19 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .connectivity import ConnectivityRule
-from .encoding import DecoderSpec, EncoderSpec
-from .evolution import EvolutionConfig
-from .layout import PLACEMENTS, GenomeSpec
-from .variation import MutationParams
+from ..evo.evolution import EvolutionConfig
+from ..evo.variation import MutationParams
+from ..space.connectivity import ConnectivityRule
+from ..space.layout import PLACEMENTS, GenomeSpec
+from ..tasks.encoding import DecoderSpec, EncoderSpec
 
 PRESETS = ("reference", "spatial")
+DEFAULT_ARCHIVE_DIR = Path("archive")
+
+
+def archive_path(scenario_name: str, dim: int, seed: int, root: Path = DEFAULT_ARCHIVE_DIR) -> Path:
+    """``archive/<scenario>-<dim>d-seed<k>.h5``."""
+    return Path(root) / f"{scenario_name}-{dim}d-seed{seed}.h5"
 
 
 @dataclass(frozen=True)

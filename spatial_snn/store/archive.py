@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
-from .genome import Genome
+from ..space.genome import Genome
 from .genome_io import load_genome, read_genomes, save_genome, write_genomes
 from .h5io import (
     FORMAT_VERSION,

@@ -35,12 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import archive_path
-from .connectivity import mean_fan_out, synapse_distances
-from .layout import random_genome
+from ..evo.seeding import setup_rng
+from ..space.connectivity import mean_fan_out, synapse_distances
+from ..space.layout import random_genome
 from .runner import check_scenario, codec_sizes, evolve
-from .scenarios import Scenario, as_scenario, stored_scenario
-from .seeding import setup_rng
+from .scenarios import Scenario, archive_path, as_scenario, stored_scenario
 
 #: Largest relative spread ``(max k - min k) / mean k`` of the realised mean
 #: recurrent degree accepted as equal footing.
@@ -83,7 +82,7 @@ def run_batch(
     workers : int, optional
         Local worker processes per run (default: one per core).
     executor : concurrent.futures.Executor or str, optional
-        Passed to :func:`~spatial_snn.runner.evolve` (e.g. a Dask address).
+        Passed to :func:`~spatial_snn.runs.runner.evolve` (e.g. a Dask address).
     out_dir : path
         Directory of the archives and the summary files.
     equal_footing : bool
@@ -203,7 +202,7 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
     the recurrent synapses, the mean input and output synapse counts, and
     ``init_input_fan_out`` / ``init_output_fan_in``, the expected synapses per
     input channel / output unit given the drawn positions
-    (:func:`~spatial_snn.connectivity.mean_fan_out`; ``n exp(-2)`` in the
+    (:func:`~spatial_snn.space.connectivity.mean_fan_out`; ``n exp(-2)`` in the
     reference layout).
     """
     from scipy.spatial.distance import pdist
@@ -269,7 +268,7 @@ def _progress(path: Path, sc: Scenario, n_gen: int) -> tuple[bool, int | None]:
     Raises ValueError if the archive was written with another scenario: it
     must be neither resumed nor summarised as a run of this one.
     """
-    from .archive import open_run
+    from ..store.archive import open_run
 
     if not path.exists():
         return False, None
@@ -305,7 +304,7 @@ def _reached(champion, target) -> bool:
 
 def read_record(path, n_gen: int | None = None, target=None) -> dict:
     """The per-run figures of a run archive (NaN where no champion was tested)."""
-    from .archive import open_run
+    from ..store.archive import open_run
 
     with open_run(path) as run:
         hist, champion = run.history, run.champion()

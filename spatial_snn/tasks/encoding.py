@@ -205,7 +205,7 @@ def make_encoder(spec: EncoderSpec, low, high) -> Encoder:
     ----------
     spec : EncoderSpec
     low, high : (obs_dim,) array_like
-        Finite bounds, e.g. from :func:`spatial_snn.envs.observation_bounds`.
+        Finite bounds, e.g. from :func:`spatial_snn.tasks.envs.observation_bounds`.
     """
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
@@ -218,7 +218,7 @@ def make_encoder(spec: EncoderSpec, low, high) -> Encoder:
     if bad.any():
         raise ValueError(
             f"bounds: expected finite low < high, not so in dimensions {np.flatnonzero(bad)}; "
-            "use spatial_snn.envs.observation_bounds to estimate infinite bounds"
+            "use spatial_snn.tasks.envs.observation_bounds to estimate infinite bounds"
         )
     if spec.kind == "reference":
         return ReferenceEncoder(low, high, spec.scale)

@@ -6,7 +6,7 @@ neuron parameters are stored once per genome, concatenated with genome
 offsets: the input projection as a block-diagonal CSR, and the recurrent and
 output synapses of each hidden neuron as one row (rows = presynaptic,
 targets local to the genome). State (``v``, ``i``, the ``(D, n)`` delay ring
-buffer and the sub-step clock) is stored per network. The equations are in :mod:`spatial_snn.kernels`:
+buffer and the sub-step clock) is stored per network. The equations are in :mod:`spatial_snn.sim.kernels`:
 Norse <= 1.0 ``lif_step`` with ``a_mem = float32(dt * tau_mem_inv)``,
 ``a_syn = float32(dt * tau_syn_inv)``, dt in seconds, and the output
 
@@ -27,9 +27,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..space.connectivity import build
+from ..space.genome import Genome, Synapses
 from . import kernels
-from .connectivity import build
-from .genome import Genome, Synapses
 from .kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
 
 __all__ = ["NEURON_UPDATES", "SPIKES", "SYN_EVENTS", "Network", "set_threads", "warmup"]
@@ -308,7 +308,7 @@ class Network:
 
 def _tiny_genome() -> Genome:
     """Two neurons, one input, one output, a delayed recurrent pair (for warmup)."""
-    from .connectivity import ConnectivityRule
+    from ..space.connectivity import ConnectivityRule
 
     one = np.ones(2)
     return Genome(

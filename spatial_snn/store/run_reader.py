@@ -1,6 +1,6 @@
 """Reading run archives: :func:`open_run` and :class:`Run`.
 
-A run archive is written by :class:`spatial_snn.archive.RunWriter` (the
+A run archive is written by :class:`spatial_snn.store.archive.RunWriter` (the
 layout, crash safety and single-writer rule are in that module and in
 ``docs/archive.md``). This module defines what both sides agree on
 (:data:`FORMAT_NAME`, :data:`HISTORY_KEYS`, the per-generation fields) and
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import h5py
 import numpy as np
 
-from .genome import Genome
+from ..space.genome import Genome
 from .genome_io import read_genomes
 from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
 

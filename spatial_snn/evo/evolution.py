@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from deap import base, tools
 
+from ..space.genome import Genome
+from ..space.layout import GenomeSpec, random_genome
 from . import seeding
-from .genome import Genome
-from .layout import GenomeSpec, random_genome
 from .variation import MutationParams, crossover, geometric_crossover, mutate, prune
 
 #: How each individual came to be (the archive's ``origin`` codes).

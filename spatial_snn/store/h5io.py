@@ -119,7 +119,7 @@ def text_attr(obj, name: str) -> str:
 def engine_version() -> str:
     """``spatial_snn.__version__``, read lazily (no import cycle)."""
     try:
-        from . import __version__
+        from .. import __version__
 
         return str(__version__)
     except ImportError:  # pragma: no cover - partially initialised package

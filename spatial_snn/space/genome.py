@@ -12,7 +12,7 @@ space (``dim`` in {1, 2, 3}):
 Synapses are three projections, each a :class:`Synapses` triple
 ``(pre, post, weight)`` with ``weight > 0`` (the gene); the sign of a synapse
 is its presynaptic neuron's (Dale's law) and its strength follows from the
-distance through the genome's :class:`~spatial_snn.connectivity.ConnectivityRule`:
+distance through the genome's :class:`~spatial_snn.space.connectivity.ConnectivityRule`:
 
     w_eff = weight * strength(d) * sign[pre]
 

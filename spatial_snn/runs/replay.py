@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import Task, rollout, task_from_meta
-from .genome import Genome
+from ..space.genome import Genome
+from ..tasks.evaluation import Task, rollout, task_from_meta
 
 _REPLAY_STREAM = 5
 
 
 def load_controller(path) -> tuple[Genome, Task, dict]:
     """(genome, task, info) from a run archive (its champion) or a genome file."""
-    from .archive import ArchiveFormatError, load_genome, open_run
+    from ..store.archive import ArchiveFormatError, load_genome, open_run
 
     path = Path(path)
     try:
@@ -50,7 +50,7 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
     rendered to that file (mp4 or gif). Headless rendering is software
     rendering here: count about 0.05-0.2 s per MuJoCo frame.
     """
-    from . import seeding
+    from ..evo import seeding
 
     genome, task, _ = load_controller(path)
     seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
@@ -67,9 +67,9 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     import gymnasium
     import imageio.v2 as imageio
 
-    from .encoding import make_decoder, make_encoder
-    from .envs import make_env
-    from .network import Network
+    from ..sim.network import Network
+    from ..tasks.encoding import make_decoder, make_encoder
+    from ..tasks.envs import make_env
 
     kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
     if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):

@@ -1,7 +1,7 @@
 """Human-readable views of a run archive: a text summary and the fitness curves.
 
-Both take an open :class:`~spatial_snn.archive.Run` (see
-:func:`~spatial_snn.archive.open_run`) and only read it, so they also work
+Both take an open :class:`~spatial_snn.store.archive.Run` (see
+:func:`~spatial_snn.store.archive.open_run`) and only read it, so they also work
 on a run that is still being written. ``spatial-snn inspect PATH [--plot
 out.png]`` prints :func:`summary` and draws :func:`plot`.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .archive import Run
+from ..store.archive import Run
 
 
 def task_name(config: dict) -> str:

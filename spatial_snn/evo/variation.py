@@ -2,7 +2,7 @@
 
 Every operator takes genomes and, where it draws, an explicit
 ``np.random.Generator``; it never writes into its inputs and returns new
-:class:`~spatial_snn.genome.Genome` objects.
+:class:`~spatial_snn.space.genome.Genome` objects.
 
 Within one run genomes keep a fixed number of hidden neuron slots, index
 aligned between individuals: slot ``i`` of one parent meets slot ``i`` of the
@@ -36,9 +36,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
-from .connectivity import ConnectivityRule, sample_pairs
-from .genome import NEURON_PARAMS, Genome, Synapses
-from .layout import ParameterRanges
+from ..space.connectivity import ConnectivityRule, sample_pairs
+from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.layout import ParameterRanges
 
 _PROBABILITIES = ("edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate")
 _SYN = ("pre", "post", "weight")
@@ -182,7 +182,7 @@ def _unit_rule(rule: ConnectivityRule, io: bool) -> ConnectivityRule:
 def _add_spatial(genome: Genome, name: str, syn: Synapses, p: float, rng):
     """Absent pairs, each added with probability ``p * p(d) / p0`` under the genome's rule.
 
-    Candidates are drawn by :func:`~spatial_snn.connectivity.sample_pairs` with
+    Candidates are drawn by :func:`~spatial_snn.space.connectivity.sample_pairs` with
     probability ``p(d) / p0`` (within the rule's radius), then kept with
     probability ``p``; existing pairs are dropped.
     """
@@ -232,7 +232,7 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
     the input, recurrent and output projections (delete, resample, add),
     positions. Structural events use the parent's positions; moved neurons
     keep their synapse genes, and their effective weights follow the new
-    distances through :func:`~spatial_snn.connectivity.build`.
+    distances through :func:`~spatial_snn.space.connectivity.build`.
 
     Parameters
     ----------

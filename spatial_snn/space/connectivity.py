@@ -16,7 +16,7 @@ Rules, for a pair at Euclidean distance ``d``:
   conduction speed every delay is one sub-step, the reference semantics.
 
 Pairs farther apart than ``radius()``, where ``p(d)`` falls under ``cutoff``,
-are never formed; :mod:`~spatial_snn.sampling` draws the edges from a spatial
+are never formed; :mod:`~spatial_snn.space.sampling` draws the edges from a spatial
 index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
 :func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`,
 :func:`mean_fan_out`, :func:`io_length_for_degree`).

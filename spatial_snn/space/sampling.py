@@ -1,6 +1,6 @@
 """Spatial-index sampling: candidate pairs within a radius, random edges, expected degree and fan-out.
 
-For a :class:`~spatial_snn.connectivity.ConnectivityRule` with probability
+For a :class:`~spatial_snn.space.connectivity.ConnectivityRule` with probability
 ``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius
 ``r = length * ln(p0 / cutoff) ** (1 / shape)``:
 
@@ -15,7 +15,7 @@ For a :class:`~spatial_snn.connectivity.ConnectivityRule` with probability
 * all randomness comes from the caller's ``np.random.Generator``, consumed in
   a fixed order: the same generator state and inputs give the same edges.
 
-:mod:`~spatial_snn.connectivity` re-exports the public functions.
+:mod:`~spatial_snn.space.connectivity` re-exports the public functions.
 """
 
 from __future__ import annotations
