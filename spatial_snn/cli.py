@@ -93,7 +93,7 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .runs.report import plot, summary
+    from .runs.inspect import plot, summary
     from .store.archive import open_run
 
     with open_run(args.path) as run:
