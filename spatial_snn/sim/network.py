@@ -29,6 +29,7 @@ import numpy as np
 
 from ..space.connectivity import build
 from ..space.genome import Genome, Synapses
+from ..space.rules import ConnectivityRule
 from . import kernels
 from .kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
 
@@ -308,8 +309,6 @@ class Network:
 
 def _tiny_genome() -> Genome:
     """Two neurons, one input, one output, a delayed recurrent pair (for warmup)."""
-    from ..space.connectivity import ConnectivityRule
-
     one = np.ones(2)
     return Genome(
         positions=np.array([[0.0], [1.0]]),

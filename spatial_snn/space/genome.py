@@ -12,7 +12,7 @@ space (``dim`` in {1, 2, 3}):
 Synapses are three projections, each a :class:`Synapses` triple
 ``(pre, post, weight)`` with ``weight > 0`` (the gene); the sign of a synapse
 is its presynaptic neuron's (Dale's law) and its strength follows from the
-distance through the genome's :class:`~spatial_snn.space.connectivity.ConnectivityRule`:
+distance through the genome's :class:`~spatial_snn.space.rules.ConnectivityRule`:
 
     w_eff = weight * strength(d) * sign[pre]
 
@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .connectivity import ConnectivityRule
+from .rules import ConnectivityRule
 
 #: Names of the per-hidden-neuron LIF parameters, in a fixed order.
 NEURON_PARAMS = ("v_th", "v_reset", "v_leak", "tau_mem_inv", "tau_syn_inv")
@@ -201,8 +199,6 @@ class Genome:
     rule: ConnectivityRule = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self):
-        from .connectivity import ConnectivityRule
-
         if self.rule is None:
             object.__setattr__(self, "rule", ConnectivityRule())
         elif not isinstance(self.rule, ConnectivityRule):

@@ -1,6 +1,6 @@
 """Spatial-index sampling: candidate pairs within a radius, random edges, expected degree and fan-out.
 
-For a :class:`~spatial_snn.space.connectivity.ConnectivityRule` with probability
+For a :class:`~spatial_snn.space.rules.ConnectivityRule` with probability
 ``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius
 ``r = length * ln(p0 / cutoff) ** (1 / shape)``:
 
@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-if TYPE_CHECKING:
-    from .connectivity import ConnectivityRule
+from .rules import ConnectivityRule
 
 #: Candidate pairs processed per chunk when sampling (bounds peak memory).
 _CHUNK_PAIRS = 4_000_000

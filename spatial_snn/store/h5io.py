@@ -26,6 +26,8 @@ from importlib import metadata
 import h5py
 import numpy as np
 
+from .._version import __version__
+
 #: Version of the on-disk layout (run archives and genome files share it).
 FORMAT_VERSION = 1
 #: ``format`` attribute of a standalone genome file.
@@ -117,13 +119,8 @@ def text_attr(obj, name: str) -> str:
 
 # ----------------------------------------------------------- file-level bits
 def engine_version() -> str:
-    """``spatial_snn.__version__``, read lazily (no import cycle)."""
-    try:
-        from .. import __version__
-
-        return str(__version__)
-    except ImportError:  # pragma: no cover - partially initialised package
-        return "unknown"
+    """``spatial_snn.__version__``."""
+    return __version__
 
 
 def package_versions() -> dict[str, str]:
