@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .runs.scenarios import DEFAULT_ARCHIVE_DIR, archive_path
+from .runs.paths import DEFAULT_ARCHIVE_DIR, archive_path
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -188,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)  # --help exits here, before any heavy import
     from .store.archive import ArchiveFormatError
 
-    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, OSError, ImportError, RuntimeError, ArchiveFormatError) as exc:

@@ -24,14 +24,9 @@ from ..evo.variation import MutationParams
 from ..space.connectivity import ConnectivityRule
 from ..space.layout import PLACEMENTS, GenomeSpec
 from ..tasks.encoding import DecoderSpec, EncoderSpec
+from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
 
 PRESETS = ("reference", "spatial")
-DEFAULT_ARCHIVE_DIR = Path("archive")
-
-
-def archive_path(scenario_name: str, dim: int, seed: int, root: Path = DEFAULT_ARCHIVE_DIR) -> Path:
-    """``archive/<scenario>-<dim>d-seed<k>.h5``."""
-    return Path(root) / f"{scenario_name}-{dim}d-seed{seed}.h5"
 
 
 @dataclass(frozen=True)
