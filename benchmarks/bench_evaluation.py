@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from spatial_snn.evo import seeding
-from spatial_snn.runs.runner import codec_sizes, make_task
 from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.runs.setup import resolve
 from spatial_snn.sim.network import set_threads, warmup
 from spatial_snn.space.layout import GenomeSpec, random_genome
 from spatial_snn.tasks.evaluation import Task, WorkerPool, _environments, rollout
@@ -58,8 +58,8 @@ def main() -> None:
     set_threads(1)
     warmup()
     sc = scenario_from_dict({"env": {"id": args.env}, "network": {"substeps": args.substeps}})
-    task = make_task(sc, seed=0)
-    n_in, n_out = codec_sizes(task)
+    setup = resolve(sc, dim=2, seed=0, check=False)
+    task, n_in, n_out = setup.task, setup.n_inputs, setup.n_outputs
     spec = GenomeSpec.reference(2)
     genomes = [random_genome(spec, n_in, n_out, seeding.variation_rng(0, 0, i)) for i in range(args.genomes)]
     seeds = seeding.train_seeds(0, 0, args.episodes)

@@ -7,7 +7,8 @@ The public API, layer by layer (imports flow one way, top to bottom):
 * simulation: :class:`Network` (batched numba LIF kernels);
 * variation: :func:`mutate`, :func:`crossover`, :func:`geometric_crossover`, :func:`prune`;
 * tasks: :func:`make_env`, :class:`EncoderSpec`, :class:`DecoderSpec`, :func:`rollout`, :class:`WorkerPool`;
-* runs: :func:`evolve`, :func:`load_scenario`, :func:`open_run`, :func:`load_genome`.
+* runs: :func:`resolve`, :func:`evolve`, :func:`resume`, :func:`load_scenario`, :func:`open_run`,
+  :func:`load_genome`.
 
 Each name is imported from its subpackage on first use, so ``import
 spatial_snn.cli`` (and ``spatial-snn --help``) does not load numba, h5py,
@@ -35,8 +36,11 @@ _SOURCES = {
     "run_batch": "runs.batch",
     "replay": "runs.replay",
     "Result": "runs.runner",
-    "check_scenario": "runs.runner",
+    "check_scenario": "runs.setup",
     "evolve": "runs.runner",
+    "resume": "runs.runner",
+    "RunSetup": "runs.setup",
+    "resolve": "runs.setup",
     "Scenario": "runs.scenarios",
     "load_scenario": "runs.scenarios",
     "scenario_from_dict": "runs.scenarios",
@@ -88,6 +92,9 @@ __all__ = [
     "Result",
     "check_scenario",
     "evolve",
+    "resume",
+    "RunSetup",
+    "resolve",
     "Scenario",
     "load_scenario",
     "scenario_from_dict",
@@ -143,8 +150,9 @@ if TYPE_CHECKING:  # static analysers see the names where they are defined
     from .evo.variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
     from .runs.batch import run_batch
     from .runs.replay import replay
-    from .runs.runner import Result, check_scenario, evolve
+    from .runs.runner import Result, evolve, resume
     from .runs.scenarios import Scenario, load_scenario, scenario_from_dict
+    from .runs.setup import RunSetup, check_scenario, resolve
     from .sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
     from .space.connectivity import Connectivity, build
     from .space.genome import Genome, Synapses

@@ -44,19 +44,21 @@ def _executor(args):
 
 
 def _cmd_evolve(args) -> int:
-    from .runs.runner import check_scenario, evolve
+    from .runs.runner import evolve
     from .runs.scenarios import load_scenario
+    from .runs.setup import resolve
 
     sc = load_scenario(args.scenario)
-    check_scenario(sc, args.dim, args.seed)
     out = Path(args.out) if args.out else archive_path(sc.name, args.dim, args.seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not (args.overwrite or args.resume):
         print(f"error: {out} exists; pass --resume to continue it or --overwrite to replace it",
               file=sys.stderr)
         return 2
+    # resolved once, failing fast on a broken scenario; a resumed run resolves with its stored bounds
+    run = sc if args.resume and out.exists() else resolve(sc, args.dim, args.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
     print(f"evolving {sc.name} ({sc.env.id}) in {args.dim}D, seed {args.seed} -> {out}")
-    res = evolve(sc, dim=args.dim, seed=args.seed, generations=args.generations, workers=args.workers,
+    res = evolve(run, dim=args.dim, seed=args.seed, generations=args.generations, workers=args.workers,
                  executor=_executor(args), archive=out, overwrite=args.overwrite, resume=args.resume)
     _report(res)
     return 0
@@ -71,15 +73,9 @@ def _report(res) -> None:
 
 
 def _cmd_resume(args) -> int:
-    from .runs.runner import evolve
-    from .runs.scenarios import stored_scenario
-    from .store.archive import open_run
+    from .runs.runner import resume
 
-    with open_run(args.path) as run:
-        cfg = run.config
-    res = evolve(stored_scenario(cfg["scenario"]), dim=int(cfg["dim"]), seed=int(cfg["seed"]),
-                 generations=args.generations or int(cfg["generations"]), workers=args.workers,
-                 executor=_executor(args), archive=args.path, resume=True)
+    res = resume(args.path, generations=args.generations, workers=args.workers, executor=_executor(args))
     _report(res)
     return 0
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from spatial_snn.runs.runner import evolve
+from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store.archive import open_run
 
@@ -41,6 +41,18 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(last_a["fitness"], last_b["fitness"])
         ga, gb = a.champion()[0], b.champion()[0]
         assert np.array_equal(ga.recurrent.weight, gb.recurrent.weight)
+
+
+def test_resume_continues_an_archive_with_its_stored_scenario_dim_and_seed(tmp_path):
+    sc = scenario_from_dict(TINY)
+    whole = evolve(sc, dim=1, seed=5, workers=1)
+    evolve(sc, dim=1, seed=5, workers=1, generations=2, archive=tmp_path / "cut.h5")
+    assert len(resume(tmp_path / "cut.h5", workers=1).history["best"]) == 2  # the stored count: done
+    resumed = resume(tmp_path / "cut.h5", workers=1, generations=6)
+    assert (resumed.dim, resumed.seed, resumed.scenario) == (1, 5, sc)
+    _compare(whole.history, resumed.history)
+    with open_run(tmp_path / "cut.h5") as run:
+        assert run.n_generations == 6
 
 
 def test_existing_archive_is_not_overwritten(tmp_path):

@@ -38,8 +38,10 @@ import numpy as np
 from ..evo.seeding import setup_rng
 from ..space.connectivity import mean_fan_out, synapse_distances
 from ..space.layout import random_genome
-from .runner import check_scenario, codec_sizes, evolve
+from ..store.archive import open_run
+from .runner import evolve
 from .scenarios import Scenario, archive_path, as_scenario, stored_scenario
+from .setup import resolve
 
 #: Largest relative spread ``(max k - min k) / mean k`` of the realised mean
 #: recurrent degree accepted as equal footing.
@@ -113,8 +115,8 @@ def run_batch(
     if n_gen < 1:
         raise ValueError(f"generations: expected an integer >= 1, got {generations}")
     out_dir = Path(out_dir)
-    task = check_scenario(sc, dims[0], seeds[0])  # a broken scenario fails here, in a second
-    footing = network_footing(sc, dims, *codec_sizes(task))
+    setup = resolve(sc, dims[0], seeds[0])  # a broken scenario fails here, in a second
+    footing = network_footing(sc, dims, setup.n_inputs, setup.n_outputs)
     note = footing_note(sc, footing)
     if equal_footing:
         check_footing(sc, footing)
@@ -268,8 +270,6 @@ def _progress(path: Path, sc: Scenario, n_gen: int) -> tuple[bool, int | None]:
     Raises ValueError if the archive was written with another scenario: it
     must be neither resumed nor summarised as a run of this one.
     """
-    from ..store.archive import open_run
-
     if not path.exists():
         return False, None
     with open_run(path) as run:
@@ -304,8 +304,6 @@ def _reached(champion, target) -> bool:
 
 def read_record(path, n_gen: int | None = None, target=None) -> dict:
     """The per-run figures of a run archive (NaN where no champion was tested)."""
-    from ..store.archive import open_run
-
     with open_run(path) as run:
         hist, champion = run.history, run.champion()
         n = run.n_generations

@@ -1,15 +1,21 @@
-"""The evolution loop: ask -> evaluate -> tell -> append, and resume.
+"""The evolution loop: ask -> evaluate -> select -> record, and resume.
 
 This is the one module that knows the GA, the evaluation and the archive.
 A run is a pure function of (scenario, dim, seed): generation ``g``'s
 offspring depend only on generation ``g - 1``'s genomes and fitness, and
 evaluation draws no random numbers, so a resumed run reproduces an
 uninterrupted one and the number of workers does not matter.
+
+:func:`evolve` resolves the scenario once (:func:`~spatial_snn.runs.setup.resolve`)
+and runs :func:`_loop`; :func:`resume` continues an archive with the scenario,
+dimension and seed stored in it. Resuming, the executor's lifetime, the
+archive writer and the progress line live in helpers, so the loop reads on
+one screen.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import math
 import sys
 import time
@@ -19,15 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap, statistics
 from ..space.genome import Genome
-from ..space.layout import random_genome
-from ..tasks.encoding import make_decoder, make_encoder
-from ..tasks.envs import check_spaces, make_env, observation_bounds
-from ..tasks.evaluation import Task, WorkerPool, task_meta
-from .scenarios import Scenario, as_scenario, stored_scenario
+from ..store.archive import RunWriter, open_run
+from ..tasks.evaluation import Evaluation, WorkerPool, task_meta
+from .scenarios import Scenario, stored_scenario
+from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
 
@@ -60,113 +66,11 @@ class Result:
         return float(self.history["wall_time"][-1]) if len(self.history.get("wall_time", [])) else 0.0
 
 
-def make_task(sc: Scenario, seed: int, bounds: tuple | None = None) -> Task:
-    """Check the environment's spaces and resolve the encoder's observation bounds."""
-    env = make_env(sc.env.id, sc.env.kwargs, sc.env.max_episode_steps)
-    try:
-        check_spaces(env.observation_space, env.action_space)
-        if bounds is None:
-            bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
-                                        episodes=sc.protocol.bounds_episodes)
-    finally:
-        env.close()
-    low, high = (tuple(float(x) for x in b) for b in bounds)
-    return Task(sc.env.id, dict(sc.env.kwargs), sc.env.max_episode_steps, sc.network.substeps,
-                sc.network.dt, sc.encoder, sc.decoder, low, high)
-
-
-def codec_sizes(task: Task) -> tuple[int, int]:
-    """(encoder channels, decoder units) of a task."""
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
-    try:
-        enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
-        dec = make_decoder(task.decoder, env.action_space)
-    finally:
-        env.close()
-    return enc.n_channels, dec.n_units
-
-
-def check_scenario(sc, dim: int = 2, seed: int = 0) -> Task:
-    """One environment step through encoder, a tiny network and decoder.
-
-    Raises a clear error within a second or two when a scenario is broken
-    (unknown environment, unsupported spaces, codec mismatch).
-    """
-    from ..tasks.evaluation import rollout
-
-    sc = as_scenario(sc)
-    task = make_task(sc, seed)
-    n_in, n_out = codec_sizes(task)
-    spec = sc.network.spec(dim)
-    tiny = dataclasses.replace(spec, n_hidden=min(spec.n_hidden, 8), mean_degree=None, io_degree=None)
-    g = random_genome(tiny, n_in, n_out, seeding.setup_rng(seed))
-    rollout(task, [g], [0], cap=1)
-    return task
-
-
-@dataclass
-class _ResumeState:
-    """What a resumed run takes from its archive."""
-
-    start: int
-    generations: int
-    bounds: tuple
-    history: dict
-    population: list | None
-    fitness: np.ndarray | None
-    champion: Genome | None
-    champ_returns: np.ndarray
-    scenario: dict | None
-
-
-def _read_resume(archive, n_gen: int) -> _ResumeState:
-    from ..store.archive import open_run
-
-    with open_run(archive) as run:
-        start = run.n_generations
-        last = run.generation(start - 1) if start else None
-        ch = run.champion()
-        return _ResumeState(
-            start=start,
-            generations=int(run.config.get("generations", n_gen)),
-            bounds=(run.run_data("obs_low"), run.run_data("obs_high")),
-            history={k: list(run.history.get(k, [])) for k in ("generation", *HISTORY_KEYS)},
-            population=run.population(start - 1) if start else None,
-            fitness=last["fitness"] if start else None,
-            champion=ch[0] if ch else None,
-            champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
-            scenario=run.config.get("scenario"),
-        )
-
-
-def _upgraded(stored) -> Scenario | None:
-    """The scenario stored in an archive, with the keys added since (None if unreadable)."""
-    try:
-        return stored_scenario(stored)
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def _rng_state(seed: int, next_generation: int) -> dict:
-    """What resuming needs of the randomness: every stream derives from the run seed by path."""
-    return {"run_seed": int(seed), "next_generation": int(next_generation),
-            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding"}
-
-
-def _progress(total: int, start: int):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return None
-    return tqdm(total=total, initial=start, unit="gen", disable=not sys.stderr.isatty(),
-                dynamic_ncols=True, leave=True)
-
-
 def evolve(
     scenario,
     *,
-    dim: int = 2,
-    seed: int = 0,
+    dim: int | None = None,
+    seed: int | None = None,
     generations: int | None = None,
     workers: int | None = None,
     executor: Executor | str | None = None,
@@ -179,11 +83,14 @@ def evolve(
 
     Parameters
     ----------
-    scenario : Scenario, dict or path to a TOML file
+    scenario : RunSetup, Scenario, dict or path to a TOML file
+        A :class:`~spatial_snn.runs.setup.RunSetup` from
+        :func:`~spatial_snn.runs.setup.resolve` is used as it is (it carries
+        ``dim`` and ``seed``); anything else is resolved here.
     dim : int
-        Embedding dimension, 1..3.
+        Embedding dimension, 1..3 (default 2).
     seed : int
-        Run seed: the same seed gives the same history, whatever ``workers``.
+        Run seed (default 0): the same seed gives the same history, whatever ``workers``.
     generations : int, optional
         Overrides ``scenario.evolution.generations``.
     workers : int, optional
@@ -197,113 +104,250 @@ def evolve(
         HDF5 run archive to write (None: no archive).
     overwrite, resume : bool
         Replace an existing archive, or continue it from its last complete
-        generation.
+        generation (see also :func:`resume`).
     """
-    sc = as_scenario(scenario)
-    if dim not in (1, 2, 3):
-        raise ValueError(f"dim: expected 1, 2 or 3, got {dim}")
-    n_gen = int(generations or sc.evolution.generations)
-    proto = sc.protocol
-    config = {"scenario": sc.to_dict(), "dim": dim, "seed": seed, "generations": n_gen}
+    state = _read_resume(archive) if resume and archive is not None and Path(archive).exists() else None
+    if isinstance(scenario, RunSetup):
+        for name, value in (("dim", dim), ("seed", seed)):
+            if value is not None and value != getattr(scenario, name):
+                raise ValueError(f"{name}: the RunSetup was resolved for {name} {getattr(scenario, name)}, got "
+                                 f"{value}; resolve the scenario for {name} {value}, or pass no {name}")
+        setup = scenario if state is None else scenario.with_bounds(*state.bounds)
+    else:
+        setup = resolve(scenario, 2 if dim is None else dim, 0 if seed is None else seed,
+                        bounds=state.bounds if state else None)
+    n_gen = int(generations or setup.scenario.evolution.generations)
+    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite)
 
-    writer = None
-    state = _read_resume(archive, n_gen) if archive is not None and resume and Path(archive).exists() else None
-    if state is not None and _upgraded(state.scenario) == sc:
-        config["scenario"] = state.scenario  # as written, perhaps by an older version without newer keys
-    history = state.history if state else {k: [] for k in ("generation", *HISTORY_KEYS)}
-    champion, champ_returns = (state.champion, state.champ_returns) if state else (None, np.empty(0))
-    champ_test = float(np.mean(champ_returns)) if champ_returns.size else -math.inf
-    bounds = state.bounds if state else None
-    task = make_task(sc, seed, bounds)
-    config["task"] = task_meta(task)
-    n_in, n_out = codec_sizes(task)
-    spec = sc.network.spec(dim)
-    ga = GeneticAlgorithm(sc.evolution, spec, sc.mutation, n_in, n_out, seed)
-    if archive is not None:
-        from ..store.archive import RunWriter
 
-        # a resumed run may be extended: only the generation count may differ from the stored config
-        writer = RunWriter(archive, seed=seed, dim=dim, overwrite=overwrite,
-                           config=dict(config, generations=state.generations) if state else config,
-                           resume=state is not None)
-        if not writer.next_generation:
-            writer.set_run_data("obs_low", np.asarray(task.obs_low))
-            writer.set_run_data("obs_high", np.asarray(task.obs_high))
-    start = state.start if state else 0
-    done = proto.target is not None and champ_test >= proto.target  # a finished run stays finished
-    offspring = ga.initial() if start == 0 else ga.ask(start, state.population, state.fitness)
-    test_seeds = seeding.test_seeds(seed, proto.test_episodes)
-    steps_done = int(history["env_steps"][-1]) if start else 0
-    wall_done = float(history["wall_time"][-1]) if start else 0.0
-    bar = _progress(n_gen, start)
-    own_executor = isinstance(executor, str)
-    if own_executor:
-        from ..tasks.distributed import dask_executor
+def resume(
+    path: str | Path,
+    *,
+    generations: int | None = None,
+    workers: int | None = None,
+    executor: Executor | str | None = None,
+    callback: Callable[[dict], None] | None = None,
+) -> Result:
+    """Continue the run archived at ``path`` from its last complete generation.
 
-        executor = dask_executor(executor)
-    pool = WorkerPool(workers, executor)
-    t_last = time.perf_counter()
+    The scenario, dimension, seed and observation bounds are the ones stored
+    in the archive; ``generations`` (default: the stored count) may extend a
+    finished run. Other parameters as for :func:`evolve`.
+    """
+    state = _read_resume(path)
     try:
-        for g in range(start, n_gen if not done else start):
+        sc = stored_scenario(state.config["scenario"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: the stored scenario cannot be read by this version ({exc}); "
+                         "resume it with the version that wrote it") from None
+    setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds)
+    return _loop(setup, int(generations or state.generations), state, workers, executor, callback, path, False)
+
+
+# ------------------------------------------------------------------ the loop
+def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite) -> Result:
+    sc, proto, seed = setup.scenario, setup.scenario.protocol, setup.seed
+    ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
+    tally = _Tally.begin(state)
+    offspring = ga.initial() if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
+    test_seeds = seeding.test_seeds(seed, proto.test_episodes)
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
+        pool = stack.enter_context(_pool(workers, executor))
+        bar = stack.enter_context(_progress(n_gen, tally.start))
+        tally.clock()
+        for g in range(tally.start, n_gen if not tally.reached(proto.target) else tally.start):
             t0 = time.perf_counter()
             seeds = seeding.train_seeds(seed, g, proto.episodes, proto.fixed_seeds)
             cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) \
                 if proto.curriculum else None
-            ev = pool.run(task, offspring.genomes, seeds, cap)
-            mean_ret = ev.returns.mean(axis=1)
-            fitness = np.column_stack([mean_ret, -ev.events_per_step()])
-            stats = statistics(mean_ret)
-            best = int(np.argmax(mean_ret))
-            steps = ev.env_steps
-            test_returns = None
-            last = g == n_gen - 1
-            if (g + 1) % proto.test_every == 0 or last or g == 0:
-                tev = pool.run(task, [offspring.genomes[best]], test_seeds, None)
-                test_returns = tev.returns[0]
-                steps += tev.env_steps
-                if test_returns.mean() > champ_test:
-                    champion, champ_returns = offspring.genomes[best], test_returns
-                    champ_test = float(test_returns.mean())
-                    if writer is not None:
-                        writer.write_champion(champion, generation=g, index=best,
-                                              test_returns=test_returns, test_seeds=test_seeds)
-            steps_done += steps
-            now = time.perf_counter()
-            wall_done += now - t_last  # includes the variation that made this generation
-            t_last = now
-            row = {"generation": g, "best": stats["best"], "mean": stats["mean"],
-                   "test": float(test_returns.mean()) if test_returns is not None else math.nan,
-                   "env_steps": steps_done, "wall_time": wall_done,
-                   "invalid_obs": float(ev.invalid.sum())}
-            for k, v in row.items():
-                history[k].append(v)
+            ev = pool.run(setup.task, offspring.genomes, seeds, cap)                        # evaluate
+            fitness = np.column_stack([ev.returns.mean(axis=1), -ev.events_per_step()])
+            best = int(np.argmax(fitness[:, 0]))
+            test = None
+            if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0:
+                test = pool.run(setup.task, [offspring.genomes[best]], test_seeds, None)
+            row = tally.add(g, offspring.genomes[best], ev, test)                           # record
             if writer is not None:
-                writer.write_generation(
-                    g, population=offspring.genomes, fitness=fitness, episode_returns=ev.returns,
-                    episode_lengths=ev.lengths, episode_seeds=seeds, counters=ev.counters,
-                    parents=offspring.parents, origin=offspring.origin,
-                    stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
-                    test_seeds=test_seeds if test_returns is not None else None,
-                    rng_state=_rng_state(seed, g + 1),
-                )
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(best=f"{row['best']:.1f}", mean=f"{row['mean']:.1f}",
-                                test=f"{champ_test:.1f}", steps_s=f"{steps / max(time.perf_counter() - t0, 1e-9):.0f}")
-            if callback is not None:
-                callback(dict(row, cap=cap, best_index=best))
-            if proto.target is not None and champ_test >= proto.target:
+                _write(writer, g, offspring, fitness, ev, seeds, test, test_seeds, row, best, tally, seed)
+            _report(bar, callback, row, tally, ev.env_steps + (test.env_steps if test else 0), t0, cap, best)
+            if tally.reached(proto.target):
                 break
             if g + 1 < n_gen:
-                offspring = ga.ask(g + 1, offspring.genomes, fitness)
-    finally:
-        pool.close()
-        if own_executor:
-            executor.shutdown()
-        if bar is not None:
-            bar.close()
-        if writer is not None:
-            writer.close()
-    return Result(sc, dim, seed, champion, champ_test, np.asarray(champ_returns),
-                  {k: np.asarray(v) for k, v in history.items()},
+                offspring = ga.ask(g + 1, offspring.genomes, fitness)                        # select + vary
+    return Result(sc, setup.dim, seed, tally.champion, tally.champ_test, np.asarray(tally.champ_returns),
+                  {k: np.asarray(v) for k, v in tally.history.items()},
                   Path(archive) if archive is not None else None)
+
+
+@dataclass
+class _Tally:
+    """The run's record so far: history, champion, cumulative steps and wall time."""
+
+    start: int
+    history: dict
+    champion: Genome | None
+    champ_returns: np.ndarray
+    steps: int
+    wall: float
+    champ_improved: bool = False
+    _t_last: float = 0.0
+
+    @classmethod
+    def begin(cls, state) -> _Tally:
+        if state is None:
+            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS)}, None, np.empty(0), 0, 0.0)
+        h = state.history
+        return cls(state.start, h, state.champion, state.champ_returns,
+                   int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0)
+
+    @property
+    def champ_test(self) -> float:
+        return float(np.mean(self.champ_returns)) if self.champ_returns.size else -math.inf
+
+    def reached(self, target: float | None) -> bool:
+        """A run whose champion reached the target is finished (also when resumed)."""
+        return target is not None and self.champ_test >= target
+
+    def clock(self) -> None:
+        self._t_last = time.perf_counter()
+
+    def add(self, g: int, best_genome: Genome, ev: Evaluation, test: Evaluation | None) -> dict:
+        """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it."""
+        mean_ret = ev.returns.mean(axis=1)
+        stats = statistics(mean_ret)
+        self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
+        if self.champ_improved:
+            self.champion, self.champ_returns = best_genome, test.returns[0]
+        self.steps += ev.env_steps + (test.env_steps if test is not None else 0)
+        now = time.perf_counter()
+        self.wall += now - self._t_last  # includes the variation that made this generation
+        self._t_last = now
+        row = {"generation": g, "best": stats["best"], "mean": stats["mean"],
+               "test": float(test.returns[0].mean()) if test is not None else math.nan,
+               "env_steps": self.steps, "wall_time": self.wall, "invalid_obs": float(ev.invalid.sum())}
+        for k, v in row.items():
+            self.history[k].append(v)
+        return row
+
+
+def _write(writer: RunWriter, g, offspring, fitness, ev: Evaluation, seeds, test, test_seeds, row, best,
+           tally: _Tally, seed) -> None:
+    """Generation ``g`` (and a new champion) into the archive."""
+    test_returns = test.returns[0] if test is not None else None
+    if tally.champ_improved:
+        writer.write_champion(tally.champion, generation=g, index=best, test_returns=test_returns,
+                              test_seeds=test_seeds)
+    writer.write_generation(
+        g, population=offspring.genomes, fitness=fitness, episode_returns=ev.returns,
+        episode_lengths=ev.lengths, episode_seeds=seeds, counters=ev.counters,
+        parents=offspring.parents, origin=offspring.origin,
+        stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
+        test_seeds=test_seeds if test is not None else None,
+        rng_state=_rng_state(seed, g + 1),
+    )
+
+
+def _report(bar, callback, row: dict, tally: _Tally, steps: int, t0: float, cap, best: int) -> None:
+    """The progress line and the caller's callback."""
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(best=f"{row['best']:.1f}", mean=f"{row['mean']:.1f}", test=f"{tally.champ_test:.1f}",
+                        steps_s=f"{steps / max(time.perf_counter() - t0, 1e-9):.0f}")
+    if callback is not None:
+        callback(dict(row, cap=cap, best_index=best))
+
+
+# ------------------------------------------------------------------ helpers
+@dataclass
+class _ResumeState:
+    """What a resumed run takes from its archive."""
+
+    start: int
+    generations: int
+    bounds: tuple
+    history: dict
+    population: list | None
+    fitness: np.ndarray | None
+    champion: Genome | None
+    champ_returns: np.ndarray
+    config: dict
+
+
+def _read_resume(archive) -> _ResumeState:
+    with open_run(archive) as run:
+        start = run.n_generations
+        ch = run.champion()
+        return _ResumeState(
+            start=start,
+            generations=int(run.config["generations"]),
+            bounds=(run.run_data("obs_low"), run.run_data("obs_high")),
+            history={k: list(run.history.get(k, [])) for k in ("generation", *HISTORY_KEYS)},
+            population=run.population(start - 1) if start else None,
+            fitness=run.generation(start - 1)["fitness"] if start else None,
+            champion=ch[0] if ch else None,
+            champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
+            config=run.config,
+        )
+
+
+def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
+    """The run's config as the archive stores it; a resumed run keeps the stored one where it is the same."""
+    scenario = setup.scenario.to_dict()
+    if state is not None:
+        n_gen = state.generations  # a resumed run may be extended: only the generation count may differ
+        stored = state.config.get("scenario")
+        with contextlib.suppress(TypeError, ValueError, AttributeError):
+            if stored_scenario(stored) == setup.scenario:
+                scenario = stored  # as written, perhaps by an older version without newer keys
+    return {"scenario": scenario, "dim": setup.dim, "seed": setup.seed, "generations": n_gen,
+            "task": task_meta(setup.task)}
+
+
+@contextlib.contextmanager
+def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool):
+    """The archive's writer (None without an archive), closed at the end."""
+    if archive is None:
+        yield None
+        return
+    with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
+                   config=_config(setup, state, n_gen), resume=state is not None) as writer:
+        if not writer.next_generation:
+            writer.set_run_data("obs_low", np.asarray(setup.task.obs_low))
+            writer.set_run_data("obs_high", np.asarray(setup.task.obs_high))
+        yield writer
+
+
+@contextlib.contextmanager
+def _pool(workers: int | None, executor: Executor | str | None):
+    """A WorkerPool; a Dask executor made here from an address is shut down with it."""
+    own = None
+    if isinstance(executor, str):
+        from ..tasks.distributed import dask_executor  # imports Dask (optional, slow to load) only when asked
+
+        own = dask_executor(executor)
+    try:
+        with WorkerPool(workers, own or executor) as pool:
+            yield pool
+    finally:
+        if own is not None:
+            own.shutdown()
+
+
+@contextlib.contextmanager
+def _progress(total: int, start: int):
+    """A tqdm bar on a terminal (None otherwise)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = tqdm(total=total, initial=start, unit="gen", dynamic_ncols=True, leave=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _rng_state(seed: int, next_generation: int) -> dict:
+    """What resuming needs of the randomness: every stream derives from the run seed by path."""
+    return {"run_seed": int(seed), "next_generation": int(next_generation),
+            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding"}

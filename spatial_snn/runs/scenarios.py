@@ -5,9 +5,9 @@ A scenario is a TOML file (``scenarios/*.toml``) with the tables ``[env]``,
 and ``[protocol]`` plus a top-level ``name``. Every key is optional; the
 defaults are the published settings. An unknown key is an error that names
 the nearest valid key; every value is type- and range-checked by its
-dataclass. :func:`check_scenario` runs one environment step through the
-encoder, a tiny network and the decoder, so a broken scenario fails in a
-second, not after an hour.
+dataclass. :func:`~spatial_snn.runs.setup.resolve` turns a scenario into
+the resolved setup of one run and steps it once, so a broken scenario fails
+in a second, not after an hour.
 """
 
 from __future__ import annotations

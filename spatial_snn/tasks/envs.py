@@ -201,6 +201,7 @@ def estimate_bounds(
     episodes: int = 10,
     steps: int = 1000,
     seed: int = 0,
+    env: gymnasium.Env | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Observation bounds from random-action rollouts, as in the published method.
 
@@ -220,6 +221,9 @@ def estimate_bounds(
         Step cap per rollout (the environment's own limit also applies).
     seed : int
         Seeds the resets and, once, the action space: same seed, same bounds.
+    env : gymnasium.Env, optional
+        ``make_env(env_id, kwargs)`` made by the caller, used instead of a new
+        one and left open (every episode is reseeded, so the bounds are the same).
 
     Returns
     -------
@@ -228,7 +232,9 @@ def estimate_bounds(
     """
     if int(episodes) < 1 or int(steps) < 1:
         raise ValueError(f"episodes and steps must be >= 1, got {episodes} and {steps}")
-    env = make_env(env_id, kwargs)
+    own = env is None
+    if own:
+        env = make_env(env_id, kwargs)
     try:
         space = env.observation_space
         peak = np.zeros(space.shape, dtype=np.float64)
@@ -242,7 +248,8 @@ def estimate_bounds(
                 if not _accumulate(peak, obs) or terminated or truncated:
                     break
     finally:
-        env.close()
+        if own:
+            env.close()
     bound = np.where(peak < MIN_BOUND, 1.0, peak)
     low, high = -bound, bound.copy()
     finite = _finite_mask(space)
@@ -269,11 +276,12 @@ def observation_bounds(
     seed: int = 0,
     episodes: int = 10,
     steps: int = 1000,
+    env: gymnasium.Env | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encoder bounds: the space's where finite, else :func:`estimate_bounds`.
 
     No rollout is run when every dimension of ``space`` is finite;
-    ``seed``, ``episodes`` and ``steps`` are passed to :func:`estimate_bounds`.
+    ``seed``, ``episodes``, ``steps`` and ``env`` are passed to :func:`estimate_bounds`.
 
     Returns
     -------
@@ -282,7 +290,7 @@ def observation_bounds(
     observation_size(space)
     if np.all(_finite_mask(space)):
         return _space_bounds(space)
-    low, high = estimate_bounds(env_id, kwargs, episodes=episodes, steps=steps, seed=seed)
+    low, high = estimate_bounds(env_id, kwargs, episodes=episodes, steps=steps, seed=seed, env=env)
     if low.shape != space.shape:
         raise ValueError(
             f"{env_id!r} observations have shape {low.shape}, expected {space.shape} from "

@@ -1,0 +1,129 @@
+"""Resolve once: (scenario, dimension, seed) -> everything a run needs.
+
+:func:`resolve` makes **one** environment of the scenario's task and uses it
+for everything that needs one before evolution starts: it checks the spaces,
+estimates the encoder's observation bounds (unless they are given, e.g. by an
+archive being resumed), sizes the encoder and the decoder, and runs one
+environment step through the encoder, a tiny network and the decoder, so a
+broken scenario fails in a second, not after an hour. The result, a frozen
+:class:`RunSetup`, is what :func:`~spatial_snn.runs.runner.evolve` takes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..evo import seeding
+from ..sim.network import Network
+from ..space.layout import GenomeSpec, random_genome
+from ..tasks.encoding import make_decoder, make_encoder
+from ..tasks.envs import make_env, observation_bounds
+from ..tasks.evaluation import Task
+from .scenarios import Scenario, as_scenario
+
+#: Hidden neurons of the network that the scenario check steps once.
+_CHECK_NEURONS = 8
+
+
+@dataclass(frozen=True)
+class RunSetup:
+    """A scenario resolved for one run.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    dim, seed : int
+        Embedding dimension (1..3) and run seed.
+    task : Task
+        What workers need: environment, codec, timing and the encoder's
+        observation bounds ``obs_low``, ``obs_high`` (``(obs_dim,)``).
+    n_inputs, n_outputs : int
+        Encoder channels and decoder units: the genome's input and output sizes.
+    spec : GenomeSpec
+        The network's layout, rule and parameter ranges in ``dim`` dimensions.
+    """
+
+    scenario: Scenario
+    dim: int
+    seed: int
+    task: Task
+    n_inputs: int
+    n_outputs: int
+    spec: GenomeSpec
+
+    def with_bounds(self, low, high) -> RunSetup:
+        """The same setup with other observation bounds (e.g. those an archive stored)."""
+        low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in (low, high))
+        if len(low) != len(self.task.obs_low) or len(high) != len(self.task.obs_high):
+            raise ValueError(
+                f"bounds: expected {len(self.task.obs_low)} values each (the observation size of "
+                f"{self.task.env_id}), got {len(low)} and {len(high)}; resume the archive with the "
+                "scenario it was written with"
+            )
+        return dataclasses.replace(self, task=dataclasses.replace(self.task, obs_low=low, obs_high=high))
+
+
+def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = None, check: bool = True) -> RunSetup:
+    """Resolve a scenario for a run in ``dim`` dimensions with run seed ``seed``.
+
+    Parameters
+    ----------
+    scenario : Scenario, dict or path to a TOML file
+    dim : int
+        Embedding dimension, 1..3.
+    seed : int
+        Run seed; it also seeds the bounds estimate (``protocol.bounds_episodes``
+        random-action episodes, only for observations without finite bounds).
+    bounds : (low, high), optional
+        Observation bounds to use instead of estimating them.
+    check : bool
+        Run one environment step through the encoder, a tiny network and the
+        decoder (compiles the kernels on first use).
+
+    Raises
+    ------
+    ValueError
+        A bad dimension, an unknown environment (naming close matches),
+        unsupported spaces, or a codec that does not fit them.
+    """
+    sc = as_scenario(scenario)
+    if isinstance(dim, bool) or dim not in (1, 2, 3):
+        raise ValueError(f"dim: expected 1, 2 or 3, got {dim!r}")
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    # the registered time limit, as the bounds estimate has always used; one step needs no other
+    env = make_env(sc.env.id, sc.env.kwargs)
+    try:
+        if bounds is None:
+            bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
+                                        episodes=sc.protocol.bounds_episodes, env=env)
+        low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in bounds)
+        task = Task(sc.env.id, dict(sc.env.kwargs), sc.env.max_episode_steps, sc.network.substeps,
+                    sc.network.dt, sc.encoder, sc.decoder, low, high)
+        encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
+        decoder = make_decoder(task.decoder, env.action_space)
+        setup = RunSetup(sc, int(dim), int(seed), task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))
+        if check:
+            _one_step(setup, env, encoder, decoder)
+    finally:
+        env.close()
+    return setup
+
+
+def _one_step(setup: RunSetup, env, encoder, decoder) -> None:
+    """One environment step of a tiny random network: every piece of the codec meets the real spaces."""
+    tiny = dataclasses.replace(setup.spec, n_hidden=min(setup.spec.n_hidden, _CHECK_NEURONS),
+                               mean_degree=None, io_degree=None)
+    genome = random_genome(tiny, setup.n_inputs, setup.n_outputs, seeding.setup_rng(setup.seed))
+    net = Network([genome], episodes=1, dt=setup.task.dt)
+    obs, _ = env.reset(seed=0)
+    action = decoder(net.step(encoder(np.asarray(obs, np.float64)[None]), setup.task.substeps))[0]
+    env.step(action)
+
+
+def check_scenario(scenario, dim: int = 2, seed: int = 0) -> Task:
+    """The resolved task of a scenario, after one environment step (see :func:`resolve`)."""
+    return resolve(scenario, dim, seed).task
