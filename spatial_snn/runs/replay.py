@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evo import seeding
+from ..sim.network import Network
 from ..space.genome import Genome
+from ..store.archive import ArchiveFormatError, load_genome, open_run
+from ..tasks.encoding import make_decoder, make_encoder
+from ..tasks.envs import make_env
 from ..tasks.evaluation import Task, rollout, task_from_meta
 
 _REPLAY_STREAM = 5
@@ -20,8 +25,6 @@ _REPLAY_STREAM = 5
 
 def load_controller(path) -> tuple[Genome, Task, dict]:
     """(genome, task, info) from a run archive (its champion) or a genome file."""
-    from ..store.archive import ArchiveFormatError, load_genome, open_run
-
     path = Path(path)
     try:
         with open_run(path) as run:
@@ -50,8 +53,6 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
     rendered to that file (mp4 or gif). Headless rendering is software
     rendering here: count about 0.05-0.2 s per MuJoCo frame.
     """
-    from ..evo import seeding
-
     genome, task, _ = load_controller(path)
     seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
     result = rollout(task, [genome], seeds)
@@ -65,11 +66,7 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no window
     import gymnasium
-    import imageio.v2 as imageio
-
-    from ..sim.network import Network
-    from ..tasks.encoding import make_decoder, make_encoder
-    from ..tasks.envs import make_env
+    import imageio.v2 as imageio  # only videos need it
 
     kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
     if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):

@@ -146,38 +146,61 @@ def resume(
 
 # ------------------------------------------------------------------ the loop
 def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite) -> Result:
-    sc, proto, seed = setup.scenario, setup.scenario.protocol, setup.seed
+    sc, seed, target = setup.scenario, setup.seed, setup.scenario.protocol.target
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     tally = _Tally.begin(state)
     offspring = ga.initial() if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
-    test_seeds = seeding.test_seeds(seed, proto.test_episodes)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
         pool = stack.enter_context(_pool(workers, executor))
         bar = stack.enter_context(_progress(n_gen, tally.start))
         tally.clock()
-        for g in range(tally.start, n_gen if not tally.reached(proto.target) else tally.start):
-            t0 = time.perf_counter()
-            seeds = seeding.train_seeds(seed, g, proto.episodes, proto.fixed_seeds)
-            cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) \
-                if proto.curriculum else None
-            ev = pool.run(setup.task, offspring.genomes, seeds, cap)                        # evaluate
-            fitness = np.column_stack([ev.returns.mean(axis=1), -ev.events_per_step()])
-            best = int(np.argmax(fitness[:, 0]))
-            test = None
-            if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0:
-                test = pool.run(setup.task, [offspring.genomes[best]], test_seeds, None)
-            row = tally.add(g, offspring.genomes[best], ev, test)                           # record
+        for g in range(tally.start, tally.start if tally.reached(target) else n_gen):
+            gen = _evaluate(pool, setup, offspring.genomes, g, n_gen)                     # evaluate
+            row = tally.add(g, offspring.genomes[gen.best], gen)                          # record
             if writer is not None:
-                _write(writer, g, offspring, fitness, ev, seeds, test, test_seeds, row, best, tally, seed)
-            _report(bar, callback, row, tally, ev.env_steps + (test.env_steps if test else 0), t0, cap, best)
-            if tally.reached(proto.target):
+                _write(writer, g, offspring, gen, row, tally, seed)
+            _report(bar, callback, row, tally, gen)
+            if tally.reached(target):
                 break
             if g + 1 < n_gen:
-                offspring = ga.ask(g + 1, offspring.genomes, fitness)                        # select + vary
+                offspring = ga.ask(g + 1, offspring.genomes, gen.fitness)                  # select, ask
     return Result(sc, setup.dim, seed, tally.champion, tally.champ_test, np.asarray(tally.champ_returns),
                   {k: np.asarray(v) for k, v in tally.history.items()},
                   Path(archive) if archive is not None else None)
+
+
+@dataclass
+class _Generation:
+    """One generation's evaluation: training episodes, fitness, and the held-out test of its best."""
+
+    seeds: np.ndarray
+    cap: int | None
+    ev: Evaluation
+    fitness: np.ndarray  # (N, 2): mean return, -synaptic events per environment step
+    best: int
+    test_seeds: np.ndarray
+    test: Evaluation | None
+    started: float
+
+    @property
+    def env_steps(self) -> int:
+        return self.ev.env_steps + (self.test.env_steps if self.test is not None else 0)
+
+
+def _evaluate(pool: WorkerPool, setup: RunSetup, genomes: list, g: int, n_gen: int) -> _Generation:
+    """Run generation ``g`` on its training seeds, then its best on the test seeds if a test is due."""
+    proto, t0 = setup.scenario.protocol, time.perf_counter()
+    seeds = seeding.train_seeds(setup.seed, g, proto.episodes, proto.fixed_seeds)
+    cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) if proto.curriculum else None
+    ev = pool.run(setup.task, genomes, seeds, cap)
+    fitness = np.column_stack([ev.returns.mean(axis=1), -ev.events_per_step()])
+    best = int(np.argmax(fitness[:, 0]))
+    test_seeds = seeding.test_seeds(setup.seed, proto.test_episodes)
+    test = None
+    if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0:
+        test = pool.run(setup.task, [genomes[best]], test_seeds, None)
+    return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0)
 
 
 @dataclass
@@ -212,14 +235,14 @@ class _Tally:
     def clock(self) -> None:
         self._t_last = time.perf_counter()
 
-    def add(self, g: int, best_genome: Genome, ev: Evaluation, test: Evaluation | None) -> dict:
+    def add(self, g: int, best_genome: Genome, gen: _Generation) -> dict:
         """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it."""
-        mean_ret = ev.returns.mean(axis=1)
-        stats = statistics(mean_ret)
+        ev, test = gen.ev, gen.test
+        stats = statistics(ev.returns.mean(axis=1))
         self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
         if self.champ_improved:
             self.champion, self.champ_returns = best_genome, test.returns[0]
-        self.steps += ev.env_steps + (test.env_steps if test is not None else 0)
+        self.steps += gen.env_steps
         now = time.perf_counter()
         self.wall += now - self._t_last  # includes the variation that made this generation
         self._t_last = now
@@ -231,31 +254,31 @@ class _Tally:
         return row
 
 
-def _write(writer: RunWriter, g, offspring, fitness, ev: Evaluation, seeds, test, test_seeds, row, best,
-           tally: _Tally, seed) -> None:
+def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, tally: _Tally, seed: int) -> None:
     """Generation ``g`` (and a new champion) into the archive."""
-    test_returns = test.returns[0] if test is not None else None
+    test_returns = gen.test.returns[0] if gen.test is not None else None
     if tally.champ_improved:
-        writer.write_champion(tally.champion, generation=g, index=best, test_returns=test_returns,
-                              test_seeds=test_seeds)
+        writer.write_champion(tally.champion, generation=g, index=gen.best, test_returns=test_returns,
+                              test_seeds=gen.test_seeds)
     writer.write_generation(
-        g, population=offspring.genomes, fitness=fitness, episode_returns=ev.returns,
-        episode_lengths=ev.lengths, episode_seeds=seeds, counters=ev.counters,
+        g, population=offspring.genomes, fitness=gen.fitness, episode_returns=gen.ev.returns,
+        episode_lengths=gen.ev.lengths, episode_seeds=gen.seeds, counters=gen.ev.counters,
         parents=offspring.parents, origin=offspring.origin,
         stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
-        test_seeds=test_seeds if test is not None else None,
+        test_seeds=gen.test_seeds if gen.test is not None else None,
         rng_state=_rng_state(seed, g + 1),
     )
 
 
-def _report(bar, callback, row: dict, tally: _Tally, steps: int, t0: float, cap, best: int) -> None:
+def _report(bar, callback, row: dict, tally: _Tally, gen: _Generation) -> None:
     """The progress line and the caller's callback."""
     if bar is not None:
         bar.update(1)
+        rate = gen.env_steps / max(time.perf_counter() - gen.started, 1e-9)
         bar.set_postfix(best=f"{row['best']:.1f}", mean=f"{row['mean']:.1f}", test=f"{tally.champ_test:.1f}",
-                        steps_s=f"{steps / max(time.perf_counter() - t0, 1e-9):.0f}")
+                        steps_s=f"{rate:.0f}")
     if callback is not None:
-        callback(dict(row, cap=cap, best_index=best))
+        callback(dict(row, cap=gen.cap, best_index=gen.best))
 
 
 # ------------------------------------------------------------------ helpers
