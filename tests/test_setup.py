@@ -121,6 +121,12 @@ def test_resolve_rejects_a_bad_dimension(dim):
         resolve(CARTPOLE, dim=dim)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_resolve_rejects_a_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed: expected an integer >= 0"):
+        resolve(CARTPOLE, seed=seed)
+
+
 def test_resolve_names_close_matches_of_an_unknown_environment():
     with pytest.raises(ValueError, match="CartPole-v1"):
         resolve({"env": {"id": "CartPol-v1"}})

@@ -92,7 +92,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     sc = as_scenario(scenario)
     if isinstance(dim, bool) or dim not in (1, 2, 3):
         raise ValueError(f"dim: expected 1, 2 or 3, got {dim!r}")
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
     # the registered time limit, as the bounds estimate has always used; one step needs no other
     env = make_env(sc.env.id, sc.env.kwargs)
