@@ -112,7 +112,9 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_export(args) -> int:
+    from .runs.replay import champion_task
     from .store.archive import open_run, save_genome
+    from .tasks.evaluation import task_meta
 
     with open_run(args.path) as run:
         ch = run.champion()
@@ -120,7 +122,7 @@ def _cmd_export(args) -> int:
             print(f"error: {args.path} has no champion yet", file=sys.stderr)
             return 2
         genome, info = ch
-        meta = {"task": run.config["task"], "scenario": run.config["scenario"]["name"],
+        meta = {"task": task_meta(champion_task(run, info)), "scenario": run.config["scenario"]["name"],
                 "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
                 "source": str(args.path)}

@@ -59,6 +59,10 @@ class EvolutionConfig:
         Share of fresh random genomes per generation (published: 0.1).
     prune : bool
         Prune every new genome (published pruning, done right).
+    prune_keep_tonic : bool
+        Pruning also keeps tonic neurons (``v_leak > v_th``: they fire without
+        input) and what they reach, so a bias can survive (see
+        :func:`~spatial_snn.evo.variation.prune`).
     """
 
     population: int = 100
@@ -68,6 +72,7 @@ class EvolutionConfig:
     elite: int | None = None
     random_fraction: float = 0.1
     prune: bool = True
+    prune_keep_tonic: bool = False
 
     def __post_init__(self):
         if self.population < 4:
@@ -149,7 +154,7 @@ class GeneticAlgorithm:
                                           seeding.variation_rng(self.seed, generation, i)))
 
     def _finish(self, g: Genome) -> Genome:
-        return prune(g) if self.config.prune else g
+        return prune(g, self.config.prune_keep_tonic) if self.config.prune else g
 
     def parents(self, fitness: np.ndarray) -> np.ndarray:
         """Indices of the ``m`` parents, best first.

@@ -366,23 +366,30 @@ def _reachable(n: int, seeds: np.ndarray, pre: np.ndarray, post: np.ndarray) -> 
     return mask[:n]
 
 
-def prune(genome: Genome) -> Genome:
-    """Keep only synapses that lie on some input -> ... -> output path.
+def prune(genome: Genome, keep_tonic: bool = False) -> Genome:
+    """Keep only synapses that lie on some source -> ... -> output path.
 
-    A hidden neuron is kept iff it is reachable from an input channel (forward
-    search along input and recurrent synapses) and reaches an output unit
-    (backward search). Every synapse touching another neuron is removed
-    (in-, out- and self-synapses); the neuron slots stay (see the module
-    docstring). A loop inside a connected path, such as
-    ``in -> A -> C <-> E -> B -> out``, survives whole.
+    A hidden neuron is kept iff it is reachable from a source (forward search
+    along input and recurrent synapses) and reaches an output unit (backward
+    search). Sources are the input channels, and with ``keep_tonic`` also the
+    tonic neurons: those whose resting potential lies above threshold
+    (``v_leak > v_th``), which fire without any input and so act as a bias.
+    Every synapse touching another neuron is removed (in-, out- and
+    self-synapses); the neuron slots stay (see the module docstring). A loop
+    inside a connected path, such as ``in -> A -> C <-> E -> B -> out``,
+    survives whole.
 
-    Note: a neuron without input that fires tonically (``v_leak > v_th``)
-    is removed too, as in the published pruning.
+    With ``keep_tonic = False`` (the published pruning) a tonic neuron without
+    input is removed even when it drives an output, which changes the outputs
+    of such genomes.
     """
     _check_genome(genome, "genome")
     n, rec = genome.n, genome.recurrent
     ins, outs = genome.input_synapses, genome.output_synapses
-    keep = _reachable(n, ins.post, rec.pre, rec.post) & _reachable(n, outs.pre, rec.post, rec.pre)
+    sources = ins.post
+    if keep_tonic:
+        sources = np.concatenate([sources, np.flatnonzero(genome.v_leak > genome.v_th)])
+    keep = _reachable(n, sources, rec.pre, rec.post) & _reachable(n, outs.pre, rec.post, rec.pre)
     return genome.replace(
         input_synapses=ins.take(keep[ins.post]),
         recurrent=rec.take(keep[rec.pre] & keep[rec.post]),

@@ -7,6 +7,7 @@ or test seeds of the run, and can record a video headlessly
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -33,16 +34,33 @@ def load_controller(path) -> tuple[Genome, Task, dict]:
                 raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
                                          "let it run past its first test generation")
             genome, info = ch
-            meta = run.config.get("task")
-            if meta is None:
-                raise ArchiveFormatError(f"{path}: no task description in the archive")
-            return genome, task_from_meta(meta), dict(info)
+            return genome, champion_task(run, info), dict(info)
     except ArchiveFormatError as first:
         try:
             genome, meta = load_genome(path)
         except ArchiveFormatError:
             raise first from None
         return genome, task_from_meta(meta.get("task", meta)), meta
+
+
+def champion_task(run, info: dict) -> Task:
+    """The task the champion of ``run`` was tested with.
+
+    A run with observation normalisation stores the bounds of each generation
+    beside it (``extra/obs_low``, ``extra/obs_high``); the champion keeps
+    those of its generation. Other runs use the run's task as stored.
+    """
+    from ..store.archive import ArchiveFormatError
+
+    meta = run.config.get("task")
+    if meta is None:
+        raise ArchiveFormatError(f"{run.path}: no task description in the archive")
+    task = task_from_meta(meta)
+    extra = run.generation(int(info["generation"]))["extra"]
+    if "obs_low" in extra and "obs_high" in extra:
+        task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra["obs_low"]),
+                                   obs_high=tuple(float(x) for x in extra["obs_high"]))
+    return task
 
 
 def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,

@@ -16,6 +16,7 @@ one screen.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import sys
 import time
@@ -31,7 +32,8 @@ from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap, statistics
 from ..space.genome import Genome
 from ..store.archive import RunWriter, open_run
-from ..tasks.evaluation import Evaluation, WorkerPool, task_meta
+from ..tasks.encoding import normalised_bounds
+from ..tasks.evaluation import Evaluation, Task, WorkerPool, task_from_meta, task_meta
 from .scenarios import Scenario, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
 
@@ -56,6 +58,7 @@ class Result:
     test_returns: np.ndarray
     history: dict = field(default_factory=dict)
     archive: Path | None = None
+    task: Task | None = None  # the task the champion was tested with (its observation bounds), for replays
 
     @property
     def env_steps(self) -> int:
@@ -146,28 +149,28 @@ def resume(
 
 # ------------------------------------------------------------------ the loop
 def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite) -> Result:
-    sc, seed, target = setup.scenario, setup.seed, setup.scenario.protocol.target
+    sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
-    tally = _Tally.begin(state)
+    tally = _Tally.begin(state, setup.task)
     offspring = ga.initial() if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
         pool = stack.enter_context(_pool(workers, executor))
         bar = stack.enter_context(_progress(n_gen, tally.start))
         tally.clock()
-        for g in range(tally.start, tally.start if tally.reached(target) else n_gen):
-            gen = _evaluate(pool, setup, offspring.genomes, g, n_gen)                     # evaluate
+        for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
+            gen = _evaluate(pool, setup, offspring.genomes, g, n_gen, tally)              # evaluate
             row = tally.add(g, offspring.genomes[gen.best], gen)                          # record
             if writer is not None:
                 _write(writer, g, offspring, gen, row, tally, seed)
             _report(bar, callback, row, tally, gen)
-            if tally.reached(target):
+            if tally.finished(proto):
                 break
             if g + 1 < n_gen:
                 offspring = ga.ask(g + 1, offspring.genomes, gen.fitness)                  # select, ask
     return Result(sc, setup.dim, seed, tally.champion, tally.champ_test, np.asarray(tally.champ_returns),
                   {k: np.asarray(v) for k, v in tally.history.items()},
-                  Path(archive) if archive is not None else None)
+                  Path(archive) if archive is not None else None, tally.champ_task)
 
 
 @dataclass
@@ -182,25 +185,48 @@ class _Generation:
     test_seeds: np.ndarray
     test: Evaluation | None
     started: float
+    task: Task  # the task of this generation's tests (its observation bounds)
 
     @property
     def env_steps(self) -> int:
         return self.ev.env_steps + (self.test.env_steps if self.test is not None else 0)
 
 
-def _evaluate(pool: WorkerPool, setup: RunSetup, genomes: list, g: int, n_gen: int) -> _Generation:
-    """Run generation ``g`` on its training seeds, then its best on the test seeds if a test is due."""
-    proto, t0 = setup.scenario.protocol, time.perf_counter()
+def _evaluate(pool: WorkerPool, setup: RunSetup, genomes: list, g: int, n_gen: int, tally: _Tally) -> _Generation:
+    """Run generation ``g`` on its training seeds, then its best on the test seeds if a test is due.
+
+    With observation normalisation the encoder's bounds come from the
+    observations of generations before ``g`` (``tally.moments``); training
+    episodes use the scenario's training-only keyword arguments, tests the
+    task's own.
+    """
+    sc, t0 = setup.scenario, time.perf_counter()
+    proto = sc.protocol
+    task = setup.task
+    if sc.encoder.normalise:
+        low, high = normalised_bounds(*tally.moments, sc.encoder.normalise_width, setup.task.obs_low,
+                                      setup.task.obs_high)
+        task = _with_bounds(task, low, high)
     seeds = seeding.train_seeds(setup.seed, g, proto.episodes, proto.fixed_seeds)
     cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) if proto.curriculum else None
-    ev = pool.run(setup.task, genomes, seeds, cap)
+    ev = pool.run(_training(task, sc.env.train_kwargs), genomes, seeds, cap)
     fitness = np.column_stack([ev.returns.mean(axis=1), -ev.events_per_step()])
     best = int(np.argmax(fitness[:, 0]))
     test_seeds = seeding.test_seeds(setup.seed, proto.test_episodes)
+    spent = proto.max_env_steps is not None and tally.steps + ev.env_steps >= proto.max_env_steps
     test = None
-    if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0:
-        test = pool.run(setup.task, [genomes[best]], test_seeds, None)
-    return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0)
+    if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0 or spent:
+        test = pool.run(task, [genomes[best]], test_seeds, None)
+    return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0, task)
+
+
+def _training(task: Task, train_kwargs: dict) -> Task:
+    """The task of training episodes: the scenario's training-only keyword arguments over the task's."""
+    return dataclasses.replace(task, env_kwargs={**task.env_kwargs, **train_kwargs}) if train_kwargs else task
+
+
+def _with_bounds(task: Task, low, high) -> Task:
+    return dataclasses.replace(task, obs_low=tuple(float(x) for x in low), obs_high=tuple(float(x) for x in high))
 
 
 @dataclass
@@ -213,16 +239,20 @@ class _Tally:
     champ_returns: np.ndarray
     steps: int
     wall: float
+    champ_task: Task
+    moments: tuple = (0, 0.0, 0.0)  # running observation count, sum, sum of squares (normalisation)
     champ_improved: bool = False
     _t_last: float = 0.0
 
     @classmethod
-    def begin(cls, state) -> _Tally:
+    def begin(cls, state, task: Task) -> _Tally:
         if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS)}, None, np.empty(0), 0, 0.0)
+            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS)}, None, np.empty(0), 0, 0.0, task)
         h = state.history
+        champ_task = _with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
         return cls(state.start, h, state.champion, state.champ_returns,
-                   int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0)
+                   int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
+                   champ_task, state.moments)
 
     @property
     def champ_test(self) -> float:
@@ -231,6 +261,10 @@ class _Tally:
     def reached(self, target: float | None) -> bool:
         """A run whose champion reached the target is finished (also when resumed)."""
         return target is not None and self.champ_test >= target
+
+    def finished(self, proto) -> bool:
+        """Target reached, or the env-step budget spent (a finished run stays finished when resumed)."""
+        return self.reached(proto.target) or (proto.max_env_steps is not None and self.steps >= proto.max_env_steps)
 
     def clock(self) -> None:
         self._t_last = time.perf_counter()
@@ -241,7 +275,9 @@ class _Tally:
         stats = statistics(ev.returns.mean(axis=1))
         self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
         if self.champ_improved:
-            self.champion, self.champ_returns = best_genome, test.returns[0]
+            self.champion, self.champ_returns, self.champ_task = best_genome, test.returns[0], gen.task
+        count, total, total_sq = ev.observation_moments()
+        self.moments = (self.moments[0] + count, self.moments[1] + total, self.moments[2] + total_sq)
         self.steps += gen.env_steps
         now = time.perf_counter()
         self.wall += now - self._t_last  # includes the variation that made this generation
@@ -266,8 +302,18 @@ def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, ta
         parents=offspring.parents, origin=offspring.origin,
         stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
         test_seeds=gen.test_seeds if gen.test is not None else None,
-        rng_state=_rng_state(seed, g + 1),
+        rng_state=_rng_state(seed, g + 1), extra=_normalisation_record(gen, tally),
     )
+
+
+def _normalisation_record(gen: _Generation, tally: _Tally) -> dict | None:
+    """With normalisation: the generation's bounds and the running moments after it (what resuming needs)."""
+    if not gen.task.encoder.normalise:
+        return None
+    count, total, total_sq = tally.moments
+    return {"obs_low": np.asarray(gen.task.obs_low), "obs_high": np.asarray(gen.task.obs_high),
+            "obs_count": np.array([count], np.int64), "obs_sum": np.asarray(total, np.float64),
+            "obs_sumsq": np.asarray(total_sq, np.float64)}
 
 
 def _report(bar, callback, row: dict, tally: _Tally, gen: _Generation) -> None:
@@ -294,6 +340,8 @@ class _ResumeState:
     fitness: np.ndarray | None
     champion: Genome | None
     champ_returns: np.ndarray
+    champ_bounds: tuple | None
+    moments: tuple
     config: dict
 
 
@@ -301,6 +349,8 @@ def _read_resume(archive) -> _ResumeState:
     with open_run(archive) as run:
         start = run.n_generations
         ch = run.champion()
+        extra = run.generation(start - 1)["extra"] if start else {}
+        champ_extra = run.generation(int(ch[1]["generation"]))["extra"] if ch else {}
         return _ResumeState(
             start=start,
             generations=int(run.config["generations"]),
@@ -310,21 +360,33 @@ def _read_resume(archive) -> _ResumeState:
             fitness=run.generation(start - 1)["fitness"] if start else None,
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
+            champ_bounds=(champ_extra["obs_low"], champ_extra["obs_high"]) if "obs_low" in champ_extra else None,
+            moments=_moments(extra),
             config=run.config,
         )
 
 
+def _moments(extra: dict) -> tuple:
+    """Running observation moments ``(count, sum, sum of squares)`` stored with a generation."""
+    if "obs_count" not in extra:
+        return (0, 0.0, 0.0)
+    return (int(np.asarray(extra["obs_count"]).reshape(-1)[0]), np.asarray(extra["obs_sum"], np.float64),
+            np.asarray(extra["obs_sumsq"], np.float64))
+
+
 def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
     """The run's config as the archive stores it; a resumed run keeps the stored one where it is the same."""
-    scenario = setup.scenario.to_dict()
+    scenario, task = setup.scenario.to_dict(), task_meta(setup.task)
     if state is not None:
         n_gen = state.generations  # a resumed run may be extended: only the generation count may differ
         stored = state.config.get("scenario")
         with contextlib.suppress(TypeError, ValueError, AttributeError):
             if stored_scenario(stored) == setup.scenario:
                 scenario = stored  # as written, perhaps by an older version without newer keys
-    return {"scenario": scenario, "dim": setup.dim, "seed": setup.seed, "generations": n_gen,
-            "task": task_meta(setup.task)}
+        with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError):
+            if task_from_meta(state.config["task"]) == setup.task:
+                task = state.config["task"]  # likewise (e.g. written before the encoder's normalise keys)
+    return {"scenario": scenario, "dim": setup.dim, "seed": setup.seed, "generations": n_gen, "task": task}
 
 
 @contextlib.contextmanager

@@ -31,11 +31,18 @@ PRESETS = ("reference", "spatial")
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """Environment: gymnasium id, keyword arguments, optional time-limit override."""
+    """Environment: gymnasium id, keyword arguments, optional time-limit override.
+
+    ``train_kwargs`` are merged over ``kwargs`` for the training episodes
+    only (the fitness), e.g. ``{healthy_reward = 0}`` to take the survival
+    bonus out of selection; tests, replays and reported scores use the task's
+    own reward (``kwargs``).
+    """
 
     id: str = "CartPole-v1"
     kwargs: dict = field(default_factory=dict)
     max_episode_steps: int | None = None
+    train_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
@@ -126,7 +133,8 @@ class ProtocolConfig:
     ``ceil(curriculum_start * curriculum_growth ** generation)`` steps. Every
     ``test_every`` generations (and at the first and the last) the best genome runs
     ``test_episodes`` held-out episodes; that is the reported score. The run
-    stops early once the test score reaches ``target``.
+    stops early once the test score reaches ``target``, or once it has used
+    ``max_env_steps`` environment steps (training and tests; a budget).
     """
 
     episodes: int = 3
@@ -138,11 +146,14 @@ class ProtocolConfig:
     test_episodes: int = 100
     target: float | None = None
     bounds_episodes: int = 10
+    max_env_steps: int | None = None
 
     def __post_init__(self):
         for name in ("episodes", "test_every", "test_episodes", "curriculum_start", "bounds_episodes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"protocol.{name}: expected an integer >= 1, got {getattr(self, name)}")
+        if self.max_env_steps is not None and self.max_env_steps < 1:
+            raise ValueError(f"protocol.max_env_steps: expected an integer >= 1 or none, got {self.max_env_steps}")
         if not self.curriculum_growth >= 1.0:
             raise ValueError(f"protocol.curriculum_growth: expected >= 1, got {self.curriculum_growth}")
 

@@ -110,6 +110,12 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
             _one_step(setup, env, encoder, decoder)
     finally:
         env.close()
+    if check and sc.env.train_kwargs:  # the training environment must accept its own keyword arguments
+        train_env = make_env(sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
+        try:
+            _one_step(setup, train_env, encoder, decoder)
+        finally:
+            train_env.close()
     return setup
 
 

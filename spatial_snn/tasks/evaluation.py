@@ -65,12 +65,19 @@ class Evaluation:
     returns : (G, E) float64, lengths : (G, E) int64 environment steps,
     counters : (G, 3) int64 summed over episodes (spikes, synaptic events,
     neuron updates), invalid : (G,) int64 episodes ended by a NaN/inf observation.
+    obs_sum, obs_sumsq : (G, E, obs_dim) float64, the sum and the sum of
+    squares of every observation the episode's network received (the reset
+    observation and one per step while the episode ran); the runner turns
+    them into running observation statistics. Kept per episode so that the
+    totals, summed in one fixed order, do not depend on how work was split.
     """
 
     returns: np.ndarray
     lengths: np.ndarray
     counters: np.ndarray
     invalid: np.ndarray
+    obs_sum: np.ndarray
+    obs_sumsq: np.ndarray
 
     @property
     def env_steps(self) -> int:
@@ -83,7 +90,12 @@ class Evaluation:
     @staticmethod
     def concat(parts: Sequence[Evaluation]) -> Evaluation:
         return Evaluation(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                            ("returns", "lengths", "counters", "invalid")))
+                            ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")))
+
+    def observation_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(count, sum, sum of squares) of all observations, summed in genome-episode order."""
+        count = int(self.lengths.sum())  # each step acts on one observation: the reset one, then each result
+        return count, self.obs_sum.sum(axis=(0, 1)), self.obs_sumsq.sum(axis=(0, 1))
 
 
 def task_meta(task: Task) -> dict:
@@ -200,10 +212,15 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     invalid = np.zeros(B, bool)
     active = ~invalid_rows(obs)
     invalid |= ~active
+    obs_sum = np.zeros_like(obs)
+    obs_sumsq = np.zeros_like(obs)
     limit = np.iinfo(np.int64).max if cap is None else int(cap)
     step = 0
     while active.any() and step < limit:
-        x = enc(np.where(active[:, None], obs, 0.0))
+        seen = np.where(active[:, None], obs, 0.0)
+        obs_sum += seen
+        obs_sumsq += seen * seen
+        x = enc(seen)
         actions = dec(net.step(x, task.substeps, active))
         for b in np.flatnonzero(active):
             o, r, terminated, truncated, _ = envs[b].step(actions[b])
@@ -219,7 +236,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
         step += 1
     counters = net.counters.reshape(G, E, 3).sum(axis=1)
     return Evaluation(returns.reshape(G, E), lengths.reshape(G, E), counters,
-                      invalid.reshape(G, E).sum(axis=1).astype(np.int64))
+                      invalid.reshape(G, E).sum(axis=1).astype(np.int64),
+                      obs_sum.reshape(G, E, -1), obs_sumsq.reshape(G, E, -1))
 
 
 def _rollout_packed(task: Task, batch: dict, seeds, cap) -> Evaluation:
@@ -302,7 +320,9 @@ class WorkerPool:
         rows = [results[k:k + per_genome] for k in range(0, len(results), per_genome)]
         merged = [Evaluation(np.concatenate([r.returns for r in row], axis=1),
                              np.concatenate([r.lengths for r in row], axis=1),
-                             sum(r.counters for r in row), sum(r.invalid for r in row)) for row in rows]
+                             sum(r.counters for r in row), sum(r.invalid for r in row),
+                             np.concatenate([r.obs_sum for r in row], axis=1),
+                             np.concatenate([r.obs_sumsq for r in row], axis=1)) for row in rows]
         return Evaluation.concat(merged)
 
     def _fan(self, task: Task, jobs: list, cap, limit: int | None = None) -> list[Evaluation]:
