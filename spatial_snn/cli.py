@@ -100,6 +100,18 @@ def _cmd_inspect(args) -> int:
     return 0
 
 
+def _cmd_curves(args) -> int:
+    from .runs.curves import plot_curves, read_curve
+
+    curves = [read_curve(path) for path in args.paths]
+    out = plot_curves(curves, args.out, published=args.published, title=args.title, champion=not args.every_test)
+    for c in curves:
+        best = f"{c.test.max():.1f} at {c.env_steps[c.test.argmax()]:,.0f} steps" if c.test.size else "no test yet"
+        print(f"{c.label}: best test {best}")
+    print(f"learning curves written to {out}")
+    return 0
+
+
 def _cmd_replay(args) -> int:
     from .runs.replay import replay
 
@@ -168,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("path")
     q.add_argument("--plot", help="write the fitness curves to this PNG")
     q.set_defaults(func=_cmd_inspect)
+
+    q = sub.add_parser("curves", help="learning curves of runs: env steps vs held-out test score")
+    q.add_argument("paths", nargs="+", help="run archives (one line each)")
+    q.add_argument("--out", required=True, help="PNG to write")
+    q.add_argument("--published", type=float, help="draw this score as a horizontal line")
+    q.add_argument("--title")
+    q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
+    q.set_defaults(func=_cmd_curves)
 
     q = sub.add_parser("replay", help="run the champion on fresh episodes")
     q.add_argument("path", help="run archive or genome file")

@@ -1,0 +1,48 @@
+"""Learning curves from run archives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spatial_snn.cli import main
+from spatial_snn.runs.curves import best_so_far, plot_curves, read_curve
+from spatial_snn.runs.runner import evolve
+
+TINY = {"name": "curve", "env": {"id": "CartPole-v1"}, "network": {"n_hidden": 12, "substeps": 2},
+        "evolution": {"population": 6, "generations": 4},
+        "protocol": {"episodes": 1, "test_every": 2, "test_episodes": 2, "bounds_episodes": 1}}
+
+
+def test_curve_holds_the_tested_generations(tmp_path):
+    result = evolve(TINY, dim=1, seed=0, workers=1, archive=tmp_path / "a.h5")
+    curve = read_curve(tmp_path / "a.h5")
+    tested = np.isfinite(result.history["test"])
+    np.testing.assert_array_equal(curve.test, result.history["test"][tested])
+    np.testing.assert_array_equal(curve.env_steps, result.history["env_steps"][tested])
+    assert (curve.dim, curve.seed, curve.env_id) == (1, 0, "CartPole-v1")
+    assert np.all(np.diff(best_so_far(curve)) >= 0) and best_so_far(curve)[-1] == curve.test.max()
+
+
+def test_figure_has_one_line_per_run_and_the_published_line(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    for seed in (0, 1):
+        evolve(TINY, dim=2, seed=seed, workers=1, archive=tmp_path / f"s{seed}.h5")
+    curves = [read_curve(tmp_path / f"s{seed}.h5") for seed in (0, 1)]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)  # keep the figure to look inside it
+    plot_curves(curves, tmp_path / "c.png", published=450.0)
+    (ax,) = figures[0].axes
+    lines = ax.get_lines()
+    assert len(lines) == 3
+    for line, c in zip(lines[:2], curves, strict=True):
+        np.testing.assert_array_equal(line.get_ydata(), best_so_far(c))
+    assert list(lines[2].get_ydata()) == [450.0, 450.0]
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_cli_prints_each_run(tmp_path, capsys):
+    evolve(TINY, dim=2, seed=0, workers=1, archive=tmp_path / "a.h5")
+    assert main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png")]) == 0
+    out = capsys.readouterr().out
+    assert "curve 2D seed 0: best test" in out and (tmp_path / "c.png").exists()
