@@ -7,7 +7,7 @@ The public API, layer by layer (imports flow one way, top to bottom):
 * simulation: :class:`Network` (batched numba LIF kernels);
 * variation: :func:`mutate`, :func:`crossover`, :func:`geometric_crossover`, :func:`prune`;
 * tasks: :func:`make_env`, :class:`EncoderSpec`, :class:`DecoderSpec`, :func:`rollout`, :class:`WorkerPool`;
-* runs: :func:`evolve`, :func:`load_scenario`, :func:`open_run`, :func:`load_genome`.
+* runs: :func:`evolve`, :func:`load_scenario`, :func:`open_run`, :func:`load_genome`, :func:`report`.
 """
 
 __version__ = "0.1.0"
@@ -16,6 +16,7 @@ from .evo.evolution import EvolutionConfig, GeneticAlgorithm
 from .evo.variation import MutationParams, compact, connected_neurons, crossover, geometric_crossover, mutate, prune
 from .runs.batch import run_batch
 from .runs.replay import replay
+from .runs.report import report
 from .runs.runner import Result, check_scenario, evolve
 from .runs.scenarios import Scenario, load_scenario, scenario_from_dict
 from .sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
@@ -35,6 +36,7 @@ __all__ = [
     "SPIKES",
     "NEURON_UPDATES",
     "replay",
+    "report",
     "save_genome",
     "open_run",
     "load_genome",
