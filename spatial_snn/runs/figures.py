@@ -165,8 +165,9 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    drawn = len(coll.get_segments())  # what the saved figure holds, after drawing
     plt.close(fig)
-    return {"synapse_lines": len(segs), "neurons": genome.n, "inputs": genome.n_inputs,
+    return {"synapse_lines": drawn, "neurons": genome.n, "inputs": genome.n_inputs,
             "outputs": genome.n_outputs}
 
 
@@ -225,6 +226,48 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
+    # counted from the saved figure's artists
+    drawn = {"spikes": sum(len(c.get_offsets()) for c in axes[1].collections), "steps": steps,
+             "traces": len(axes[2].get_lines()) - 1, "observation_lines": len(axes[0].get_lines()),
+             "action_lines": len(axes[3].get_lines())}
     plt.close(fig)
-    return {"spikes": int(shown.sum()), "steps": steps, "traces": len(rec.traced),
-            "observation_lines": obs.shape[1], "action_lines": act.shape[1]}
+    return drawn
+
+
+def pareto_front(returns, costs) -> np.ndarray:
+    """Indices of the non-dominated points (maximise return, minimise cost), by ascending cost."""
+    r, c = np.asarray(returns, np.float64), np.asarray(costs, np.float64)
+    keep = [i for i in range(r.size)
+            if not np.any((r >= r[i]) & (c <= c[i]) & ((r > r[i]) | (c < c[i])))]
+    return np.array(sorted(keep, key=lambda i: (c[i], -r[i])), np.int64)
+
+
+def pareto_figure(generations: dict, path, *, cost_label: str, title: str = "") -> dict:
+    """Return against cost of whole populations, the last one's Pareto front joined by a line.
+
+    ``generations``: ``{label: (returns (N,), costs (N,))}`` in drawing order;
+    the last entry's front is highlighted. Returns ``{"points": ..., "front": ...}``.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    items = list(generations.items())
+    shades = plt.cm.viridis(np.linspace(0.15, 0.85, len(items)))
+    points = 0
+    for (label, (r, c)), colour in zip(items, shades, strict=True):
+        ax.scatter(c, r, s=14, color=colour, alpha=0.7, label=f"{label} ({len(r)} genomes)")
+        points += len(r)
+    r, c = (np.asarray(a, np.float64) for a in items[-1][1])
+    front = pareto_front(r, c)
+    pts = np.unique(np.column_stack([c[front], r[front]]), axis=0)  # genomes tied on both objectives: one point
+    ax.plot(pts[:, 0], pts[:, 1], "-o", color="crimson", ms=5, lw=1.2, label=f"Pareto front of {items[-1][0]}")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel(cost_label)
+    ax.set_ylabel("mean training return")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return {"points": points, "front": front}

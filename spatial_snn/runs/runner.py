@@ -251,7 +251,7 @@ def evolve(
                 if proto.curriculum else None
             ev = pool.run(task, offspring.genomes, seeds, cap)
             mean_ret = ev.returns.mean(axis=1)
-            fitness = np.column_stack([mean_ret, -ev.events_per_step()])
+            fitness = np.column_stack([mean_ret, -ga.cost(ev.events_per_step(), offspring.genomes)])
             stats = statistics(mean_ret)
             best = int(np.argmax(mean_ret))
             steps = ev.env_steps
