@@ -5,7 +5,8 @@ held constant, which is what ``Network.step(x, substeps)`` does in one call;
 the decoder gets the mean of the per-sub-step outputs. Only the order of the
 float32 additions of the output sums differs, so a recorded episode can part
 from an unrecorded one with the same seed by rounding (its return is recorded
-with it).
+with it). As in evaluation, only the neurons that touch a synapse are simulated
+(an unwired neuron cannot affect the actions); neuron ids stay the genome's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..evo.variation import connected_neurons
 from ..sim.network import SPIKES, Network
 from ..space.genome import Genome
 from ..tasks.encoding import invalid_rows, make_decoder, make_encoder
@@ -95,7 +97,10 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, env.action_space)
-        net = Network([genome], dt=task.dt)
+        keep = np.flatnonzero(connected_neurons(genome))
+        if keep.size == 0:
+            keep = np.arange(genome.n)
+        net = Network([genome.select_neurons(keep)], dt=task.dt)
         obs, _ = env.reset(seed=int(seed))
         S = int(task.substeps)
         observations, inputs, actions, v_rows, times, neurons = [], [], [], [], [], []
@@ -110,7 +115,7 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
                 acc += net.step(x, 1)
                 spk = net.last_spikes(0)
                 times.append(np.full(spk.size, t * S + s, np.int64))
-                neurons.append(spk)
+                neurons.append(keep[spk])
                 v_rows.append(net.state(0)[0])
             action = dec(acc / np.float32(S))[0]
             observations.append(o[0]), inputs.append(np.asarray(x[0], np.float32)), actions.append(action)
@@ -123,11 +128,11 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
         env.close()
     spike_times = np.concatenate(times) if times else np.empty(0, np.int64)
     spike_neurons = np.concatenate(neurons) if neurons else np.empty(0, np.int64)
-    v = np.stack(v_rows) if v_rows else np.empty((0, genome.n), np.float32)
+    v = np.stack(v_rows) if v_rows else np.empty((0, keep.size), np.float32)
     counts = np.bincount(spike_neurons, minlength=genome.n)
-    traced = _spread_by_activity(counts, trace)
+    traced = keep[_spread_by_activity(counts[keep], trace)]
     counters = net.counters[0]
     if counters[SPIKES] != spike_neurons.size:  # the raster and the kernel must agree
         raise RuntimeError(f"recorded {spike_neurons.size} spikes, kernel counted {counters[SPIKES]}")
-    return EpisodeRecord(np.asarray(observations), np.asarray(inputs), np.asarray(actions),
-                         spike_times, spike_neurons, traced, v[:, traced], counters, total, S, task.dt)
+    return EpisodeRecord(np.asarray(observations), np.asarray(inputs), np.asarray(actions), spike_times,
+                         spike_neurons, traced, v[:, np.searchsorted(keep, traced)], counters, total, S, task.dt)
