@@ -8,7 +8,7 @@ The public API, layer by layer (imports flow one way, top to bottom):
 * variation: :func:`mutate`, :func:`crossover`, :func:`geometric_crossover`, :func:`prune`;
 * tasks: :func:`make_env`, :class:`EncoderSpec`, :class:`DecoderSpec`, :func:`rollout`, :class:`WorkerPool`;
 * runs: :func:`resolve`, :func:`evolve`, :func:`resume`, :func:`load_scenario`, :func:`open_run`,
-  :func:`load_genome`.
+  :func:`load_genome`, :func:`report`.
 
 Each name is imported from its subpackage on first use, so ``import
 spatial_snn.cli`` (and ``spatial-snn --help``) does not load numba, h5py,
@@ -35,6 +35,7 @@ _SOURCES = {
     "prune": "evo.variation",
     "run_batch": "runs.batch",
     "replay": "runs.replay",
+    "report": "runs.report",
     "Result": "runs.runner",
     "check_scenario": "runs.setup",
     "evolve": "runs.runner",
@@ -89,6 +90,7 @@ __all__ = [
     "prune",
     "run_batch",
     "replay",
+    "report",
     "Result",
     "check_scenario",
     "evolve",

@@ -6,6 +6,7 @@
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
     spatial-snn export PATH --to genomes/NAME.h5
+    spatial-snn report PATH [--episodes 10] [--json] [--figures DIR]
 """
 
 from __future__ import annotations
@@ -143,6 +144,14 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from .runs.report import format_report, report, to_json
+
+    rep = report(args.path, episodes=args.episodes, seed=args.seed, figures=args.figures)
+    print(to_json(rep) if args.json else format_report(rep))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spatial-snn", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -202,6 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--to", required=True)
     q.add_argument("--overwrite", action="store_true")
     q.set_defaults(func=_cmd_export)
+
+    q = sub.add_parser("report", help="efficiency metrics, wiring and pictures of a stored controller")
+    q.add_argument("path", help="run archive (its champion) or genome file")
+    q.add_argument("--episodes", type=int, default=10, help="fresh episodes to measure on")
+    q.add_argument("--seed", type=int, default=0, help="seed of the episodes' reset seeds (as replay)")
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    q.add_argument("--figures", help="write the network and episode pictures (PNG) to this directory")
+    q.set_defaults(func=_cmd_report)
     return p
 
 

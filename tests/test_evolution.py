@@ -90,3 +90,39 @@ def test_curriculum_grows_by_the_factor_up_to_the_limit():
 def test_statistics_summarise_returns():
     s = statistics(np.array([1.0, 2.0, 3.0]))
     assert s["best"] == 3.0 and s["mean"] == 2.0 and s["worst"] == 1.0
+
+
+def _cost_ga(cost):
+    cfg = EvolutionConfig(population=20, selection="nsga2", cost=cost)
+    return GeneticAlgorithm(cfg, GenomeSpec.reference(2), MutationParams(), 4, 2, 0)
+
+
+def test_nsga2_costs_are_read_from_evaluation_or_genome():
+    from spatial_snn.evo.evolution import wiring_length
+
+    pop = _cost_ga("synaptic_events").initial().genomes[:3]
+    events = np.array([5.0, 0.0, 2.5])
+    assert _cost_ga("synaptic_events").cost(events, pop).tolist() == events.tolist()
+    ops = _cost_ga("synaptic_ops").cost(events, pop)
+    assert ops.tolist() == [e + len(g.input_synapses) for e, g in zip(events, pop, strict=True)]
+    assert _cost_ga("nonzero_weights").cost(events, pop).tolist() == [g.n_synapses for g in pop]
+    wl = _cost_ga("wiring_length").cost(events, pop)
+    assert wl.tolist() == [wiring_length(g) for g in pop] and np.all(wl > 0)
+    with pytest.raises(ValueError, match="one per genome"):
+        _cost_ga("synaptic_ops").cost(events[:2], pop)
+
+
+def test_unknown_cost_names_the_choices():
+    with pytest.raises(ValueError, match="evolution.cost: expected one of"):
+        EvolutionConfig(cost="energy")
+
+
+def test_nsga2_on_a_genome_cost_keeps_the_cheap_good_individual():
+    ga = _cost_ga("nonzero_weights")
+    pop = ga.initial().genomes
+    weights = ga.cost(np.zeros(20), pop)
+    returns = np.full(20, 10.0)
+    cheapest = int(np.argmin(weights))
+    returns[cheapest] = 10.0  # ties on return: only the cost separates them
+    fitness = np.column_stack([returns, -weights])
+    assert cheapest in ga.parents(fitness).tolist()

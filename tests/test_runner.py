@@ -64,3 +64,23 @@ def test_cartpole_2d_solved_on_100_held_out_episodes(seed):
     res = evolve(sc, dim=2, seed=seed, workers=2, generations=60)
     assert res.test_returns.size == 100
     assert res.test_score >= 475, res.history
+
+
+@pytest.mark.parametrize("cost", ["synaptic_ops", "nonzero_weights", "wiring_length"])
+def test_nsga2_selects_on_the_configured_cost(tmp_path, cost):
+    from spatial_snn.evo.evolution import wiring_length
+    from spatial_snn.store.archive import open_run
+
+    sc = scenario_from_dict({**TINY, "evolution": {"population": 12, "generations": 2,
+                                                   "selection": "nsga2", "cost": cost}})
+    evolve(sc, seed=0, workers=1, archive=tmp_path / "run.h5")
+    with open_run(tmp_path / "run.h5") as run:
+        gen = run.generation(1)
+        pop = run.population(1)
+    steps = gen["episode_lengths"].sum(axis=1)
+    expected = {
+        "synaptic_ops": gen["counters"][:, 1] / steps + [len(g.input_synapses) for g in pop],
+        "nonzero_weights": [g.n_synapses for g in pop],
+        "wiring_length": [wiring_length(g) for g in pop],
+    }[cost]
+    np.testing.assert_allclose(-gen["fitness"][:, 1], expected)

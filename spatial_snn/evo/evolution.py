@@ -14,8 +14,12 @@ Next generation, "classic" scheme of the reference method (N individuals,
 * ``r = round(random_fraction * N)`` fresh random genomes.
 
 With ``selection = "nsga2"`` the ``m`` parents are chosen by DEAP's NSGA-II
-over (mean return, -synaptic events per environment step) instead of by
-return alone. Every new genome is pruned when ``prune`` is set (elites are
+over (mean return, -cost) instead of by return alone; ``cost`` is one of
+:data:`COSTS` (:meth:`GeneticAlgorithm.cost`): synaptic events per
+environment step (the kernel's count: spikes x outgoing synapses), synaptic
+operations per step (those events, the NeuroBench ACs, plus one MAC per input
+synapse, every input channel taken as non-zero), non-zero weights, or wiring
+length (sum of the Euclidean lengths of all synapses). Every new genome is pruned when ``prune`` is set (elites are
 already pruned). Randomness: individual ``i`` of generation ``g`` draws only
 from ``seeding.variation_rng(seed, g, i)``; parent pairing from
 ``seeding.selection_rng(seed, g)``.
@@ -38,6 +42,8 @@ from .variation import MutationParams, crossover, geometric_crossover, mutate, p
 ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
 SELECTIONS = ("classic", "nsga2")
 CROSSOVERS = ("published", "geometric", "none")
+#: What NSGA-II minimises beside maximising the return.
+COSTS = ("synaptic_events", "synaptic_ops", "nonzero_weights", "wiring_length")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class EvolutionConfig:
         Pruning also keeps tonic neurons (``v_leak > v_th``: they fire without
         input) and what they reach, so a bias can survive (see
         :func:`~spatial_snn.evo.variation.prune`).
+    cost : str
+        Second NSGA-II objective, minimised (one of :data:`COSTS`); unused by "classic".
     """
 
     population: int = 100
@@ -73,6 +81,7 @@ class EvolutionConfig:
     random_fraction: float = 0.1
     prune: bool = True
     prune_keep_tonic: bool = False
+    cost: str = "synaptic_events"
 
     def __post_init__(self):
         if self.population < 4:
@@ -83,6 +92,8 @@ class EvolutionConfig:
             raise ValueError(f"evolution.selection: expected one of {SELECTIONS}, got {self.selection!r}")
         if self.crossover not in CROSSOVERS:
             raise ValueError(f"evolution.crossover: expected one of {CROSSOVERS}, got {self.crossover!r}")
+        if self.cost not in COSTS:
+            raise ValueError(f"evolution.cost: expected one of {COSTS}, got {self.cost!r}")
         if not 0.0 <= self.random_fraction < 1.0:
             raise ValueError(f"evolution.random_fraction: expected a value in [0, 1), got {self.random_fraction}")
         m = self.n_elite
@@ -156,11 +167,30 @@ class GeneticAlgorithm:
     def _finish(self, g: Genome) -> Genome:
         return prune(g, self.config.prune_keep_tonic) if self.config.prune else g
 
+    def cost(self, events_per_step, genomes: list[Genome]) -> np.ndarray:
+        """The configured cost of each genome, ``(N,)`` float64 (minimised by NSGA-II).
+
+        ``events_per_step`` (N,): synaptic events per environment step measured
+        in evaluation; the other costs are read from the genomes.
+        """
+        events = np.asarray(events_per_step, np.float64)
+        if events.shape != (len(genomes),):
+            raise ValueError(f"events_per_step: expected shape ({len(genomes)},) (one per genome), "
+                             f"got {events.shape}")
+        kind = self.config.cost
+        if kind == "synaptic_events":
+            return events
+        if kind == "synaptic_ops":
+            return events + np.array([len(g.input_synapses) for g in genomes], np.float64)
+        if kind == "nonzero_weights":
+            return np.array([g.n_synapses for g in genomes], np.float64)
+        return np.array([wiring_length(g) for g in genomes], np.float64)
+
     def parents(self, fitness: np.ndarray) -> np.ndarray:
         """Indices of the ``m`` parents, best first.
 
         fitness : (N, n_obj) -- column 0 is the mean return; column 1 (for
-        NSGA-II) the negated synaptic events per environment step.
+        NSGA-II) the negated :meth:`cost`.
         """
         fitness = np.asarray(fitness, np.float64)
         if fitness.ndim == 1:
@@ -222,6 +252,20 @@ class GeneticAlgorithm:
         while len(genomes) < n:
             add(self._random(generation, len(genomes)), (-1, -1), "random")
         return Offspring(genomes, np.array(parents, np.int64), np.array(origin, np.int8))
+
+
+def wiring_length(genome: Genome) -> float:
+    """Sum of the Euclidean lengths of all synapses (input, recurrent, output), from the positions.
+
+    ``sum |x_pre - x_post|`` over synapses; a self-loop has length 0.
+    """
+    total = 0.0
+    for syn, src, dst in ((genome.input_synapses, genome.input_positions, genome.positions),
+                          (genome.recurrent, genome.positions, genome.positions),
+                          (genome.output_synapses, genome.positions, genome.output_positions)):
+        if len(syn):
+            total += float(np.linalg.norm(src[syn.pre] - dst[syn.post], axis=1).sum())
+    return total
 
 
 def statistics(returns: np.ndarray) -> dict[str, float]:

@@ -159,7 +159,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
         bar = stack.enter_context(_progress(n_gen, tally.start))
         tally.clock()
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
-            gen = _evaluate(pool, setup, offspring.genomes, g, n_gen, tally)              # evaluate
+            gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
             row = tally.add(g, offspring.genomes[gen.best], gen)                          # record
             if writer is not None:
                 _write(writer, g, offspring, gen, row, tally, seed)
@@ -180,7 +180,7 @@ class _Generation:
     seeds: np.ndarray
     cap: int | None
     ev: Evaluation
-    fitness: np.ndarray  # (N, 2): mean return, -synaptic events per environment step
+    fitness: np.ndarray  # (N, 2): mean return, -cost (NSGA-II's second objective, evolution.cost)
     best: int
     test_seeds: np.ndarray
     test: Evaluation | None
@@ -192,7 +192,8 @@ class _Generation:
         return self.ev.env_steps + (self.test.env_steps if self.test is not None else 0)
 
 
-def _evaluate(pool: WorkerPool, setup: RunSetup, genomes: list, g: int, n_gen: int, tally: _Tally) -> _Generation:
+def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int,
+              tally: _Tally) -> _Generation:
     """Run generation ``g`` on its training seeds, then its best on the test seeds if a test is due.
 
     With observation normalisation the encoder's bounds come from the
@@ -210,7 +211,7 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, genomes: list, g: int, n_gen: i
     seeds = seeding.train_seeds(setup.seed, g, proto.episodes, proto.fixed_seeds)
     cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) if proto.curriculum else None
     ev = pool.run(_training(task, sc.env.train_kwargs), genomes, seeds, cap)
-    fitness = np.column_stack([ev.returns.mean(axis=1), -ev.events_per_step()])
+    fitness = np.column_stack([ev.returns.mean(axis=1), -ga.cost(ev.events_per_step(), genomes)])
     best = int(np.argmax(fitness[:, 0]))
     test_seeds = seeding.test_seeds(setup.seed, proto.test_episodes)
     spent = proto.max_env_steps is not None and tally.steps + ev.env_steps >= proto.max_env_steps

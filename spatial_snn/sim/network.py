@@ -136,6 +136,7 @@ class Network:
         self._state()
         self._all = np.arange(self.n_networks, dtype=np.int64)
         self._counters = np.zeros((self.n_networks, 3), np.int64)
+        self._spikes_before = None
         self.reset()
 
     # ------------------------------------------------------------ layout
@@ -271,6 +272,8 @@ class Network:
                 f"{x[net, bad[1]]} at [{net}, {bad[1]}] (NaN, inf, or beyond float32 range)"
             )
         out = np.zeros((self.n_networks, self.n_outputs), np.float32)
+        # one sub-step: the kernel's spiker list is that sub-step's raster row (last_spikes)
+        self._spikes_before = self._counters[:, SPIKES].copy() if substeps == 1 else None
         kernels._advance(
             nets, int(substeps), x, self.episodes, self._n_of, self._slots_of, self._prefetch_of,
             self._p_ofs,
@@ -289,6 +292,21 @@ class Network:
         s = slice(int(self._s_ofs[b]), int(self._s_ofs[b]) + n)
         return self._v[s].copy(), self._i[s].copy()
 
+    def last_spikes(self, b: int) -> np.ndarray:
+        """Hidden neurons of network ``b`` that spiked in the last call of :meth:`step`, ascending.
+
+        Only after ``step(..., substeps=1)`` (the kernel keeps the spikers of its
+        last sub-step only); step one sub-step at a time to record a raster.
+        """
+        if getattr(self, "_spikes_before", None) is None:
+            raise ValueError("last_spikes: expected a preceding step(..., substeps=1); "
+                             "step one sub-step at a time to record spikes")
+        if isinstance(b, bool) or int(b) != b or not 0 <= b < self.n_networks:
+            raise ValueError(f"b: expected a network index in 0..{self.n_networks - 1}, got {b!r}")
+        count = int(self._counters[b, SPIKES] - self._spikes_before[b])
+        s0 = int(self._s_ofs[b])
+        return self._spk[s0:s0 + count].astype(np.int64)
+
     @property
     def counters(self) -> np.ndarray:
         """(B, 3) int64 copy: ``[SPIKES, SYN_EVENTS, NEURON_UPDATES]`` since construction
@@ -299,6 +317,7 @@ class Network:
     def reset_counters(self) -> None:
         """Set every counter to 0."""
         self._counters[:] = 0
+        self._spikes_before = None
 
     def __repr__(self) -> str:
         return (
