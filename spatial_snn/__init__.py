@@ -7,7 +7,8 @@ The public API, layer by layer (imports flow one way, top to bottom):
 * simulation: :class:`Network` (batched numba LIF kernels);
 * variation: :func:`mutate`, :func:`crossover`, :func:`geometric_crossover`, :func:`prune`;
 * tasks: :func:`make_env`, :class:`EncoderSpec`, :class:`DecoderSpec`, :func:`rollout`, :class:`WorkerPool`;
-* runs: :func:`evolve`, :func:`load_scenario`, :func:`open_run`, :func:`load_genome`.
+* runs: :func:`evolve`, :func:`load_scenario`, :func:`open_run`, :func:`load_genome`;
+* exchange: :func:`to_nir`, :func:`from_nir` (NIR graphs, ``docs/nir.md``).
 """
 
 __version__ = "0.1.0"
@@ -23,11 +24,15 @@ from .space.connectivity import Connectivity, ConnectivityRule, build
 from .space.genome import Genome, Synapses
 from .space.layout import GenomeSpec, ParameterRanges, random_genome
 from .store.archive import ArchiveFormatError, ArchiveLockedError, Run, RunWriter, load_genome, open_run, save_genome
+from .store.nir_io import NIRImportError, from_nir, to_nir
 from .tasks.encoding import DecoderSpec, EncoderSpec, make_decoder, make_encoder
 from .tasks.envs import make_env, observation_bounds
 from .tasks.evaluation import Evaluation, Task, WorkerPool, rollout
 
 __all__ = [
+    "NIRImportError",
+    "from_nir",
+    "to_nir",
     "run_batch",
     "warmup",
     "set_threads",
