@@ -10,7 +10,8 @@ import pytest
 from spatial_snn import NEURON_UPDATES, SPIKES, Network, from_nir, load_genome, to_nir
 from spatial_snn.space.connectivity import build
 from spatial_snn.space.layout import GenomeSpec, random_genome
-from spatial_snn.store.nir_io import NIRImportError, read_nir, write_nir
+from spatial_snn.store.nir_io import NIRImportError, read_nir
+from spatial_snn.store.nir_trace import golden_trace, write_nir
 from spatial_snn.tasks.encoding import make_decoder, make_encoder
 from spatial_snn.tasks.envs import make_env
 from spatial_snn.tasks.evaluation import Task, task_from_meta
@@ -219,3 +220,59 @@ def test_foreign_delay_and_non_graph_files_get_clear_errors(tmp_path):
     bad.write_bytes(b"not hdf5")
     with pytest.raises(NIRImportError, match="not a readable NIR graph"):
         read_nir(bad)
+
+
+# --------------------------------------------------------------- golden traces
+@pytest.mark.parametrize("delays", [False, True])
+def test_golden_trace_matches_the_kernel_and_shares_the_file(delays, tmp_path):
+    task, genome = cartpole_task(substeps=4), genome_for("spatial", 2, delays, seed=5)
+    trace = golden_trace(genome, task, seed=3, steps=30)  # raises if twin and kernel disagree
+    path = tmp_path / "traced.nir"
+    write_nir(path, to_nir(genome, task), trace)
+    back, _ = from_nir(nir.read(path))
+    data = nir.read_data(path)
+    spikes = data.nodes["lif"].observables["spikes"].data
+    v = data.nodes["lif"].observables["v"].data
+    x = data.nodes["input"].observables["current"].data
+    steps = data.nodes["output"].observables["mean"].data.shape[1]
+    assert spikes.shape == (1, steps * task.substeps, genome.n) and spikes.dtype == bool
+    # the imported genome, fed the recorded currents, reproduces the recorded spikes and potentials
+    net = Network([back], dt=task.dt)
+    for t in range(steps):
+        y = net.step(x[:, t * task.substeps], task.substeps)
+        assert np.array_equal(y[0], data.nodes["output"].observables["mean"].data[0, t])
+        assert np.array_equal(net.state(0)[0], v[0, (t + 1) * task.substeps - 1])
+    assert net.counters[0, SPIKES] == spikes.sum() > 0
+    actions = data.nodes["output"].observables["action"].data[0, :, 0]
+    assert set(np.unique(actions)) <= {0, 1}
+
+
+def test_golden_trace_rejects_a_bad_length():
+    with pytest.raises(ValueError, match="steps: expected an integer >= 1"):
+        golden_trace(genome_for("reference", 1, False), cartpole_task(), steps=0)
+
+
+# ------------------------------------------------------------------ CLI, replay
+def test_cli_exports_a_champion_to_nir_and_replay_gives_the_same_returns(tmp_path, capsys):
+    from spatial_snn import replay
+    from spatial_snn.cli import main
+
+    out = tmp_path / "cartpole.nir"
+    assert main(["export", str(GENOMES / "cartpole-2d.h5"), "--to", str(out), "--trace", "20"]) == 0
+    assert "golden trace" in capsys.readouterr().out
+    assert nir.read_data(out).nodes["lif"].observables["spikes"].data.shape[1] == 20 * 4
+    assert main(["export", str(GENOMES / "cartpole-2d.h5"), "--to", str(out)]) == 2
+    assert "overwrite" in capsys.readouterr().err
+    ours = replay(GENOMES / "cartpole-2d.h5", episodes=3, seed=11)
+    theirs = replay(out, episodes=3, seed=11)
+    assert np.array_equal(ours, theirs)
+
+
+def test_replay_of_a_foreign_graph_says_it_has_no_task(tmp_path, capsys):
+    from spatial_snn.cli import main
+
+    g, _ = small_graph()
+    graph = nir.NIRGraph(nodes=g.nodes, edges=g.edges, metadata={}, type_check=False)
+    nir.write(tmp_path / "foreign.nir", graph)
+    assert main(["replay", str(tmp_path / "foreign.nir")]) == 2
+    assert "carries no task" in capsys.readouterr().err

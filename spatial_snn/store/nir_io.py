@@ -41,9 +41,10 @@ import numpy as np
 
 from ..space.connectivity import ConnectivityRule, build, synapse_distances
 from ..space.genome import Genome, Synapses
+from ..tasks.envs import make_env
 from ..tasks.evaluation import Task, task_from_meta, task_meta
 
-__all__ = ["FORMAT", "NIRImportError", "from_nir", "read_nir", "to_nir", "write_nir"]
+__all__ = ["FORMAT", "NIRImportError", "from_nir", "read_nir", "to_nir"]
 
 #: ``metadata["format"]`` of graphs written by :func:`to_nir`.
 FORMAT = "spatial-snn"
@@ -89,6 +90,18 @@ def _reciprocal(x: np.ndarray, dt: float) -> np.ndarray:
                 hit = ~done & test(c)
                 t[hit], done = c[hit], done | hit
     return t
+
+
+def _action_space(task: Task) -> dict:
+    """The task's action space as JSON-able data (what a decoder needs without gymnasium)."""
+    from gymnasium import spaces
+
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    space = env.action_space
+    env.close()
+    if isinstance(space, spaces.Discrete):
+        return {"kind": "discrete", "n": int(space.n), "start": int(space.start)}
+    return {"kind": "box", "low": np.asarray(space.low, float).tolist(), "high": np.asarray(space.high, float).tolist()}
 
 
 # ------------------------------------------------------------------ export
@@ -164,6 +177,7 @@ def to_nir(genome: Genome, task: Task):
         "update_order": "Norse <= 1.0: v from the previous current, then current decays, spike if v > "
         "v_threshold (reset), then the step's weighted input is added to the current",
         "task": json.dumps(task_meta(task)),
+        "action_space": json.dumps(_action_space(task)),
         "rule": json.dumps(dataclasses.asdict(genome.rule)),
         "positions": genome.positions.copy(),
         "input_positions": genome.input_positions.copy(),
@@ -440,37 +454,6 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
 
 
 # -------------------------------------------------------------------- files
-def write_nir(path, graph, trace=None, *, overwrite: bool = False) -> None:
-    """Write ``graph`` (and optionally golden ``trace`` data) to one HDF5 file.
-
-    The file is what ``nir.write`` writes; a ``nir.NIRGraphData`` trace is
-    added beside it in ``nir.write_data``'s layout, so ``nir.read(path)`` and
-    ``nir.read_data(path)`` both read the one file. Written to a temporary
-    file and renamed: a reader never sees half a file.
-    """
-    import h5py
-
-    nir = _nir()
-    path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
-    tmp, tmp_data = f"{path}.tmp{os.getpid()}", f"{path}.data.tmp{os.getpid()}"
-    try:
-        nir.write(tmp, graph)
-        if trace is not None:
-            nir.write_data(tmp_data, trace)
-            with h5py.File(tmp_data, "r") as src, h5py.File(tmp, "a") as dst:
-                for key, value in src.attrs.items():
-                    dst.attrs[key] = value
-                for key in src:
-                    src.copy(src[key], dst, name=key)
-        os.replace(tmp, path)
-    finally:
-        for p in (tmp, tmp_data):
-            if os.path.exists(p):
-                os.unlink(p)
-
-
 def read_nir(path) -> tuple[Genome, Task | None]:
     """``from_nir(nir.read(path))``, with a clear error for a file that is not a NIR graph."""
     nir = _nir()
