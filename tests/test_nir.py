@@ -253,6 +253,7 @@ def test_golden_trace_rejects_a_bad_length():
 
 
 # ------------------------------------------------------------------ CLI, replay
+@pytest.mark.slow
 def test_cli_exports_a_champion_to_nir_and_replay_gives_the_same_returns(tmp_path, capsys):
     from spatial_snn import replay
     from spatial_snn.cli import main
@@ -276,3 +277,18 @@ def test_replay_of_a_foreign_graph_says_it_has_no_task(tmp_path, capsys):
     nir.write(tmp_path / "foreign.nir", graph)
     assert main(["replay", str(tmp_path / "foreign.nir")]) == 2
     assert "carries no task" in capsys.readouterr().err
+
+
+def test_an_edited_delay_or_damaged_metadata_is_named():
+    task, genome = cartpole_task(), genome_for("spatial", 2, True, seed=4)
+    g = to_nir(genome, task)
+    d = next(k for k in g.nodes if k.startswith("delay_d"))
+    nodes = {**g.nodes, d: nir.Delay(delay=g.nodes[d].delay + task.dt)}
+    with pytest.raises(NIRImportError, match=r"'w_rec_d\d+'.*delay of .* the graph was edited after export"):
+        from_nir(nir.NIRGraph(nodes=nodes, edges=list(g.edges), metadata=g.metadata, type_check=False))
+    meta = {**g.metadata, "positions": g.metadata["positions"][:-1]}
+    with pytest.raises(NIRImportError, match="graph metadata: does not fit the nodes"):
+        from_nir(nir.NIRGraph(nodes=g.nodes, edges=list(g.edges), metadata=meta, type_check=False))
+    meta = {k: v for k, v in g.metadata.items() if k != "rule"}
+    with pytest.raises(NIRImportError, match="graph metadata: damaged"):
+        from_nir(nir.NIRGraph(nodes=g.nodes, edges=list(g.edges), metadata=meta, type_check=False))

@@ -298,6 +298,77 @@ def _genes(effective: np.ndarray, strength: np.ndarray, name: str) -> np.ndarray
     return g
 
 
+def _signs(src: np.ndarray, vals: np.ndarray, count: int, unit: str, nodes_of) -> np.ndarray:
+    """One sign per presynaptic unit (Dale's law): +1, -1, or 0 for a unit without synapses."""
+    s = np.sign(vals).astype(np.int64)
+    hi, lo = np.zeros(count, np.int64), np.zeros(count, np.int64)
+    np.maximum.at(hi, src, s)
+    np.minimum.at(lo, src, s)
+    mixed = (hi > 0) & (lo < 0)
+    if mixed.any():
+        j = int(np.flatnonzero(mixed)[0])
+        raise NIRImportError(
+            f"nodes {nodes_of(j)}: {unit} {j}'s outgoing weights have both signs; this package obeys Dale's "
+            "law (one sign per neuron or input channel): split the unit or drop the minority synapses"
+        )
+    return hi + lo
+
+
+def _recurrent(nodes: dict, branches, n: int, gain: np.ndarray, dt: float):
+    """Recurrent synapses of all branches, sorted by (pre, post): pre, post, weight, delay, branch name."""
+    parts = []
+    for name, delay in branches:
+        w = _weight(nodes, name, (n, n)) * gain[:, None]
+        steps = np.ones(n, np.int64)
+        if delay is not None:
+            tau = np.asarray(nodes[delay].delay, np.float64).reshape(-1)
+            if tau.shape != (n,):
+                raise NIRImportError(f"node {delay!r} (Delay): expected shape ({n},), got {tau.shape}")
+            k = tau / dt
+            if not np.all(np.isfinite(k) & (k >= 0) & np.isclose(k, np.round(k), atol=1e-6)):
+                raise NIRImportError(f"node {delay!r} (Delay): expected whole multiples of dt = {dt} s, got {tau}")
+            steps = 1 + np.round(k).astype(np.int64)
+        post, pre = np.nonzero(w)
+        parts.append((pre, post, w[post, pre], steps[post], np.full(pre.size, name, dtype=object)))
+    if not parts:
+        parts = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0, np.float32), np.zeros(0, np.int64),
+                                                 np.zeros(0, dtype=object))]
+    pre, post, w, d, names = (np.concatenate(c) for c in zip(*parts, strict=True))
+    order = np.lexsort((post, pre))
+    pre, post, w, d, names = pre[order], post[order], w[order], d[order], names[order]
+    dup = (np.diff(pre) == 0) & (np.diff(post) == 0)
+    if dup.any():
+        k = int(np.flatnonzero(dup)[0])
+        raise NIRImportError(
+            f"nodes {sorted({names[k], names[k + 1]})}: synapse {pre[k]} -> {post[k]} appears in two recurrent "
+            "branches; this package keeps one synapse (one weight, one delay) per pair"
+        )
+    return pre.astype(np.int64), post.astype(np.int64), w.astype(np.float32), d.astype(np.int64), names
+
+
+def _layout(meta: dict, n: int, n_in: int, n_out: int, has_delays: str | None):
+    """(rule, positions, default signs, task) from our metadata, or a neutral layout for a foreign graph."""
+    if meta.get("format") == FORMAT:
+        try:
+            rule = ConnectivityRule(**json.loads(meta["rule"]))
+            pos = {k: np.asarray(meta[k], np.float64) for k in ("positions", "input_positions", "output_positions")}
+            task = task_from_meta(json.loads(meta["task"]))
+            return rule, pos, np.asarray(meta["sign"]), np.asarray(meta["input_sign"]), task
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NIRImportError(f"graph metadata: damaged spatial-snn metadata ({exc}); re-export the graph") from exc
+    if has_delays:
+        raise NIRImportError(
+            f"node {has_delays!r} (Delay): delays are supported only in graphs written by spatial-snn (their "
+            "delays follow from the neuron positions stored in the metadata)"
+        )
+    pos = {
+        "positions": np.arange(n, dtype=np.float64)[:, None],
+        "input_positions": np.zeros((n_in, 1)),
+        "output_positions": np.zeros((n_out, 1)),
+    }
+    return ConnectivityRule(strength_decay=0.0), pos, np.ones(n, np.int8), np.ones(n_in, np.int8), None
+
+
 def from_nir(graph) -> tuple[Genome, Task | None]:
     """A genome (and its task, if the graph carries one) from a NIR graph.
 
@@ -317,10 +388,8 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
     nir = _nir()
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph, got {type(graph).__name__}")
-    inp, w_in_name, lif_name, recurrent, w_out_name, out = _structure(graph)
-    nodes = graph.nodes
-    meta = _meta(graph)
-    ours = meta.get("format") == FORMAT
+    inp, w_in_name, lif_name, branches, w_out_name, out = _structure(graph)
+    nodes, meta = graph.nodes, _meta(graph)
     lif = nodes[lif_name]
     n = int(np.asarray(lif.v_threshold).size)
     n_in = int(np.asarray(nodes[inp].input_type["input"]).prod())
@@ -335,119 +404,54 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
     for field in ("tau_syn", "tau_mem", "r", "w_in"):
         if not np.all(params[field] > 0):
             raise NIRImportError(f"node {lif_name!r} (CubaLIF): expected {field} > 0 for every neuron")
-    # our current enters unscaled: r = 1 and w_in = tau_syn / dt; other values scale the input weights
+    # our current enters unscaled (r = 1, w_in = tau_syn / dt); other values scale the incoming weights
     gain = params["r"] * params["w_in"] * dt / params["tau_syn"]
     gain = np.where(np.isclose(gain, 1.0, rtol=1e-6, atol=0), 1.0, gain).astype(np.float32)
     w_in = _weight(nodes, w_in_name, (n, n_in)) * gain[:, None]
     w_out = _weight(nodes, w_out_name, (n_out, n))
-    rec_pre, rec_post, rec_w, rec_d, rec_names = [], [], [], [], []
-    for name, delay in recurrent:
-        w = _weight(nodes, name, (n, n)) * gain[:, None]
-        steps = np.ones(n, np.int64)
-        if delay is not None:
-            tau = np.asarray(nodes[delay].delay, np.float64).reshape(-1)
-            if tau.shape != (n,):
-                raise NIRImportError(f"node {delay!r} (Delay): expected shape ({n},), got {tau.shape}")
-            k = tau / dt
-            if not np.all(np.isfinite(k) & (k >= 0) & np.isclose(k, np.round(k), atol=1e-6)):
-                raise NIRImportError(f"node {delay!r} (Delay): expected whole multiples of dt = {dt} s, got {tau}")
-            steps = 1 + np.round(k).astype(np.int64)
-        post, pre = np.nonzero(w)
-        rec_pre.append(pre), rec_post.append(post), rec_w.append(w[post, pre]), rec_d.append(steps[post])
-        rec_names += [name] * pre.size
-    pre, post = np.concatenate(rec_pre or [[]]).astype(np.int64), np.concatenate(rec_post or [[]]).astype(np.int64)
-    w_rec, d_rec = np.concatenate(rec_w or [[]]).astype(np.float32), np.concatenate(rec_d or [[]]).astype(np.int64)
-    order = np.lexsort((post, pre))
-    pre, post, w_rec, d_rec = pre[order], post[order], w_rec[order], d_rec[order]
-    names = np.array(rec_names + [w_out_name] * int(np.count_nonzero(w_out)), dtype=object)
-    names[: pre.size] = names[: pre.size][order]
-    dup = (np.diff(pre) == 0) & (np.diff(post) == 0)
-    if dup.any():
-        k = int(np.flatnonzero(dup)[0])
-        raise NIRImportError(
-            f"nodes {[r for r, _ in recurrent]}: synapse {pre[k]} -> {post[k]} appears in two recurrent "
-            "branches; this package keeps one synapse (one weight, one delay) per pair"
-        )
-    # Dale's law: one sign per presynaptic neuron
-    out_pre = np.nonzero(w_out.T)
-    src = np.concatenate([pre, out_pre[0]]).astype(np.int64)
-    vals = np.concatenate([w_rec, w_out.T[out_pre]])
-    signs = np.zeros(n, np.int64)
-    np.maximum.at(signs, src, np.sign(vals).astype(np.int64))
-    lowest = np.zeros(n, np.int64)
-    np.minimum.at(lowest, src, np.sign(vals).astype(np.int64))
-    mixed = (signs > 0) & (lowest < 0)
-    if mixed.any():
-        j = int(np.flatnonzero(mixed)[0])
-        at = [names[k] for k in np.flatnonzero(src == j)]
-        raise NIRImportError(
-            f"nodes {sorted(set(at))}: neuron {j}'s outgoing weights have both signs; this package's neurons "
-            "obey Dale's law (one sign per neuron): split the neuron or drop the minority synapses"
-        )
-    signs = signs + lowest
-    in_pre = np.nonzero(w_in.T)
-    in_signs = np.zeros(n_in, np.int64)
-    for s in (1, -1):
-        mask = np.sign(w_in.T[in_pre]) == s
-        if np.any(in_signs[in_pre[0][mask]] == -s):
-            c = int(in_pre[0][mask][in_signs[in_pre[0][mask]] == -s][0])
-            raise NIRImportError(f"node {w_in_name!r}: input channel {c}'s weights have both signs (Dale's law)")
-        in_signs[in_pre[0][mask]] = s
-    if ours:
-        rule = ConnectivityRule(**json.loads(meta["rule"]))
-        pos = {k: np.asarray(meta[k], np.float64) for k in ("positions", "input_positions", "output_positions")}
-        sign0, in_sign0 = np.asarray(meta["sign"]), np.asarray(meta["input_sign"])
-        task = task_from_meta(json.loads(meta["task"]))
-    else:
-        if np.any(d_rec != 1):
-            name = next(d for _, d in recurrent if d is not None)
-            raise NIRImportError(
-                f"node {name!r} (Delay): delays are supported only in graphs written by spatial-snn (their "
-                "delays follow from the neuron positions stored in the metadata)"
-            )
-        rule = ConnectivityRule(strength_decay=0.0)
-        pos = {
-            "positions": np.arange(n, dtype=np.float64)[:, None],
-            "input_positions": np.zeros((n_in, 1)),
-            "output_positions": np.zeros((n_out, 1)),
-        }
-        sign0, in_sign0 = np.ones(n, np.int8), np.ones(n_in, np.int8)
-        task = None
-    sign = np.where(signs != 0, signs, sign0).astype(np.int8)
-    in_sign = np.where(in_signs != 0, in_signs, in_sign0).astype(np.int8)
-    in_post, in_pre_c = np.nonzero(w_in)
-    order = np.lexsort((in_post, in_pre_c))
-    in_pre_c, in_post = in_pre_c[order], in_post[order]
+    pre, post, w_rec, d_rec, names = _recurrent(nodes, branches, n, gain, dt)
+    in_post, in_pre = np.nonzero(w_in)
+    order = np.lexsort((in_post, in_pre))
+    in_pre, in_post = in_pre[order], in_post[order]
     o_pre, o_post = np.nonzero(w_out.T)
-    draft = Genome(
-        **pos,
-        v_th=params["v_threshold"], v_reset=params["v_reset"], v_leak=params["v_leak"],
-        tau_mem_inv=1.0 / params["tau_mem"], tau_syn_inv=1.0 / params["tau_syn"],
-        sign=sign, input_sign=in_sign,
-        input_synapses=Synapses(in_pre_c, in_post, np.ones(in_pre_c.size, np.float32)),
-        recurrent=Synapses(pre, post, np.ones(pre.size, np.float32)),
-        output_synapses=Synapses(o_pre, o_post, np.ones(o_pre.size, np.float32)),
-        rule=rule,
-    )  # fmt: skip
+    rec_names = {j: names[pre == j].tolist() for j in np.unique(pre)}
+    signs = _signs(np.concatenate([pre, o_pre]), np.concatenate([w_rec, w_out.T[o_pre, o_post]]), n, "neuron",
+                   lambda j: sorted({*rec_names.get(j, []), w_out_name}))
+    in_signs = _signs(in_pre, w_in[in_post, in_pre], n_in, "input channel", lambda c: [w_in_name])
+    delayed = next((d for _, d in branches if d is not None), None) if np.any(d_rec != 1) else None
+    rule, pos, sign0, in_sign0, task = _layout(meta, n, n_in, n_out, delayed)
+    try:
+        draft = Genome(
+            **pos,
+            v_th=params["v_threshold"], v_reset=params["v_reset"], v_leak=params["v_leak"],
+            tau_mem_inv=1.0 / params["tau_mem"], tau_syn_inv=1.0 / params["tau_syn"],
+            sign=np.where(signs != 0, signs, sign0), input_sign=np.where(in_signs != 0, in_signs, in_sign0),
+            input_synapses=Synapses(in_pre, in_post, np.ones(in_pre.size, np.float32)),
+            recurrent=Synapses(pre, post, np.ones(pre.size, np.float32)),
+            output_synapses=Synapses(o_pre, o_post, np.ones(o_pre.size, np.float32)),
+            rule=rule,
+        )  # fmt: skip
+    except (ValueError, TypeError) as exc:
+        raise NIRImportError(f"graph metadata: does not fit the nodes ({exc})") from exc
     genes = {}
     for proj, name, eff in (
-        ("input_synapses", w_in_name, w_in[in_post, in_pre_c]),
+        ("input_synapses", w_in_name, w_in[in_post, in_pre]),
         ("recurrent", "recurrent Linear", w_rec),
         ("output_synapses", w_out_name, w_out.T[o_pre, o_post]),
     ):
         strength = rule.strength(synapse_distances(draft, proj).astype(np.float32))
         genes[proj] = _genes(eff, np.asarray(strength), name)
     genome = draft.replace(
-        input_synapses=Synapses(in_pre_c, in_post, genes["input_synapses"]),
+        input_synapses=Synapses(in_pre, in_post, genes["input_synapses"]),
         recurrent=Synapses(pre, post, genes["recurrent"]),
         output_synapses=Synapses(o_pre, o_post, genes["output_synapses"]),
     )
     if pre.size:
-        got = build(genome).delays.astype(np.int64)  # CSR order = (pre, post) order, as ours
+        got = build(genome).delays.astype(np.int64)  # CSR order is our (pre, post) order
         if not np.array_equal(got, d_rec):
             k = int(np.flatnonzero(got != d_rec)[0])
             raise NIRImportError(
-                f"recurrent Delay nodes: synapse {pre[k]} -> {post[k]} has a delay of {d_rec[k]} steps, but the "
+                f"node {names[k]!r}: synapse {pre[k]} -> {post[k]} has a delay of {d_rec[k]} steps, but the "
                 f"stored positions and rule give {got[k]}; the graph was edited after export"
             )
     return genome, task
