@@ -3,7 +3,8 @@
 Not part of the test suite (torch is heavy). Run it in a separate environment::
 
     python3 -m venv /work/venv-torch
-    /work/venv-torch/bin/pip install torch norse==1.1.0 nir==1.0.8   # norse may need --no-deps with a CPU torch
+    /work/venv-torch/bin/pip install torch nirtorch nir==1.0.8 h5py
+    /work/venv-torch/bin/pip install --no-deps norse==1.1.0    # keeps the torch you have
     spatial-snn export genomes/cartpole-2d.h5 --to /tmp/cartpole-2d.nir --trace 200
     /work/venv-torch/bin/python benchmarks/nir_crosscheck.py /tmp/cartpole-2d.nir [more.nir ...]
 
