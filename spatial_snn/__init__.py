@@ -8,7 +8,8 @@ The public API, layer by layer (imports flow one way, top to bottom):
 * variation: :func:`mutate`, :func:`crossover`, :func:`geometric_crossover`, :func:`prune`;
 * tasks: :func:`make_env`, :class:`EncoderSpec`, :class:`DecoderSpec`, :func:`rollout`, :class:`WorkerPool`;
 * runs: :func:`resolve`, :func:`evolve`, :func:`resume`, :func:`load_scenario`, :func:`open_run`,
-  :func:`load_genome`, :func:`report`.
+  :func:`load_genome`, :func:`report`;
+* exchange: :func:`to_nir`, :func:`from_nir` (NIR graphs, ``docs/nir.md``).
 
 Each name is imported from its subpackage on first use, so ``import
 spatial_snn.cli`` (and ``spatial-snn --help``) does not load numba, h5py,
@@ -66,6 +67,8 @@ _SOURCES = {
     "load_genome": "store.archive",
     "open_run": "store.archive",
     "save_genome": "store.archive",
+    "to_nir": "store.nir_io",
+    "from_nir": "store.nir_io",
     "DecoderSpec": "tasks.encoding",
     "EncoderSpec": "tasks.encoding",
     "make_decoder": "tasks.encoding",
@@ -91,6 +94,8 @@ __all__ = [
     "run_batch",
     "replay",
     "report",
+    "to_nir",
+    "from_nir",
     "Result",
     "check_scenario",
     "evolve",

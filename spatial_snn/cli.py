@@ -5,7 +5,7 @@
     spatial-snn batch SCENARIO --dims 1 2 3 --seeds 0-4
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
-    spatial-snn export PATH --to genomes/NAME.h5
+    spatial-snn export PATH --to genomes/NAME.h5 | model.nir [--trace STEPS]
     spatial-snn report PATH [--episodes 10] [--json] [--figures DIR]
 """
 
@@ -129,6 +129,9 @@ def _cmd_export(args) -> int:
     from .store.archive import open_run, save_genome
     from .tasks.evaluation import task_meta
 
+    if Path(args.to).suffix == ".nir":
+        return _export_nir(args)
+
     with open_run(args.path) as run:
         ch = run.champion()
         if ch is None:
@@ -149,6 +152,18 @@ def _cmd_report(args) -> int:
 
     rep = report(args.path, episodes=args.episodes, seed=args.seed, figures=args.figures)
     print(to_json(rep) if args.json else format_report(rep))
+    return 0
+
+
+def _export_nir(args) -> int:
+    from .runs.replay import load_controller
+    from .store.nir_io import to_nir
+    from .store.nir_trace import golden_trace, write_nir
+
+    genome, task, _ = load_controller(args.path)
+    trace = golden_trace(genome, task, seed=args.trace_seed, steps=args.trace) if args.trace else None
+    write_nir(args.to, to_nir(genome, task), trace, overwrite=args.overwrite)
+    print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else ""))
     return 0
 
 
@@ -206,9 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--max-frames", type=int, help="stop the video after this many frames")
     q.set_defaults(func=_cmd_replay)
 
-    q = sub.add_parser("export", help="write the champion as a standalone genome file")
+    q = sub.add_parser("export", help="write the champion as a genome file (.h5) or a NIR graph (.nir)")
     q.add_argument("path")
-    q.add_argument("--to", required=True)
+    q.add_argument("--to", required=True, help="genomes/NAME.h5, or model.nir for NIR (docs/nir.md)")
+    q.add_argument("--trace", type=int, default=0, metavar="STEPS",
+                   help=".nir only: include a golden trace of one episode of up to STEPS env steps")
+    q.add_argument("--trace-seed", type=int, default=0, help="reset seed of the traced episode")
     q.add_argument("--overwrite", action="store_true")
     q.set_defaults(func=_cmd_export)
 

@@ -25,8 +25,16 @@ _REPLAY_STREAM = 5
 
 
 def load_controller(path) -> tuple[Genome, Task, dict]:
-    """(genome, task, info) from a run archive (its champion) or a genome file."""
+    """(genome, task, info) from a run archive (its champion), a genome file or a ``.nir`` graph."""
     path = Path(path)
+    if path.suffix == ".nir":
+        from ..store.nir_io import NIRImportError, read_nir
+
+        genome, task = read_nir(path)
+        if task is None:
+            raise NIRImportError(f"{path}: the graph carries no task (environment, encoder, decoder); only "
+                                 "graphs written by `spatial-snn export ... --to model.nir` replay on their own")
+        return genome, task, {"source": str(path)}
     try:
         with open_run(path) as run:
             ch = run.champion()
