@@ -9,9 +9,13 @@ uninterrupted one and the number of workers does not matter.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -27,7 +31,7 @@ from ..space.layout import random_genome
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import check_spaces, make_env, observation_bounds
 from ..tasks.evaluation import Task, WorkerPool, task_meta
-from .scenarios import Scenario, as_scenario, stored_scenario
+from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
 
@@ -58,6 +62,70 @@ class Result:
     @property
     def wall_time(self) -> float:
         return float(self.history["wall_time"][-1]) if len(self.history.get("wall_time", [])) else 0.0
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`evolve`.
+
+    A ``KeyboardInterrupt``, so that code which stops on Ctrl-C still does.
+    ``archive`` is the run archive if one exists (it keeps every complete
+    generation: resume it), else None; ``generations`` counts the complete
+    generations in it.
+    """
+
+    def __init__(self, archive: Path | None, generations: int):
+        self.archive, self.generations = archive, generations
+        where = f"{archive} keeps {generations} complete generations" if archive else "no archive was written"
+        super().__init__(f"run interrupted; {where}")
+
+
+def _reports_interrupts(fn):
+    """Turn Ctrl-C anywhere in ``evolve`` into :class:`RunInterrupted` naming the archive."""
+
+    @functools.wraps(fn)
+    def wrapper(scenario, **kwargs):
+        try:
+            return fn(scenario, **kwargs)
+        except RunInterrupted:
+            raise
+        except KeyboardInterrupt:
+            archive = kwargs.get("archive")
+            path = Path(archive) if archive is not None and Path(archive).exists() else None
+            raise RunInterrupted(path, _complete_generations(path)) from None
+
+    return wrapper
+
+
+def _complete_generations(path: Path | None) -> int:
+    if path is None:
+        return 0
+    from ..store.archive import open_run
+
+    try:
+        with open_run(path) as run:
+            return int(run.n_generations)
+    except Exception:  # the hint must not fail: the path is what matters
+        return 0
+
+
+@contextlib.contextmanager
+def _hold_interrupts():
+    """Defer Ctrl-C (SIGINT) until the enclosed archive write is over, then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None or previous in (signal.SIG_IGN, signal.SIG_DFL):
+        yield
+        return
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)
 
 
 def make_task(sc: Scenario, seed: int, bounds: tuple | None = None) -> Task:
@@ -162,6 +230,7 @@ def _progress(total: int, start: int):
                 dynamic_ncols=True, leave=True)
 
 
+@_reports_interrupts
 def evolve(
     scenario,
     *,
@@ -200,9 +269,7 @@ def evolve(
         generation.
     """
     sc = as_scenario(scenario)
-    if dim not in (1, 2, 3):
-        raise ValueError(f"dim: expected 1, 2 or 3, got {dim}")
-    n_gen = int(generations or sc.evolution.generations)
+    n_gen = check_run_args(sc, dim, seed, generations, workers)  # before any file is made
     proto = sc.protocol
     config = {"scenario": sc.to_dict(), "dim": dim, "seed": seed, "generations": n_gen}
 
@@ -265,8 +332,9 @@ def evolve(
                     champion, champ_returns = offspring.genomes[best], test_returns
                     champ_test = float(test_returns.mean())
                     if writer is not None:
-                        writer.write_champion(champion, generation=g, index=best,
-                                              test_returns=test_returns, test_seeds=test_seeds)
+                        with _hold_interrupts():
+                            writer.write_champion(champion, generation=g, index=best,
+                                                  test_returns=test_returns, test_seeds=test_seeds)
             steps_done += steps
             now = time.perf_counter()
             wall_done += now - t_last  # includes the variation that made this generation
@@ -278,14 +346,15 @@ def evolve(
             for k, v in row.items():
                 history[k].append(v)
             if writer is not None:
-                writer.write_generation(
-                    g, population=offspring.genomes, fitness=fitness, episode_returns=ev.returns,
-                    episode_lengths=ev.lengths, episode_seeds=seeds, counters=ev.counters,
-                    parents=offspring.parents, origin=offspring.origin,
-                    stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
-                    test_seeds=test_seeds if test_returns is not None else None,
-                    rng_state=_rng_state(seed, g + 1),
-                )
+                with _hold_interrupts():  # a Ctrl-C lands between generations, not inside one
+                    writer.write_generation(
+                        g, population=offspring.genomes, fitness=fitness, episode_returns=ev.returns,
+                        episode_lengths=ev.lengths, episode_seeds=seeds, counters=ev.counters,
+                        parents=offspring.parents, origin=offspring.origin,
+                        stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
+                        test_seeds=test_seeds if test_returns is not None else None,
+                        rng_state=_rng_state(seed, g + 1),
+                    )
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(best=f"{row['best']:.1f}", mean=f"{row['mean']:.1f}",
@@ -303,7 +372,8 @@ def evolve(
         if bar is not None:
             bar.close()
         if writer is not None:
-            writer.close()
+            with _hold_interrupts():
+                writer.close()
     return Result(sc, dim, seed, champion, champ_test, np.asarray(champ_returns),
                   {k: np.asarray(v) for k, v in history.items()},
                   Path(archive) if archive is not None else None)
