@@ -277,12 +277,14 @@ def _interrupted(exc: KeyboardInterrupt, args) -> str:
         if command in ("evolve", "resume", "batch"):
             return f"{PROG}: interrupted before any generation was written; nothing to resume, run the command again"
         return f"{PROG}: interrupted"
+    n = getattr(exc, "generations", None)
+    kept = f"{n} complete generation{'' if n == 1 else 's'}" if n is not None else "every complete generation"
     if command == "batch":
-        return (f"{PROG}: interrupted; {archive} keeps every complete generation; run the same batch command "
-                "again to continue (finished runs are skipped, this one resumes)")
+        return (f"{PROG}: interrupted; {archive} keeps {kept}; run the same batch command again to continue "
+                "(finished runs are skipped, this one resumes)")
     extend = f" --generations {args.generations}" if command == "resume" and args.generations else ""
-    return (f"{PROG}: interrupted; {archive} keeps every complete generation; continue with: "
-            f"{PROG} resume {shlex.quote(str(archive))}{extend}")
+    resume = f"{PROG} resume {shlex.quote(str(archive))}{extend}"
+    return f"{PROG}: interrupted; {archive} keeps {kept}; continue with: {resume}"
 
 
 def main(argv=None) -> int:

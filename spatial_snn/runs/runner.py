@@ -365,6 +365,9 @@ def evolve(
                 break
             if g + 1 < n_gen:
                 offspring = ga.ask(g + 1, offspring.genomes, fitness)
+    except KeyboardInterrupt:
+        pool.close(kill=True)  # the workers' running jobs are lost anyway: do not wait for them
+        raise
     finally:
         pool.close()
         if own_executor:

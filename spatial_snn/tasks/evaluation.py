@@ -350,8 +350,13 @@ class WorkerPool:
             pending = broken
         return results
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Shut the local pool down; ``kill`` ends running jobs at once (after Ctrl-C)."""
         if self._pool is not None:
+            if kill:
+                from .lifeline import kill_workers
+
+                kill_workers()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 

@@ -27,6 +27,7 @@ its workers in the thread that submits the first jobs).
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -99,3 +100,20 @@ def start_worker(parent_pid: int) -> None:
     from .evaluation import init_worker
 
     init_worker()
+
+
+def kill_workers() -> int:
+    """Kill every worker process this process started through :func:`worker_context`; return how many.
+
+    For Ctrl-C: workers hold nothing worth keeping (only the main process
+    writes the archive), and without this the interpreter's exit would wait
+    for their running jobs. Every such process, not only those a pool still
+    lists: a Ctrl-C can land after a worker started and before its pool
+    recorded it, and such an orphan would keep the exit waiting forever.
+    """
+    killed = 0
+    for process in multiprocessing.active_children():
+        if isinstance(process, _QuietSpawnProcess) and process.is_alive():
+            process.kill()
+            killed += 1
+    return killed
