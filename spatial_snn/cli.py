@@ -287,11 +287,24 @@ def _interrupted(exc: KeyboardInterrupt, args) -> str:
     return f"{PROG}: interrupted; {archive} keeps {kept}; continue with: {resume}"
 
 
+#: What every command imports, loaded with Ctrl-C held back (see :func:`main`).
+_HEAVY_MODULES = ("spatial_snn.runs.runner", "spatial_snn.store.archive")
+
+
 def main(argv=None) -> int:
     """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C)."""
+    import importlib
+
+    from .runs.interrupts import held_interrupts
+
     args = None
     try:
         args = build_parser().parse_args(argv)
+        # a Ctrl-C that cuts an import short can surface as a misleading ImportError (numpy's C
+        # extension does this): finish the imports first, then stop
+        with held_interrupts():
+            for name in _HEAVY_MODULES:
+                importlib.import_module(name)
         return args.func(args)
     except KeyboardInterrupt as exc:
         with _interrupts_ignored():  # a second Ctrl-C must not turn the one line into a traceback

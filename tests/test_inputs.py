@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from spatial_snn.cli import main
-from spatial_snn.runs.runner import _hold_interrupts, evolve
+from spatial_snn.runs.interrupts import held_interrupts
+from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import LIMITS, SEED_MAX, Scenario, check_run_args, scenario_from_dict
 
 TINY = {"network.substeps": "2", "evolution.population": "4", "evolution.generations": "1",
@@ -181,7 +182,7 @@ def test_allow_large_lifts_every_bound():
 def test_a_ctrl_c_during_an_archive_write_is_raised_after_it():
     finished = []
     with pytest.raises(KeyboardInterrupt):
-        with _hold_interrupts():
+        with held_interrupts():
             signal.raise_signal(signal.SIGINT)
             finished.append(True)  # the write goes on to its end
     assert finished == [True]

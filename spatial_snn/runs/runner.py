@@ -9,13 +9,10 @@ uninterrupted one and the number of workers does not matter.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -31,6 +28,7 @@ from ..space.layout import random_genome
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import check_spaces, make_env, observation_bounds
 from ..tasks.evaluation import Task, WorkerPool, task_meta
+from .interrupts import held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
@@ -106,26 +104,6 @@ def _complete_generations(path: Path | None) -> int:
             return int(run.n_generations)
     except Exception:  # the hint must not fail: the path is what matters
         return 0
-
-
-@contextlib.contextmanager
-def _hold_interrupts():
-    """Defer Ctrl-C (SIGINT) until the enclosed archive write is over, then raise it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None or previous in (signal.SIG_IGN, signal.SIG_DFL):
-        yield
-        return
-    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)
 
 
 def make_task(sc: Scenario, seed: int, bounds: tuple | None = None) -> Task:
@@ -332,7 +310,7 @@ def evolve(
                     champion, champ_returns = offspring.genomes[best], test_returns
                     champ_test = float(test_returns.mean())
                     if writer is not None:
-                        with _hold_interrupts():
+                        with held_interrupts():
                             writer.write_champion(champion, generation=g, index=best,
                                                   test_returns=test_returns, test_seeds=test_seeds)
             steps_done += steps
@@ -346,7 +324,7 @@ def evolve(
             for k, v in row.items():
                 history[k].append(v)
             if writer is not None:
-                with _hold_interrupts():  # a Ctrl-C lands between generations, not inside one
+                with held_interrupts():  # a Ctrl-C lands between generations, not inside one
                     writer.write_generation(
                         g, population=offspring.genomes, fitness=fitness, episode_returns=ev.returns,
                         episode_lengths=ev.lengths, episode_seeds=seeds, counters=ev.counters,
@@ -375,7 +353,7 @@ def evolve(
         if bar is not None:
             bar.close()
         if writer is not None:
-            with _hold_interrupts():
+            with held_interrupts():
                 writer.close()
     return Result(sc, dim, seed, champion, champ_test, np.asarray(champ_returns),
                   {k: np.asarray(v) for k, v in history.items()},
