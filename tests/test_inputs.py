@@ -154,6 +154,14 @@ def test_the_python_api_raises_value_error_before_making_a_file(tmp_path):
         assert not out.exists()
 
 
+def test_replay_of_no_episodes_raises_value_error(tmp_path):
+    from spatial_snn.runs.replay import replay
+
+    for episodes in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="episodes"):
+            replay(tmp_path / "missing.h5", episodes=episodes)
+
+
 def test_scenario_values_raise_value_error():
     for bad in ({"name": "../../x"}, {"name": ""}, {"name": "a/b"}, {"protocol": {"target": math.nan}},
                 {"protocol": {"target": -math.inf}}, {"network": {"n_hidden": LIMITS["network.n_hidden"] + 1}},
