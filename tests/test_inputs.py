@@ -152,6 +152,10 @@ def test_the_python_api_raises_value_error_before_making_a_file(tmp_path):
         with pytest.raises(ValueError, match=next(iter(kwargs))):
             evolve(sc, archive=out, **kwargs)
         assert not out.exists()
+    rejected = scenario_from_dict({**_tiny_dict(), "env": {"kwargs": {"bogus": 1}}})
+    with pytest.raises(ValueError, match="bogus"):
+        evolve(rejected, archive=out, workers=1)
+    assert not out.exists()
 
 
 def test_replay_of_no_episodes_raises_value_error(tmp_path):

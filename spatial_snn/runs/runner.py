@@ -29,7 +29,7 @@ from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import check_spaces, make_env, observation_bounds
 from ..tasks.evaluation import Task, WorkerPool, task_meta
 from .interrupts import held_interrupts
-from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
+from .scenarios import Scenario, as_scenario, check_env, check_run_args, stored_scenario
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
 
@@ -248,6 +248,7 @@ def evolve(
     """
     sc = as_scenario(scenario)
     n_gen = check_run_args(sc, dim, seed, generations, workers)  # before any file is made
+    check_env(sc.env)  # a rejected kwarg or a missing dependency: one ValueError with the fix
     proto = sc.protocol
     config = {"scenario": sc.to_dict(), "dim": dim, "seed": seed, "generations": n_gen}
 
