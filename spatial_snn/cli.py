@@ -5,35 +5,88 @@
     spatial-snn batch SCENARIO --dims 1 2 3 --seeds 0-4
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
+    spatial-snn curves PATH... --out curves.png [--published SCORE]
     spatial-snn export PATH --to genomes/NAME.h5 | model.nir [--trace STEPS]
     spatial-snn report PATH [--episodes 10] [--json] [--figures DIR]
+
+Every bad argument or scenario value is one line on stderr,
+``spatial-snn: error: ...``, exit status 2, before any file is made. Ctrl-C
+is one line naming the archive and the command that continues it (exit
+status 130). Module imports are deferred into the commands, so that Ctrl-C
+during start-up is caught as well.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shlex
 import sys
 from pathlib import Path
 
 from .runs.paths import DEFAULT_ARCHIVE_DIR, archive_path
 
+PROG = "spatial-snn"
+#: Most episodes one ``replay`` runs (run several with other ``--seed`` values for more).
+MAX_REPLAY_EPISODES = 10_000
+_SEED_MAX = 2**32 - 1  # spatial_snn.runs.scenarios.SEED_MAX, without importing numpy at start-up
+
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]."""
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]; each seed in 0..2**32-1."""
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
         try:
             if "-" in part[1:]:
-                a, b = part.split("-", 1)
-                out.extend(range(int(a), int(b) + 1))
+                a, b = (int(x) for x in part.split("-", 1))
+                if b - a > 10_000:
+                    raise argparse.ArgumentTypeError(f"seeds: expected at most 10,000 seeds, got {text!r}")
+                out.extend(range(a, b + 1))
             elif part:
                 out.append(int(part))
         except ValueError:
             raise argparse.ArgumentTypeError(f"seeds: expected e.g. '0-4' or '0,3,7', got {text!r}") from None
     if not out:
         raise argparse.ArgumentTypeError(f"seeds: expected at least one seed, got {text!r}")
+    bad = [k for k in out if not 0 <= k <= _SEED_MAX]
+    if bad:
+        raise argparse.ArgumentTypeError(f"seeds: expected integers in 0..{_SEED_MAX} (2**32 - 1), got {bad[0]}")
     return out
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= _SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..{_SEED_MAX} (2**32 - 1), got {text!r}")
+    return value
+
+
+def _count(limit: int | None = None, hint: str = ""):
+    """An argparse type: an integer >= 1 (and <= ``limit``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < 1:
+            raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+        if limit is not None and value > limit:
+            raise argparse.ArgumentTypeError(f"expected at most {limit:,}, got {value:,}{hint}")
+        return value
+
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line: ``spatial-snn: error: ...``, exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{PROG}: error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
 
 
 def _executor(args):
@@ -46,17 +99,17 @@ def _executor(args):
 
 def _cmd_evolve(args) -> int:
     from .runs.runner import evolve
-    from .runs.scenarios import load_scenario
+    from .runs.scenarios import check_run_args, load_scenario
     from .runs.setup import resolve
 
     sc = load_scenario(args.scenario)
+    check_run_args(sc, args.dim, args.seed, args.generations, args.workers)
     out = Path(args.out) if args.out else archive_path(sc.name, args.dim, args.seed)
     if out.exists() and not (args.overwrite or args.resume):
-        print(f"error: {out} exists; pass --resume to continue it or --overwrite to replace it",
-              file=sys.stderr)
-        return 2
+        raise ValueError(f"{out} exists; pass --resume to continue it or --overwrite to replace it")
     # resolved once, failing fast on a broken scenario; a resumed run resolves with its stored bounds
     run = sc if args.resume and out.exists() else resolve(sc, args.dim, args.seed)
+    args.archive = out  # for the Ctrl-C hint
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"evolving {sc.name} ({sc.env.id}) in {args.dim}D, seed {args.seed} -> {out}")
     res = evolve(run, dim=args.dim, seed=args.seed, generations=args.generations, workers=args.workers,
@@ -70,21 +123,39 @@ def _report(res) -> None:
           f"over {res.test_returns.size} held-out episodes; {res.env_steps} environment steps "
           f"in {res.wall_time:.0f} s")
     if res.archive is not None:
-        print(f"replay it: spatial-snn replay {res.archive} --episodes 10")
+        print(f"replay it: spatial-snn replay {shlex.quote(str(res.archive))} --episodes 10")
+    invalid = int(sum(res.history.get("invalid_obs", [])))
+    if invalid:
+        print(f"{PROG}: warning: {invalid} training episodes ended early on a non-finite observation (NaN or "
+              "inf) from the environment; they score the return up to that step (per generation: history "
+              "'invalid_obs'); check the environment or its kwargs", file=sys.stderr)
 
 
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
+    from .runs.scenarios import check_run_args, stored_scenario
+    from .store.archive import open_run
 
-    res = resume(args.path, generations=args.generations, workers=args.workers, executor=_executor(args))
+    args.archive = Path(args.path)
+    with open_run(args.path) as run:
+        cfg = run.config
+    sc = stored_scenario(cfg["scenario"])
+    n_gen = args.generations if args.generations is not None else int(cfg["generations"])
+    check_run_args(sc, int(cfg["dim"]), int(cfg["seed"]), n_gen, args.workers)
+    res = resume(args.path, generations=n_gen, workers=args.workers, executor=_executor(args))
     _report(res)
     return 0
 
 
 def _cmd_batch(args) -> int:
     from .runs.batch import run_batch
+    from .runs.scenarios import check_env, check_run_args, load_scenario
 
-    run_batch(args.scenario, dims=args.dims, seeds=args.seeds, generations=args.generations,
+    sc = load_scenario(args.scenario)
+    for seed in args.seeds:
+        check_run_args(sc, args.dims[0], seed, args.generations, args.workers)
+    check_env(sc.env)
+    run_batch(sc, dims=args.dims, seeds=args.seeds, generations=args.generations,
               workers=args.workers, out_dir=Path(args.out_dir), executor=_executor(args))
     return 0
 
@@ -98,18 +169,6 @@ def _cmd_inspect(args) -> int:
         if args.plot:
             plot(run, args.plot)
             print(f"plot written to {args.plot}")
-    return 0
-
-
-def _cmd_curves(args) -> int:
-    from .runs.curves import plot_curves, read_curve
-
-    curves = [read_curve(path) for path in args.paths]
-    out = plot_curves(curves, args.out, published=args.published, title=args.title, champion=not args.every_test)
-    for c in curves:
-        best = f"{c.test.max():.1f} at {c.env_steps[c.test.argmax()]:,.0f} steps" if c.test.size else "no test yet"
-        print(f"{c.label}: best test {best}")
-    print(f"learning curves written to {out}")
     return 0
 
 
@@ -135,8 +194,7 @@ def _cmd_export(args) -> int:
     with open_run(args.path) as run:
         ch = run.champion()
         if ch is None:
-            print(f"error: {args.path} has no champion yet", file=sys.stderr)
-            return 2
+            raise ValueError(f"{args.path} has no champion yet; let the run pass its first test generation")
         genome, info = ch
         meta = {"task": task_meta(champion_task(run, info)), "scenario": run.config["scenario"]["name"],
                 "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
@@ -144,14 +202,6 @@ def _cmd_export(args) -> int:
                 "source": str(args.path)}
     save_genome(args.to, genome, meta, overwrite=args.overwrite)
     print(f"champion written to {args.to}")
-    return 0
-
-
-def _cmd_report(args) -> int:
-    from .runs.report import format_report, report, to_json
-
-    rep = report(args.path, episodes=args.episodes, seed=args.seed, figures=args.figures)
-    print(to_json(rep) if args.json else format_report(rep))
     return 0
 
 
@@ -167,20 +217,40 @@ def _export_nir(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from .runs.report import format_report, report, to_json
+
+    rep = report(args.path, episodes=args.episodes, seed=args.seed, figures=args.figures)
+    print(to_json(rep) if args.json else format_report(rep))
+    return 0
+
+
+def _cmd_curves(args) -> int:
+    from .runs.curves import plot_curves, read_curve
+
+    curves = [read_curve(path) for path in args.paths]
+    out = plot_curves(curves, args.out, published=args.published, title=args.title, champion=not args.every_test)
+    for c in curves:
+        best = f"{c.test.max():.1f} at {c.env_steps[c.test.argmax()]:,.0f} steps" if c.test.size else "no test yet"
+        print(f"{c.label}: best test {best}")
+    print(f"learning curves written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spatial-snn", description=__doc__.split("\n")[0])
+    p = _Parser(prog=PROG, description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     def run_opts(q, with_gens=True):
         if with_gens:
-            q.add_argument("--generations", type=int, help="override the scenario's generation count")
-        q.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+            q.add_argument("--generations", type=_count(), help="override the scenario's generation count")
+        q.add_argument("--workers", type=_count(), help="local worker processes (default: one per core)")
         q.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
 
     q = sub.add_parser("evolve", help="evolve a controller for a scenario")
     q.add_argument("scenario")
     q.add_argument("--dim", type=int, default=2, choices=(1, 2, 3))
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--seed", type=_seed, default=0, help="run seed, 0..2**32-1")
     q.add_argument("--out", help="archive path (default archive/<scenario>-<dim>d-seed<k>.h5)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing archive")
     q.add_argument("--resume", action="store_true", help="continue an existing archive")
@@ -214,44 +284,104 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_curves)
 
     q = sub.add_parser("replay", help="run the champion on fresh episodes")
-    q.add_argument("path", help="run archive or genome file")
-    q.add_argument("--episodes", type=int, default=10)
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("path", help="run archive, genome file or .nir graph")
+    q.add_argument("--episodes", type=_count(MAX_REPLAY_EPISODES, "; run several replays with other --seed "
+                                             "values for more"), default=10)
+    q.add_argument("--seed", type=_seed, default=0)
     q.add_argument("--video", help="record the first episode to this mp4/gif")
-    q.add_argument("--max-frames", type=int, help="stop the video after this many frames")
+    q.add_argument("--max-frames", type=_count(), help="stop the video after this many frames")
     q.set_defaults(func=_cmd_replay)
 
     q = sub.add_parser("export", help="write the champion as a genome file (.h5) or a NIR graph (.nir)")
     q.add_argument("path")
     q.add_argument("--to", required=True, help="genomes/NAME.h5, or model.nir for NIR (docs/nir.md)")
-    q.add_argument("--trace", type=int, default=0, metavar="STEPS",
+    q.add_argument("--trace", type=_count(), default=0, metavar="STEPS",
                    help=".nir only: include a golden trace of one episode of up to STEPS env steps")
-    q.add_argument("--trace-seed", type=int, default=0, help="reset seed of the traced episode")
+    q.add_argument("--trace-seed", type=_seed, default=0, help="reset seed of the traced episode")
     q.add_argument("--overwrite", action="store_true")
     q.set_defaults(func=_cmd_export)
 
     q = sub.add_parser("report", help="efficiency metrics, wiring and pictures of a stored controller")
     q.add_argument("path", help="run archive (its champion) or genome file")
-    q.add_argument("--episodes", type=int, default=10, help="fresh episodes to measure on")
-    q.add_argument("--seed", type=int, default=0, help="seed of the episodes' reset seeds (as replay)")
+    q.add_argument("--episodes", type=_count(MAX_REPLAY_EPISODES), default=10, help="fresh episodes to measure on")
+    q.add_argument("--seed", type=_seed, default=0, help="seed of the episodes' reset seeds (as replay)")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q.add_argument("--figures", help="write the network and episode pictures (PNG) to this directory")
     q.set_defaults(func=_cmd_report)
     return p
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)  # --help exits here, before any heavy import
-    from .store.archive import ArchiveFormatError
+def _is_user_error(exc: BaseException) -> bool:
+    """Errors that carry a message for the user (ours, the archive's and gymnasium's), not bugs."""
+    if isinstance(exc, ValueError | OSError | ImportError | RuntimeError):
+        return True
+    h5io, gym = sys.modules.get("spatial_snn.store.h5io"), sys.modules.get("gymnasium.error")
+    return (h5io is not None and isinstance(exc, h5io.ArchiveFormatError)) or (
+        gym is not None and isinstance(exc, gym.Error))
 
+
+def _interrupted(exc: KeyboardInterrupt, args) -> str:
+    """The one line printed on Ctrl-C: what is kept and the command that continues it."""
+    archive = getattr(exc, "archive", None) or getattr(args, "archive", None)
+    command = getattr(args, "command", None)
+    if archive is None or not Path(archive).exists() or command not in ("evolve", "resume", "batch"):
+        if command in ("evolve", "resume", "batch"):
+            return f"{PROG}: interrupted before any generation was written; nothing to resume, run the command again"
+        return f"{PROG}: interrupted"
+    n = getattr(exc, "generations", None)
+    kept = f"{n} complete generation{'' if n == 1 else 's'}" if n is not None else "every complete generation"
+    if command == "batch":
+        return (f"{PROG}: interrupted; {archive} keeps {kept}; run the same batch command again to continue "
+                "(finished runs are skipped, this one resumes)")
+    extend = f" --generations {args.generations}" if command == "resume" and args.generations else ""
+    resume = f"{PROG} resume {shlex.quote(str(archive))}{extend}"
+    return f"{PROG}: interrupted; {archive} keeps {kept}; continue with: {resume}"
+
+
+#: What every command imports, loaded with Ctrl-C held back (see :func:`main`).
+_HEAVY_MODULES = ("spatial_snn.runs.runner", "spatial_snn.store.archive")
+
+
+def main(argv=None) -> int:
+    """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C)."""
+    import importlib
+
+    from .runs.interrupts import held_interrupts
+
+    args = None
     try:
+        args = build_parser().parse_args(argv)
+        # a Ctrl-C that cuts an import short can surface as a misleading ImportError (numpy's C
+        # extension does this): finish the imports first, then stop
+        with held_interrupts():
+            for name in _HEAVY_MODULES:
+                importlib.import_module(name)
         return args.func(args)
-    except (ValueError, OSError, ImportError, RuntimeError, ArchiveFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; resume with `spatial-snn resume PATH`", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        with _interrupts_ignored():  # a second Ctrl-C must not turn the one line into a traceback
+            print(_interrupted(exc, args), file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+@contextlib.contextmanager
+def _interrupts_ignored():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

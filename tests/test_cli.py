@@ -88,7 +88,7 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     junk.write_bytes(b"not hdf5 at all")
     assert main(["inspect", str(junk)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err
+    assert err.startswith("spatial-snn: error:") and "\n" not in err
     bad = tmp_path / "bad.toml"
     bad.write_text("[evolution]\npopulaton = 3\n")
     assert main(["evolve", str(bad)]) == 2

@@ -79,6 +79,8 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
     rendered to that file (mp4 or gif). Headless rendering is software
     rendering here: count about 0.05-0.2 s per MuJoCo frame.
     """
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
     genome, task, _ = load_controller(path)
     seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
     result = rollout(task, [genome], seeds)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import sys
 import time
@@ -34,7 +35,8 @@ from ..space.genome import Genome
 from ..store.archive import RunWriter, open_run
 from ..tasks.encoding import normalised_bounds
 from ..tasks.evaluation import Evaluation, Task, WorkerPool, task_from_meta, task_meta
-from .scenarios import Scenario, stored_scenario
+from .interrupts import held_interrupts
+from .scenarios import Scenario, check_run_args, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
@@ -69,6 +71,49 @@ class Result:
         return float(self.history["wall_time"][-1]) if len(self.history.get("wall_time", [])) else 0.0
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`evolve` or :func:`resume`.
+
+    A ``KeyboardInterrupt``, so that code which stops on Ctrl-C still does.
+    ``archive`` is the run archive if one exists (it keeps every complete
+    generation: resume it), else None; ``generations`` counts the complete
+    generations in it.
+    """
+
+    def __init__(self, archive: Path | None, generations: int):
+        self.archive, self.generations = archive, generations
+        where = f"{archive} keeps {generations} complete generations" if archive else "no archive was written"
+        super().__init__(f"run interrupted; {where}")
+
+
+def _reports_interrupts(fn):
+    """Turn Ctrl-C anywhere in ``fn`` into :class:`RunInterrupted` naming the archive."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RunInterrupted:
+            raise
+        except KeyboardInterrupt:
+            archive = kwargs.get("archive", args[0] if fn.__name__ == "resume" and args else None)
+            path = Path(archive) if archive is not None and Path(archive).exists() else None
+            raise RunInterrupted(path, _complete_generations(path)) from None
+
+    return wrapper
+
+
+def _complete_generations(path: Path | None) -> int:
+    if path is None:
+        return 0
+    try:
+        with open_run(path) as run:
+            return int(run.n_generations)
+    except Exception:  # the hint must not fail: the path is what matters
+        return 0
+
+
+@_reports_interrupts
 def evolve(
     scenario,
     *,
@@ -117,12 +162,17 @@ def evolve(
                                  f"{value}; resolve the scenario for {name} {value}, or pass no {name}")
         setup = scenario if state is None else scenario.with_bounds(*state.bounds)
     else:
-        setup = resolve(scenario, 2 if dim is None else dim, 0 if seed is None else seed,
+        from .scenarios import as_scenario
+
+        sc = as_scenario(scenario)
+        check_run_args(sc, 2 if dim is None else dim, 0 if seed is None else seed, generations, workers)
+        setup = resolve(sc, 2 if dim is None else dim, 0 if seed is None else seed,
                         bounds=state.bounds if state else None)
-    n_gen = int(generations or setup.scenario.evolution.generations)
+    n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
     return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite)
 
 
+@_reports_interrupts
 def resume(
     path: str | Path,
     *,
@@ -144,7 +194,9 @@ def resume(
         raise ValueError(f"{path}: the stored scenario cannot be read by this version ({exc}); "
                          "resume it with the version that wrote it") from None
     setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds)
-    return _loop(setup, int(generations or state.generations), state, workers, executor, callback, path, False)
+    n_gen = check_run_args(sc, setup.dim, setup.seed, generations if generations is not None else state.generations,
+                           workers)
+    return _loop(setup, n_gen, state, workers, executor, callback, path, False)
 
 
 # ------------------------------------------------------------------ the loop
@@ -162,7 +214,8 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
             row = tally.add(g, offspring.genomes[gen.best], gen)                          # record
             if writer is not None:
-                _write(writer, g, offspring, gen, row, tally, seed)
+                with held_interrupts():  # a Ctrl-C lands between generations, not inside one
+                    _write(writer, g, offspring, gen, row, tally, seed)
             _report(bar, callback, row, tally, gen)
             if tally.finished(proto):
                 break
@@ -414,7 +467,11 @@ def _pool(workers: int | None, executor: Executor | str | None):
         own = dask_executor(executor)
     try:
         with WorkerPool(workers, own or executor) as pool:
-            yield pool
+            try:
+                yield pool
+            except KeyboardInterrupt:
+                pool.close(kill=True)  # the workers' running jobs are lost anyway: do not wait for them
+                raise
     finally:
         if own is not None:
             own.shutdown()

@@ -8,6 +8,13 @@ the nearest valid key; every value is type- and range-checked by its
 dataclass. :func:`~spatial_snn.runs.setup.resolve` turns a scenario into
 the resolved setup of one run and steps it once, so a broken scenario fails
 in a second, not after an hour.
+
+Sizes have upper bounds (:data:`LIMITS`) so that a typo such as
+``population = 100000000`` fails at once instead of starting a run that never
+ends; a scenario that really needs more sets the top-level key
+``allow_large = true``, the one way to lift every bound (``--generations``
+included). A scenario ``name`` (which names the archive file) is made of
+letters, digits, ``-``, ``_`` and ``.``: it cannot leave the archive folder.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+import numpy as np
 
 from ..evo.evolution import EvolutionConfig
 from ..evo.variation import MutationParams
@@ -27,6 +37,22 @@ from ..tasks.encoding import DecoderSpec, EncoderSpec
 from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
 
 PRESETS = ("reference", "spatial")
+#: Upper bounds of sizes, lifted by the scenario key ``allow_large = true``.
+LIMITS = {
+    "network.n_hidden": 100_000,
+    "evolution.population": 10_000,
+    "evolution.generations": 100_000,
+    "protocol.episodes": 1_000,
+    "protocol.test_episodes": 10_000,
+    "protocol.bounds_episodes": 1_000,
+    "env.max_episode_steps": 1_000_000,
+    "workers": 256,
+}
+#: Run seeds are 0..SEED_MAX (numpy's classic 32-bit seed range).
+SEED_MAX = 2**32 - 1
+#: A scenario name: letters, digits, '-', '_' and '.', starting with a letter or digit.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_LARGE_HINT = "set `allow_large = true` at the top of the scenario to go beyond it"
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,8 @@ class EnvConfig:
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
             raise ValueError(f"env.id: expected a gymnasium id such as 'Hopper-v5', got {self.id!r}")
+        if not isinstance(self.kwargs, dict):
+            raise ValueError(f"env.kwargs: expected a table of keyword arguments, got {self.kwargs!r}")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ValueError(f"env.max_episode_steps: expected >= 1, got {self.max_episode_steps}")
 
@@ -154,8 +182,11 @@ class ProtocolConfig:
                 raise ValueError(f"protocol.{name}: expected an integer >= 1, got {getattr(self, name)}")
         if self.max_env_steps is not None and self.max_env_steps < 1:
             raise ValueError(f"protocol.max_env_steps: expected an integer >= 1 or none, got {self.max_env_steps}")
-        if not self.curriculum_growth >= 1.0:
-            raise ValueError(f"protocol.curriculum_growth: expected >= 1, got {self.curriculum_growth}")
+        if not (math.isfinite(self.curriculum_growth) and self.curriculum_growth >= 1.0):
+            raise ValueError(f"protocol.curriculum_growth: expected a finite value >= 1, got {self.curriculum_growth}")
+        if self.target is not None and not math.isfinite(self.target):
+            raise ValueError(f"protocol.target: expected a finite score (or no target), got {self.target}; "
+                             "drop the key to run every generation")
 
 
 @dataclass(frozen=True)
@@ -170,6 +201,19 @@ class Scenario:
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     mutation: MutationParams = field(default_factory=MutationParams)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+    allow_large: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
+            raise ValueError(
+                f"name: expected 1-100 letters, digits, '-', '_' or '.' starting with a letter or digit "
+                f"(it names the archive file), got {self.name!r}; e.g. name = \"hopper-big\"")
+        if not self.allow_large:
+            for key, limit in LIMITS.items():
+                section, _, attr = key.partition(".")
+                value = getattr(getattr(self, section), attr, None) if attr else None
+                if value is not None and value > limit:
+                    raise ValueError(f"{key}: expected at most {limit:,}, got {value:,}; {_LARGE_HINT}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -276,6 +320,56 @@ def as_scenario(scenario) -> Scenario:
     if isinstance(scenario, str | Path):
         return load_scenario(scenario)
     raise TypeError(f"scenario: expected a Scenario, dict or TOML path, got {type(scenario).__name__}")
+
+
+def check_run_args(sc: Scenario, dim: int, seed: int, generations: int | None = None,
+                   workers: int | None = None) -> int:
+    """Check the arguments of a run; return its generation count.
+
+    ``generations`` (None: the scenario's) and ``workers`` (None: one per
+    core) must be integers >= 1, bounded by :data:`LIMITS` unless the
+    scenario sets ``allow_large``; ``seed`` is in ``0..SEED_MAX``.
+    """
+    if dim not in (1, 2, 3) or isinstance(dim, bool):
+        raise ValueError(f"dim: expected 1, 2 or 3, got {dim!r}")
+    if not _is_int(seed) or not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed: expected an integer in 0..{SEED_MAX} (2**32 - 1), got {seed!r}")
+    n_gen = sc.evolution.generations if generations is None else generations
+    for name, value in (("generations", n_gen), ("workers", workers)):
+        if value is None:
+            continue
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        limit = LIMITS["evolution.generations" if name == "generations" else name]
+        if value > limit and not sc.allow_large:
+            raise ValueError(f"{name}: expected at most {limit:,}, got {value:,}; {_LARGE_HINT}")
+    return int(n_gen)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def check_env(env: EnvConfig) -> None:
+    """Make the scenario's environment once; any failure becomes one ValueError with its fix.
+
+    Covers an unknown id, a missing dependency (e.g. Box2D for
+    ``LunarLander-v3``: the message names the package to install),
+    keyword arguments the environment rejects, and unsupported spaces.
+    """
+    open_env(env.id, env.kwargs, env.max_episode_steps).close()
+
+
+def open_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):
+    """``make_env`` with its failures as one ValueError with the fix (see :func:`check_env`)."""
+    import gymnasium
+
+    from ..tasks.envs import make_env
+
+    try:
+        return make_env(env_id, kwargs, max_episode_steps)
+    except (TypeError, ImportError, gymnasium.error.Error) as exc:
+        raise ValueError(f"env: {' '.join(str(exc).split())}") from None
 
 
 def rule_for(scenario: Scenario, dim: int, n_inputs: int | None = None) -> ConnectivityRule:

@@ -20,9 +20,9 @@ from ..evo import seeding
 from ..sim.network import Network
 from ..space.layout import GenomeSpec, random_genome
 from ..tasks.encoding import make_decoder, make_encoder
-from ..tasks.envs import make_env, observation_bounds
+from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
-from .scenarios import Scenario, as_scenario
+from .scenarios import Scenario, as_scenario, open_env
 
 #: Hidden neurons of the network that the scenario check steps once.
 _CHECK_NEURONS = 8
@@ -95,7 +95,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
     # the registered time limit, as the bounds estimate has always used; one step needs no other
-    env = make_env(sc.env.id, sc.env.kwargs)
+    env = open_env(sc.env.id, sc.env.kwargs)  # a bad id, kwarg or missing dependency: one ValueError
     try:
         if bounds is None:
             bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
@@ -111,7 +111,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     finally:
         env.close()
     if check and sc.env.train_kwargs:  # the training environment must accept its own keyword arguments
-        train_env = make_env(sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
+        train_env = open_env(sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
         try:
             _one_step(setup, train_env, encoder, decoder)
         finally:

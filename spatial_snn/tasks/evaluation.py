@@ -19,7 +19,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import itertools
-import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -288,8 +287,10 @@ class WorkerPool:
             from ..sim.network import warmup
 
             warmup()  # compile (and cache) in the parent before workers start
-            ctx = multiprocessing.get_context("spawn")
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker)
+            from .lifeline import start_worker, worker_context  # workers die with us, ignore Ctrl-C
+
+            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=worker_context(),
+                                                initializer=start_worker, initargs=(os.getpid(),))
         return self._pool
 
     def run(self, task: Task, genomes: Sequence[Genome], seeds, cap=None) -> Evaluation:
@@ -369,8 +370,13 @@ class WorkerPool:
             pending = broken
         return results
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Shut the local pool down; ``kill`` ends running jobs at once (after Ctrl-C)."""
         if self._pool is not None:
+            if kill:
+                from .lifeline import kill_workers
+
+                kill_workers()
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
