@@ -1,9 +1,8 @@
 """The numba LIF kernel against a plain-numpy twin and a hand-computed trace.
 
 The twin (``tests/naive.py``) uses dense float32 matrices and the kernel's
-equations with the same
-float32 operation order (spikers' weight rows added in ascending order), so
-spikes, outputs, ``v`` and ``i`` must agree bit for bit.
+equations with the same float32 operation order (spikers' weight rows added in
+ascending order), so spikes, outputs, ``v`` and ``i`` must agree bit for bit.
 """
 
 import numpy as np
