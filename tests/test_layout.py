@@ -231,7 +231,8 @@ def test_calibration_rejects_an_unreachable_degree():
         length_for_degree(grid, ConnectivityRule(self_distance=None), 7.5)  # at most 7 without self-loops
 
 
-def test_calibration_of_a_large_network_is_fast_and_accurate():
+@pytest.mark.slow  # small networks: test_spatial_preset_gives_every_dimension_the_same_mean_degree
+def test_calibration_of_a_large_network_is_accurate():
     # the old bracket started at length ~ box side, so every pair of a large net was a
     # candidate; now the bracket starts at the continuum estimate and a subset is averaged
     spec = GenomeSpec(n_hidden=30_000, dim=3, placement="uniform", mean_degree=6.0,
