@@ -482,7 +482,7 @@ FUZZ = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("n_cases", [24, pytest.param(200, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n_cases", [12, pytest.param(200, marks=pytest.mark.slow)])
 def test_fuzzed_archives_end_in_archive_format_error_or_correct_data(tmp_path, n_cases):
     path = tmp_path / "run.h5"
     with new_writer(path) as w:

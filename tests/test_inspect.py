@@ -126,7 +126,7 @@ def test_plot_draws_every_generation_the_tested_ones_and_the_target(tmp_path):
 
 
 def test_plot_of_a_long_run_without_target_has_whole_generation_ticks(tmp_path):
-    n = 40
+    n = 16  # more than get a tick each
     best = list(np.linspace(0.0, 300.0, n))
     config = {**CONFIG, "scenario": {"name": "x", "protocol": {"target": None, "test_episodes": 5}}}
     path, _ = _run(tmp_path, n_gen=n, config=config, best=best, test=[np.nan] * n)
