@@ -15,7 +15,6 @@ import pytest
 
 from spatial_snn.space.connectivity import ConnectivityRule
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome, Synapses
-from spatial_snn.space.layout import GenomeSpec, random_genome
 
 #: The smallest scenario that still runs a real evolution: CartPole-v1, the
 #: reference network at 4 sub-steps, 10 genomes, 3 generations, 2 training and
@@ -99,15 +98,6 @@ def _assert_same_genome(a: Genome, b: Genome) -> None:
     assert a.rule == b.rule
 
 
-def _random_genomes(count: int, spec: GenomeSpec | None = None, n_in: int = 4, n_out: int = 2,
-                    seed: int = 0) -> list[Genome]:
-    """``count`` genomes drawn one after another from ``default_rng(seed)``
-    (default spec: the reference preset in 2D, 64 neurons)."""
-    spec = spec or GenomeSpec.reference(2)
-    rng = np.random.default_rng(seed)
-    return [random_genome(spec, n_in, n_out, rng) for _ in range(count)]
-
-
 @pytest.fixture(scope="session")
 def genome_arrays():
     """``genome_arrays(g)``: every array of a genome by name (views)."""
@@ -118,12 +108,6 @@ def genome_arrays():
 def assert_same_genome():
     """``assert_same_genome(a, b)``: every field equal, dtypes included, same rule."""
     return _assert_same_genome
-
-
-@pytest.fixture(scope="session")
-def random_genomes():
-    """``random_genomes(count, spec=None, n_in=4, n_out=2, seed=0)``: reproducible random genomes."""
-    return _random_genomes
 
 
 @pytest.fixture(scope="session")
