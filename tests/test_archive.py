@@ -316,11 +316,12 @@ def test_live_run_is_readable_and_shows_only_complete_generations(tmp_path):
 
 
 # ------------------------------------------------------------- crash safety
-def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(tmp_path):
+@pytest.mark.parametrize("kills", [1, pytest.param(4, marks=pytest.mark.slow)])
+def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(tmp_path, kills):
     path = tmp_path / "run.h5"
     rng = np.random.default_rng(4)
-    reported, interrupted = -1, 0
-    for attempt in range(4):
+    reported, interrupted, champion_reported = -1, 0, False
+    for attempt in range(kills):
         child = spawn(
             tmp_path,
             f"""
@@ -346,13 +347,14 @@ def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(t
         done = [int(line.split()[1]) for line in lines if line.startswith("done ") and line.endswith("\n")]
         interrupted += len(done) < 150  # killed while writing, not after the last generation
         reported = max(done, default=reported)
+        champion_reported |= any(gen % 5 == 0 for gen in done)  # "done" is printed after the champion
         with open_run(path) as run:
             assert run.n_generations >= reported + 1
             assert np.array_equal(run.history["best"], np.arange(run.n_generations))
             for gen in {0, reported, run.n_generations - 1} & set(range(run.n_generations)):
                 assert_generation_equal(run, gen)
             champion = run.champion()  # written after generations 0, 5, 10, ...
-            assert champion is not None or run.n_generations < 2
+            assert champion is not None or not champion_reported
             assert champion is None or champion[1]["test_seeds"].tolist() == [99]
             reported = run.n_generations - 1  # the next writer continues from there
     assert interrupted
@@ -420,7 +422,7 @@ def test_archive_modules_never_pickle():
 # --------------------------------------------------------------------- fuzz
 FUZZ = textwrap.dedent(
     """
-    import json, sys, time
+    import json, sys
     import numpy as np
     from spatial_snn.store.archive import ArchiveFormatError, open_run
 
@@ -467,7 +469,6 @@ FUZZ = textwrap.dedent(
                 buf[at] ^= 1 << int(rng.integers(0, 8))
         path = f"{work}/case{case}.h5"
         open(path, "wb").write(bytes(buf))
-        t0 = time.perf_counter()
         try:
             got = dump(path)
             pairs = zip(got, reference)
@@ -477,14 +478,13 @@ FUZZ = textwrap.dedent(
             outcome = "error" if "\\n" not in str(exc) else "MULTI-LINE ERROR"
         except BaseException as exc:
             outcome = f"OTHER {type(exc).__name__}: {exc}"
-        dt = time.perf_counter() - t0
-        outcome = outcome if dt < 10 else "SLOW"  # the time budget of one case
-        print(json.dumps({"case": case, "kind": kind, "outcome": outcome, "s": round(dt, 3)}), flush=True)
+        print(json.dumps({"case": case, "kind": kind, "outcome": outcome}), flush=True)
     """
 )
 
 
-def test_fuzzed_archives_end_in_archive_format_error_or_correct_data(tmp_path):
+@pytest.mark.parametrize("n_cases", [12, pytest.param(200, marks=pytest.mark.slow)])
+def test_fuzzed_archives_end_in_archive_format_error_or_correct_data(tmp_path, n_cases):
     path = tmp_path / "run.h5"
     with new_writer(path) as w:
         w.set_run_data("obs_low", np.array([-1.0, -2.0, -3.0]))
@@ -494,13 +494,12 @@ def test_fuzzed_archives_end_in_archive_format_error_or_correct_data(tmp_path):
     script = tmp_path / "fuzz.py"
     script.write_text(FUZZ)
     (tmp_path / "cases").mkdir()
-    n_cases = 200
-    proc = subprocess.run(
-        [sys.executable, str(script), str(path), str(tmp_path / "cases"), str(n_cases), "12345"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    args = [sys.executable, str(script), str(path), str(tmp_path / "cases"), str(n_cases), "12345"]
+    try:  # a generous bound against a reader that hangs on a damaged file, not a speed check
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as exc:
+        last = (exc.stdout or b"").decode(errors="replace").splitlines()[-1:]
+        pytest.fail(f"fuzz process still running after {exc.timeout} s; last case finished: {last}")
     results = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 0, f"fuzz process died ({proc.returncode}) after {results[-1:]}: {proc.stderr[-2000:]}"
     assert len(results) == n_cases

@@ -10,24 +10,24 @@ from spatial_snn.runs.batch import check_footing, network_footing, run_batch, su
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store.archive import open_run
 
-TINY = {
-    "name": "tiny",
-    "env": {"id": "CartPole-v1"},
-    "network": {"substeps": 4, "n_hidden": 16},
-    "evolution": {"population": 8, "generations": 2},
-    "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 3, "bounds_episodes": 1},
-}
+
+@pytest.fixture
+def tiny(tiny_scenario):
+    """The tiny scenario made smaller still: a batch runs it several times."""
+    return tiny_scenario(network={"n_hidden": 16}, evolution={"population": 8, "generations": 2},
+                         protocol={"episodes": 1, "test_episodes": 3, "bounds_episodes": 1})
 
 
 def _mtimes(paths):
     return {p: p.stat().st_mtime_ns for p in paths}
 
 
-def test_batch_writes_one_archive_per_pair_a_csv_row_per_dim_and_a_plot(tmp_path, capsys):
-    records = run_batch(TINY, dims=(1, 3), seeds=(0, 1), workers=1, out_dir=tmp_path)
-    assert [(r["dim"], r["seed"]) for r in records] == [(1, 0), (1, 1), (3, 0), (3, 1)]
+@pytest.mark.parametrize("seeds", [(0,), pytest.param((0, 1), marks=pytest.mark.slow)], ids=["1seed", "2seeds"])
+def test_batch_writes_one_archive_per_pair_a_csv_row_per_dim_and_a_plot(tmp_path, capsys, tiny, seeds):
+    records = run_batch(tiny, dims=(1, 3), seeds=seeds, workers=1, out_dir=tmp_path)
+    assert [(r["dim"], r["seed"]) for r in records] == [(d, s) for d in (1, 3) for s in seeds]
     archives = sorted(tmp_path.glob("*.h5"))
-    assert [p.name for p in archives] == [f"tiny-{d}d-seed{s}.h5" for d in (1, 3) for s in (0, 1)]
+    assert [p.name for p in archives] == [f"tiny-{d}d-seed{s}.h5" for d in (1, 3) for s in seeds]
     for r in records:
         assert r["complete"] and not r["skipped"] and r["resumed_from"] is None
         assert r["generations"] == 2 and r["env_steps"] > 0 and np.isfinite(r["test"])
@@ -36,7 +36,7 @@ def test_batch_writes_one_archive_per_pair_a_csv_row_per_dim_and_a_plot(tmp_path
     with (tmp_path / "tiny-summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [row["dim"] for row in rows] == ["1", "3"]
-    assert all(row["runs"] == "2" and row["complete"] == "2" for row in rows)
+    assert all(row["runs"] == row["complete"] == str(len(seeds)) for row in rows)
     mean_1d = np.mean([r["test"] for r in records if r["dim"] == 1])
     assert float(rows[0]["test_mean"]) == pytest.approx(mean_1d, rel=1e-5)
     assert (tmp_path / "tiny-summary.png").stat().st_size > 1000
@@ -44,19 +44,19 @@ def test_batch_writes_one_archive_per_pair_a_csv_row_per_dim_and_a_plot(tmp_path
     assert "test score" in out and "differ in mean neuron distance" in out  # published grids are flagged
 
     before = _mtimes(archives)
-    again = run_batch(TINY, dims=(1, 3), seeds=(0, 1), workers=1, out_dir=tmp_path)
+    again = run_batch(tiny, dims=(1, 3), seeds=seeds, workers=1, out_dir=tmp_path)
     assert all(r["skipped"] for r in again)
     assert _mtimes(archives) == before
     assert [r["test"] for r in again] == [r["test"] for r in records]
 
 
-def test_interrupted_run_is_resumed_not_restarted(tmp_path):
-    first = run_batch(TINY, dims=(2,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
+def test_interrupted_run_is_resumed_not_restarted(tmp_path, tiny):
+    first = run_batch(tiny, dims=(2,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
     path = tmp_path / "tiny-2d-seed0.h5"
     with open_run(path) as run:
         wall0, created = run.history["wall_time"][0], run.attrs["created"]
     assert first[0]["generations"] == 1
-    second = run_batch(TINY, dims=(2,), seeds=(0,), generations=2, workers=1, out_dir=tmp_path)
+    second = run_batch(tiny, dims=(2,), seeds=(0,), generations=2, workers=1, out_dir=tmp_path)
     assert not second[0]["skipped"] and second[0]["resumed_from"] == 1
     with open_run(path) as run:
         assert run.n_generations == 2
@@ -65,8 +65,8 @@ def test_interrupted_run_is_resumed_not_restarted(tmp_path):
         assert run.history["env_steps"][1] > run.history["env_steps"][0]
 
 
-def test_run_reaching_the_target_counts_as_complete(tmp_path):
-    sc = {**TINY, "protocol": {**TINY["protocol"], "target": 1.0}}  # any controller scores >= 1
+def test_run_reaching_the_target_counts_as_complete(tmp_path, tiny):
+    sc = {**tiny, "protocol": {**tiny["protocol"], "target": 1.0}}  # any controller scores >= 1
     run_batch(sc, dims=(1,), seeds=(0,), generations=5, workers=1, out_dir=tmp_path)
     with open_run(tmp_path / "tiny-1d-seed0.h5") as run:
         assert run.n_generations == 1
@@ -74,28 +74,28 @@ def test_run_reaching_the_target_counts_as_complete(tmp_path):
     assert again[0]["skipped"] and again[0]["complete"]
 
 
-def test_archive_of_another_scenario_is_neither_skipped_nor_resumed(tmp_path):
-    run_batch(TINY, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
-    changed = {**TINY, "evolution": {**TINY["evolution"], "population": 10}}
+def test_archive_of_another_scenario_is_neither_skipped_nor_resumed(tmp_path, tiny):
+    run_batch(tiny, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
+    changed = {**tiny, "evolution": {**tiny["evolution"], "population": 10}}
     with pytest.raises(
         ValueError, match=r"tiny-1d-seed0.h5: written with another scenario \(differs in \['evolution'\]\)"
     ):
         run_batch(changed, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path)
 
 
-def test_spatial_preset_has_the_same_mean_degree_in_every_dimension():
-    sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27, "mean_degree": 4.0}})
+def test_spatial_preset_has_the_same_mean_degree_in_every_dimension(tiny):
+    sc = scenario_from_dict({**tiny, "network": {"preset": "spatial", "n_hidden": 27, "mean_degree": 4.0}})
     footing = network_footing(sc, (1, 2, 3), 4, 2)
     degrees = [footing[d]["init_degree"] for d in (1, 2, 3)]
     np.testing.assert_allclose(degrees, 4.0, rtol=0.1)
     # whereas the published grids differ: denser in more dimensions
-    ref = network_footing(scenario_from_dict({**TINY, "network": {"n_hidden": 27}}), (1, 2, 3), 4, 2)
+    ref = network_footing(scenario_from_dict({**tiny, "network": {"n_hidden": 27}}), (1, 2, 3), 4, 2)
     assert ref[1]["init_degree"] < ref[2]["init_degree"] < ref[3]["init_degree"]
     assert ref[1]["init_distance"] > ref[3]["init_distance"]
 
 
-def test_spatial_preset_has_the_same_input_fan_out_in_every_dimension():
-    sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27}})
+def test_spatial_preset_has_the_same_input_fan_out_in_every_dimension(tiny):
+    sc = scenario_from_dict({**tiny, "network": {"preset": "spatial", "n_hidden": 27}})
     footing = network_footing(sc, (1, 2, 3), 4, 2)
     check_footing(sc, footing)  # passes
     fan_out = [footing[d]["init_input_fan_out"] for d in (1, 2, 3)]
@@ -106,12 +106,12 @@ def test_spatial_preset_has_the_same_input_fan_out_in_every_dimension():
     fixed = network_footing(sc.replace(network=replace(sc.network, io_length=1.0)), (1, 3), 4, 2)
     assert fixed[3]["init_input_fan_out"] > 3 * fixed[1]["init_input_fan_out"]
     # published layout: every io pair at distance 1, n exp(-2) per channel in every dimension
-    ref = network_footing(scenario_from_dict({**TINY, "network": {"n_hidden": 27}}), (1, 3), 4, 2)
+    ref = network_footing(scenario_from_dict({**tiny, "network": {"n_hidden": 27}}), (1, 3), 4, 2)
     assert ref[1]["init_input_fan_out"] == ref[3]["init_output_fan_in"] == pytest.approx(27 * np.exp(-2))
 
 
-def test_equal_footing_check_names_an_unequal_input_fan_out():
-    sc = scenario_from_dict({**TINY, "network": {"preset": "spatial", "n_hidden": 27}})
+def test_equal_footing_check_names_an_unequal_input_fan_out(tiny):
+    sc = scenario_from_dict({**tiny, "network": {"preset": "spatial", "n_hidden": 27}})
     footing = {d: {"init_degree": 4.0, "init_input_fan_out": f} for d, f in ((1, 3.0), (2, 3.6), (3, 4.0))}
     with pytest.raises(ValueError, match=r"input synapses per channel differs by dimension .*network.io_degree"):
         check_footing(sc, footing)
@@ -121,31 +121,31 @@ def test_equal_footing_check_names_an_unequal_input_fan_out():
         check_footing(sc, footing)
 
 
-def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_changed(tmp_path):
+def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_changed(tmp_path, tiny):
     import h5py
 
     from spatial_snn.store.h5io import get_json, set_json
 
-    spatial = {**TINY, "network": {**TINY["network"], "preset": "spatial"}}
-    for sc, out in ((TINY, tmp_path / "ref"), (spatial, tmp_path / "spatial")):
+    spatial = {**tiny, "network": {**tiny["network"], "preset": "spatial"}}
+    for sc, out in ((tiny, tmp_path / "ref"), (spatial, tmp_path / "spatial")):
         run_batch(sc, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=out)
         with h5py.File(out / "tiny-1d-seed0.h5", "r+") as f:  # as a version without io_degree wrote it
             config = get_json(f, "config")
             del config["scenario"]["network"]["io_degree"]
             set_json(f, "config", config)
-    assert run_batch(TINY, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path / "ref")[0]["skipped"]
+    assert run_batch(tiny, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path / "ref")[0]["skipped"]
     # a spatial run of then had a fixed io length, today's is calibrated: another scenario
     with pytest.raises(ValueError, match=r"written with another scenario \(differs in \['network'\]\)"):
         run_batch(spatial, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path / "spatial")
 
 
-def test_bad_arguments_fail_before_any_run(tmp_path):
+def test_bad_arguments_fail_before_any_run(tmp_path, tiny):
     with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
-        run_batch(TINY, dims=(1, 4), out_dir=tmp_path)
+        run_batch(tiny, dims=(1, 4), out_dir=tmp_path)
     with pytest.raises(ValueError, match="seeds: expected distinct integers >= 0"):
-        run_batch(TINY, seeds=(-1,), out_dir=tmp_path)
+        run_batch(tiny, seeds=(-1,), out_dir=tmp_path)
     with pytest.raises(ValueError, match="CartPole-v1"):
-        run_batch({**TINY, "env": {"id": "CartPol-v1"}}, out_dir=tmp_path / "x")
+        run_batch({**tiny, "env": {"id": "CartPol-v1"}}, out_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 

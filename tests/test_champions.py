@@ -24,7 +24,12 @@ def test_every_shipped_genome_is_listed_with_a_threshold():
         assert entry["threshold"] > 0 and entry["episodes"] >= 10, name
 
 
-@pytest.mark.parametrize("name", sorted(LISTED))
+def _marks(name: str):
+    """MuJoCo replays take seconds each: slow; the CartPole ones stay in the quick subset."""
+    return () if LISTED[name]["env_id"].startswith("CartPole") else pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in sorted(LISTED)])
 def test_champion_replays_at_or_above_its_threshold(name):
     entry = LISTED[name]
     genome, meta = load_genome(GENOMES / name)

@@ -7,26 +7,11 @@ import pytest
 from spatial_snn import load_genome, open_run
 from spatial_snn.cli import archive_path, main, parse_seeds
 
-TINY = """
-[env]
-id = "CartPole-v1"
-[network]
-substeps = 4
-[evolution]
-population = 8
-generations = 2
-[protocol]
-episodes = 2
-test_every = 1
-test_episodes = 5
-"""
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, tiny_toml):
     root = tmp_path_factory.mktemp("cli")
-    sc = root / "tiny.toml"
-    sc.write_text(TINY)
+    sc = tiny_toml(root / "tiny.toml", evolution={"population": 8, "generations": 2})
     out = root / "tiny.h5"
     assert main(["evolve", str(sc), "--dim", "3", "--seed", "1", "--workers", "1", "--out", str(out)]) == 0
     return root, sc, out

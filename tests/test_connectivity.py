@@ -87,8 +87,8 @@ def expected_fraction(rule, lo, hi, dim):
     ],
     ids=["3D gaussian", "2D exponential p0=0.5"],
 )
-def test_edge_fraction_follows_rule_probability_by_distance(dim, rule):
-    n = 20_000
+@pytest.mark.parametrize("n", [5_000, pytest.param(20_000, marks=pytest.mark.slow)])
+def test_edge_fraction_follows_rule_probability_by_distance(dim, rule, n):
     spec = GenomeSpec(n_hidden=n, dim=dim, placement="uniform", rule=rule)
     g = random_genome(spec, 2, 2, np.random.default_rng(11))
     r = rule.radius()
@@ -110,8 +110,8 @@ def test_edge_fraction_follows_rule_probability_by_distance(dim, rule):
     assert abs(total_z) < 4.5
 
 
-def test_building_50k_neurons_uses_far_less_than_a_dense_matrix():
-    n = 50_000
+def _peak_bytes_of_random_genome_and_build(n: int):
+    """(peak traced bytes, connectivity) of drawing and building a 3D genome of ``n`` neurons, ~45 synapses each."""
     rule = ConnectivityRule(length=2.1, shape=2.0, io_distance=None, self_distance=None)
     spec = GenomeSpec(n_hidden=n, dim=3, placement="uniform", rule=rule)
     tracemalloc.start()
@@ -122,8 +122,22 @@ def test_building_50k_neurons_uses_far_less_than_a_dense_matrix():
     finally:
         tracemalloc.stop()
     assert 40 * n < c.recurrent.nnz < 55 * n
+    return peak, c
+
+
+@pytest.mark.slow
+def test_building_50k_neurons_uses_far_less_than_a_dense_matrix():
+    n = 50_000
+    peak, _ = _peak_bytes_of_random_genome_and_build(n)
     dense_bytes = 8 * n * n  # 20 GB
     assert peak < 0.02 * dense_bytes, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_build_memory_grows_linearly_not_quadratically_with_the_neuron_count():
+    """The quick twin of the 50k test: doubling n must not quadruple the peak (a dense step would)."""
+    small, _ = _peak_bytes_of_random_genome_and_build(4_000)
+    large, _ = _peak_bytes_of_random_genome_and_build(8_000)
+    assert large / small < 3.0, f"peak {small / 1e6:.0f} MB -> {large / 1e6:.0f} MB when n doubles"
 
 
 def test_dale_law_every_row_shares_its_presynaptic_sign():

@@ -32,13 +32,6 @@ from spatial_snn.tasks.distributed import (  # noqa: E402
     local_cluster,
 )
 
-TINY = scenario_from_dict({
-    "name": "tiny",
-    "env": {"id": "CartPole-v1"},
-    "network": {"substeps": 4},
-    "evolution": {"population": 10, "generations": 3},
-    "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 5, "bounds_episodes": 2},
-})
 KEYS = ("best", "mean", "test", "env_steps")
 
 
@@ -60,9 +53,14 @@ def _read_history(path):
 
 
 @pytest.fixture(scope="module")
-def reference():
+def tiny(tiny_scenario):
+    return scenario_from_dict(tiny_scenario(protocol={"bounds_episodes": 2}))
+
+
+@pytest.fixture(scope="module")
+def reference(tiny):
     """History of the undisturbed run in this process (workers=1)."""
-    return evolve(TINY, seed=3, workers=1).history
+    return evolve(tiny, seed=3, workers=1).history
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +91,15 @@ def test_unreachable_scheduler_says_how_to_start_one():
 
 
 # ------------------------------------------------------- shared cluster
-def test_same_history_on_one_worker_local_pool_and_dask(cluster, reference, tmp_path):
-    local = evolve(TINY, seed=3, workers=2)
+# Every test from here on starts worker processes: all are marked slow.
+@pytest.mark.slow
+def test_same_history_on_one_worker_and_a_local_pool_of_two(reference, tiny):
+    local = evolve(tiny, seed=3, workers=2)
     _assert_same_history(local.history, reference, "local pool, 2 workers")
 
+
+@pytest.mark.slow
+def test_same_history_on_dask_and_only_this_process_holds_the_archive(cluster, reference, tmp_path, tiny):
     # by address, as `spatial-snn evolve --scheduler` does; only this process writes the archive
     path = tmp_path / "run.h5"
     with distributed.Client(cluster) as client:
@@ -106,7 +109,7 @@ def test_same_history_on_one_worker_local_pool_and_dask(cluster, reference, tmp_
     def who_holds_the_archive(row):  # the main process (the writer) must, no worker may
         holders.append([pid for pid in ("self", *pids) if _holds(pid, path)])
 
-    res = evolve(TINY, seed=3, executor=cluster.scheduler_address, archive=path, callback=who_holds_the_archive)
+    res = evolve(tiny, seed=3, executor=cluster.scheduler_address, archive=path, callback=who_holds_the_archive)
     _assert_same_history(res.history, reference, "dask, 2 workers")
     _assert_same_history(_read_history(path), reference, "dask archive")
     if Path("/proc/self/fd").is_dir():
@@ -127,6 +130,7 @@ def _holds(pid, path: Path) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_workers_are_warm_single_threaded_checked_and_identical_jobs_both_run(cluster):
     with distributed.Client(cluster) as client:
         ex = dask_executor(client)
@@ -153,6 +157,7 @@ def _timers(dask_worker) -> tuple:
     return tuple(sorted((name, dask_worker.periodic_callbacks[name].callback_time) for name in QUIET_INTERVALS))
 
 
+@pytest.mark.slow
 def test_unregistering_the_plugin_gives_the_workers_back_their_timers(cluster):
     with distributed.Client(cluster) as client:
         dask_executor(client).shutdown()
@@ -168,9 +173,13 @@ def test_unregistering_the_plugin_gives_the_workers_back_their_timers(cluster):
         assert set(client.run(_timers).values()) == {_QUIET}
 
 
-def test_local_cluster_is_quiet_in_scheduler_nannies_and_workers():
+def test_local_cluster_refuses_thread_workers():
     with pytest.raises(TypeError, match="processes is fixed"):
         local_cluster(1, processes=False)
+
+
+@pytest.mark.slow
+def test_local_cluster_is_quiet_in_scheduler_nannies_and_workers():
     with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         # without any plugin: the configuration reached the worker processes through their nannies
         assert set(client.run(_timers).values()) == {_QUIET}
@@ -188,6 +197,7 @@ def _numba_threads() -> int:
     return numba.get_num_threads()
 
 
+@pytest.mark.slow
 def test_a_client_made_here_lives_as_long_as_its_executor(cluster):
     ex = dask_executor(cluster.scheduler_address, warm=False)
     client = ex.client
@@ -218,7 +228,7 @@ class _KillMidGeneration(SchedulerPlugin):
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_generation_costs_only_its_work(reference, tmp_path):
+def test_a_worker_killed_mid_generation_costs_only_its_work(reference, tmp_path, tiny):
     with _cluster() as cluster, distributed.Client(cluster) as client:
         ex = dask_executor(client)
         killer = _KillMidGeneration(cluster.scheduler, client.run(os.getpid))
@@ -229,7 +239,7 @@ def test_a_worker_killed_mid_generation_costs_only_its_work(reference, tmp_path)
                 killer.armed.set()
 
         path = tmp_path / "run.h5"
-        res = evolve(TINY, seed=3, executor=ex, archive=path, callback=arm_after_generation_0)
+        res = evolve(tiny, seed=3, executor=ex, archive=path, callback=arm_after_generation_0)
         assert killer.killed.is_set() and killer.lost_tasks >= 1
         _assert_same_history(res.history, reference, "after a killed worker")
         _assert_same_history(_read_history(path), reference, "archive after a killed worker")
@@ -237,7 +247,7 @@ def test_a_worker_killed_mid_generation_costs_only_its_work(reference, tmp_path)
 
 
 @pytest.mark.slow
-def test_no_worker_left_stops_with_a_clear_error_and_the_archive_resumes(reference, tmp_path):
+def test_no_worker_left_stops_with_a_clear_error_and_the_archive_resumes(reference, tmp_path, tiny):
     path = tmp_path / "run.h5"
     with _cluster() as cluster, distributed.Client(cluster) as client:
         ex = dask_executor(client, no_worker_timeout=2)
@@ -248,9 +258,9 @@ def test_no_worker_left_stops_with_a_clear_error_and_the_archive_resumes(referen
                     cluster.sync(nanny.close)
 
         with pytest.raises(RuntimeError, match=r"(?s)no Dask worker .*spatial-snn resume"):
-            evolve(TINY, seed=3, executor=ex, archive=path, callback=close_all_workers_after_generation_0)
+            evolve(tiny, seed=3, executor=ex, archive=path, callback=close_all_workers_after_generation_0)
         ex.shutdown()
     assert len(_read_history(path)["best"]) == 1
-    res = evolve(TINY, seed=3, workers=1, archive=path, resume=True)
+    res = evolve(tiny, seed=3, workers=1, archive=path, resume=True)
     _assert_same_history(res.history, reference, "resumed")
     _assert_same_history(_read_history(path), reference, "resumed archive")

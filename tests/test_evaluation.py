@@ -75,13 +75,9 @@ def test_invalid_observation_ends_the_episode_with_the_return_so_far():
     assert ev.invalid.tolist() == [2, 2, 2]
 
 
-def test_pack_round_trip_is_exact():
+def test_pack_round_trip_is_exact(assert_same_genome):
     g = _genomes(1, dim=3)[0]
-    h = unpack(pack(g))
-    for name in ("positions", "v_th", "tau_syn_inv", "sign", "input_sign"):
-        assert np.array_equal(getattr(g, name), getattr(h, name))
-    assert np.array_equal(g.recurrent.weight, h.recurrent.weight)
-    assert g.rule == h.rule
+    assert_same_genome(unpack(pack(g)), g)  # every field, dtypes included, and the rule
 
 
 def test_a_batch_of_genomes_packs_into_few_arrays_and_back_exactly():
@@ -112,6 +108,7 @@ def test_a_batch_of_genomes_packs_into_few_arrays_and_back_exactly():
         assert g.rule == h.rule
 
 
+@pytest.mark.slow  # starts worker processes; in-process splitting: test_a_cluster_gets_one_job_per_slot_at_a_time
 def test_two_workers_give_the_same_results_as_one():
     task = _cartpole_task()
     genomes = _genomes(9)
@@ -163,6 +160,7 @@ def test_a_cluster_gets_one_job_per_slot_at_a_time():
     assert np.array_equal(local.returns, res.returns) and np.array_equal(local.lengths, res.lengths)
 
 
+@pytest.mark.slow  # starts and kills worker processes
 def test_a_dead_worker_is_replaced_and_its_batch_resubmitted(tmp_path):
     flag = tmp_path / "die"
     flag.write_text("once")
@@ -175,6 +173,7 @@ def test_a_dead_worker_is_replaced_and_its_batch_resubmitted(tmp_path):
     assert np.all(ev.lengths == 20)
 
 
+@pytest.mark.slow  # starts and kills worker processes
 def test_a_batch_that_kills_its_worker_twice_raises_a_clear_error(tmp_path):
     flag = tmp_path / "die"
     flag.write_text("always")

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spatial_snn import GenomeSpec, Synapses, build, random_genome
-from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome
+from spatial_snn.space.genome import NEURON_PARAMS, Genome
 
 N, N_IN, N_OUT, DIM = 4, 2, 3, 2
 
@@ -109,23 +109,6 @@ def dense(syn: Synapses, shape) -> np.ndarray:
     return m
 
 
-def snapshot(g: Genome) -> dict:
-    arrays = {name: getattr(g, name).copy() for name in ("positions", "input_positions", "output_positions",
-                                                          *NEURON_PARAMS, "sign", "input_sign")}
-    for p in PROJECTIONS:
-        for part in ("pre", "post", "weight"):
-            arrays[f"{p}.{part}"] = getattr(getattr(g, p), part).copy()
-    return arrays
-
-
-def arrays_of(g: Genome) -> dict:
-    out = {name: getattr(g, name) for name in ("positions", *NEURON_PARAMS, "sign", "input_sign")}
-    for p in PROJECTIONS:
-        for part in ("pre", "post", "weight"):
-            out[f"{p}.{part}"] = getattr(getattr(g, p), part)
-    return out
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(1, 12),
@@ -133,7 +116,7 @@ def arrays_of(g: Genome) -> dict:
     as_mask=st.booleans(),
     data=st.data(),
 )
-def test_select_neurons_reindexes_every_field_and_synapse_together(n, seed, as_mask, data):
+def test_select_neurons_reindexes_every_field_and_synapse_together(n, seed, as_mask, data, genome_arrays):
     rng = np.random.default_rng(seed)
     spec = GenomeSpec(n_hidden=n, dim=2, placement="jittered", mean_degree=None)
     g = random_genome(spec, 3, 2, rng)
@@ -144,7 +127,7 @@ def test_select_neurons_reindexes_every_field_and_synapse_together(n, seed, as_m
     else:
         idx = np.array(data.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n)), np.int64)
         selector = idx
-    before = snapshot(g)
+    before = {name: arr.copy() for name, arr in genome_arrays(g).items()}
     s = g.select_neurons(selector)
 
     assert s.n == idx.size
@@ -168,10 +151,10 @@ def test_select_neurons_reindexes_every_field_and_synapse_together(n, seed, as_m
     np.testing.assert_array_equal(sub.input.toarray(), full.input.toarray()[:, idx])
 
     # pure: the input genome is unchanged and shares no memory with the result
-    for name, arr in snapshot(g).items():
+    for name, arr in genome_arrays(g).items():
         np.testing.assert_array_equal(arr, before[name], err_msg=name)
-    for name, arr in arrays_of(s).items():
-        assert not np.shares_memory(arr, arrays_of(g)[name]), name
+    for name, arr in genome_arrays(s).items():
+        assert not np.shares_memory(arr, genome_arrays(g)[name]), name
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,18 @@
 """The numba LIF kernel against a plain-numpy twin and a hand-computed trace.
 
-The twin uses dense float32 matrices and the kernel's equations with the same
-float32 operation order (spikers' weight rows added in ascending order), so
-spikes, outputs, ``v`` and ``i`` must agree bit for bit.
+The twin (``tests/naive.py``) uses dense float32 matrices and the kernel's
+equations with the same float32 operation order (spikers' weight rows added in
+ascending order), so spikes, outputs, ``v`` and ``i`` must agree bit for bit.
 """
 
 import numpy as np
 import pytest
+from naive import twin_run
 
 from spatial_snn.sim import kernels, network
 from spatial_snn.sim.network import Network, set_threads
 from spatial_snn.space.connectivity import ConnectivityRule, build
-from spatial_snn.space.genome import Genome, Synapses
+from spatial_snn.space.genome import Genome
 from spatial_snn.space.layout import GenomeSpec, random_genome
 
 
@@ -21,66 +22,6 @@ def one_thread():
     independence is tested in test_network); parallel regions are slow on a
     loaded 2-core machine."""
     set_threads(1)
-
-
-# ------------------------------------------------------------------ the twin
-def twin_run(genomes: list[Genome], xs: np.ndarray, substeps: int, dt: float = 1e-3) -> dict:
-    """Simulate networks ``b`` (genome ``genomes[b]``, all with the same ``n``) with numpy.
-
-    Networks are independent; each neuron ``j`` in ascending order adds its
-    weight rows where it spikes (``+ 0`` elsewhere, which is exact), i.e. the
-    kernel's float32 order.
-
-    Parameters
-    ----------
-    xs : (steps, B, n_in)
-        Input of each env step and network.
-
-    Returns
-    -------
-    dict with ``spikes`` (steps * substeps, B, n) bool, ``out`` (steps, B, n_out)
-    float32 and the final ``v``, ``i`` (B, n) float32.
-    """
-    f32 = np.float32
-    conns = [build(g) for g in genomes]
-    n, D = genomes[0].n, max(g.rule.delay_slots for g in genomes)
-    w_in = np.stack([c.input.toarray() for c in conns]).astype(f32)  # (B, n_in, n)
-    w_out = np.stack([c.output.toarray() for c in conns]).astype(f32)  # (B, n, n_out)
-    w_rec = np.zeros((D, len(genomes), n, n), f32)  # [d, b, pre, post]
-    for b, c in enumerate(conns):
-        pre, post = c.recurrent.nonzero()
-        w_rec[c.delays, b, pre, post] = c.recurrent.data
-    used = [d for d in range(1, D) if w_rec[d].any()]
-
-    def param(name, scale=1.0):
-        return np.stack([scale * getattr(g, name) for g in genomes]).astype(f32)
-
-    a_mem, a_syn = param("tau_mem_inv", dt), param("tau_syn_inv", dt)
-    v_leak, v_th, v_reset = param("v_leak"), param("v_th"), param("v_reset")
-    v, i = v_reset.copy(), np.zeros_like(v_reset)
-    buf = np.zeros((D,) + v.shape, f32)
-    spikes, outs, t = [], [], 0
-    for x in np.asarray(xs, f32):
-        cur = np.zeros_like(v)
-        for c in range(x.shape[1]):  # channels ascending
-            cur = cur + x[:, c, None] * w_in[:, c]
-        acc = np.zeros(w_out.shape[::2], f32)
-        for _ in range(substeps):
-            v_dec = v + a_mem * ((v_leak - v) + i)
-            i_dec = i - a_syn * i
-            z = v_dec > v_th
-            v = np.where(z, v_reset, v_dec)
-            i = (i_dec + cur) + buf[t % D]
-            buf[t % D] = 0
-            for j in np.flatnonzero(z.any(axis=0)):  # ascending
-                zj = z[:, j, None]
-                for d in used:
-                    buf[(t + d) % D] += np.where(zj, w_rec[d, :, j], f32(0))
-                acc = acc + np.where(zj, w_out[:, j], f32(0))
-            spikes.append(z)
-            t += 1
-        outs.append(acc / f32(substeps))
-    return {"spikes": np.array(spikes), "out": np.array(outs), "v": v, "i": i}
 
 
 def _genomes(dim: int, delays: bool, count: int, seed: int) -> list[Genome]:
@@ -95,9 +36,9 @@ def _genomes(dim: int, delays: bool, count: int, seed: int) -> list[Genome]:
 
 @pytest.mark.parametrize("delays", [False, True], ids=["delay1", "delays"])
 @pytest.mark.parametrize("dim", [1, 2, 3])
-@pytest.mark.parametrize("networks", [1, 50])
+@pytest.mark.parametrize("networks", [1, 4, pytest.param(50, marks=pytest.mark.slow)])
 def test_kernel_matches_numpy_twin_spike_for_spike(dim, delays, networks):
-    episodes = 1 if networks == 1 else 5
+    episodes = {1: 1, 4: 2, 50: 5}[networks]  # 4: the quick twin of the 50-network batch
     genomes = _genomes(dim, delays, networks // episodes, seed=10 * dim + delays)
     if delays:
         assert max(build(g).delays.max() for g in genomes) > 1  # the test exercises delays
@@ -146,31 +87,7 @@ def test_kernel_spike_raster_matches_twin_substep_by_substep():
 
 
 # ---------------------------------------------------------- golden trace
-def golden_genome() -> Genome:
-    """Three neurons on a line at x = 0, 1, 2; see ``test_golden_trace``.
-
-    dt = 1/8 s; tau_mem_inv = 4/s gives a_mem = 1/2; tau_syn_inv = 8/s (n0)
-    gives a_syn = 1, 4/s (n1, n2) a_syn = 1/2. strength_decay = 0 makes every
-    strength 1; conduction speed 1 makes delay = distance (max 2, D = 3 slots).
-    """
-    return Genome(
-        positions=np.array([[0.0], [1.0], [2.0]]),
-        input_positions=np.array([[-1.0]]),
-        output_positions=np.array([[3.0]]),
-        v_th=[1.0, 0.25, 0.5],
-        v_reset=[0.0, 0.0, -0.5],
-        v_leak=[0.0, 0.0, 0.0],
-        tau_mem_inv=[4.0, 4.0, 4.0],
-        tau_syn_inv=[8.0, 4.0, 4.0],
-        sign=[1, 1, -1],
-        input_sign=[1],
-        input_synapses=Synapses([0], [0], [2.0]),  # x -> n0, w 2
-        recurrent=Synapses([0, 0, 2], [1, 2, 1], [1.0, 2.0, 1.0]),  # n0->n1 d1, n0->n2 d2, n2-|n1 d1
-        output_synapses=Synapses([1, 2], [0, 0], [1.0, 0.5]),  # n1 -> out +1, n2 -> out -0.5
-        rule=ConnectivityRule(strength_decay=0.0, conduction_speed=1.0, max_delay=2),
-    )
-
-
+# golden_genome (tests/conftest.py): three neurons on a line at x = 0, 1, 2, dt = 1/8 s.
 # Worked by hand, x = 1 so I_in = [2, 0, 0]; state starts at v = v_reset = [0, 0, -.5], i = 0.
 # Per sub-step t (ring slot s = t % 3):
 #   v_dec = v + 0.5 ((0 - v) + i);  i = (i - a_syn i) + I_in + buf[s]
@@ -215,7 +132,7 @@ GOLDEN_I = [
 GOLDEN_OUT = [0, 0, 0, 0, 1, -0.5, 1, -0.5, 1, -0.5]  # weighted spikes per sub-step
 
 
-def test_golden_trace_three_neurons_ten_substeps():
+def test_golden_trace_three_neurons_ten_substeps(golden_genome):
     net = Network([golden_genome()], dt=0.125)
     x = np.ones((1, 1))
     for t in range(10):
@@ -230,7 +147,7 @@ def test_golden_trace_three_neurons_ten_substeps():
     np.testing.assert_array_equal(net.counters[0], [10, 17, 30])
 
 
-def test_golden_trace_in_two_env_steps_averages_outputs():
+def test_golden_trace_in_two_env_steps_averages_outputs(golden_genome):
     net = Network([golden_genome()], dt=0.125)
     x = np.ones((1, 1))
     # sums over t0..t4 = 1 and t5..t9 = -.5 + 1 - .5 + 1 - .5 = .5, divided by 5
@@ -239,7 +156,7 @@ def test_golden_trace_in_two_env_steps_averages_outputs():
     np.testing.assert_array_equal(net.state(0)[0], GOLDEN_V[9])
 
 
-def test_twin_reproduces_golden_trace():
+def test_twin_reproduces_golden_trace(golden_genome):
     """The twin itself is checked against the hand-computed numbers."""
     twin = twin_run([golden_genome()], np.ones((10, 1, 1)), 1, dt=0.125)
     np.testing.assert_array_equal(twin["spikes"][:, 0], GOLDEN_RASTER.astype(bool))

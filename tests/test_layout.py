@@ -177,16 +177,12 @@ def test_uniform_placement_has_the_grid_density_in_cell_order(dim):
     assert np.all(np.diff(cell) >= 0)
 
 
-def test_random_genome_is_determined_by_the_generator_state():
+def test_random_genome_is_determined_by_the_generator_state(assert_same_genome):
     spec = GenomeSpec.spatial(dim=3, n_hidden=200, mean_degree=6.0)
     a = random_genome(spec, 5, 3, np.random.default_rng(9))
     b = random_genome(spec, 5, 3, np.random.default_rng(9))
     c = random_genome(spec, 5, 3, np.random.default_rng(10))
-    for name in ("positions", *NEURON_PARAMS, "sign", "input_sign"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-    for p in PROJECTIONS:
-        for part in ("pre", "post", "weight"):
-            np.testing.assert_array_equal(getattr(getattr(a, p), part), getattr(getattr(b, p), part))
+    assert_same_genome(a, b)
     assert not np.array_equal(a.positions, c.positions)
 
 
@@ -231,7 +227,8 @@ def test_calibration_rejects_an_unreachable_degree():
         length_for_degree(grid, ConnectivityRule(self_distance=None), 7.5)  # at most 7 without self-loops
 
 
-def test_calibration_of_a_large_network_is_fast_and_accurate():
+@pytest.mark.slow  # small networks: test_spatial_preset_gives_every_dimension_the_same_mean_degree
+def test_calibration_of_a_large_network_is_accurate():
     # the old bracket started at length ~ box side, so every pair of a large net was a
     # candidate; now the bracket starts at the continuum estimate and a subset is averaged
     spec = GenomeSpec(n_hidden=30_000, dim=3, placement="uniform", mean_degree=6.0,

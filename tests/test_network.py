@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from test_kernels import golden_genome, twin_run
+from naive import twin_run
 
 from spatial_snn.sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
 from spatial_snn.space.connectivity import build
@@ -63,7 +63,7 @@ def test_warmup_compiles_the_kernels():
 
 
 # ------------------------------------------------------------------- reset
-def test_initial_state_is_v_reset_and_zero_current():
+def test_initial_state_is_v_reset_and_zero_current(golden_genome):
     gen = golden_genome()
     net = Network([gen], episodes=2)
     for b in range(2):
@@ -103,7 +103,7 @@ def test_reset_mask_resets_only_masked_networks():
         np.testing.assert_array_equal(y[~mask], y_ref[~mask])
 
 
-def test_reset_clears_delayed_spikes_in_flight():
+def test_reset_clears_delayed_spikes_in_flight(golden_genome):
     gen = golden_genome()  # n0 fires at t2; its delay-2 synapse reaches n2 at t4
     net = Network([gen], dt=0.125)
     net.step(np.ones((1, 1)), 3)

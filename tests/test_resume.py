@@ -13,14 +13,13 @@ from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store.archive import open_run
 
-TINY = {
-    "name": "tiny",
-    "env": {"id": "CartPole-v1"},
-    "network": {"substeps": 4},
-    "evolution": {"population": 10, "generations": 6},
-    "protocol": {"episodes": 2, "test_every": 2, "test_episodes": 4},
-}
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
+
+
+@pytest.fixture
+def tiny(tiny_scenario):
+    """Six generations, a test every second one: room to cut a run and resume it."""
+    return tiny_scenario(evolution={"generations": 6}, protocol={"test_every": 2, "test_episodes": 4})
 
 
 def _compare(a: dict, b: dict):
@@ -28,23 +27,24 @@ def _compare(a: dict, b: dict):
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
-def test_resumed_run_equals_uninterrupted_run(tmp_path):
-    sc = scenario_from_dict(TINY)
+@pytest.mark.parametrize(("generations", "cut"), [(3, 1), pytest.param(6, 2, marks=pytest.mark.slow)])
+def test_resumed_run_equals_uninterrupted_run(tmp_path, tiny, generations, cut):
+    sc = scenario_from_dict({**tiny, "evolution": {**tiny["evolution"], "generations": generations}})
     whole = evolve(sc, seed=5, workers=1, archive=tmp_path / "whole.h5")
-    evolve(sc, seed=5, workers=1, generations=2, archive=tmp_path / "cut.h5")
+    evolve(sc, seed=5, workers=1, generations=cut, archive=tmp_path / "cut.h5")
     resumed = evolve(sc, seed=5, workers=1, archive=tmp_path / "cut.h5", resume=True)
     _compare(whole.history, resumed.history)
     with open_run(tmp_path / "whole.h5") as a, open_run(tmp_path / "cut.h5") as b:
         _compare(a.history, b.history)
-        assert a.n_generations == b.n_generations == 6
-        last_a, last_b = a.generation(5), b.generation(5)
+        assert a.n_generations == b.n_generations == generations
+        last_a, last_b = a.generation(generations - 1), b.generation(generations - 1)
         np.testing.assert_array_equal(last_a["fitness"], last_b["fitness"])
         ga, gb = a.champion()[0], b.champion()[0]
         assert np.array_equal(ga.recurrent.weight, gb.recurrent.weight)
 
 
-def test_resume_continues_an_archive_with_its_stored_scenario_dim_and_seed(tmp_path):
-    sc = scenario_from_dict(TINY)
+def test_resume_continues_an_archive_with_its_stored_scenario_dim_and_seed(tmp_path, tiny):
+    sc = scenario_from_dict(tiny)
     whole = evolve(sc, dim=1, seed=5, workers=1)
     evolve(sc, dim=1, seed=5, workers=1, generations=2, archive=tmp_path / "cut.h5")
     assert len(resume(tmp_path / "cut.h5", workers=1).history["best"]) == 2  # the stored count: done
@@ -55,8 +55,8 @@ def test_resume_continues_an_archive_with_its_stored_scenario_dim_and_seed(tmp_p
         assert run.n_generations == 6
 
 
-def test_existing_archive_is_not_overwritten(tmp_path):
-    sc = scenario_from_dict({**TINY, "evolution": {"population": 10, "generations": 1}})
+def test_existing_archive_is_not_overwritten(tmp_path, tiny):
+    sc = scenario_from_dict({**tiny, "evolution": {"population": 10, "generations": 1}})
     path = tmp_path / "run.h5"
     evolve(sc, seed=0, workers=1, archive=path)
     before = path.read_bytes()
@@ -78,8 +78,8 @@ if __name__ == "__main__":
 
 
 @pytest.mark.slow
-def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path):
-    sc = scenario_from_dict(TINY)
+def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path, tiny):
+    sc = scenario_from_dict(tiny)
     reference = evolve(sc, seed=5, workers=1)
     script = tmp_path / "child.py"
     script.write_text(_CHILD)
@@ -87,7 +87,7 @@ def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path):
     rng = np.random.default_rng(0)
     kills = 0
     for _ in range(10):
-        proc = subprocess.Popen([sys.executable, str(script), json.dumps(TINY), str(path)],
+        proc = subprocess.Popen([sys.executable, str(script), json.dumps(tiny), str(path)],
                                 stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         wait_for = int(rng.integers(0, 3))  # kill after this many more generations are reported
         seen, finished = 0, False
@@ -112,8 +112,8 @@ def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path):
         _compare(reference.history, run.history)
 
 
-def test_resuming_a_run_that_reached_its_target_evolves_nothing(tmp_path):
-    sc = scenario_from_dict({**TINY, "protocol": {**TINY["protocol"], "target": 1.0}})
+def test_resuming_a_run_that_reached_its_target_evolves_nothing(tmp_path, tiny):
+    sc = scenario_from_dict({**tiny, "protocol": {**tiny["protocol"], "target": 1.0}})
     path = tmp_path / "done.h5"
     first = evolve(sc, seed=0, workers=1, archive=path)
     assert len(first.history["best"]) == 1
@@ -141,16 +141,16 @@ def _as_written_before_io_degree(path):
 
 
 @pytest.mark.parametrize("preset", ["reference", "spatial"])
-def test_a_run_written_before_io_degree_resumes_with_its_own_io_law(tmp_path, preset):
+def test_a_run_written_before_io_degree_resumes_with_its_own_io_law(tmp_path, preset, tiny):
     from spatial_snn.cli import main
 
     # the io law of then: io at distance 1 (reference), a fixed io length 1.0 (spatial)
-    network = {**TINY["network"], "preset": preset, **({"io_length": 1.0} if preset == "spatial" else {})}
+    network = {**tiny["network"], "preset": preset, **({"io_length": 1.0} if preset == "spatial" else {})}
     path = tmp_path / "old.h5"
-    evolve(scenario_from_dict({**TINY, "network": network}), seed=1, workers=1, generations=2, archive=path)
+    evolve(scenario_from_dict({**tiny, "network": network}), seed=1, workers=1, generations=1, archive=path)
     stored = _as_written_before_io_degree(path)
-    assert main(["resume", str(path), "--workers", "1", "--generations", "4"]) == 0
+    assert main(["resume", str(path), "--workers", "1", "--generations", "2"]) == 0
     with open_run(path) as run:
-        assert run.n_generations == 4 and run.config == stored  # the stored scenario is kept as written
-        io_lengths = {g.rule.io_length for k in range(4) for g in run.population(k)}
+        assert run.n_generations == 2 and run.config == stored  # the stored scenario is kept as written
+        io_lengths = {g.rule.io_length for k in range(2) for g in run.population(k)}
     assert io_lengths == ({1.0} if preset == "spatial" else {0.5})  # new genomes drawn with the old law

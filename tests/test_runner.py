@@ -6,21 +6,27 @@ import pytest
 from spatial_snn.runs.runner import check_scenario, evolve
 from spatial_snn.runs.scenarios import load_scenario, scenario_from_dict
 
-TINY = {
-    "name": "tiny",
-    "env": {"id": "CartPole-v1"},
-    "network": {"substeps": 4},
-    "evolution": {"population": 12, "generations": 3},
-    "protocol": {"episodes": 2, "test_every": 2, "test_episodes": 5},
-}
+
+@pytest.fixture
+def tiny(tiny_scenario):
+    return tiny_scenario(evolution={"population": 12}, protocol={"test_every": 2})
 
 
 def _history(res):
     return {k: v for k, v in res.history.items() if k != "wall_time"}
 
 
-def test_same_seed_same_history_with_one_or_two_workers():
-    sc = scenario_from_dict(TINY)
+def test_same_seed_same_history_and_another_seed_another_history(tiny):
+    sc = scenario_from_dict(tiny)
+    one, again, other = (evolve(sc, seed=seed, workers=1, generations=2) for seed in (3, 3, 4))
+    for k, v in _history(one).items():
+        np.testing.assert_array_equal(v, again.history[k], err_msg=k)
+    assert not np.array_equal(one.history["mean"], other.history["mean"])
+
+
+@pytest.mark.slow
+def test_same_seed_same_history_with_one_or_two_workers(tiny):
+    sc = scenario_from_dict(tiny)
     one = evolve(sc, seed=3, workers=1)
     two = evolve(sc, seed=3, workers=2)
     for k, v in _history(one).items():
@@ -30,9 +36,9 @@ def test_same_seed_same_history_with_one_or_two_workers():
     assert not np.array_equal(one.history["mean"], other.history["mean"])
 
 
-def test_result_reports_history_champion_and_callback():
+def test_result_reports_history_champion_and_callback(tiny):
     seen = []
-    res = evolve(scenario_from_dict(TINY), seed=0, workers=1, callback=seen.append)
+    res = evolve(scenario_from_dict(tiny), seed=0, workers=1, callback=seen.append)
     assert [d["generation"] for d in seen] == [0, 1, 2]
     assert res.history["best"].shape == (3,)
     assert np.all(res.history["best"] >= res.history["mean"])
@@ -43,9 +49,9 @@ def test_result_reports_history_champion_and_callback():
     assert res.test_score == pytest.approx(np.nanmax(res.history["test"]))
 
 
-def test_target_stops_the_run_early():
-    sc = scenario_from_dict({**TINY, "evolution": {"population": 12, "generations": 50},
-                             "protocol": {**TINY["protocol"], "target": 1.0}})
+def test_target_stops_the_run_early(tiny):
+    sc = scenario_from_dict({**tiny, "evolution": {"population": 12, "generations": 50},
+                             "protocol": {**tiny["protocol"], "target": 1.0}})
     res = evolve(sc, seed=0, workers=1)
     assert len(res.history["best"]) == 1  # any controller scores >= 1 on CartPole
 

@@ -1,6 +1,7 @@
 """Human-readable views of a run archive: a text summary and the fitness curves.
 
-Both take an open :class:`~spatial_snn.store.archive.Run` (see
+:func:`summary`, :func:`figure` (a matplotlib ``Figure``) and :func:`plot` (that
+figure as a PNG) take an open :class:`~spatial_snn.store.archive.Run` (see
 :func:`~spatial_snn.store.archive.open_run`) and only read it, so they also work
 on a run that is still being written. ``spatial-snn inspect PATH [--plot
 out.png]`` prints :func:`summary` and draws :func:`plot`.
@@ -18,24 +19,11 @@ from ..store.archive import Run
 
 
 def task_name(config: dict) -> str:
-    """The environment id recorded in a run's config (``"unknown"`` if none).
-
-    Looks at ``config["task"]["env_id"]`` (what the runner stores), then
-    ``config["task"]`` as a string, ``config["env_id"]`` and
-    ``config["scenario"]["task"]["env_id"]``.
-    """
+    """The environment id in a run's config: ``config["task"]["env_id"]``, as
+    the runner stores it (``"unknown"`` if absent)."""
     task = config.get("task")
     if isinstance(task, dict) and isinstance(task.get("env_id"), str):
         return task["env_id"]
-    if isinstance(task, str):
-        return task
-    if isinstance(config.get("env_id"), str):
-        return config["env_id"]
-    scenario = config.get("scenario")
-    if isinstance(scenario, dict) and isinstance(scenario.get("task"), dict):
-        env_id = scenario["task"].get("env_id")
-        if isinstance(env_id, str):
-            return env_id
     return "unknown"
 
 
@@ -109,39 +97,71 @@ def summary(run: Run) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
 
-def plot(run: Run, out_png: str | os.PathLike) -> Path:
-    """Draw best, mean and test return against generation into ``out_png``.
+def _protocol(config: dict) -> dict:
+    """The stored scenario's ``protocol`` table (empty if the config has none)."""
+    scenario = config.get("scenario")
+    protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
+    return protocol if isinstance(protocol, dict) else {}
+
+
+def figure(run: Run):
+    """Best, mean and test return against generation, as a matplotlib ``Figure``.
+
+    Best and mean training return (per generation, over the population) are
+    lines; the test return (mean over the scenario's held-out test episodes)
+    is drawn as hollow squares at the tested generations, on top, so a test
+    score equal to the best training score stays visible. Lines carry markers
+    while there are few generations, so a one-generation run shows its points.
+    Ticks are whole generations. The scenario's ``protocol.target`` (the score
+    that stops a run) is a dashed horizontal line.
 
     Uses matplotlib's Agg canvas directly (no pyplot state, no display).
-    Test returns are drawn as markers at the generations that were tested.
-
-    Returns
-    -------
-    Path
-        The written file.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     h = run.history
-    gen = h["generation"]
+    gen = np.asarray(h["generation"])
     fig = Figure(figsize=(7, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.plot(gen, h["best"], label="best (train)", color="tab:blue")
-    ax.plot(gen, h["mean"], label="mean (train)", color="tab:gray")
+    marker = "o" if len(gen) <= _MARKERS_UP_TO else None
+    ax.plot(gen, h["best"], label="best (train)", color="tab:blue", marker=marker, markersize=4)
+    ax.plot(gen, h["mean"], label="mean (train)", color="tab:gray", marker=marker, markersize=4)
     tested = np.isfinite(h["test"])
-    ax.plot(gen[tested], h["test"][tested], "o-", label="test", color="tab:red", markersize=4)
+    protocol = _protocol(run.config)
+    n_test = protocol.get("test_episodes")
+    test_label = f"test (mean of {n_test} episodes)" if isinstance(n_test, int) else "test"
+    ax.plot(gen[tested], h["test"][tested], "s", label=test_label, color="tab:red", markersize=8,
+            markerfacecolor="none", markeredgewidth=1.5, zorder=3)
+    target = protocol.get("target")
+    if isinstance(target, int | float) and math.isfinite(target):
+        ax.axhline(target, color="tab:green", linestyle="--", linewidth=1, label=f"target {target:g}")
     if not len(gen):
         ax.text(0.5, 0.5, "no complete generation yet", transform=ax.transAxes, ha="center")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    elif len(gen) <= _MARKERS_UP_TO:  # every generation a tick; half a generation of margin
+        ax.set_xticks(gen)
+        ax.set_xlim(gen.min() - 0.5, gen.max() + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation")
     ax.set_ylabel("episode return")
-    ax.set_title(f"{task_name(run.config)}, {run.dim}D, seed {run.seed}")
+    scenario = run.config.get("scenario")
+    name = scenario.get("name") if isinstance(scenario, dict) else None
+    ax.set_title(f"{task_name(run.config)}" + (f" ({name})" if name else "") + f", {run.dim}D, seed {run.seed}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
     fig.tight_layout()
+    return fig
+
+
+#: Up to this many generations, every point gets a marker and every generation a tick.
+_MARKERS_UP_TO = 12
+
+
+def plot(run: Run, out_png: str | os.PathLike) -> Path:
+    """Write :func:`figure` to ``out_png`` and return its path."""
     out = Path(out_png)
-    fig.savefig(out, format="png")
+    figure(run).savefig(out, format="png")
     return out
