@@ -24,6 +24,7 @@ from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap, statistics
 from ..space.genome import Genome
 from ..space.layout import random_genome
+from ..tasks.backends import resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import check_spaces, make_env, observation_bounds
 from ..tasks.evaluation import Task, WorkerPool, task_meta
@@ -60,8 +61,11 @@ class Result:
         return float(self.history["wall_time"][-1]) if len(self.history.get("wall_time", [])) else 0.0
 
 
-def make_task(sc: Scenario, seed: int, bounds: tuple | None = None) -> Task:
-    """Check the environment's spaces and resolve the encoder's observation bounds."""
+def make_task(sc: Scenario, seed: int, bounds: tuple | None = None, backend: str | None = None) -> Task:
+    """Check the environment's spaces, resolve the encoder's observation bounds and the backend.
+
+    ``backend`` overrides ``sc.env.backend`` (a resumed run keeps the one it started with).
+    """
     env = make_env(sc.env.id, sc.env.kwargs, sc.env.max_episode_steps)
     try:
         check_spaces(env.observation_space, env.action_space)
@@ -71,8 +75,9 @@ def make_task(sc: Scenario, seed: int, bounds: tuple | None = None) -> Task:
     finally:
         env.close()
     low, high = (tuple(float(x) for x in b) for b in bounds)
+    backend = resolve_backend(backend or sc.env.backend, sc.env.id, sc.env.kwargs)
     return Task(sc.env.id, dict(sc.env.kwargs), sc.env.max_episode_steps, sc.network.substeps,
-                sc.network.dt, sc.encoder, sc.decoder, low, high)
+                sc.network.dt, sc.encoder, sc.decoder, low, high, backend)
 
 
 def codec_sizes(task: Task) -> tuple[int, int]:
@@ -117,6 +122,7 @@ class _ResumeState:
     champion: Genome | None
     champ_returns: np.ndarray
     scenario: dict | None
+    env_backend: dict | None
 
 
 def _read_resume(archive, n_gen: int) -> _ResumeState:
@@ -136,6 +142,7 @@ def _read_resume(archive, n_gen: int) -> _ResumeState:
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
             scenario=run.config.get("scenario"),
+            env_backend=run.config.get("env_backend"),
         )
 
 
@@ -153,13 +160,13 @@ def _rng_state(seed: int, next_generation: int) -> dict:
             "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding"}
 
 
-def _progress(total: int, start: int):
+def _progress(total: int, start: int, desc: str | None = None):
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm(total=total, initial=start, unit="gen", disable=not sys.stderr.isatty(),
-                dynamic_ncols=True, leave=True)
+                dynamic_ncols=True, leave=True, desc=desc)
 
 
 def evolve(
@@ -214,8 +221,13 @@ def evolve(
     champion, champ_returns = (state.champion, state.champ_returns) if state else (None, np.empty(0))
     champ_test = float(np.mean(champ_returns)) if champ_returns.size else -math.inf
     bounds = state.bounds if state else None
-    task = make_task(sc, seed, bounds)
+    # a resumed run trains where it started; archives from before backends trained on gymnasium
+    resumed_backend = ((state.env_backend or {}).get("train", "gymnasium")) if state else None
+    task = make_task(sc, seed, bounds, resumed_backend)
+    test_task = dataclasses.replace(task, backend="gymnasium")  # reported scores stay canonical
     config["task"] = task_meta(task)
+    if not (state and state.env_backend is None):
+        config["env_backend"] = {"train": task.backend, "test": test_task.backend}
     n_in, n_out = codec_sizes(task)
     spec = sc.network.spec(dim)
     ga = GeneticAlgorithm(sc.evolution, spec, sc.mutation, n_in, n_out, seed)
@@ -235,7 +247,7 @@ def evolve(
     test_seeds = seeding.test_seeds(seed, proto.test_episodes)
     steps_done = int(history["env_steps"][-1]) if start else 0
     wall_done = float(history["wall_time"][-1]) if start else 0.0
-    bar = _progress(n_gen, start)
+    bar = _progress(n_gen, start, desc=f"{sc.name} on {task.backend}")
     own_executor = isinstance(executor, str)
     if own_executor:
         from ..tasks.distributed import dask_executor
@@ -258,7 +270,7 @@ def evolve(
             test_returns = None
             last = g == n_gen - 1
             if (g + 1) % proto.test_every == 0 or last or g == 0:
-                tev = pool.run(task, [offspring.genomes[best]], test_seeds, None)
+                tev = pool.run(test_task, [offspring.genomes[best]], test_seeds, None)
                 test_returns = tev.returns[0]
                 steps += tev.env_steps
                 if test_returns.mean() > champ_test:
