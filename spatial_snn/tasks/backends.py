@@ -117,6 +117,16 @@ class GymBatch:
         """Nothing to release: the environments stay in this process's cache."""
 
 
+def _as_gymnasium(space):
+    """EnvPool's Box actions are float64 where gymnasium's MuJoCo tasks use float32:
+    decode into float32 on both backends, so a genome's actions are the same numbers."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Box) and space.dtype == np.float64:
+        return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), space.shape, np.float32)
+    return space
+
+
 class EnvPoolBatch:
     """One EnvPool batch of B environments, environment b seeded ``seeds[b]``.
 
@@ -135,9 +145,10 @@ class EnvPoolBatch:
             self.pool = envpool.make_gymnasium(env_id, num_envs=len(seeds), batch_size=len(seeds),
                                                num_threads=int(threads), env_seed=seeds,
                                                **(kwargs or {}), **limit)
-            self.action_space = self.pool.action_space
+            self.action_space = _as_gymnasium(self.pool.action_space)
             self.observation_space = self.pool.observation_space
         self._where = np.empty(len(seeds), np.int64)  # scratch: row of each env id in a reply
+        self.last_info: dict = {}
 
     def _aligned(self, env_ids: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
         """Rows that put a reply for ``env_ids`` in the order of ``idx`` (None: already in order)."""
@@ -156,6 +167,7 @@ class EnvPoolBatch:
     def step(self, actions: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Step environments ``idx`` (k,) only, in one call; as :meth:`GymBatch.step`."""
         obs, reward, terminated, truncated, info = self.pool.step(actions, env_id=idx.astype(np.int32))
+        self.last_info = info  # EnvPool's info of this step, in its reply order (info["env_id"])
         done = terminated | truncated
         rows = self._aligned(info["env_id"], idx)
         if rows is not None:

@@ -45,7 +45,8 @@ class Task:
     environment's own limit only when set. ``backend`` is a resolved backend,
     ``"gymnasium"`` (the default, canonical) or ``"envpool"``
     (:func:`.backends.resolve_backend`); it is not part of :func:`task_meta`,
-    so exported genomes replay on gymnasium.
+    so exported genomes replay on gymnasium. ``env_threads`` is EnvPool's own
+    thread count per rollout (1: parallelism comes from worker processes).
     """
 
     env_id: str
@@ -58,6 +59,7 @@ class Task:
     obs_low: tuple = ()
     obs_high: tuple = ()
     backend: str = "gymnasium"
+    env_threads: int = 1
 
     def key(self) -> str:
         return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps, self.backend))
@@ -185,7 +187,7 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     G, E = len(genomes), len(seeds)
     B = G * E
     envs = make_batch(task.backend, task.env_id, task.env_kwargs, task.max_episode_steps,
-                      [seeds[b % E] for b in range(B)])
+                      [seeds[b % E] for b in range(B)], task.env_threads)
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, envs.action_space)
