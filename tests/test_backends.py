@@ -222,3 +222,10 @@ def test_champion_returns_agree_on_envpool_and_gymnasium(name):
 @pytest.mark.parametrize("name", sorted(n for n, e in CHAMPIONS.items() if e["env_id"] not in QUICK))
 def test_locomotion_champion_returns_agree_on_envpool_and_gymnasium(name):
     _fidelity(name)
+
+
+def test_a_run_asking_for_envpool_with_an_unsupported_keyword_fails_before_evolving():
+    sc = scenario_from_dict({"env": {"id": "Ant-v5", "backend": "envpool",
+                                     "kwargs": {"include_cfrc_ext_in_observation": False}}})
+    with pytest.raises(ValueError, match="include_cfrc_ext_in_observation.*fix"):
+        make_task(sc, seed=0, bounds=((0.0,) * 27, (1.0,) * 27))

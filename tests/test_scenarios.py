@@ -140,6 +140,7 @@ def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
         ('[network]\npreset = "spatial"\nio_degree = 64.0\n', "network.io_degree: expected a value in (0, 64)"),
         ('[network]\npreset = "spatial"\nio_degree = 5.0\nio_length = 2.0\n',
          "network.io_degree, network.io_length: expected at most one"),
+        ('[env]\nbackend = "cpp"\n', "env.backend: expected one of ('auto', 'gymnasium', 'envpool'), got 'cpp'"),
     ],
 )
 def test_out_of_range_value_says_what_was_expected(tmp_path, text, expected):
