@@ -14,7 +14,7 @@ The machine is shared, so the measurements of one cell are interleaved
 ratios are taken within a repeat, then the median over repeats is reported.
 EnvPool rates include making its batch (one per rollout, seeded per episode).
 
-    python benchmarks/bench_envpool.py [--repeats 3] [--cap 200] [--tasks Hopper-v5 HalfCheetah-v5]
+    python benchmarks/bench_envpool.py [--repeats 2] [--cap 100] [--tasks Hopper-v5 HalfCheetah-v5]
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ def main() -> None:
     ap.add_argument("--substeps", nargs="+", type=int, default=[16, 64])
     ap.add_argument("--genomes", type=int, default=100)
     ap.add_argument("--episodes", type=int, default=3)
-    ap.add_argument("--cap", type=int, default=200, help="environment steps per episode at most")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cap", type=int, default=100, help="environment steps per episode at most")
+    ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
 
     set_threads(1)

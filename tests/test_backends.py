@@ -21,7 +21,7 @@ from spatial_snn import load_genome  # noqa: E402
 from spatial_snn.runs.runner import evolve, make_task  # noqa: E402
 from spatial_snn.runs.scenarios import load_scenario, scenario_from_dict  # noqa: E402
 from spatial_snn.tasks.backends import EnvPoolBatch, make_batch, resolve_backend  # noqa: E402
-from spatial_snn.tasks.evaluation import WorkerPool, rollout, task_from_meta  # noqa: E402
+from spatial_snn.tasks.evaluation import WorkerPool, rollout, task_from_meta, task_meta  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAMPIONS = tomllib.loads((ROOT / "genomes" / "champions.toml").read_text())
@@ -54,6 +54,14 @@ def test_pool_settings_are_not_accepted_as_task_keywords():
 def test_shipped_hopper_scenario_trains_on_envpool_by_default():
     task = make_task(load_scenario(ROOT / "scenarios" / "hopper.toml"), seed=0, bounds=((0.0,) * 11, (1.0,) * 11))
     assert task.backend == "envpool"
+
+
+def test_stored_tasks_replay_on_gymnasium():
+    task = dataclasses.replace(_cartpole_task("envpool"), env_threads=2)
+    assert task.backend == "envpool"
+    again = task_from_meta(task_meta(task))
+    assert again.backend == "gymnasium" and again.env_threads == 1
+    assert dataclasses.replace(again, backend="envpool", env_threads=2) == task
 
 
 # ------------------------------------------------------------ EnvPool batches
