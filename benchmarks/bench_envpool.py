@@ -7,7 +7,9 @@ evaluated on gymnasium and on EnvPool with 1 worker (in this process) and
 2 worker processes, and on EnvPool with 1 process and EnvPool's own 2
 threads. The bare physics rate is ``mujoco.mj_step(model, data, nstep=frame_skip)``
 on the task's own model (gymnasium's), random controls, no Python around it
-but the loop: environment steps per second.
+but the loop: environment steps per second. "Step alone" rows time the
+environments without network or rollout loop (300 environments, 100 steps of
+the same random actions): the ceiling of each backend.
 
 The machine is shared, so the measurements of one cell are interleaved
 (gymnasium, EnvPool, ..., physics, repeated ``--repeats`` times) and the
@@ -53,6 +55,38 @@ def physics_rate(env_id: str, steps: int = 5000) -> float:
     return rate
 
 
+def bare_step_rates(env_id: str, n_envs: int = 300, steps: int = 100) -> tuple[float, float, float]:
+    """Environment steps/s of the environments alone (same random actions, no network, no rollout loop):
+    one EnvPool batch stepped in one call per step, gymnasium environments one by one; and
+    EnvPool's batch creation in seconds per environment."""
+    import envpool
+
+    rng = np.random.default_rng(0)
+    gyms = [gymnasium.make(env_id) for _ in range(n_envs)]
+    actions = (0.5 * rng.uniform(-1, 1, (steps, n_envs, *gyms[0].action_space.shape))).astype(np.float32)
+    t0 = time.perf_counter()
+    pool = envpool.make_gymnasium(env_id, num_envs=n_envs, batch_size=n_envs, num_threads=1,
+                                  env_seed=list(range(n_envs)))
+    pool.reset()
+    create = (time.perf_counter() - t0) / n_envs
+    ids = np.arange(n_envs, dtype=np.int32)
+    t0 = time.perf_counter()
+    for k in range(steps):
+        pool.step(actions[k], env_id=ids)
+    pool_rate = n_envs * steps / (time.perf_counter() - t0)
+    pool.close()
+    for b, env in enumerate(gyms):
+        env.reset(seed=b)
+    t0 = time.perf_counter()
+    for k in range(steps):
+        for b, env in enumerate(gyms):
+            env.step(actions[k, b])  # episodes that end keep stepping: the physics still runs
+    gym_rate = n_envs * steps / (time.perf_counter() - t0)
+    for env in gyms:
+        env.close()
+    return pool_rate, gym_rate, create
+
+
 def _timed(run) -> tuple[float, object]:
     t0 = time.perf_counter()
     ev = run()
@@ -75,7 +109,8 @@ def bench_cell(env_id: str, substeps: int, genomes: list, seeds, cap: int, repea
     for task in (gym, pool):  # make environments, start workers, compile: not timed
         rollout(task, genomes[:2], seeds, 2)
         pool2.run(task, genomes, seeds, 2)
-    rates = {name: [] for name in (*configs, "physics")}
+    rates = {name: [] for name in (*configs, "physics", "envpool step alone", "gymnasium step alone")}
+    create = []
     steps = {}
     for _ in range(repeats):
         for name, run in configs.items():
@@ -83,7 +118,11 @@ def bench_cell(env_id: str, substeps: int, genomes: list, seeds, cap: int, repea
             rates[name].append(rate)
             steps.setdefault(name.split(",")[0], ev.env_steps)
         rates["physics"].append(physics_rate(env_id))
-    return {"rates": {k: np.array(v) for k, v in rates.items()}, "steps": steps}
+        pool_rate, gym_rate, seconds = bare_step_rates(env_id)
+        rates["envpool step alone"].append(pool_rate)
+        rates["gymnasium step alone"].append(gym_rate)
+        create.append(seconds)
+    return {"rates": {k: np.array(v) for k, v in rates.items()}, "steps": steps, "create": np.median(create)}
 
 
 def main() -> None:
@@ -121,8 +160,12 @@ def main() -> None:
                 of_physics = np.median(r["envpool, 1 worker"] / r["physics"])
                 print(f"  EnvPool / gymnasium: {speedup:.2f}x on 1 worker, {speedup2:.2f}x on 2 workers "
                       f"(floor 1.8x on 1 worker at 16 sub-steps)")
+                ceiling = np.median(r["envpool step alone"] / r["gymnasium step alone"])
+                alone = np.median(r["envpool step alone"] / r["physics"])
                 print(f"  EnvPool 1 worker / bare physics: {of_physics:.2f} (floor 0.6); "
                       f"2 EnvPool threads / 1: {threads:.2f}x; 2 workers / 1: {workers:.2f}x")
+                print(f"  environments alone: EnvPool / gymnasium {ceiling:.2f}x, EnvPool / bare physics {alone:.2f}; "
+                      f"EnvPool batch creation {1e3 * cell['create']:.1f} ms per environment")
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
 
 
