@@ -21,12 +21,13 @@ from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.runs.setup import resolve
 from spatial_snn.sim.network import set_threads, warmup
 from spatial_snn.space.layout import GenomeSpec, random_genome
-from spatial_snn.tasks.evaluation import Task, WorkerPool, _environments, rollout
+from spatial_snn.tasks.backends import make_batch
+from spatial_snn.tasks.evaluation import Task, WorkerPool, rollout
 
 
 def raw_rate(task: Task, n_envs: int, steps: int) -> float:
     """Environment steps per second with random actions, no network, lockstep as in rollout."""
-    envs = _environments(task, n_envs)
+    envs = make_batch(task.backend, task.env_id, task.env_kwargs, task.max_episode_steps, range(n_envs)).envs
     rng = np.random.default_rng(0)
     for k, e in enumerate(envs):
         e.reset(seed=k)
@@ -57,7 +58,8 @@ def main() -> None:
 
     set_threads(1)
     warmup()
-    sc = scenario_from_dict({"env": {"id": args.env}, "network": {"substeps": args.substeps}})
+    # gymnasium throughout, as measured before EnvPool (bench_envpool.py compares the backends)
+    sc = scenario_from_dict({"env": {"id": args.env, "backend": "gymnasium"}, "network": {"substeps": args.substeps}})
     setup = resolve(sc, dim=2, seed=0, check=False)
     task, n_in, n_out = setup.task, setup.n_inputs, setup.n_outputs
     spec = GenomeSpec.reference(2)

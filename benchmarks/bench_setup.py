@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from spatial_snn import ConnectivityRule, GenomeSpec, random_genome
-from spatial_snn.runs.runner import check_scenario, codec_sizes
 from spatial_snn.runs.scenarios import load_scenario
+from spatial_snn.runs.setup import check_scenario, resolve
 from spatial_snn.space import layout
 from spatial_snn.tasks.evaluation import rollout
 
@@ -62,8 +62,9 @@ def main() -> None:
     for task in args.tasks:
         sc = load_scenario(SCENARIOS / f"{task}.toml")
         wall, cpu = best_of(lambda sc=sc: check_scenario(sc, dim=2), args.repeats)
-        t = check_scenario(sc, dim=2)
-        genome = random_genome(sc.network.spec(2), *codec_sizes(t), np.random.default_rng(0))
+        setup = resolve(sc, dim=2)
+        t = setup.task
+        genome = random_genome(setup.spec, setup.n_inputs, setup.n_outputs, np.random.default_rng(0))
         b_wall, b_cpu = best_of(lambda t=t, g=genome: rollout(t, [g], [0]), args.repeats)
         print(f"{'check_scenario(' + task + ')':<28} {wall:8.3f} {cpu:8.3f}   {'one episode, one genome':<26} "
               f"{b_wall:8.3f} {b_cpu:8.3f} {cpu / b_cpu:7.1f}")

@@ -88,7 +88,8 @@ def new_writer(path, **kw):
 
 def spawn(tmp_path, body: str) -> subprocess.Popen:
     script = tmp_path / f"child_{time.monotonic_ns()}.py"
-    script.write_text(CHILD_LIB + "\nimport sys\nfrom spatial_snn.store.archive import RunWriter\n" + textwrap.dedent(body))
+    header = "\nimport sys\nfrom spatial_snn.store.archive import RunWriter\n"
+    script.write_text(CHILD_LIB + header + textwrap.dedent(body))
     return subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 

@@ -53,4 +53,4 @@ def test_report_rejects_a_bad_episode_count():
 def test_cli_report_on_a_missing_file_is_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.h5")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and err.count("\n") == 1
+    assert err.startswith("spatial-snn: error:") and err.count("\n") == 1

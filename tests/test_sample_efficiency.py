@@ -11,8 +11,8 @@ import pytest
 from spatial_snn.evo.variation import prune
 from spatial_snn.runs.replay import load_controller
 from spatial_snn.runs.runner import evolve
-from spatial_snn.runs.setup import resolve
 from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.runs.setup import resolve
 from spatial_snn.sim.network import Network
 from spatial_snn.space.genome import Genome, Synapses
 from spatial_snn.space.layout import GenomeSpec, random_genome
@@ -102,7 +102,7 @@ def test_normalised_bounds_without_data_are_the_fallback():
 
 def test_rollout_observation_moments_match_a_hand_stepped_episode():
     sc = scenario_from_dict(CARTPOLE)
-    task = resolve(sc, 2, 0, check=False).task
+    task = resolve(sc, 2, 0, check=False, backend="gymnasium").task  # the hand loop steps gymnasium
     g = random_genome(sc.network.spec(2), 4, 2, np.random.default_rng(3))
     ev = rollout(task, [g], [11])
     env = make_env(task.env_id)
@@ -194,7 +194,7 @@ def test_training_reward_differs_only_by_the_survival_bonus(tmp_path):
     # the test (the reported score) keeps the task's own reward: rerun the tested genome on the canonical task
     with open_run(tmp_path / "no_bonus.h5") as run:
         genome, info = run.champion()
-    canonical = resolve(scenario_from_dict(hopper), 2, 0, check=False).task
+    canonical = resolve(scenario_from_dict(hopper), 2, 0, check=False).test_task
     again = rollout(canonical, [genome], info["test_seeds"])
     np.testing.assert_array_equal(again.returns[0], no_bonus_gen["test_returns"])
 

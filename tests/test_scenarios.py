@@ -102,12 +102,12 @@ def test_network_io_degree_calibrates_the_input_fan_out_of_the_spatial_preset():
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
 def test_check_scenario_accepts_the_spatial_preset(dim, monkeypatch):
-    import spatial_snn.tasks.evaluation as evaluation
+    import spatial_snn.runs.setup as setup
 
     steps = []  # the one env step goes through a genome of the spatial preset in this dimension
-    rollout = evaluation.rollout
-    monkeypatch.setattr(evaluation, "rollout", lambda task, genomes, *a, **k: steps.append(genomes) or rollout(
-        task, genomes, *a, **k))
+    network = setup.Network
+    monkeypatch.setattr(setup, "Network", lambda genomes, *a, **k: steps.append(genomes) or network(
+        genomes, *a, **k))
     sc = scenario_from_dict({"network": {"preset": "spatial", "substeps": 4}})
     _assert_task_follows(check_scenario(sc, dim=dim), sc)
     ((genome,),) = steps
@@ -149,6 +149,7 @@ def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
         ('[network]\npreset = "spatial"\nio_degree = 64.0\n', "network.io_degree: expected a value in (0, 64)"),
         ('[network]\npreset = "spatial"\nio_degree = 5.0\nio_length = 2.0\n',
          "network.io_degree, network.io_length: expected at most one"),
+        ('[env]\nbackend = "cpp"\n', "env.backend: expected one of ('auto', 'gymnasium', 'envpool'), got 'cpp'"),
     ],
 )
 def test_out_of_range_value_says_what_was_expected(tmp_path, text, expected):

@@ -160,6 +160,9 @@ def evolve(
             if value is not None and value != getattr(scenario, name):
                 raise ValueError(f"{name}: the RunSetup was resolved for {name} {getattr(scenario, name)}, got "
                                  f"{value}; resolve the scenario for {name} {value}, or pass no {name}")
+        if state is not None and state.train_backend != scenario.task.backend:
+            raise ValueError(f"{archive}: the run trained on {state.train_backend}; resolve the scenario with "
+                             f"backend={state.train_backend!r} to resume it, or pass the scenario itself")
         setup = scenario if state is None else scenario.with_bounds(*state.bounds)
     else:
         from .scenarios import as_scenario
@@ -167,7 +170,7 @@ def evolve(
         sc = as_scenario(scenario)
         check_run_args(sc, 2 if dim is None else dim, 0 if seed is None else seed, generations, workers)
         setup = resolve(sc, 2 if dim is None else dim, 0 if seed is None else seed,
-                        bounds=state.bounds if state else None)
+                        bounds=state.bounds if state else None, backend=state.train_backend if state else None)
     n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
     return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite)
 
@@ -193,7 +196,8 @@ def resume(
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the stored scenario cannot be read by this version ({exc}); "
                          "resume it with the version that wrote it") from None
-    setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds)
+    setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds,
+                    backend=state.train_backend)
     n_gen = check_run_args(sc, setup.dim, setup.seed, generations if generations is not None else state.generations,
                            workers)
     return _loop(setup, n_gen, state, workers, executor, callback, path, False)
@@ -208,7 +212,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
         pool = stack.enter_context(_pool(workers, executor))
-        bar = stack.enter_context(_progress(n_gen, tally.start))
+        bar = stack.enter_context(_progress(n_gen, tally.start, f"{sc.name} on {setup.task.backend}"))
         tally.clock()
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
@@ -270,7 +274,7 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     spent = proto.max_env_steps is not None and tally.steps + ev.env_steps >= proto.max_env_steps
     test = None
     if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0 or spent:
-        test = pool.run(task, [genomes[best]], test_seeds, None)
+        test = pool.run(dataclasses.replace(task, backend="gymnasium"), [genomes[best]], test_seeds, None)
     return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0, task)
 
 
@@ -398,6 +402,11 @@ class _ResumeState:
     moments: tuple
     config: dict
 
+    @property
+    def train_backend(self) -> str:
+        """A resumed run trains where it started; archives from before backends trained on gymnasium."""
+        return (self.config.get("env_backend") or {}).get("train", "gymnasium")
+
 
 def _read_resume(archive) -> _ResumeState:
     with open_run(archive) as run:
@@ -438,9 +447,12 @@ def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
             if stored_scenario(stored) == setup.scenario:
                 scenario = stored  # as written, perhaps by an older version without newer keys
         with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError):
-            if task_from_meta(state.config["task"]) == setup.task:
+            if dataclasses.replace(task_from_meta(state.config["task"]), backend=setup.task.backend) == setup.task:
                 task = state.config["task"]  # likewise (e.g. written before the encoder's normalise keys)
-    return {"scenario": scenario, "dim": setup.dim, "seed": setup.seed, "generations": n_gen, "task": task}
+    config = {"scenario": scenario, "dim": setup.dim, "seed": setup.seed, "generations": n_gen, "task": task}
+    if state is None or "env_backend" in state.config:  # archives from before backends keep their config
+        config["env_backend"] = {"train": setup.task.backend, "test": setup.test_task.backend}
+    return config
 
 
 @contextlib.contextmanager
@@ -478,12 +490,12 @@ def _pool(workers: int | None, executor: Executor | str | None):
 
 
 @contextlib.contextmanager
-def _progress(total: int, start: int):
+def _progress(total: int, start: int, desc: str | None = None):
     """A tqdm bar on a terminal (None otherwise)."""
     if not sys.stderr.isatty():
         yield None
         return
-    bar = tqdm(total=total, initial=start, unit="gen", dynamic_ncols=True, leave=True)
+    bar = tqdm(total=total, initial=start, unit="gen", desc=desc, dynamic_ncols=True, leave=True)
     try:
         yield bar
     finally:

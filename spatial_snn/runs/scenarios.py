@@ -33,6 +33,7 @@ from ..evo.evolution import EvolutionConfig
 from ..evo.variation import MutationParams
 from ..space.connectivity import ConnectivityRule
 from ..space.layout import PLACEMENTS, GenomeSpec
+from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
 from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
 
@@ -63,18 +64,25 @@ class EnvConfig:
     only (the fitness), e.g. ``{healthy_reward = 0}`` to take the survival
     bonus out of selection; tests, replays and reported scores use the task's
     own reward (``kwargs``).
+    ``backend`` runs the training episodes on ``"gymnasium"``, on
+    ``"envpool"`` (C++ batches; an error if EnvPool lacks the id or a keyword
+    argument) or, with ``"auto"``, on EnvPool where it can and gymnasium
+    elsewhere. Held-out tests always run on gymnasium.
     """
 
     id: str = "CartPole-v1"
     kwargs: dict = field(default_factory=dict)
     max_episode_steps: int | None = None
     train_kwargs: dict = field(default_factory=dict)
+    backend: str = "auto"
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
             raise ValueError(f"env.id: expected a gymnasium id such as 'Hopper-v5', got {self.id!r}")
         if not isinstance(self.kwargs, dict):
             raise ValueError(f"env.kwargs: expected a table of keyword arguments, got {self.kwargs!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"env.backend: expected one of {BACKENDS}, got {self.backend!r}")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ValueError(f"env.max_episode_steps: expected >= 1, got {self.max_episode_steps}")
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..evo import seeding
 from ..sim.network import Network
 from ..space.layout import GenomeSpec, random_genome
+from ..tasks.backends import resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
@@ -39,7 +40,9 @@ class RunSetup:
         Embedding dimension (1..3) and run seed.
     task : Task
         What workers need: environment, codec, timing and the encoder's
-        observation bounds ``obs_low``, ``obs_high`` (``(obs_dim,)``).
+        observation bounds ``obs_low``, ``obs_high`` (``(obs_dim,)``); its
+        ``backend`` is the resolved training backend (``test_task`` runs the
+        held-out tests on gymnasium, so reported scores stay canonical).
     n_inputs, n_outputs : int
         Encoder channels and decoder units: the genome's input and output sizes.
     spec : GenomeSpec
@@ -54,6 +57,11 @@ class RunSetup:
     n_outputs: int
     spec: GenomeSpec
 
+    @property
+    def test_task(self) -> Task:
+        """The task of held-out tests: the same on gymnasium."""
+        return dataclasses.replace(self.task, backend="gymnasium")
+
     def with_bounds(self, low, high) -> RunSetup:
         """The same setup with other observation bounds (e.g. those an archive stored)."""
         low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in (low, high))
@@ -66,7 +74,8 @@ class RunSetup:
         return dataclasses.replace(self, task=dataclasses.replace(self.task, obs_low=low, obs_high=high))
 
 
-def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = None, check: bool = True) -> RunSetup:
+def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = None, check: bool = True,
+            backend: str | None = None) -> RunSetup:
     """Resolve a scenario for a run in ``dim`` dimensions with run seed ``seed``.
 
     Parameters
@@ -82,6 +91,9 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     check : bool
         Run one environment step through the encoder, a tiny network and the
         decoder (compiles the kernels on first use).
+    backend : str, optional
+        Training backend instead of ``scenario.env.backend`` (a resumed run
+        keeps the one it started with).
 
     Raises
     ------
@@ -101,8 +113,10 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
             bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
                                         episodes=sc.protocol.bounds_episodes, env=env)
         low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in bounds)
+        # training episodes run with the training-only kwargs too: the backend must accept them all
+        train_backend = resolve_backend(backend or sc.env.backend, sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
         task = Task(sc.env.id, dict(sc.env.kwargs), sc.env.max_episode_steps, sc.network.substeps,
-                    sc.network.dt, sc.encoder, sc.decoder, low, high)
+                    sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend)
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
         setup = RunSetup(sc, int(dim), int(seed), task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))

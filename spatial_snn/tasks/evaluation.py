@@ -2,13 +2,14 @@
 
 A worker evaluates a batch of G genomes over E episodes as B = G * E
 networks (network ``b = g * E + e``). At every environment step all live
-networks advance together in **one** kernel call, then each live environment
-steps; finished episodes are masked out of the kernel and cost nothing.
+networks advance together in **one** kernel call, then the live environments
+step (on the task's backend, :mod:`.backends`: gymnasium one by one, EnvPool
+in one C++ call); finished episodes are masked out of both and cost nothing.
 
-The environments are made once per worker and kept across generations;
-episodes are seeded only through ``reset(seed=...)``. Evaluation draws no
-random numbers: a result depends only on (genome, seed, cap), so it does not
-matter which worker runs which batch.
+Episode ``b`` is seeded with ``seeds[b % E]`` when its environment is reset
+(gymnasium) or made (EnvPool). Evaluation draws no random numbers: a result
+depends only on (genome, seed, cap, backend), so it does not matter which
+worker runs which batch.
 
 Genomes travel to workers as plain numpy arrays, a job's genomes
 concatenated into one batch (:func:`pack_batch`).
@@ -28,8 +29,8 @@ import numpy as np
 from ..evo.variation import compact
 from ..space.connectivity import ConnectivityRule
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from .backends import make_batch
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
-from .envs import make_env
 
 _PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
 
@@ -40,7 +41,11 @@ class Task:
 
     ``obs_low`` / ``obs_high`` are the encoder's observation bounds (resolved
     once per run and stored with it); ``max_episode_steps`` overrides the
-    environment's own limit only when set.
+    environment's own limit only when set. ``backend`` is a resolved backend,
+    ``"gymnasium"`` (the default, canonical) or ``"envpool"``
+    (:func:`.backends.resolve_backend`); it is not part of :func:`task_meta`,
+    so exported genomes replay on gymnasium. ``env_threads`` is EnvPool's own
+    thread count per rollout (1: parallelism comes from worker processes).
     """
 
     env_id: str
@@ -52,9 +57,11 @@ class Task:
     decoder: DecoderSpec = field(default_factory=DecoderSpec)
     obs_low: tuple = ()
     obs_high: tuple = ()
+    backend: str = "gymnasium"
+    env_threads: int = 1
 
     def key(self) -> str:
-        return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps))
+        return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps, self.backend))
 
 
 @dataclass
@@ -174,23 +181,13 @@ def unpack_batch(batch: dict) -> list[Genome]:
 
 
 # ------------------------------------------------------------- rollouts
-_ENVS: dict[str, list] = {}  # per-process environment pool, kept across generations
-
-
-def _environments(task: Task, count: int) -> list:
-    pool = _ENVS.setdefault(task.key(), [])
-    while len(pool) < count:
-        pool.append(make_env(task.env_id, task.env_kwargs, task.max_episode_steps))
-    return pool[:count]
-
-
 def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None) -> Evaluation:
     """Run every genome on every seed, all networks in lockstep (in this process).
 
     Parameters
     ----------
     seeds : (E,) int
-        Reset seeds, shared by all genomes.
+        Episode seeds, shared by all genomes.
     cap : int or None
         Stop episodes after this many environment steps (curriculum); the
         environment's own time limit applies as well.
@@ -200,39 +197,40 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     seeds = [int(s) for s in seeds]
     G, E = len(genomes), len(seeds)
     B = G * E
-    envs = _environments(task, B)
-    enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
-    dec = make_decoder(task.decoder, envs[0].action_space)
-    # empty neuron slots cannot affect the outputs: simulate (and count) only wired neurons
-    net = Network([compact(g) for g in genomes], episodes=E, dt=task.dt)
-    obs = np.stack([envs[b].reset(seed=seeds[b % E])[0] for b in range(B)]).astype(np.float64)
-    returns = np.zeros(B)
-    lengths = np.zeros(B, np.int64)
-    invalid = np.zeros(B, bool)
-    active = ~invalid_rows(obs)
-    invalid |= ~active
-    obs_sum = np.zeros_like(obs)
-    obs_sumsq = np.zeros_like(obs)
-    limit = np.iinfo(np.int64).max if cap is None else int(cap)
-    step = 0
-    while active.any() and step < limit:
-        seen = np.where(active[:, None], obs, 0.0)
-        obs_sum += seen
-        obs_sumsq += seen * seen
-        x = enc(seen)
-        actions = dec(net.step(x, task.substeps, active))
-        for b in np.flatnonzero(active):
-            o, r, terminated, truncated, _ = envs[b].step(actions[b])
-            returns[b] += r
-            lengths[b] += 1
-            obs[b] = o
-            if terminated or truncated:
-                active[b] = False
-        bad = active & invalid_rows(obs)
-        if bad.any():
-            invalid |= bad
-            active &= ~bad
-        step += 1
+    envs = make_batch(task.backend, task.env_id, task.env_kwargs, task.max_episode_steps,
+                      [seeds[b % E] for b in range(B)], task.env_threads)
+    try:
+        enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
+        dec = make_decoder(task.decoder, envs.action_space)
+        # empty neuron slots cannot affect the outputs: simulate (and count) only wired neurons
+        net = Network([compact(g) for g in genomes], episodes=E, dt=task.dt)
+        obs = envs.reset()  # every observation a rollout sees arrives here or from envs.step
+        returns = np.zeros(B)
+        lengths = np.zeros(B, np.int64)
+        invalid = np.zeros(B, bool)
+        active = ~invalid_rows(obs)
+        invalid |= ~active
+        obs_sum = np.zeros(obs.shape, np.float64)  # observation moments (see Evaluation)
+        obs_sumsq = np.zeros(obs.shape, np.float64)
+        limit = np.iinfo(np.int64).max if cap is None else int(cap)
+        step = 0
+        while active.any() and step < limit:
+            seen = np.where(active[:, None], obs, 0.0)
+            obs_sum += seen
+            obs_sumsq += seen * seen
+            x = enc(seen)
+            idx = np.flatnonzero(active)
+            actions = dec(net.step(x, task.substeps, active))
+            o, r, done = envs.step(actions[idx], idx)
+            returns[idx] += r
+            lengths[idx] += 1
+            obs[idx] = o
+            bad = invalid_rows(o) & ~done  # a NaN on the final step ends nothing more
+            invalid[idx[bad]] = True
+            active[idx[done | bad]] = False
+            step += 1
+    finally:
+        envs.close()
     counters = net.counters.reshape(G, E, 3).sum(axis=1)
     return Evaluation(returns.reshape(G, E), lengths.reshape(G, E), counters,
                       invalid.reshape(G, E).sum(axis=1).astype(np.int64),

@@ -1,0 +1,206 @@
+"""Environment backends: where the B environments of a lockstep rollout live.
+
+Two backends give a rollout the same small interface, an *environment batch*:
+
+    obs = batch.reset()                          # (B, obs_dim) float64, episode b seeded seeds[b]
+    obs_k, reward_k, done_k = batch.step(actions_k, idx)   # only the episodes idx (k,)
+
+* ``"gymnasium"``: one :func:`gymnasium.make` environment per episode, kept
+  per process across rollouts, reset with ``reset(seed=seeds[b])`` and stepped
+  one by one in Python. This is the canonical backend: held-out tests,
+  ``replay`` and the shipped scores use it.
+* ``"envpool"``: one EnvPool batch of B C++ environments per rollout, stepped
+  together in one call. EnvPool fixes an environment's seed when it is made
+  (``env_seed``), so a batch is made afresh for every rollout with the
+  episodes' seeds: a result still depends only on (genome, seed), never on
+  which worker ran it or what it ran before. Only the indices sent are
+  stepped, so a finished episode costs nothing (EnvPool would auto-reset it on
+  its next step; it never gets one).
+
+``backend = "auto"`` (a scenario's default) resolves to ``"envpool"`` when
+EnvPool is installed, knows the id and accepts every keyword argument given,
+else to ``"gymnasium"``; :func:`resolve_backend` makes that choice once per run.
+EnvPool re-implements the tasks on its own MuJoCo build: trajectories differ
+in the last bits, returns agree statistically (``tests/test_backends.py``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .envs import make_env
+
+BACKENDS = ("auto", "gymnasium", "envpool")
+
+#: EnvPool configuration keys that describe the pool, not the task: never a scenario kwarg.
+_POOL_KEYS = frozenset({
+    "num_envs", "batch_size", "num_threads", "max_num_players", "thread_affinity_offset", "base_path",
+    "seed", "env_seed", "gym_reset_return_info", "max_episode_steps", "reward_threshold", "frame_stack",
+    "gymnasium_v5_render_camera",
+})
+
+
+def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
+    """Why EnvPool cannot run ``env_id`` with ``kwargs``, or None when it can.
+
+    EnvPool must import, list ``env_id`` among its tasks, and accept every key
+    of ``kwargs`` as a task setting (``envpool.make_spec(env_id).config``).
+    """
+    try:
+        import envpool
+    except ImportError:
+        return "envpool is not installed (pip install envpool; wheels exist for Linux x86_64)"
+    known = envpool.list_all_envs()
+    if env_id not in known:
+        close = difflib.get_close_matches(str(env_id), known, n=3, cutoff=0.6)
+        hint = f" (close: {', '.join(close)})" if close else ""
+        return f"EnvPool has no task {env_id!r}{hint}"
+    accepted = set(envpool.make_spec(env_id).config._fields) - _POOL_KEYS
+    unknown = sorted(set(kwargs or {}) - accepted)
+    if unknown:
+        return (f"EnvPool's {env_id} does not accept the keyword argument(s) {', '.join(unknown)}; "
+                f"it accepts: {', '.join(sorted(accepted)) or 'none'}")
+    return None
+
+
+def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None) -> str:
+    """The concrete backend, ``"gymnasium"`` or ``"envpool"``, for a requested one.
+
+    Raises
+    ------
+    ValueError
+        ``backend`` not in :data:`BACKENDS`, or ``"envpool"`` requested for a
+        task or keyword argument EnvPool does not support (the message names it).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"env.backend: expected one of {BACKENDS}, got {backend!r}")
+    if backend == "gymnasium":
+        return "gymnasium"
+    problem = envpool_problem(env_id, kwargs)
+    if problem is None:
+        return "envpool"
+    if backend == "envpool":
+        raise ValueError(f"env.backend = 'envpool': {problem}; fix: set env.backend = 'auto' (EnvPool "
+                         "where it can, else gymnasium) or 'gymnasium'")
+    return "gymnasium"
+
+
+class GymBatch:
+    """B gymnasium environments of this process, stepped one by one."""
+
+    def __init__(self, envs: list, seeds: Sequence[int]):
+        self.envs = envs
+        self.seeds = [int(s) for s in seeds]
+        self.action_space = envs[0].action_space
+        self.observation_space = envs[0].observation_space
+
+    def reset(self) -> np.ndarray:
+        """(B, obs_dim) float64 first observations; environment b reset with ``seeds[b]``."""
+        return np.stack([env.reset(seed=s)[0] for env, s in zip(self.envs, self.seeds, strict=True)]
+                        ).astype(np.float64)
+
+    def step(self, actions: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step environments ``idx`` (k,) with ``actions`` (k, ...); (obs (k, obs_dim), reward (k,), done (k,))."""
+        obs = np.empty((len(idx), *self.observation_space.shape))
+        reward = np.empty(len(idx))
+        done = np.empty(len(idx), bool)
+        for j, b in enumerate(idx):
+            o, r, terminated, truncated, _ = self.envs[b].step(actions[j])
+            obs[j], reward[j], done[j] = o, r, terminated or truncated
+        return obs, reward, done
+
+    def close(self) -> None:
+        """Nothing to release: the environments stay in this process's cache."""
+
+
+def _as_gymnasium(space):
+    """EnvPool's Box actions are float64 where gymnasium's MuJoCo tasks use float32:
+    decode into float32 on both backends, so a genome's actions are the same numbers."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Box) and space.dtype == np.float64:
+        return spaces.Box(space.low.astype(np.float32), space.high.astype(np.float32), space.shape, np.float32)
+    return space
+
+
+class EnvPoolBatch:
+    """One EnvPool batch of B environments, environment b seeded ``seeds[b]``.
+
+    ``threads`` is EnvPool's own thread count (1 in a worker process: the
+    parallelism is across processes).
+    """
+
+    def __init__(self, env_id: str, kwargs: dict | None, max_episode_steps: int | None,
+                 seeds: Sequence[int], threads: int = 1):
+        import envpool
+
+        seeds = [int(s) for s in seeds]
+        limit = {} if max_episode_steps is None else {"max_episode_steps": int(max_episode_steps)}
+        with warnings.catch_warnings():  # EnvPool's spaces warn about float64 bounds cast to float32
+            warnings.simplefilter("ignore", UserWarning)
+            self.pool = envpool.make_gymnasium(env_id, num_envs=len(seeds), batch_size=len(seeds),
+                                               num_threads=int(threads), env_seed=seeds,
+                                               **(kwargs or {}), **limit)
+            self.action_space = _as_gymnasium(self.pool.action_space)
+            self.observation_space = self.pool.observation_space
+        self._where = np.empty(len(seeds), np.int64)  # scratch: row of each env id in a reply
+        self.last_info: dict = {}
+
+    def _aligned(self, env_ids: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+        """Rows that put a reply for ``env_ids`` in the order of ``idx`` (None: already in order)."""
+        if np.array_equal(env_ids, idx):
+            return None
+        self._where[env_ids] = np.arange(len(env_ids))
+        return self._where[idx]
+
+    def reset(self) -> np.ndarray:
+        """(B, obs_dim) float64 first observations, in environment order."""
+        obs, info = self.pool.reset()
+        rows = self._aligned(info["env_id"], np.arange(len(obs)))
+        obs = np.asarray(obs, np.float64)
+        return obs if rows is None else obs[rows]
+
+    def step(self, actions: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step environments ``idx`` (k,) only, in one call; as :meth:`GymBatch.step`."""
+        obs, reward, terminated, truncated, info = self.pool.step(actions, env_id=idx.astype(np.int32))
+        self.last_info = info  # EnvPool's info of this step, in its reply order (info["env_id"])
+        done = terminated | truncated
+        rows = self._aligned(info["env_id"], idx)
+        if rows is not None:
+            obs, reward, done = obs[rows], reward[rows], done[rows]
+        return np.asarray(obs, np.float64), np.asarray(reward, np.float64), done
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+_GYM_ENVS: dict[tuple, list] = {}  # per-process gymnasium environments, kept across rollouts
+
+
+def make_batch(backend: str, env_id: str, kwargs: dict | None, max_episode_steps: int | None,
+               seeds: Sequence[int], threads: int = 1) -> GymBatch | EnvPoolBatch:
+    """An environment batch of ``len(seeds)`` episodes on a resolved backend.
+
+    Parameters
+    ----------
+    backend : {"gymnasium", "envpool"}
+        As returned by :func:`resolve_backend`.
+    seeds : (B,) int
+        Episode b's seed.
+    threads : int
+        EnvPool's thread count (ignored by gymnasium).
+    """
+    if backend == "envpool":
+        return EnvPoolBatch(env_id, kwargs, max_episode_steps, seeds, threads)
+    if backend != "gymnasium":
+        raise ValueError(f"backend: expected 'gymnasium' or 'envpool' (resolve 'auto' with resolve_backend), "
+                         f"got {backend!r}")
+    key = (env_id, repr(sorted((kwargs or {}).items())), max_episode_steps)
+    pool = _GYM_ENVS.setdefault(key, [])
+    while len(pool) < len(seeds):
+        pool.append(make_env(env_id, kwargs, max_episode_steps))
+    return GymBatch(pool[:len(seeds)], seeds)
