@@ -230,7 +230,11 @@ def test_rule_laws_and_radius():
     rule = ConnectivityRule(p0=0.5, length=2.0, shape=2.0, cutoff=1e-3)
     d = np.array([0.0, 1.0, 3.0])
     np.testing.assert_allclose(rule.probability(d), 0.5 * np.exp(-((d / 2.0) ** 2)))
-    assert rule.probability(rule.radius()) == pytest.approx(1e-3)
+    # p0 = 1 and dim == shape: p(r) = cutoff and the tail mass beyond r = cutoff coincide
+    unit = ConnectivityRule(length=2.0, shape=2.0, cutoff=1e-3)
+    assert unit.probability(unit.radius(dim=2)) == pytest.approx(1e-3)
+    assert rule.probability(rule.radius(dim=2)) <= 1e-3  # p0 < 1: the tail mass sets the radius
+    assert unit.probability(unit.radius(dim=3)) < 1e-3  # and in 3D at shape 2
     assert rule.probability(np.float32(1.0)).dtype == np.float32
     np.testing.assert_allclose(rule.strength(d), np.exp(-2.0 * (d - 1.0)))
     assert ConnectivityRule(p0=1e-3, cutoff=1e-3).radius() == 0.0

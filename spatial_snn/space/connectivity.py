@@ -15,8 +15,33 @@ Rules, for a pair at Euclidean distance ``d``:
 * delay (sub-steps)           ``clip(ceil(d / conduction_speed), 1, max_delay)``; without a
   conduction speed every delay is one sub-step, the reference semantics.
 
-Pairs farther apart than ``radius()``, where ``p(d)`` falls under ``cutoff``,
-are never formed; :mod:`~spatial_snn.space.sampling` draws the edges from a spatial
+Scaled laws (``scaled = True``, the ``spatial`` preset): strength and delay
+take the *reach* ``x = (d / length) ** shape`` (``io_length`` for input and
+output synapses) in place of ``d``, so all three laws are in units of the
+(calibrated) length: ``p = p0 exp(-x)``, ``strength = exp(-strength_decay
+(x - strength_offset))``, delay ``ceil(x / conduction_speed)``. With
+``shape = dim`` the reach is the expected number of neurons within ``d``
+divided by ``p0`` times the mean degree (density 1), so among the edges it
+is distributed as ``Exp(1)`` in every dimension, and so are strengths and
+delays: equal footing by construction, not only in the mean.
+
+Periodic box (``period``, the ``spatial`` preset): positions live on a torus
+of these sides and every distance is the minimum-image one. Every neuron then
+has the same neighbourhood statistics in 1D, 2D and 3D; in a bounded 4x4x4
+cube most of 64 neurons sit on a face and reach half the neighbours of an
+inner one, which no calibration of the mean can undo.
+
+Cutoff: pairs farther apart than ``radius(io, dim)`` are never formed. The
+radius is the larger of the distance where ``p(d)`` falls under ``cutoff`` and
+the distance beyond which a neuron in unbounded ``dim``-dimensional space
+(density 1) would have a fraction ``cutoff`` of its expected degree,
+``Q(dim / shape, (r / length) ** shape) = cutoff`` (``Q`` the regularised upper
+incomplete gamma function). The probability alone is not enough: at
+``cutoff = 1e-3`` it drops 3.2 % of the expected degree in 3D at shape 1 and
+23-31 % at shapes 0.6-0.5 (the tail holds many far neighbours). So the
+truncated mass is at most ``cutoff`` (default 0.1 %) in every dimension and
+shape; in a bounded or periodic box it is smaller still.
+:mod:`~spatial_snn.space.sampling` draws the edges from a spatial
 index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
 :func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`,
 :func:`mean_fan_out`, :func:`io_length_for_degree`).
@@ -31,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import gammaincc, gammainccinv
 
 from .genome import Genome, Synapses
 from .sampling import (
@@ -87,9 +113,16 @@ class ConnectivityRule:
     cutoff : float
         Probability below which pairs are not considered (sets ``radius``).
     conduction_speed : float or None
-        Distance per sub-step; None means every recurrent delay is 1 sub-step.
+        Distance per sub-step (reach per sub-step if ``scaled``); None means
+        every recurrent delay is 1 sub-step.
     max_delay : int
         Cap on delays, in sub-steps.
+    scaled : bool
+        Strength and delay take the reach ``(d / length) ** shape`` instead of
+        ``d`` (see the module docstring); False is the published semantics.
+    period : tuple of float or None
+        Sides of a periodic box, one per axis of the positions; distances are
+        minimum-image. None: unbounded space (published).
     """
 
     p0: float = 1.0
@@ -104,8 +137,24 @@ class ConnectivityRule:
     cutoff: float = DEFAULT_CUTOFF
     conduction_speed: float | None = None
     max_delay: int = 8
+    scaled: bool = False
+    period: tuple[float, ...] | None = None
 
     def __post_init__(self):
+        if self.period is not None:
+            try:
+                period = tuple(float(x) for x in self.period)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"ConnectivityRule.period: expected None or a tuple of 1-3 box sides, got {self.period!r}"
+                ) from exc
+            if not 1 <= len(period) <= 3 or not all(math.isfinite(x) and x > 0 for x in period):
+                raise ValueError(
+                    f"ConnectivityRule.period: expected 1-3 finite box sides > 0 (one per axis), got {period}"
+                )
+            object.__setattr__(self, "period", period)
+        if not isinstance(self.scaled, bool):
+            raise TypeError(f"ConnectivityRule.scaled: expected a bool, got {self.scaled!r}")
         for name in ("p0", "io_p0"):
             v = getattr(self, name)
             if not 0.0 < v <= 1.0:
@@ -145,31 +194,68 @@ class ConnectivityRule:
             x = x**self.shape
         return p0 * np.exp(-x)
 
-    def radius(self, io: bool = False) -> float:
-        """Distance beyond which ``p(d) < cutoff``; pairs beyond it never connect."""
+    def radius(self, io: bool = False, dim: int = 3) -> float:
+        """Distance beyond which pairs never connect, position units.
+
+        The larger of ``p(r) = cutoff`` and ``Q(dim / shape, (r / length) **
+        shape) = cutoff``: beyond it ``p < cutoff`` and, in unbounded space
+        of density 1, at most a fraction ``cutoff`` of a neuron's expected
+        degree lies (the truncated mass). ``dim`` defaults to 3, the largest
+        radius for ``shape <= 3``.
+        """
         p0, length = (self.io_p0, self.io_length) if io else (self.p0, self.length)
         if p0 <= self.cutoff:
             return 0.0
-        return length * math.log(p0 / self.cutoff) ** (1.0 / self.shape)
+        y = max(math.log(p0 / self.cutoff), _tail_reach(dim / self.shape, self.cutoff))
+        return length * y ** (1.0 / self.shape)
 
-    def strength(self, d) -> np.ndarray:
-        """``exp(-strength_decay * (d - strength_offset))`` (float32 in, float32 out)."""
+    def truncated_fraction(self, io: bool = False, dim: int = 3) -> float:
+        """Fraction of the expected degree beyond ``radius(io, dim)`` in unbounded ``dim``-D space."""
+        p0, length = (self.io_p0, self.io_length) if io else (self.p0, self.length)
+        if p0 <= self.cutoff:
+            return 1.0
+        return float(gammaincc(dim / self.shape, (self.radius(io, dim) / length) ** self.shape))
+
+    def reach(self, d, io: bool = False) -> np.ndarray:
+        """``(d / length) ** shape`` (``io_length`` if ``io``): distance in units of the law's length."""
+        length = self.io_length if io else self.length
         d = np.asarray(d)
         if d.dtype != np.float32:
             d = d.astype(np.float64)
-        return np.exp(-self.strength_decay * (d - self.strength_offset))
+        x = d / length
+        return x**self.shape if self.shape != 1.0 else x
+
+    def strength(self, d, io: bool = False) -> np.ndarray:
+        """``exp(-strength_decay * (z - strength_offset))``, ``z = reach(d, io)`` if ``scaled`` else ``d``.
+
+        Float32 in, float32 out.
+        """
+        d = np.asarray(d)
+        if d.dtype != np.float32:
+            d = d.astype(np.float64)
+        z = self.reach(d, io) if self.scaled else d
+        return np.exp(-self.strength_decay * (z - self.strength_offset))
 
     def delay(self, d) -> np.ndarray:
-        """Delay in sub-steps: ``clip(ceil(d / conduction_speed), 1, max_delay)`` (uint8)."""
+        """Delay in sub-steps: ``clip(ceil(z / conduction_speed), 1, max_delay)`` (uint8).
+
+        ``z = reach(d)`` if ``scaled``, else ``d``.
+        """
         d = np.asarray(d, np.float64)
         if self.conduction_speed is None:
             return np.ones(d.shape, np.uint8)
-        return np.clip(np.ceil(d / self.conduction_speed), 1, self.max_delay).astype(np.uint8)
+        z = self.reach(d) if self.scaled else d
+        return np.clip(np.ceil(z / self.conduction_speed), 1, self.max_delay).astype(np.uint8)
 
     @property
     def delay_slots(self) -> int:
         """Ring-buffer depth the kernels need for this rule (max delay + 1)."""
         return (1 if self.conduction_speed is None else int(self.max_delay)) + 1
+
+
+def _tail_reach(a: float, fraction: float) -> float:
+    """``y`` with ``Q(a, y) = fraction``: the reach beyond which that fraction of the degree lies."""
+    return float(gammainccinv(a, fraction))
 
 
 # ---------------------------------------------------------------- distances
@@ -193,7 +279,7 @@ def _block_distances(genome: Genome, projection: str, block: slice, columns=None
     if projection != "recurrent" and rule.io_distance is not None:
         return np.full(pre.size, float(rule.io_distance))
     src, dst = columns if columns is not None else _columns(genome, projection)
-    d = _distance(src, dst, pre, post)
+    d = _distance(src, dst, pre, post, rule.period)
     if projection == "recurrent" and rule.self_distance is not None:
         d[pre == post] = rule.self_distance
     return d
@@ -274,7 +360,7 @@ def _projection(genome: Genome, name: str, sign: np.ndarray, n_pre: int, n_post:
         b = slice(start, start + _SYN_BLOCK)
         d = _block_distances(genome, name, b, columns)
         # float32 strength: the weights are stored as float32 anyway (rel. error ~1e-7)
-        w[b] = syn.weight[b] * rule.strength(d.astype(np.float32)) * sign[syn.pre[b]]
+        w[b] = syn.weight[b] * rule.strength(d.astype(np.float32), io=name != "recurrent") * sign[syn.pre[b]]
         if delays is not None:
             delays[b] = rule.delay(d)
     if order is None:

@@ -1,8 +1,9 @@
 """Spatial-index sampling: candidate pairs within a radius, random edges, expected degree and fan-out.
 
 For a :class:`~spatial_snn.space.connectivity.ConnectivityRule` with probability
-``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius
-``r = length * ln(p0 / cutoff) ** (1 / shape)``:
+``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius ``r =
+rule.radius(io, dim)`` (``p(r) <= cutoff`` and at most a fraction ``cutoff``
+of the expected degree beyond ``r``; see :mod:`~spatial_snn.space.connectivity`):
 
 * every pair at distance ``d <= r`` is a candidate and becomes an edge with
   probability ``p(d)``, independently of all other pairs; pairs beyond ``r``
@@ -20,6 +21,7 @@ For a :class:`~spatial_snn.space.connectivity.ConnectivityRule` with probability
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -36,20 +38,45 @@ _CHUNK_PAIRS = 4_000_000
 _BLOCK = 1 << 20
 
 
-def _distance(src: np.ndarray, dst: np.ndarray, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+def _distance(src: np.ndarray, dst: np.ndarray, pre: np.ndarray, post: np.ndarray, period=None) -> np.ndarray:
     """Euclidean ``|src[:, pre] - dst[:, post]|`` from (dim, n) columns, one axis at a time.
 
-    The result has the columns' dtype; no (s, dim) temporaries.
+    With ``period`` (box sides) the minimum-image distance on the torus. The
+    result has the columns' dtype; no (s, dim) temporaries.
     """
     d2 = np.zeros(pre.size, src.dtype)
     for k in range(src.shape[0]):
-        d2 += (src[k][pre] - dst[k][post]) ** 2
+        diff = src[k][pre] - dst[k][post]
+        if period is not None:
+            side = src.dtype.type(period[k])
+            diff -= side * np.round(diff / side)
+        d2 += diff**2
     return np.sqrt(d2, out=d2)
 
 
+def _wrapped(pos: np.ndarray, period) -> np.ndarray:
+    """Positions folded into ``[0, period)`` per axis (cKDTree's periodic box)."""
+    box = np.asarray(period, np.float64)
+    w = np.mod(pos, box)
+    w[w >= box] = 0.0  # mod of a tiny negative value can round up to the side itself
+    return w
+
+
+def _check_period(period, dim: int) -> None:
+    if period is not None and len(period) != dim:
+        raise ValueError(
+            f"rule.period: expected one box side per axis ({dim}), got {period}; "
+            "use the GenomeSpec of this dimension"
+        )
+
+
 # ---------------------------------------------------------------- candidates
-def _pairs_within(pos: np.ndarray, r: float):
+def _pairs_within(pos: np.ndarray, r: float, period=None):
     """Every unordered pair ``i != j`` of ``pos`` with ``d <= r``, once, in chunks.
+
+    With ``period`` (a periodic box) one chunk from one periodic cKDTree,
+    minimum-image distances (periodic boxes serve small networks: memory is
+    O(n + candidates)).
 
     Points are sorted along their longest axis ``x``. A chunk of consecutive
     sorted points ``[s, e)`` yields its internal pairs (``query_pairs``) and
@@ -65,6 +92,8 @@ def _pairs_within(pos: np.ndarray, r: float):
         Sorted-space indices (int64, ``i < j``) and float32 distances.
     """
     n = len(pos)
+    if period is not None:
+        return np.arange(n), _periodic_pairs_within(pos, r, period)
     axis = int(np.argmax(np.ptp(pos, axis=0))) if n else 0
     order = np.argsort(pos[:, axis], kind="stable")
     sorted_pos = pos[order]
@@ -97,15 +126,31 @@ def _pairs_within(pos: np.ndarray, r: float):
     return order, chunks()
 
 
-def _pairs_between(pre_pos: np.ndarray, post_pos: np.ndarray, r: float):
-    """Yield ``(i, j, d)``, every pair ``pre i, post j`` with ``d <= r`` once (d float32)."""
+def _periodic_pairs_within(pos: np.ndarray, r: float, period):
+    if len(pos) < 2 or r <= 0:
+        return
+    wrapped = _wrapped(pos, period)
+    pairs = cKDTree(wrapped, boxsize=period).query_pairs(r, output_type="ndarray")
+    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    columns = np.ascontiguousarray(wrapped.T, dtype=np.float32)
+    yield i, j, _distance(columns, columns, i, j, period)
+
+
+def _pairs_between(pre_pos: np.ndarray, post_pos: np.ndarray, r: float, period=None):
+    """Yield ``(i, j, d)``, every pair ``pre i, post j`` with ``d <= r`` once (d float32).
+
+    With ``period``: minimum-image distances in that periodic box.
+    """
     n_pre = len(pre_pos)
     if n_pre == 0 or len(post_pos) == 0 or r <= 0:
         return
-    tree = cKDTree(post_pos)
+    box = None
+    if period is not None:
+        pre_pos, post_pos, box = _wrapped(pre_pos, period), _wrapped(post_pos, period), period
+    tree = cKDTree(post_pos, boxsize=box)
     step = _chunk_points(post_pos, r, 1.0, n_pre)
     for start in range(0, n_pre, step):
-        pairs = cKDTree(pre_pos[start : start + step]).sparse_distance_matrix(
+        pairs = cKDTree(pre_pos[start : start + step], boxsize=box).sparse_distance_matrix(
             tree, r, output_type="ndarray"
         )
         yield start + pairs["i"], pairs["j"], pairs["v"].astype(np.float32)
@@ -172,12 +217,13 @@ def sample_edges(
     if post_pos.shape[1] != pre_pos.shape[1]:
         raise ValueError(f"post_pos: expected dim {pre_pos.shape[1]} like pre_pos, got {post_pos.shape[1]}")
     n_pre, n_post = len(pre_pos), len(post_pos)
-    r = rule.radius(io)
+    _check_period(rule.period, pre_pos.shape[1])
+    r = rule.radius(io, pre_pos.shape[1])
     keys = []  # pre * n_post + post, int64
     if same:
-        order, pairs = _pairs_within(pre_pos, r)
+        order, pairs = _pairs_within(pre_pos, r, rule.period)
     else:
-        order, pairs = None, _pairs_between(pre_pos, post_pos, r)
+        order, pairs = None, _pairs_between(pre_pos, post_pos, r, rule.period)
     for i, j, d in pairs:
         p = rule.probability(d, io)
         u = rng.random((2 if same else 1, d.size), dtype=np.float32)
@@ -224,7 +270,7 @@ def sample_pairs(
     d = np.empty(pre.size)
     for start in range(0, pre.size, _BLOCK):
         b = slice(start, start + _BLOCK)
-        d[b] = _distance(src, dst, pre[b], post[b])
+        d[b] = _distance(src, dst, pre[b], post[b], rule.period)
     if same and rule.self_distance is not None:
         d[pre == post] = rule.self_distance
     return pre.astype(np.int64), post.astype(np.int64), d
@@ -248,7 +294,7 @@ def sample_constant(
 
 
 # ------------------------------------------------------------ calibration
-def _degree_terms(positions, r: float, sources=None):
+def _degree_terms(positions, r: float, sources=None, period=None):
     """Chunks of candidate distances ``d`` (float32) within ``r``, and a factor ``c``.
 
     The mean out-degree is ``c * sum(p(d)) + p(self)`` for any rule whose
@@ -259,8 +305,11 @@ def _degree_terms(positions, r: float, sources=None):
         if len(samples) != 1:
             raise ValueError(f"sources: expected one placement, got {len(samples)}")
         src = np.asarray(sources, np.int64)
-        chunks = (d[j != src[i]] for i, j, d in _pairs_between(samples[0][src], samples[0], r))
+        chunks = (d[j != src[i]] for i, j, d in _pairs_between(samples[0][src], samples[0], r, period))
         return chunks, 1.0 / max(src.size, 1)  # ordered pairs from each source
+    if period is not None:  # placements one by one: a periodic box cannot hold them side by side
+        chunks = (d for s in samples for _, _, d in _pairs_within(s, r, period)[1])
+        return chunks, 2.0 / max(sum(len(s) for s in samples), 1)
     if len(samples) > 1:
         gap = max(float(np.ptp(s[:, 0])) for s in samples) + r + 1.0
         samples = [s + np.eye(s.shape[1])[0] * (k * gap) for k, s in enumerate(samples)]
@@ -288,7 +337,7 @@ def mean_degree(positions, rule: ConnectivityRule, *, sources=None) -> float:
         Average over these neurons of one placement only: an unbiased
         estimate at O(k * candidates) cost, for calibrating large networks.
     """
-    chunks, scale = _degree_terms(positions, rule.radius(), sources)
+    chunks, scale = _degree_terms(positions, rule.radius(dim=_dim_of(positions)), sources, rule.period)
     total = sum(float(np.sum(rule.probability(d), dtype=np.float64)) for d in chunks)
     return scale * total + _self_term(rule)
 
@@ -315,7 +364,8 @@ def length_for_degree(positions, rule: ConnectivityRule, degree: float, *, sourc
         )
     box = float(np.prod(np.ptp(samples[0], axis=0) + 1.0))
     guess = (degree * box / (n * rule.p0 * _unit_volume(dim, rule.shape))) ** (1.0 / dim)
-    return _solve_length(rule, degree, guess, lambda r: _degree_terms(positions, r, sources), io=False)
+    terms = lambda r: _degree_terms(positions, r, sources, rule.period)  # noqa: E731
+    return _solve_length(rule, degree, guess, terms, io=False, dim=dim)
 
 
 def mean_fan_out(face, positions, rule: ConnectivityRule) -> float:
@@ -327,7 +377,7 @@ def mean_fan_out(face, positions, rule: ConnectivityRule) -> float:
     ``face`` (k, dim): input channel or output unit positions; ``positions``:
     one (n, dim) placement of the neurons, or a list of them (mean over all).
     """
-    chunks, scale = _fan_out_terms(face, positions, rule.radius(io=True))
+    chunks, scale = _fan_out_terms(face, positions, rule.radius(True, _dim_of(positions)), rule.period)
     return scale * sum(float(np.sum(rule.probability(d, io=True), dtype=np.float64)) for d in chunks)
 
 
@@ -352,15 +402,49 @@ def io_length_for_degree(face, positions, rule: ConnectivityRule, degree: float)
         )
     box = float(np.prod(np.ptp(samples[0], axis=0) + 1.0))
     guess = (2.0 * degree * box / (n * rule.io_p0 * _unit_volume(dim, rule.shape))) ** (1.0 / dim)
-    return _solve_length(rule, degree, guess, lambda r: _fan_out_terms(face, samples, r), io=True)
+    terms = lambda r: _fan_out_terms(face, samples, r, rule.period)  # noqa: E731
+    return _solve_length(rule, degree, guess, terms, io=True, dim=dim)
 
 
-def _fan_out_terms(face, positions, r: float):
+def _fan_out_terms(face, positions, r: float, period=None):
     """Chunks of face-to-neuron distances within ``r`` (float32) and the factor ``1 / (k * placements)``."""
     face = _as_positions(face, "face")
     samples = [_as_positions(p, "positions") for p in ([positions] if _is_array(positions) else positions)]
-    chunks = (d for pos in samples for _, _, d in _pairs_between(face, pos, r))
+    chunks = (d for pos in samples for _, _, d in _pairs_between(face, pos, r, period))
     return chunks, 1.0 / max(len(face) * len(samples), 1)
+
+
+#: Quadrature points of :func:`box_integral` (midpoint rule).
+_BOX_POINTS = 1 << 16
+
+
+def box_integral(rule: ConnectivityRule, io: bool = False) -> float:
+    """``integral over the periodic box of p(|delta|)``, minimum-image, within the radius.
+
+    The expected number of synapses a point makes with ``m`` neurons i.i.d.
+    uniform in the box ``rule.period`` (volume ``V``) is ``m / V`` times this.
+    Midpoint rule on ``2**16`` points over the box ``[-P/2, P/2]^dim``
+    (relative error under 1e-4 for the spatial preset's laws).
+    """
+    if rule.period is None:
+        raise ValueError("rule.period: expected a periodic box (box_integral integrates over it), got None")
+    d = _box_distances(tuple(rule.period))
+    near = d[: np.searchsorted(d, rule.radius(io, len(rule.period)), side="right")]
+    return float(np.sum(rule.probability(near, io)) * np.prod(rule.period) / d.size)
+
+
+@functools.lru_cache(maxsize=8)
+def _box_distances(period: tuple[float, ...]) -> np.ndarray:
+    """Sorted distances of the midpoint-rule points of the box ``[-P/2, P/2]^dim`` to its centre."""
+    dim = len(period)
+    per_axis = max(2, int(round(_BOX_POINTS ** (1.0 / dim))))
+    axes = [(np.arange(per_axis) + 0.5) / per_axis * side - side / 2 for side in period]
+    d2 = axes[0] ** 2
+    for ax in axes[1:]:
+        d2 = d2[..., None] + ax**2
+    d = np.sort(np.sqrt(d2).ravel())
+    d.flags.writeable = False
+    return d
 
 
 def _unit_volume(dim: int, shape: float) -> float:
@@ -368,7 +452,11 @@ def _unit_volume(dim: int, shape: float) -> float:
     return math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * math.gamma(dim / shape + 1)
 
 
-def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *, io: bool) -> float:
+def _dim_of(positions) -> int:
+    return int(np.shape(positions if _is_array(positions) else positions[0])[1])
+
+
+def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *, io: bool, dim: int) -> float:
     """Root of ``E(length) = degree`` for ``rule.length`` (``rule.io_length`` if ``io``).
 
     ``terms(r)`` gives the distances within ``r`` in chunks and a factor ``c``:
@@ -386,7 +474,7 @@ def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *,
 
     def degree_at(length):
         trial = at(length)
-        return expected(trial, *terms(trial.radius(io)))
+        return expected(trial, *terms(trial.radius(io, dim)))
 
     lo = hi = guess
     while degree_at(hi) < degree:
@@ -396,12 +484,12 @@ def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *,
                              f"{rule.io_p0 if io else rule.p0} ({name} > 1e9)")
     while lo > 1e-9 and degree_at(lo) > degree:
         lo, hi = 0.5 * lo, lo
-    chunks, scale = terms(at(hi).radius(io))
+    chunks, scale = terms(at(hi).radius(io, dim))
     d = np.sort(np.concatenate([np.empty(0, np.float32), *chunks]))
     while hi - lo > 1e-6 * hi:
         mid = 0.5 * (lo + hi)
         trial = at(mid)
-        near = d[: np.searchsorted(d, np.float32(trial.radius(io)), side="right")]
+        near = d[: np.searchsorted(d, np.float32(trial.radius(io, dim)), side="right")]
         if expected(trial, [near], scale) < degree:
             lo = mid
         else:
