@@ -102,9 +102,9 @@ def test_spatial_preset_has_the_same_input_fan_out_in_every_dimension():
     np.testing.assert_allclose(fan_out, 27 * np.exp(-2), rtol=0.05)  # the reference fan-out
     realised = [footing[d]["init_input_synapses"] / 4 for d in (1, 2, 3)]
     np.testing.assert_allclose(realised, 27 * np.exp(-2), rtol=0.15)  # 32 genomes: ~5% sampling error
-    # with a fixed io length the face of the 3D cube reaches many more neurons than the 1D line's end
+    # with a fixed io length a 3D channel reaches about twice the neurons of a 1D one (4.19 vs 2 L^dim)
     fixed = network_footing(sc.replace(network=replace(sc.network, io_length=1.0)), (1, 3), 4, 2)
-    assert fixed[3]["init_input_fan_out"] > 3 * fixed[1]["init_input_fan_out"]
+    assert fixed[3]["init_input_fan_out"] > 1.5 * fixed[1]["init_input_fan_out"]
     # published layout: every io pair at distance 1, n exp(-2) per channel in every dimension
     ref = network_footing(scenario_from_dict({**TINY, "network": {"n_hidden": 27}}), (1, 3), 4, 2)
     assert ref[1]["init_input_fan_out"] == ref[3]["init_output_fan_in"] == pytest.approx(27 * np.exp(-2))
