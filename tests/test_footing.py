@@ -219,3 +219,27 @@ def test_periodic_rule_rejects_a_period_of_the_wrong_length():
         ConnectivityRule(period=(4.0, 0.0))
     with pytest.raises(ValueError, match="period"):
         replace(GenomeSpec.spatial(2), dim=3)
+
+
+def test_input_to_output_reach_is_distributed_alike_in_every_dimension():
+    # in the periodic box the reach between an input channel and an output unit is uniform up to the
+    # box's inscribed ball (beyond it the cube's corners differ by dimension, far beyond any synapse):
+    # compare min(reach, t) with t the smallest inscribed reach over the dimensions
+    reach, inscribed = {}, []
+    for dim in DIMS:
+        spec = GenomeSpec.spatial(dim)
+        rule = spec.resolved_rule(N_IN)
+        rng = np.random.default_rng([17, dim])
+        x = []
+        for _ in range(200):
+            g = random_genome(spec, N_IN, N_OUT, rng)
+            diff = g.input_positions[:, None, :] - g.output_positions[None, :, :]
+            diff -= np.asarray(rule.period) * np.round(diff / rule.period)
+            x.append(rule.reach(np.linalg.norm(diff, axis=2)).ravel())
+        reach[dim] = np.concatenate(x)
+        inscribed.append(float(rule.reach(min(rule.period) / 2)))
+    t = min(inscribed)
+    assert t > 5.0  # beyond the reach of almost every synapse (P = exp(-5) < 1 %)
+    reach = {d: np.minimum(x, t) for d, x in reach.items()}
+    for a, b in itertools.combinations(DIMS, 2):
+        assert ks_2samp(reach[a], reach[b]).pvalue > FAMILY_ALPHA / 3, (a, b)

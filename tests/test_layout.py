@@ -209,8 +209,12 @@ def test_spatial_preset_puts_inputs_and_outputs_at_real_positions():
     spec = GenomeSpec.spatial(dim=2)
     assert spec.rule.io_distance is None and spec.rule.self_distance is None
     g = random_genome(spec, 4, 3, np.random.default_rng(0))
-    np.testing.assert_array_equal(g.input_positions, spec.face_positions(4, outputs=False))
-    np.testing.assert_array_equal(g.output_positions, spec.face_positions(3, outputs=True))
+    h = random_genome(spec, 4, 3, np.random.default_rng(1))
+    box = np.asarray(spec.rule.period)
+    for a, b in ((g.input_positions, h.input_positions), (g.output_positions, h.output_positions)):
+        assert np.all(a >= -0.5) and np.all(a < box - 0.5)  # uniform in the periodic box, drawn per genome
+        assert not np.array_equal(a, b)
+    assert g.input_positions.shape == (4, 2) and g.output_positions.shape == (3, 2)
     assert np.all(g.recurrent.pre != g.recurrent.post)
 
 

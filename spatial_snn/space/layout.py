@@ -27,7 +27,8 @@ Two presets:
   connection length calibrated so that every dimension has the same expected
   mean degree, and an io length calibrated so that every dimension has the
   same expected input fan-out (by default the reference one,
-  ``n_hidden exp(-2)`` synapses per input channel). In the periodic box every
+  ``n_hidden exp(-2)`` synapses per input channel); input channels and
+  output units uniform in the box, drawn per genome. In the periodic box every
   neuron, channel and output unit has the same neighbourhood statistics, so
   recurrent degree, input fan-out, output fan-in, strength and delay are
   distributed alike in 1D, 2D and 3D (``Exp(1)`` reach among edges), not only
@@ -284,7 +285,10 @@ class GenomeSpec:
 
         In a periodic box (``rule.period``) there is no face: inputs sit on
         the plane ``x0 = s_0 / 4 - 1/2`` and outputs on ``x0 = 3 s_0 / 4 - 1/2``
-        (half a box apart), ``k`` points evenly spaced on the periodic plane.
+        (half a box apart), ``k`` points evenly spaced on the periodic plane
+        (:func:`random_genome` draws them with :meth:`random_io_positions`
+        instead; these serve calibration checks, where in the box any
+        position gives the same expected fan-out).
         """
         if self.rule.period is not None:
             return self._periodic_face(k, outputs)
@@ -302,6 +306,20 @@ class GenomeSpec:
                 pts[:, 1] = r / max(rows - 1, 1) * other[0] if rows > 1 else other[0] / 2
                 pts[:, 2] = c / max(cols - 1, 1) * other[1] if cols > 1 else other[1] / 2
         return pts
+
+    def random_io_positions(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """``k`` input channels or output units uniform in the periodic box, (k, dim) float64.
+
+        In a periodic box of density 1 the reach ``(d / length) ** dim``
+        between two uniform points is uniform on ``[0, n / (p0 mean_degree))``
+        whatever the dimension, so inputs lie as many hops from outputs in
+        1D, 2D and 3D. Planes half a box apart would not: in 1D every input
+        would sit 32 grid units (about 64 calibrated lengths at mean degree 1)
+        from every output, in 3D 2 units.
+        """
+        if self.rule.period is None:
+            raise ValueError("random_io_positions: expected a spec with a periodic box (rule.period), got None")
+        return rng.uniform(0.0, 1.0, (k, self.dim)) * np.asarray(self.rule.period) - 0.5
 
     def _periodic_face(self, k: int, outputs: bool) -> np.ndarray:
         box = self.rule.period
@@ -412,7 +430,8 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     rule's constant ``io_distance`` (reference: probability ``exp(-2)``).
     Weights are drawn from ``spec.ranges.weight`` (float32). Synapses come
     out sorted by (pre, post). Draw order (fixed, so a seed fixes the
-    genome): positions, the five parameters, signs, input signs, recurrent
+    genome): positions (in a periodic box, then input and output positions,
+    uniform in the box), the five parameters, signs, input signs, recurrent
     edges and weights, input edges and weights, output edges and weights.
     O(n + synapses) time and memory.
     """
@@ -421,8 +440,11 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     rule = spec.resolved_rule(n_inputs)
     n = spec.n_hidden
     pos = spec.place(rng)
-    in_pos = spec.face_positions(n_inputs, outputs=False)
-    out_pos = spec.face_positions(n_outputs, outputs=True)
+    if spec.rule.period is not None:  # anywhere in the box: io distances alike in every dimension
+        in_pos, out_pos = spec.random_io_positions(n_inputs, rng), spec.random_io_positions(n_outputs, rng)
+    else:
+        in_pos = spec.face_positions(n_inputs, outputs=False)
+        out_pos = spec.face_positions(n_outputs, outputs=True)
     params = {name: spec.ranges.draw(name, n, rng) for name in NEURON_PARAMS}
     sign = np.where(rng.random(n) < spec.excitatory_fraction, 1, -1)
     input_sign = np.where(rng.random(n_inputs) < spec.excitatory_fraction, 1, -1)
