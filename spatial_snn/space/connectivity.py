@@ -58,20 +58,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import gammaincc, gammainccinv
 
+from .calibration import box_integral, io_length_for_degree, length_for_degree, mean_degree, mean_fan_out
 from .genome import Genome, Synapses
-from .sampling import (
-    _distance,
-    io_length_for_degree,
-    length_for_degree,
-    mean_degree,
-    mean_fan_out,
-    sample_constant,
-    sample_edges,
-    sample_pairs,
-)
+from .sampling import _distance, sample_constant, sample_edges, sample_pairs
 
 __all__ = [
     "DEFAULT_CUTOFF",
+    "box_integral",
     "Connectivity",
     "ConnectivityRule",
     "build",

@@ -43,7 +43,7 @@ instead: every other neuron is uniform in the box whatever the first one's
 position, so ``E[degree] = (n - 1) / V * integral of p over the box``
 (minimum-image distances, within the radius) and ``E[fan-out] = n / V *
 integral of p_io`` for any channel or output unit, computed by quadrature
-(:func:`~spatial_snn.space.sampling.box_integral`) and solved by bisection.
+(:func:`~spatial_snn.space.calibration.box_integral`) and solved by bisection.
 Above 4096 neurons it averages the degree of a fixed random subset of 4096
 neurons (relative error about ``1 / sqrt(4096 * degree)`` plus the spread of
 degrees between neurons).
@@ -64,9 +64,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .calibration import box_integral, io_length_for_degree, length_for_degree
 from .connectivity import ConnectivityRule
 from .genome import NEURON_PARAMS, Genome, Synapses
-from .sampling import box_integral, io_length_for_degree, length_for_degree, sample_constant, sample_edges
+from .sampling import sample_constant, sample_edges
 
 PLACEMENTS = ("grid", "jittered", "uniform")
 #: Cutoff of the reference preset: the published code has none (all pairs).
