@@ -156,7 +156,8 @@ def _cmd_batch(args) -> int:
         check_run_args(sc, args.dims[0], seed, args.generations, args.workers)
     check_env(sc.env)
     run_batch(sc, dims=args.dims, seeds=args.seeds, generations=args.generations,
-              workers=args.workers, out_dir=Path(args.out_dir), executor=_executor(args))
+              workers=args.workers, out_dir=Path(args.out_dir), executor=_executor(args),
+              equal_footing=not args.allow_unequal_footing)
     return 0
 
 
@@ -267,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3], choices=(1, 2, 3))
     q.add_argument("--seeds", type=parse_seeds, default=[0])
     q.add_argument("--out-dir", default=str(DEFAULT_ARCHIVE_DIR))
+    q.add_argument("--allow-unequal-footing", action="store_true",
+                   help="run even if the dimensions' random genomes differ in degree, fan-out/in, strength or delay")
     run_opts(q)
     q.set_defaults(func=_cmd_batch)
 

@@ -104,7 +104,7 @@ def test_edge_fraction_follows_rule_probability_by_distance(dim, rule, n):
     p = np.array([expected_fraction(rule, lo, hi, dim) for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
     ok = candidates * p * (1 - p) > 25  # bins with enough trials for the normal approximation
     z = (hits - candidates * p)[ok] / np.sqrt(candidates * p * (1 - p))[ok]
-    assert ok.sum() > 40
+    assert ok.sum() > 30  # enough well-populated bins (the radius reaches where p is tiny)
     assert np.max(np.abs(z)) < 4.5, f"max |z| = {np.max(np.abs(z)):.1f}"
     total_z = (hits.sum() - np.sum(candidates * p)) / math.sqrt(np.sum(candidates * p * (1 - p)))
     assert abs(total_z) < 4.5
@@ -244,7 +244,11 @@ def test_rule_laws_and_radius():
     rule = ConnectivityRule(p0=0.5, length=2.0, shape=2.0, cutoff=1e-3)
     d = np.array([0.0, 1.0, 3.0])
     np.testing.assert_allclose(rule.probability(d), 0.5 * np.exp(-((d / 2.0) ** 2)))
-    assert rule.probability(rule.radius()) == pytest.approx(1e-3)
+    # p0 = 1 and dim == shape: p(r) = cutoff and the tail mass beyond r = cutoff coincide
+    unit = ConnectivityRule(length=2.0, shape=2.0, cutoff=1e-3)
+    assert unit.probability(unit.radius(dim=2)) == pytest.approx(1e-3)
+    assert rule.probability(rule.radius(dim=2)) <= 1e-3  # p0 < 1: the tail mass sets the radius
+    assert unit.probability(unit.radius(dim=3)) < 1e-3  # and in 3D at shape 2
     assert rule.probability(np.float32(1.0)).dtype == np.float32
     np.testing.assert_allclose(rule.strength(d), np.exp(-2.0 * (d - 1.0)))
     assert ConnectivityRule(p0=1e-3, cutoff=1e-3).radius() == 0.0

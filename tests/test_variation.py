@@ -203,8 +203,12 @@ def test_uniform_edge_addition_ignores_distance(big):
 
 def _expected_addition(g, m, projection, src, dst, p_add, io):
     """Per absent candidate pair within the radius: distance and probability ``p * p(d) / p0``."""
-    rule = g.rule
-    pairs = cKDTree(src).sparse_distance_matrix(cKDTree(dst), rule.radius(io), output_type="ndarray")
+    rule, box = g.rule, g.rule.period
+    if box is not None:  # periodic box: minimum-image distances (positions folded into [0, side))
+        src, dst = (np.where(np.mod(x, box) >= box, 0.0, np.mod(x, box)) for x in (src, dst))
+    pairs = cKDTree(src, boxsize=box).sparse_distance_matrix(
+        cKDTree(dst, boxsize=box), rule.radius(io, src.shape[1]), output_type="ndarray"
+    )
     i, j, d = pairs["i"], pairs["j"], pairs["v"]
     if projection == "recurrent":
         d = np.where(i == j, rule.self_distance, d)
@@ -277,8 +281,11 @@ def test_position_moves_keep_synapse_genes_and_effective_weights_follow():
     ):
         syn = getattr(m, proj)
         d = np.linalg.norm(pre_pos[syn.pre] - post_pos[syn.post], axis=1)
+        if g.rule.period is not None:  # minimum image in the periodic box
+            diff = pre_pos[syn.pre] - post_pos[syn.post]
+            d = np.linalg.norm(diff - np.asarray(g.rule.period) * np.round(diff / g.rule.period), axis=1)
         sign = m.input_sign if proj == "input_synapses" else m.sign
-        expected = syn.weight * g.rule.strength(d) * sign[syn.pre]
+        expected = syn.weight * g.rule.strength(d, io=proj != "recurrent") * sign[syn.pre]
         got = np.asarray(getattr(new, name)[syn.pre, syn.post]).ravel()
         np.testing.assert_allclose(got, expected, rtol=1e-5)
         assert not np.allclose(getattr(new, name).toarray(), getattr(old, name).toarray())

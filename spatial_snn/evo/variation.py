@@ -19,7 +19,17 @@ Mutation, each event independent (defaults are the published rates):
   ``spatial_add``, ``edge_add * p(d) / p0`` under the genome's rule;
 * flip a hidden neuron's sign, ``sign_flip``;
 * resample each of a neuron's five LIF parameters, ``param_resample``;
-* move a neuron, ``position_rate``, by ``N(0, position_sigma**2)`` per axis.
+* move a neuron, ``position_rate``, by ``N(0, position_sigma**2)`` per axis;
+* swap moves: ``Binomial(n // 2, position_swap)`` disjoint pairs of neurons
+  exchange their positions (a neuron keeps its parameters and synapse genes
+  and takes the other's place: the occupied sites stay the same, so the
+  spatial density and the distribution of distances are unchanged, which a
+  Gaussian move does not guarantee).
+
+A position move changes nothing but positions: synapse genes stay, and the
+effective weights and delays of the synapses touching a moved neuron follow
+the new distances through the rule (strength, delay); all other synapses keep
+theirs exactly.
 
 Crossover moves whole neurons: a hidden neuron carries its parameters, sign,
 position and outgoing synapses (recurrent and output); an input channel
@@ -40,7 +50,9 @@ from ..space.connectivity import ConnectivityRule, sample_pairs
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
 
-_PROBABILITIES = ("edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate")
+_PROBABILITIES = (
+    "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate", "position_swap",
+)  # fmt: skip
 _SYN = ("pre", "post", "weight")
 _PER_NEURON = (*NEURON_PARAMS, "sign")
 
@@ -67,9 +79,13 @@ class MutationParams:
         Probability to redraw each of ``v_th, v_reset, v_leak, tau_mem_inv,
         tau_syn_inv`` of each neuron from its range.
     position_sigma : float
-        Standard deviation of a move, position units, per axis (0 = off).
+        Standard deviation of a move per axis (0 = off), position units, or
+        calibrated lengths for a genome with a scaled rule (``spatial`` preset).
     position_rate : float
         Probability that a neuron moves.
+    position_swap : float
+        Probability of each of ``n // 2`` swap events: a random pair of neurons
+        exchanges positions (pairs disjoint within one mutation; 0 = off).
     """
 
     edge_delete: float = 0.05
@@ -80,6 +96,7 @@ class MutationParams:
     param_resample: float = 0.10
     position_sigma: float = 0.0
     position_rate: float = 0.0
+    position_swap: float = 0.0
 
     def __post_init__(self):
         for name in _PROBABILITIES:
@@ -261,11 +278,42 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
         changes[name] = values
     for name in ("input_synapses", "recurrent", "output_synapses"):
         changes[name] = _mutate_projection(genome, name, rng, params, ranges)
-    positions = genome.positions.copy()
+    unit = genome.rule.length if genome.rule.scaled else 1.0
+    return genome.replace(positions=move_positions(genome.positions, rng, params, unit), **changes)
+
+
+def move_positions(
+    positions: np.ndarray, rng: np.random.Generator, params: MutationParams, unit: float = 1.0
+) -> np.ndarray:
+    """New hidden positions (n, dim) after Gaussian and swap moves; ``positions`` is not written.
+
+    Gaussian: each neuron with probability ``position_rate`` moves by
+    ``N(0, (unit position_sigma)**2)`` per axis (drawn only if
+    ``position_sigma > 0``); :func:`mutate` passes the calibrated length of a
+    scaled rule as ``unit``, so a move is the same fraction of the law's
+    length in every dimension (position units otherwise).
+    Swap: ``k ~ Binomial(n // 2, position_swap)`` disjoint random pairs
+    exchange positions (drawn only if ``position_swap > 0``). Gaussian moves
+    come first. Positions in a periodic box are not folded back: every
+    distance is minimum-image, so folding would change nothing.
+    """
+    _check_rng(rng)
+    if not isinstance(params, MutationParams):
+        raise TypeError(f"params: expected MutationParams, got {type(params).__name__}")
+    positions = np.array(positions, dtype=np.float64)
+    if positions.ndim != 2:
+        raise ValueError(f"positions: expected shape (n, dim), got {positions.shape}")
+    n, dim = positions.shape
     if params.position_sigma > 0:
         move = _events(rng, params.position_rate, n)
-        positions[move] += rng.normal(0.0, params.position_sigma, (int(move.sum()), genome.dim))
-    return genome.replace(positions=positions, **changes)
+        positions[move] += rng.normal(0.0, unit * params.position_sigma, (int(move.sum()), dim))
+    if params.position_swap > 0 and n >= 2:
+        k = int(rng.binomial(n // 2, params.position_swap))
+        if k:
+            pick = rng.permutation(n)[: 2 * k]
+            a, b = pick[:k], pick[k:]
+            positions[a], positions[b] = positions[b], positions[a].copy()
+    return positions
 
 
 # --------------------------------------------------------------- crossover

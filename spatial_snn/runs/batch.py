@@ -24,6 +24,13 @@ realised mean recurrent degree ``k = E / n`` (``E`` recurrent synapses of
 ``n`` neurons, self-loops included) of random genomes of each dimension,
 their mean neuron-neuron distance, and the expected synapses per input
 channel and per output unit.
+
+Before any run, the batch prints the distributions of recurrent degree,
+input fan-out, output fan-in, recurrent and io strength and delay of random
+genomes per dimension (:mod:`~spatial_snn.space.footing`), and refuses a
+calibrated comparison whose distributions differ beyond a tolerance
+(``equal_footing=False``, ``--allow-unequal-footing`` on the command line,
+runs it anyway).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import numpy as np
 
 from ..evo.seeding import setup_rng
 from ..space.connectivity import mean_fan_out, synapse_distances
+from ..space.footing import compare_footing, footing_samples, format_footing, unequal
 from ..space.layout import random_genome
 from ..store.archive import open_run
 from .runner import evolve
@@ -48,7 +56,7 @@ from .setup import resolve
 DEGREE_TOLERANCE = 0.10
 #: The same for the expected input synapses per channel (given the positions).
 FAN_OUT_TOLERANCE = 0.10
-_FOOTING_SAMPLES = 32
+_FOOTING_SAMPLES = 64
 
 SUMMARY_COLUMNS = (
     "dim", "runs", "complete", "test_mean", "test_std", "synapses_mean", "synapses_std",
@@ -93,7 +101,11 @@ def run_batch(
         stop with a ValueError before any run if the realised degrees spread
         by more than :data:`DEGREE_TOLERANCE`, or, when the io length is
         calibrated too, the expected input synapses per channel by more than
-        :data:`FAN_OUT_TOLERANCE`. The uncalibrated ``reference``
+        :data:`FAN_OUT_TOLERANCE`, or if any distribution of
+        :data:`~spatial_snn.space.footing.QUANTITIES` differs between two
+        dimensions (:func:`~spatial_snn.space.footing.unequal`: means spread
+        by more than 10 %, or KS distance above 0.1 at p < 1e-3). The
+        uncalibrated ``reference``
         preset runs the published grids as published, and the summary says
         that they differ in mean distance and degree. False: no check.
 
@@ -118,6 +130,8 @@ def run_batch(
     setup = resolve(sc, dims[0], seeds[0])  # a broken scenario fails here, in a second
     footing = network_footing(sc, dims, setup.n_inputs, setup.n_outputs)
     note = footing_note(sc, footing)
+    print(f"Random genomes per dimension ({_FOOTING_SAMPLES} each):", flush=True)
+    print(format_footing({d: footing[d]["samples"] for d in footing}), flush=True)
     if equal_footing:
         check_footing(sc, footing)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +206,14 @@ def check_footing(sc: Scenario, footing: dict[int, dict]) -> None:
                 f"equal footing: {what} differs by dimension ({_by_dim(dims, values)}; spread "
                 f"{spread:.0%}, expected <= {tolerance:.0%}); check {knobs}, or pass equal_footing=False"
             )
+    if calibrated(sc) and all("samples" in footing[d] for d in dims):
+        bad = unequal(compare_footing({d: footing[d]["samples"] for d in dims}))
+        if bad:
+            raise ValueError(
+                "equal footing: random genomes differ by dimension in " + "; ".join(bad) + ". Use preset "
+                "'spatial' (scaled laws of shape dim in a periodic box), or pass equal_footing=False "
+                "(--allow-unequal-footing) to compare anyway"
+            )
 
 
 def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[int, dict]:
@@ -205,7 +227,9 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
     ``init_input_fan_out`` / ``init_output_fan_in``, the expected synapses per
     input channel / output unit given the drawn positions
     (:func:`~spatial_snn.space.connectivity.mean_fan_out`; ``n exp(-2)`` in the
-    reference layout).
+    reference layout), and ``samples``, the distributions of
+    :func:`~spatial_snn.space.footing.footing_samples` (from other genomes of
+    the same seed).
     """
     from scipy.spatial.distance import pdist
 
@@ -214,6 +238,7 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
         spec = sc.network.spec(dim)
         rng = setup_rng(dim)
         gs = [random_genome(spec, n_inputs, n_outputs, rng) for _ in range(_FOOTING_SAMPLES)]
+        samples = footing_samples(spec, n_inputs, n_outputs, _FOOTING_SAMPLES, rng)
         strength = np.concatenate([g.rule.strength(synapse_distances(g, "recurrent")) for g in gs])
         out[dim] = {
             "init_degree": float(np.mean([len(g.recurrent) / g.n for g in gs])),
@@ -223,6 +248,7 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
             "init_output_synapses": float(np.mean([len(g.output_synapses) for g in gs])),
             "init_input_fan_out": float(np.mean([_expected_fan_out(g, outputs=False) for g in gs])),
             "init_output_fan_in": float(np.mean([_expected_fan_out(g, outputs=True) for g in gs])),
+            "samples": samples,
         }
     return out
 

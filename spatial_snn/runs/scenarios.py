@@ -93,7 +93,8 @@ class NetworkConfig:
 
     ``preset = "reference"`` is the published network (integer grid,
     ``exp(-2 d)``, inputs/outputs at distance 1); ``"spatial"`` is ours
-    (jittered grid, inputs and outputs on opposite faces, length calibrated
+    (neurons, inputs and outputs uniform in a periodic box, laws of the reach
+    ``(d / length) ** dim``, docs/dimensions.md; length calibrated
     to ``mean_degree`` so every dimension has the same mean degree, io length
     calibrated to ``io_degree`` input synapses per channel, default
     ``n_hidden exp(-2)`` as in the reference). ``io_length`` fixes the io

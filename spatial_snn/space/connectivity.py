@@ -15,11 +15,34 @@ Rules, for a pair at Euclidean distance ``d``:
 * delay (sub-steps)           ``clip(ceil(d / conduction_speed), 1, max_delay)``; without a
   conduction speed every delay is one sub-step, the reference semantics.
 
-The rule's parameters live in :mod:`~spatial_snn.space.rules`
-(:class:`ConnectivityRule`, re-exported here). Pairs farther apart than
-``radius()``, where ``p(d)`` falls under ``cutoff``, are never formed;
-:mod:`~spatial_snn.space.sampling` draws the edges from a spatial index
-(re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
+Scaled laws (``scaled = True``, the ``spatial`` preset): strength and delay
+take the *reach* ``x = (d / length) ** shape`` (``io_length`` for input and
+output synapses) in place of ``d``, so all three laws are in units of the
+(calibrated) length: ``p = p0 exp(-x)``, ``strength = exp(-strength_decay
+(x - strength_offset))``, delay ``ceil(x / conduction_speed)``. With
+``shape = dim`` the reach is the expected number of neurons within ``d``
+divided by ``p0`` times the mean degree (density 1), so among the edges it
+is distributed as ``Exp(1)`` in every dimension, and so are strengths and
+delays: equal footing by construction, not only in the mean.
+
+Periodic box (``period``, the ``spatial`` preset): positions live on a torus
+of these sides and every distance is the minimum-image one. Every neuron then
+has the same neighbourhood statistics in 1D, 2D and 3D; in a bounded 4x4x4
+cube most of 64 neurons sit on a face and reach half the neighbours of an
+inner one, which no calibration of the mean can undo.
+
+Cutoff: pairs farther apart than ``radius(io, dim)`` are never formed. The
+radius is the larger of the distance where ``p(d)`` falls under ``cutoff`` and
+the distance beyond which a neuron in unbounded ``dim``-dimensional space
+(density 1) would have a fraction ``cutoff`` of its expected degree,
+``Q(dim / shape, (r / length) ** shape) = cutoff`` (``Q`` the regularised upper
+incomplete gamma function). The probability alone is not enough: at
+``cutoff = 1e-3`` it drops 3.2 % of the expected degree in 3D at shape 1 and
+23-31 % at shapes 0.6-0.5 (the tail holds many far neighbours). So the
+truncated mass is at most ``cutoff`` (default 0.1 %) in every dimension and
+shape; in a bounded or periodic box it is smaller still.
+:mod:`~spatial_snn.space.sampling` draws the edges from a spatial
+index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
 :func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`,
 :func:`mean_fan_out`, :func:`io_length_for_degree`).
 :func:`build` is O(n + synapses), blockwise; no all-pairs matrix is ever
@@ -33,21 +56,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .calibration import box_integral, io_length_for_degree, length_for_degree, mean_degree, mean_fan_out
 from .genome import Genome, Synapses
 from .rules import DEFAULT_CUTOFF, ConnectivityRule
-from .sampling import (
-    _distance,
-    io_length_for_degree,
-    length_for_degree,
-    mean_degree,
-    mean_fan_out,
-    sample_constant,
-    sample_edges,
-    sample_pairs,
-)
+from .sampling import _distance, sample_constant, sample_edges, sample_pairs
 
 __all__ = [
     "DEFAULT_CUTOFF",
+    "box_integral",
     "Connectivity",
     "ConnectivityRule",
     "build",
@@ -86,7 +102,7 @@ def _block_distances(genome: Genome, projection: str, block: slice, columns=None
     if projection != "recurrent" and rule.io_distance is not None:
         return np.full(pre.size, float(rule.io_distance))
     src, dst = columns if columns is not None else _columns(genome, projection)
-    d = _distance(src, dst, pre, post)
+    d = _distance(src, dst, pre, post, rule.period)
     if projection == "recurrent" and rule.self_distance is not None:
         d[pre == post] = rule.self_distance
     return d
@@ -167,7 +183,7 @@ def _projection(genome: Genome, name: str, sign: np.ndarray, n_pre: int, n_post:
         b = slice(start, start + _SYN_BLOCK)
         d = _block_distances(genome, name, b, columns)
         # float32 strength: the weights are stored as float32 anyway (rel. error ~1e-7)
-        w[b] = syn.weight[b] * rule.strength(d.astype(np.float32)) * sign[syn.pre[b]]
+        w[b] = syn.weight[b] * rule.strength(d.astype(np.float32), io=name != "recurrent") * sign[syn.pre[b]]
         if delays is not None:
             delays[b] = rule.delay(d)
     if order is None:

@@ -20,16 +20,30 @@ Two presets:
   input/output edges with probability ``exp(-2)``, weights U(0.1, 127),
   80% excitatory, the published parameter ranges. Its cutoff (1e-12, radius
   13.8) drops under 1e-10 expected edges per 64-neuron genome;
-* :meth:`GenomeSpec.spatial` -- ours: jittered grid, real input/output
-  positions, a connection length calibrated so that every dimension has the
-  same expected mean degree, and an io length calibrated so that every
-  dimension has the same expected input fan-out (by default the reference
-  one, ``n_hidden exp(-2)`` synapses per input channel).
+* :meth:`GenomeSpec.spatial` -- ours: uniform placement in a periodic box
+  (:meth:`GenomeSpec.uniform_box`, density 1), real input/output positions, scaled laws of shape ``dim``
+  (``p = exp(-x)``, strength ``exp(-(x - 1))`` of the reach
+  ``x = (d / length) ** dim``, delays ``ceil(x / conduction_speed)``), a
+  connection length calibrated so that every dimension has the same expected
+  mean degree, and an io length calibrated so that every dimension has the
+  same expected input fan-out (by default the reference one,
+  ``n_hidden exp(-2)`` synapses per input channel); input channels and
+  output units uniform in the box, drawn per genome. In the periodic box every
+  neuron, channel and output unit has the same neighbourhood statistics, so
+  recurrent degree, input fan-out, output fan-in, strength and delay are
+  distributed alike in 1D, 2D and 3D (``Exp(1)`` reach among edges), not only
+  equal in the mean; ``tests/test_footing.py`` checks it.
 
 Calibration (``mean_degree``) solves ``E[degree](length) = mean_degree`` by
 bisection, the expectation taken over the spec's own placement: exact for
 ``grid``; for ``jittered`` and ``uniform`` a mean over ``ceil(4096 / n)``
-(at most 64) placements drawn from a fixed seed, so it is deterministic.
+(at most 64) placements drawn from a fixed seed, so it is deterministic
+``uniform`` placement in a periodic box (the ``spatial`` preset) is exact
+instead: every other neuron is uniform in the box whatever the first one's
+position, so ``E[degree] = (n - 1) / V * integral of p over the box``
+(minimum-image distances, within the radius) and ``E[fan-out] = n / V *
+integral of p_io`` for any channel or output unit, computed by quadrature
+(:func:`~spatial_snn.space.calibration.box_integral`) and solved by bisection.
 Above 4096 neurons it averages the degree of a fixed random subset of 4096
 neurons (relative error about ``1 / sqrt(4096 * degree)`` plus the spread of
 degrees between neurons).
@@ -50,9 +64,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .connectivity import ConnectivityRule
+from .calibration import box_integral, io_length_for_degree, length_for_degree
 from .genome import NEURON_PARAMS, Genome, Synapses
-from .sampling import io_length_for_degree, length_for_degree, sample_constant, sample_edges
+from .rules import ConnectivityRule
+from .sampling import sample_constant, sample_edges
 
 PLACEMENTS = ("grid", "jittered", "uniform")
 #: Cutoff of the reference preset: the published code has none (all pairs).
@@ -160,6 +175,11 @@ class GenomeSpec:
             raise ValueError(
                 f"GenomeSpec.excitatory_fraction: expected a value in [0, 1], got {self.excitatory_fraction}"
             )
+        if self.rule.period is not None and len(self.rule.period) != self.dim:
+            raise ValueError(
+                f"GenomeSpec.rule.period: expected {self.dim} box sides (one per axis), got "
+                f"{self.rule.period}; build the spec with GenomeSpec.spatial(dim=...)"
+            )
         if self.mean_degree is not None and not 0 < self.mean_degree < self.n_hidden:
             raise ValueError(
                 f"GenomeSpec.mean_degree: expected None or a value in (0, {self.n_hidden}), got {self.mean_degree}"
@@ -189,16 +209,23 @@ class GenomeSpec:
     def spatial(
         cls, dim: int = 2, n_hidden: int = 64, mean_degree: float = 4.0, io_degree: float | None = None
     ) -> GenomeSpec:
-        """Ours: jittered grid, real io positions, equal mean degree and input fan-out in every dim.
+        """Ours: uniform placement in a periodic box, real io positions, scaled laws of shape ``dim``,
+        equal mean degree and input fan-out in every dim.
 
         ``io_degree`` None gives the reference fan-out ``n_hidden exp(-2)``
         (8.66 for 64 neurons); ``replace(spec, io_degree=None)`` keeps the
-        fixed ``rule.io_length`` instead.
+        fixed ``rule.io_length`` instead. Strength is ``exp(-(x - 1))`` of the
+        reach ``x``: 1 at one calibrated length, as the reference's is 1 at
+        one grid spacing; among edges it is ``e U(0, 1)`` (mean 1.36).
         """
-        rule = ConnectivityRule(io_distance=None, io_length=1.0, self_distance=None)
+        if dim not in (1, 2, 3):
+            raise ValueError(f"GenomeSpec.dim: expected 1, 2 or 3, got {dim}")
+        box = cls(n_hidden=n_hidden, dim=dim).uniform_box()
+        rule = ConnectivityRule(io_distance=None, io_length=1.0, self_distance=None, shape=float(dim),
+                                scaled=True, strength_decay=1.0, strength_offset=1.0, period=box)  # fmt: skip
         if io_degree is None:
             io_degree = n_hidden * REFERENCE_IO_PROBABILITY
-        return cls(n_hidden=n_hidden, dim=dim, placement="jittered", rule=rule, mean_degree=mean_degree,
+        return cls(n_hidden=n_hidden, dim=dim, placement="uniform", rule=rule, mean_degree=mean_degree,
                    io_degree=io_degree)  # fmt: skip
 
     # ------------------------------------------------------------ geometry
@@ -217,6 +244,13 @@ class GenomeSpec:
             sides.append(side)
             m = -(-m // side)
         return (m, *reversed(sides))
+
+    def uniform_box(self) -> tuple[float, ...]:
+        """Sides of the box of volume ``n_hidden`` around the grid: ``grid_shape`` with
+        ``s_0`` replaced by ``n / prod(s_1..)`` (the ``uniform`` placement's box)."""
+        ext = [float(s) for s in self.grid_shape]
+        ext[0] = self.n_hidden / float(np.prod(ext[1:]))
+        return tuple(ext)
 
     def grid(self) -> np.ndarray:
         """The first ``n_hidden`` points of the integer grid (C order), (n, dim) float64."""
@@ -238,8 +272,7 @@ class GenomeSpec:
         if self.placement == "jittered":
             pts = pts + rng.uniform(-0.5, 0.5, pts.shape) * self.jitter
         elif self.placement == "uniform":
-            ext = np.asarray(self.grid_shape, np.float64)
-            ext[0] = self.n_hidden / float(np.prod(ext[1:]))
+            ext = np.asarray(self.uniform_box())
             pts = rng.uniform(0.0, 1.0, pts.shape) * ext - 0.5
             # number neurons in the grid order of their cells: neighbours get nearby
             # indices (cache-friendly gathers in build and the kernels); labels are
@@ -249,7 +282,17 @@ class GenomeSpec:
         return pts
 
     def face_positions(self, k: int, outputs: bool) -> np.ndarray:
-        """``k`` points spread over the face ``x0 = -1`` (inputs) or ``x0 = side`` (outputs)."""
+        """``k`` points spread over the face ``x0 = -1`` (inputs) or ``x0 = side`` (outputs).
+
+        In a periodic box (``rule.period``) there is no face: inputs sit on
+        the plane ``x0 = s_0 / 4 - 1/2`` and outputs on ``x0 = 3 s_0 / 4 - 1/2``
+        (half a box apart), ``k`` points evenly spaced on the periodic plane
+        (:func:`random_genome` draws them with :meth:`random_io_positions`
+        instead; these serve calibration checks, where in the box any
+        position gives the same expected fan-out).
+        """
+        if self.rule.period is not None:
+            return self._periodic_face(k, outputs)
         side = self.grid_shape[0]
         pts = np.zeros((k, self.dim))
         pts[:, 0] = side if outputs else -1.0
@@ -263,6 +306,34 @@ class GenomeSpec:
                 r, c = np.divmod(np.arange(k), cols)
                 pts[:, 1] = r / max(rows - 1, 1) * other[0] if rows > 1 else other[0] / 2
                 pts[:, 2] = c / max(cols - 1, 1) * other[1] if cols > 1 else other[1] / 2
+        return pts
+
+    def random_io_positions(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """``k`` input channels or output units uniform in the periodic box, (k, dim) float64.
+
+        In a periodic box of density 1 the reach ``(d / length) ** dim``
+        between two uniform points is uniform on ``[0, n / (p0 mean_degree))``
+        whatever the dimension, so inputs lie as many hops from outputs in
+        1D, 2D and 3D. Planes half a box apart would not: in 1D every input
+        would sit 32 grid units (about 64 calibrated lengths at mean degree 1)
+        from every output, in 3D 2 units.
+        """
+        if self.rule.period is None:
+            raise ValueError("random_io_positions: expected a spec with a periodic box (rule.period), got None")
+        return rng.uniform(0.0, 1.0, (k, self.dim)) * np.asarray(self.rule.period) - 0.5
+
+    def _periodic_face(self, k: int, outputs: bool) -> np.ndarray:
+        box = self.rule.period
+        pts = np.zeros((k, self.dim))
+        pts[:, 0] = box[0] * (0.75 if outputs else 0.25) - 0.5
+        if self.dim == 2:
+            pts[:, 1] = (np.arange(k) + 0.5) * box[1] / k - 0.5
+        elif self.dim == 3:
+            rows = math.ceil(math.sqrt(k))
+            cols = math.ceil(k / rows)
+            r, c = np.divmod(np.arange(k), cols)
+            pts[:, 1] = (r + 0.5) * box[1] / rows - 0.5
+            pts[:, 2] = (c + 0.5) * box[2] / cols - 0.5
         return pts
 
     def resolved_rule(self, n_inputs: int | None = None) -> ConnectivityRule:
@@ -297,9 +368,40 @@ def _calibration_placements(spec: GenomeSpec) -> list[np.ndarray]:
     return [spec.place(np.random.default_rng([_CALIBRATION_SEED, i])) for i in range(k)]
 
 
+def _periodic_uniform(spec: GenomeSpec) -> bool:
+    return spec.rule.period is not None and spec.placement == "uniform"
+
+
+def _solve_box(spec: GenomeSpec, target: float, io: bool) -> float:
+    """Length (``io_length`` if ``io``) with ``E[degree]`` (``E[fan-out]``) = ``target`` for
+    ``spec.n_hidden`` neurons i.i.d. uniform in the periodic box ``spec.rule.period``."""
+    n, volume = spec.n_hidden, float(np.prod(spec.rule.period))
+    others = n if io else n - 1
+    name = "io_length" if io else "length"
+
+    def expected(length):
+        rule = replace(spec.rule, **{name: length})
+        self_term = 0.0 if io or rule.self_distance is None else float(rule.probability(rule.self_distance))
+        return others / volume * box_integral(rule, io) + self_term
+
+    lo = hi = 1.0
+    while expected(hi) < target:
+        lo, hi = hi, 2.0 * hi
+        if hi > 1e9:
+            raise ValueError(f"{name}: {target} expected synapses cannot be reached in a box of {n} neurons")
+    while lo > 1e-9 and expected(lo) > target:
+        lo, hi = 0.5 * lo, lo
+    while hi - lo > 1e-6 * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if expected(mid) < target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 @functools.lru_cache(maxsize=64)
 def _calibrated(spec: GenomeSpec) -> ConnectivityRule:
     """``spec.rule`` with the length giving ``spec.mean_degree`` over the spec's placement."""
+    if _periodic_uniform(spec):
+        return replace(spec.rule, length=_solve_box(spec, spec.mean_degree, io=False))
     n, sources = spec.n_hidden, None
     samples = _calibration_placements(spec)
     if n > _CALIBRATION_POINTS:  # average over a fixed subset of neurons
@@ -314,6 +416,8 @@ def _calibrated_io(spec: GenomeSpec, n_inputs: int) -> ConnectivityRule:
     """The resolved rule with the ``io_length`` giving ``n_inputs`` face channels
     ``spec.io_degree`` synapses each, on average over the channels and placements."""
     rule = spec.rule if spec.mean_degree is None else _calibrated(spec)
+    if _periodic_uniform(spec):
+        return replace(rule, io_length=_solve_box(spec, spec.io_degree, io=True))
     face = spec.face_positions(n_inputs, outputs=False)
     io_length = io_length_for_degree(face, _calibration_placements(spec), spec.rule, spec.io_degree)
     return replace(rule, io_length=io_length)
@@ -327,7 +431,8 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     rule's constant ``io_distance`` (reference: probability ``exp(-2)``).
     Weights are drawn from ``spec.ranges.weight`` (float32). Synapses come
     out sorted by (pre, post). Draw order (fixed, so a seed fixes the
-    genome): positions, the five parameters, signs, input signs, recurrent
+    genome): positions (in a periodic box, then input and output positions,
+    uniform in the box), the five parameters, signs, input signs, recurrent
     edges and weights, input edges and weights, output edges and weights.
     O(n + synapses) time and memory.
     """
@@ -336,8 +441,11 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     rule = spec.resolved_rule(n_inputs)
     n = spec.n_hidden
     pos = spec.place(rng)
-    in_pos = spec.face_positions(n_inputs, outputs=False)
-    out_pos = spec.face_positions(n_outputs, outputs=True)
+    if spec.rule.period is not None:  # anywhere in the box: io distances alike in every dimension
+        in_pos, out_pos = spec.random_io_positions(n_inputs, rng), spec.random_io_positions(n_outputs, rng)
+    else:
+        in_pos = spec.face_positions(n_inputs, outputs=False)
+        out_pos = spec.face_positions(n_outputs, outputs=True)
     params = {name: spec.ranges.draw(name, n, rng) for name in NEURON_PARAMS}
     sign = np.where(rng.random(n) < spec.excitatory_fraction, 1, -1)
     input_sign = np.where(rng.random(n_inputs) < spec.excitatory_fraction, 1, -1)

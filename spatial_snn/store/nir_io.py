@@ -439,7 +439,7 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
         ("recurrent", "recurrent Linear", w_rec),
         ("output_synapses", w_out_name, w_out.T[o_pre, o_post]),
     ):
-        strength = rule.strength(synapse_distances(draft, proj).astype(np.float32))
+        strength = rule.strength(synapse_distances(draft, proj).astype(np.float32), io=proj != "recurrent")
         genes[proj] = _genes(eff, np.asarray(strength), name)
     genome = draft.replace(
         input_synapses=Synapses(in_pre, in_post, genes["input_synapses"]),
