@@ -135,7 +135,7 @@ def _read_resume(archive, n_gen: int) -> _ResumeState:
             fitness=last["fitness"] if start else None,
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
-            scenario=run.config.get("scenario"),
+            scenario=run.scenario,
         )
 
 
@@ -225,10 +225,8 @@ def evolve(
         # a resumed run may be extended: only the generation count may differ from the stored config
         writer = RunWriter(archive, seed=seed, dim=dim, overwrite=overwrite,
                            config=dict(config, generations=state.generations) if state else config,
-                           resume=state is not None)
-        if not writer.next_generation:
-            writer.set_run_data("obs_low", np.asarray(task.obs_low))
-            writer.set_run_data("obs_high", np.asarray(task.obs_high))
+                           resume=state is not None,
+                           run_data={"obs_low": np.asarray(task.obs_low), "obs_high": np.asarray(task.obs_high)})
     start = state.start if state else 0
     done = proto.target is not None and champ_test >= proto.target  # a finished run stays finished
     offspring = ga.initial() if start == 0 else ga.ask(start, state.population, state.fitness)
