@@ -73,10 +73,11 @@ def _report(res) -> None:
 def _cmd_resume(args) -> int:
     from .runs.runner import evolve
     from .runs.scenarios import stored_scenario
-    from .store.archive import open_run
+    from .store.archive import check_env_id, open_run
 
     with open_run(args.path) as run:
         cfg = run.config
+        check_env_id(run.scenario.get("env", {}).get("id"), args.path, args.import_module)
     res = evolve(stored_scenario(cfg["scenario"]), dim=int(cfg["dim"]), seed=int(cfg["seed"]),
                  generations=args.generations or int(cfg["generations"]), workers=args.workers,
                  executor=_executor(args), archive=args.path, resume=True)
@@ -108,7 +109,7 @@ def _cmd_replay(args) -> int:
     from .runs.replay import replay
 
     returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
-                     max_frames=args.max_frames)
+                     max_frames=args.max_frames, allow_import=args.import_module)
     print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
     if args.video:
         print(f"video written to {args.video}")
@@ -155,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("resume", help="continue a run from its last complete generation")
     q.add_argument("path")
+    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     run_opts(q)
     q.set_defaults(func=_cmd_resume)
 
@@ -177,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--video", help="record the first episode to this mp4/gif")
     q.add_argument("--max-frames", type=int, help="stop the video after this many frames")
+    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     q.set_defaults(func=_cmd_replay)
 
     q = sub.add_parser("export", help="write the champion as a standalone genome file")

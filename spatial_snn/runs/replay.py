@@ -18,41 +18,44 @@ from ..tasks.evaluation import Task, rollout, task_from_meta
 _REPLAY_STREAM = 5
 
 
-def load_controller(path) -> tuple[Genome, Task, dict]:
-    """(genome, task, info) from a run archive (its champion) or a genome file."""
+def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
+    """(genome, task, info) from a run archive (its champion) or a genome file.
+
+    A stored ``env_id`` of the form ``module:Env`` is refused unless that
+    module is in ``allow_import``: a file does not choose what code runs.
+    """
     from ..store.archive import ArchiveFormatError, load_genome, open_run
 
     path = Path(path)
     try:
-        with open_run(path) as run:
+        with open_run(path, allow_import=allow_import) as run:
             ch = run.champion()
             if ch is None:
                 raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
                                          "let it run past its first test generation")
             genome, info = ch
-            meta = run.config.get("task")
-            if meta is None:
-                raise ArchiveFormatError(f"{path}: no task description in the archive")
-            return genome, task_from_meta(meta), dict(info)
+            return genome, task_from_meta(run.task), dict(info)
     except ArchiveFormatError as first:
         try:
-            genome, meta = load_genome(path)
-        except ArchiveFormatError:
+            genome, meta = load_genome(path, allow_import=allow_import)
+        except ArchiveFormatError as second:
+            if "import the module" in str(second):
+                raise
             raise first from None
         return genome, task_from_meta(meta.get("task", meta)), meta
 
 
 def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
-           max_frames: int | None = None) -> np.ndarray:
+           max_frames: int | None = None, allow_import=()) -> np.ndarray:
     """Returns of the stored controller over ``episodes`` fresh episodes.
 
     With ``video``, the first episode (up to ``max_frames`` frames) is also
-    rendered to that file (mp4 or gif). Headless rendering is software
+    rendered to that file (mp4 or gif). ``allow_import``: see :func:`load_controller`. Headless rendering is software
     rendering here: count about 0.05-0.2 s per MuJoCo frame.
     """
     from ..evo import seeding
 
-    genome, task, _ = load_controller(path)
+    genome, task, _ = load_controller(path, allow_import=allow_import)
     seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
     result = rollout(task, [genome], seeds)
     if video is not None:

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..space.genome import Genome
 from . import schema
-from .genome_io import load_genome, read_genomes, save_genome, write_genomes
+from .genome_io import check_env_id, load_genome, read_genomes, save_genome, write_genomes
 from .h5io import ArchiveFormatError, check_file, crc32, one_line, put, set_json, write_file_attrs
 from .run_reader import Run, list_parts, open_run
 from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS, LIBVER
@@ -51,6 +51,7 @@ __all__ = [
     "ArchiveFormatError",
     "ArchiveLockedError",
     "Run",
+    "check_env_id",
     "RunWriter",
     "load_genome",
     "open_run",

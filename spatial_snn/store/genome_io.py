@@ -52,6 +52,7 @@ __all__ = [
     "GENOME_FORMAT_NAME",
     "LIBVER",
     "ArchiveFormatError",
+    "check_env_id",
     "check_file",
     "check_kind",
     "engine_version",
@@ -222,8 +223,11 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
             os.unlink(tmp)
 
 
-def load_genome(path) -> tuple[Genome, dict]:
+def load_genome(path, *, allow_import=()) -> tuple[Genome, dict]:
     """Read a genome file written by :func:`save_genome`: ``(genome, meta)``.
+
+    An ``env_id`` of the form ``module:Env`` in ``meta`` is refused unless
+    ``module`` is in ``allow_import`` (a file does not choose what code runs).
 
     Raises
     ------
@@ -241,4 +245,27 @@ def load_genome(path) -> tuple[Genome, dict]:
             raise ArchiveFormatError(f"{path}: damaged genome file ({one_line(exc)}); restore it from a copy") from exc
     if len(genomes) != 1:
         raise ArchiveFormatError(f"{path}: expected one genome, found {len(genomes)}; the file is damaged")
+    if not isinstance(meta, dict):
+        raise ArchiveFormatError(f"{path}: attribute meta: expected a JSON object, got {type(meta).__name__}")
+    task = meta.get("task", meta)
+    if isinstance(task, dict) and "env_id" in task:
+        check_env_id(task["env_id"], path, allow_import)
     return genomes[0], meta
+
+
+def check_env_id(env_id, source: str, allow_import=()) -> str:
+    """``env_id`` from a file, refused if it would make gymnasium import a module.
+
+    gymnasium reads ``"module:Env"`` as "import ``module``, then make
+    ``Env``": a file must not choose what code runs. Such an id passes only
+    when the user names the module in ``allow_import`` (``--import-module``).
+    """
+    if not isinstance(env_id, str) or not env_id:
+        raise ArchiveFormatError(f"{source}: task env_id: expected a non-empty string, got {env_id!r}")
+    module = env_id.split(":", 1)[0] if ":" in env_id else None
+    if module is not None and module not in tuple(allow_import):
+        raise ArchiveFormatError(
+            f"{source}: env_id {env_id!r} would import the module {module!r}, and a file does not choose "
+            f"what code runs; if you trust it, pass allow_import=[{module!r}] (--import-module {module})"
+        )
+    return env_id

@@ -27,14 +27,14 @@ import numpy as np
 
 from ..space.genome import Genome
 from . import schema
-from .genome_io import read_genomes
+from .genome_io import check_env_id, read_genomes
 from .h5io import READ_ERRORS, ArchiveFormatError, check_file, check_kind, get, get_json, one_line, text_attr
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "list_parts", "open_run"]
+__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "check_env_id", "list_parts", "open_run"]
 
 
-def open_run(path) -> Run:
+def open_run(path, *, allow_import=()) -> Run:
     """Open a run archive read-only (no HDF5 file locking: live runs can be read).
 
     Only committed generations are visible; the :class:`Run` is a snapshot
@@ -45,8 +45,11 @@ def open_run(path) -> Run:
     ArchiveFormatError
         Missing file, not a regular file, not HDF5, another kind of HDF5
         file, newer ``format_version``, missing parts, or damaged / truncated.
+
+    ``allow_import``: modules that :attr:`Run.task` may name in an
+    ``env_id`` of the form ``module:Env`` (see :func:`check_env_id`).
     """
-    return Run(os.fspath(path))
+    return Run(os.fspath(path), allow_import=allow_import)
 
 
 @contextlib.contextmanager
@@ -130,8 +133,9 @@ class Run:
         True for a header with part files, False for one packed file.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, allow_import=()):
         self.path = path
+        self.allow_import = tuple(allow_import)
         self._f = f = _open_h5(path, FORMAT_NAME)
         try:
             self._load()
@@ -281,6 +285,16 @@ class Run:
                 "the archive was not written by spatial-snn's runner and cannot be resumed or replayed"
             )
         return sc
+
+    @property
+    def task(self) -> dict:
+        """``config["task"]``, the task description the runner stored (env id checked by :func:`check_env_id`)."""
+        task = self.config.get("task")
+        if not isinstance(task, dict):
+            raise ArchiveFormatError(f"{self.path}: config has no task object (got {type(task).__name__}); "
+                                     "the archive cannot be replayed")
+        check_env_id(task.get("env_id"), self.path, self.allow_import)
+        return task
 
     def population(self, gen: int) -> list[Genome]:
         """All genomes of generation ``gen`` (negative indices count from the end)."""
