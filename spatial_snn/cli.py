@@ -6,6 +6,7 @@
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
     spatial-snn export PATH --to genomes/NAME.h5
+    spatial-snn pack PATH [--to OUT]
 """
 
 from __future__ import annotations
@@ -116,6 +117,14 @@ def _cmd_replay(args) -> int:
     return 0
 
 
+def _cmd_pack(args) -> int:
+    from .store.archive import pack_run
+
+    out = pack_run(args.path, args.to, overwrite=args.overwrite)
+    print(f"run packed into one file: {out}")
+    return 0
+
+
 def _cmd_export(args) -> int:
     from .store.archive import open_run, save_genome
 
@@ -183,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
                    help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     q.set_defaults(func=_cmd_replay)
+
+    q = sub.add_parser("pack", help="join a run's header and generation parts into one self-contained file")
+    q.add_argument("path")
+    q.add_argument("--to", help="write the packed file here (default: replace PATH and remove PATH.d/)")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing --to file")
+    q.set_defaults(func=_cmd_pack)
 
     q = sub.add_parser("export", help="write the champion as a standalone genome file")
     q.add_argument("path")

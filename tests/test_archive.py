@@ -236,7 +236,7 @@ def test_write_generation_checks_order_and_shapes_and_leaves_nothing_half_writte
         write_gens(w, [0])
     with open_run(path) as run:
         assert run.n_generations == 1 and len(run.history["best"]) == 1
-    assert os.listdir(f"{path}.d") == ["gen-000000.h5"]  # no temporary file left behind
+    assert sorted(os.listdir(f"{path}.d")) == ["gen-000000.h5", "index.h5"]  # no temporary file left behind
 
 
 def test_new_run_refuses_an_existing_file_unless_overwrite(tmp_path):

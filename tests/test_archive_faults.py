@@ -404,3 +404,42 @@ def test_the_old_single_file_archive_resumes_to_the_uninterrupted_history(tmp_pa
     assert packed == str(old) and not os.path.exists(f"{old}.d")
     with open_run(old) as a:
         assert not a.split and a.n_generations == 3 and a.attrs["format_version"] == schema.PACKED_VERSION
+
+
+def test_pack_command_joins_a_run_into_one_file_that_opens_and_resumes(tmp_path):
+    from spatial_snn.cli import main
+
+    path = _small_run(tmp_path / "run.h5")
+    with open_run(path) as run:
+        want, champ = run.history, run.champion()
+    assert main(["pack", str(path), "--to", str(tmp_path / "one.h5")]) == 0
+    assert main(["pack", str(path)]) == 0  # in place
+    assert not os.path.exists(f"{path}.d")
+    for p in (path, tmp_path / "one.h5"):
+        with open_run(p) as run:
+            assert not run.split and all(np.array_equal(run.history[k], want[k], equal_nan=True) for k in want)
+            assert run.champion()[1]["generation"] == champ[1]["generation"] == 1
+    with RunWriter(path, resume=True) as w:
+        assert w.next_generation == 3
+    with open_run(path) as run:
+        assert run.split and run.n_generations == 3 and run.champion()[1]["generation"] == 1
+
+
+def test_the_index_is_only_a_cache_a_stale_or_damaged_one_changes_nothing(tmp_path):
+    early = _small_run(tmp_path / "early.h5", n_gen=1)  # its index describes generation 0 only
+    path = _small_run(tmp_path / "whole.h5")
+    with open_run(path) as run:
+        want, champ = run.history, run.champion()[1]
+    shutil.copyfile(f"{early}.d/index.h5", f"{path}.d/index.h5")  # lags two generations and a champion
+    with open_run(path) as run:
+        assert all(np.array_equal(run.history[k], want[k], equal_nan=True) for k in want)
+        assert run.champion()[1]["generation"] == champ["generation"] == 1
+    with open(f"{path}.d/index.h5", "r+b") as fh:
+        fh.seek(100)
+        fh.write(os.urandom(300))
+    with open_run(path) as run:
+        assert all(np.array_equal(run.history[k], want[k], equal_nan=True) for k in want)
+        assert run.champion()[1]["generation"] == 1
+    os.unlink(f"{path}.d/index.h5")
+    with open_run(path) as run:
+        assert run.n_generations == 3 and run.champion()[1]["generation"] == 1

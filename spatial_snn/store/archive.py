@@ -261,6 +261,8 @@ class RunWriter:
         self._publish_header({"config": config, "seed": seed, "dim": dim}, run_data, replace=existing)
         self.next_generation = 0
         self._champions_after = 0
+        self._history: dict[str, list] = {k: [] for k in ("generation", *HISTORY_KEYS)}
+        self._champion = None
 
     def _resume(self, config, seed, dim, run_data: dict) -> None:
         self._lock = WriterLock(self.path)
@@ -280,6 +282,7 @@ class RunWriter:
                 )
             self.dim, self.seed, self.config = run.dim, run.seed, run.config
             self.next_generation = run.n_generations
+            self._history = {k: v.tolist() for k, v in run.history.items()}
             stored_data = {k: run.run_data(k) for k in run.run_data_names}
             if run.split:
                 self.parts_dir = run.parts_dir
@@ -287,6 +290,8 @@ class RunWriter:
                 self._run_data = stored_data
                 self._champions_after = len([c for c in list_parts(self.parts_dir)[1]
                                              if c[0] == self.next_generation - 1])
+                self._champion = (*run._champion[0], run._champion[1]) if run._champion else None
+                self._write_index()
             else:
                 self._split(run, stored_data)
         for name, arr in run_data.items():
@@ -312,6 +317,9 @@ class RunWriter:
 
                 _commit_file(self.parts_dir, schema.generation_part(gen), fill)
         self._champions_after = 0
+        g = champion[1]["generation"] if champion is not None else -1
+        self._champion = (g, 0, schema.generation_part(g)) if 0 <= g < run.n_generations else None
+        self._write_index()
         attrs = {"config": run.config, "seed": run.seed, "dim": run.dim, "created": run.attrs.get("created")}
         self._publish_header(attrs, run_data, replace=True)
 
@@ -436,6 +444,11 @@ class RunWriter:
         self._champions_after = 0
         if champion is not None:
             self._pending = None
+            self._champion = (gen, 0, schema.generation_part(gen))
+        for key in set(self._history) | set(stat_keys):
+            column = self._history.setdefault(key, [np.nan] * gen)
+            column.append(gen if key == "generation" else float(stats.get(key, np.nan)))
+        self._write_index()
 
     def write_champion(self, genome: Genome, *, generation: int, index: int, test_returns, test_seeds) -> None:
         """Record a new champion (the runner decides when a genome is better).
@@ -459,9 +472,25 @@ class RunWriter:
         if self.next_generation == 0:
             raise ValueError("generation: no generation is committed yet")
         self._champions_after += 1
-        _commit_file(self.parts_dir, schema.champion_part(self.next_generation - 1, self._champions_after),
-                     lambda f: (self._fill_part(f, champion["generation"]),
-                                _fill_champion(f.create_group(schema.CHAMPION), champion)))
+        name = schema.champion_part(self.next_generation - 1, self._champions_after)
+        _commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
+                                                      _fill_champion(f.create_group(schema.CHAMPION), champion)))
+        self._champion = (self.next_generation - 1, self._champions_after, name)
+        self._write_index()
+
+    def _write_index(self) -> None:
+        """Replace ``index.h5`` (the history and the champion's part): a cache that spares
+        readers opening every part; they check it against the parts."""
+
+        def fill(f):
+            write_file_attrs(f, schema.PART_FORMAT_NAME)
+            h = f.create_group(schema.HISTORY)
+            for key, values in self._history.items():
+                dtype = np.int64 if key == "generation" else np.float64
+                put(h, key, np.asarray(values, dtype), dtype)
+            set_json(f, "champion", list(self._champion) if self._champion else None)
+
+        _commit_file(self.parts_dir, schema.INDEX_PART, fill)
 
     # ----------------------------------------------------------- lifecycle
     def _check_open(self) -> None:

@@ -179,11 +179,47 @@ class Run:
     def _part(self, name: str) -> h5py.File:
         return _open_h5(os.path.join(self.parts_dir, name), schema.PART_FORMAT_NAME)
 
+    def _read_index(self, n: int):
+        """``(n_indexed, columns, champion)`` from ``index.h5``, or None if absent or not trustworthy.
+
+        The index is a cache the writer replaces (atomically) after each
+        commit; it may lag the parts by one generation, never lead them.
+        """
+        name = os.path.join(self.parts_dir, schema.INDEX_PART)
+        if not os.path.lexists(name):
+            return None
+        try:
+            with _open_h5(name, schema.PART_FORMAT_NAME) as f:
+                h = f[schema.HISTORY]
+                gen = get(h, "generation", np.int64, 1)
+                m = len(gen)
+                if m > n or not np.array_equal(gen, np.arange(m)):
+                    return None
+                columns = {key: get(h, key, np.float64, 1) for key in h if key != "generation"}
+                if any(len(col) != m for col in columns.values()):
+                    return None
+                champ = get_json(f, "champion")
+                if champ is not None:
+                    after, k, part = int(champ[0]), int(champ[1]), str(champ[2])
+                    if schema.PART_RE.match(part) is None or after >= n:
+                        return None
+                    champ = ((after, k), part)
+            return m, columns, champ
+        except (ArchiveFormatError, *READ_ERRORS):
+            return None
+
     def _load_split(self, champions) -> None:
         n = self.n_generations
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         best = None  # (commit order key, part name) of the last committed champion
-        for gen in range(n):
+        start = 0
+        index = self._read_index(n)
+        if index is not None:
+            start, indexed, best = index
+            for key, col in indexed.items():
+                columns[key] = np.full(n, np.nan)
+                columns[key][:start] = col
+        for gen in range(start, n):
             name = schema.generation_part(gen)
             with self._part(name) as p, _reading(os.path.join(self.parts_dir, name), "generation part"):
                 if int(p.attrs["generation"]) != gen:
@@ -194,6 +230,7 @@ class Run:
         for after, k, name in champions:
             if after < n and (best is None or (after, k) > best[0]):
                 best = ((after, k), name)
+        self._champion = best
         self._champion_part = best[1] if best else None
         self._history = self._complete(columns)
 

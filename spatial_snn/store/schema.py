@@ -13,8 +13,9 @@ Three kinds of HDF5 file carry a ``format`` root attribute:
   is one self-contained file (what the writer before the part files
   produced, and what :func:`~.archive.pack_run` produces).
 * ``spatial-snn-run-part``: one part file, ``gen-NNNNNN.h5`` (a generation,
-  with the champion it made, if any) or ``champion-NNNNNN-K.h5`` (a champion
-  recorded after generation ``NNNNNN`` was committed).
+  with the champion it made, if any), ``champion-NNNNNN-K.h5`` (a champion
+  recorded after generation ``NNNNNN`` was committed) or ``index.h5`` (the
+  history and the champion's part name, a cache of what the parts hold).
 * ``spatial-snn-genome``: a standalone genome file.
 """
 
@@ -65,6 +66,9 @@ GENERATION = "generation"
 #: Part file names in ``<path>.d/``; anything else there (temporary files) is ignored.
 PARTS_SUFFIX = ".d"
 PART_RE = re.compile(r"^(gen|champion)-(\d{6})(?:-(\d+))?\.h5$")
+#: The part directory's index: the history and the champion's part, replaced after each commit
+#: (a cache: readers check it against the parts and fall back to reading them).
+INDEX_PART = "index.h5"
 #: Most generations a reader accepts (a bound for crafted names and counts).
 MAX_GENERATIONS = 10**7
 
