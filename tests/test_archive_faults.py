@@ -401,7 +401,7 @@ def test_the_old_single_file_archive_resumes_to_the_uninterrupted_history(tmp_pa
         assert np.array_equal(a.generation(2)["fitness"], b.generation(2)["fitness"])
         assert np.array_equal(a.champion()[0].recurrent.weight, b.champion()[0].recurrent.weight)
     packed = pack_run(old)  # and packed back into one file, in place
-    assert packed == str(old) and not os.path.exists(f"{old}.d")
+    assert os.path.samefile(packed, old) and not os.path.exists(f"{old}.d")
     with open_run(old) as a:
         assert not a.split and a.n_generations == 3 and a.attrs["format_version"] == schema.PACKED_VERSION
 

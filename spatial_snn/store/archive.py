@@ -223,20 +223,22 @@ class RunWriter:
                 put(rd, name, arr, arr.dtype)
 
         tmp = _write_tmp(self.parts_dir, "header.h5", fill)
+        target = os.path.realpath(self.path)  # through a symlink: replace the file, not the link
         try:
-            lock = WriterLock.adopt(os.open(tmp, os.O_RDONLY | os.O_CLOEXEC), self.path)
-            try:
-                if replace:
-                    os.replace(tmp, self.path)
-                else:  # link: fails if someone created the run meanwhile
-                    os.link(tmp, self.path)
-            except BaseException:
-                lock.release()
-                raise
+            if replace:  # locked before the rename: the path never names an unlocked header
+                lock = WriterLock.adopt(os.open(tmp, os.O_RDONLY | os.O_CLOEXEC), self.path)
+                try:
+                    os.replace(tmp, target)
+                except BaseException:
+                    lock.release()
+                    raise
+            else:  # link fails if someone created the run meanwhile; whoever locks it first writes it
+                os.link(tmp, target)
+                lock = WriterLock(target)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        _fsync_dir(os.path.dirname(os.path.abspath(self.path)))
+        _fsync_dir(os.path.dirname(target))
         old, self._lock = self._lock, lock
         if old is not None:
             old.release()
@@ -532,8 +534,8 @@ def pack_run(path, out=None, *, overwrite: bool = False) -> str:
     cannot be packed under its writer.
     """
     path = os.fspath(path)
-    out = path if out is None else os.fspath(out)
-    in_place = os.path.abspath(out) == os.path.abspath(path)
+    out = os.path.realpath(path) if out is None else os.fspath(out)
+    in_place = os.path.realpath(out) == os.path.realpath(path)
     if not in_place and os.path.lexists(out) and not overwrite:
         raise FileExistsError(f"{out}: exists; pass overwrite=True to replace it")
     check_file(path)

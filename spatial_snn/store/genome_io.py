@@ -217,6 +217,11 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
             write_file_attrs(f, GENOME_FORMAT_NAME)
             set_json(f, "meta", meta)
             write_genomes(f.create_group("genome"), [genome])
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before it is named: a power cut leaves the old file or the new one
+        finally:
+            os.close(fd)
         os.replace(tmp, path)  # atomic: a reader never sees half a genome file
     finally:
         if os.path.exists(tmp):
