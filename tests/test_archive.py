@@ -414,8 +414,10 @@ def test_archive_modules_never_pickle():
     import re
 
     import spatial_snn.store.archive
+    import spatial_snn.store.durable
     import spatial_snn.store.genome_io
     import spatial_snn.store.h5io
+    import spatial_snn.store.pack
     import spatial_snn.store.run_reader
     import spatial_snn.store.schema
     import spatial_snn.store.writer_lock
@@ -423,8 +425,10 @@ def test_archive_modules_never_pickle():
     pattern = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|dill|cloudpickle)\b|allow_pickle", re.M)
     for module in (
         spatial_snn.store.archive,
+        spatial_snn.store.durable,
         spatial_snn.store.genome_io,
         spatial_snn.store.h5io,
+        spatial_snn.store.pack,
         spatial_snn.store.run_reader,
         spatial_snn.store.schema,
         spatial_snn.store.writer_lock,

@@ -11,16 +11,18 @@ Layout (field by field, with units, in ``docs/archive.md``; names in
                         episode_returns, ..., stats), champion/ if it made one
     run.h5.d/champion-000004-1.h5
                         a champion recorded after generation 4 was committed
+    run.h5.d/index.h5   history and the champion's part name (a cache)
 
 Crash safety: HDF5 does not journal its metadata, so no HDF5 file is ever
 modified in place. Every file is written whole under a temporary name,
-fsynced, renamed into place (atomic on POSIX) and the directory fsynced. A
+fsynced, renamed into place (atomic on POSIX) and the directory fsynced
+(:mod:`.durable`). A
 writer killed at any moment leaves the previous state plus ignorable
 temporary files: the header either exists whole or not at all, and the
 committed generations are the part files ``gen-000000 .. gen-(n-1)``. A
 champion is committed inside the part of the generation that tested it, so
 a generation and its champion appear together or not at all.
-:func:`pack_run` joins a run into one self-contained file (``format_version``
+:func:`~.pack.pack_run` joins a run into one self-contained file (``format_version``
 1, the layout of the single-file writer of before), which :func:`open_run`
 reads as well; :class:`RunWriter` ``(resume=True)`` continues either layout
 (a packed file is first split again).
@@ -31,17 +33,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import h5py
 import numpy as np
 
 from ..space.genome import Genome
 from . import schema
-from .genome_io import check_env_id, load_genome, read_genomes, save_genome, write_genomes
-from .h5io import ArchiveFormatError, check_file, crc32, one_line, put, set_json, write_file_attrs
+from .durable import commit_file, fsync_dir, remove_temporaries, write_tmp
+from .genome_io import check_env_id, load_genome, read_genomes, save_genome, write_champion_group, write_genomes
+from .h5io import ArchiveFormatError, check_file, one_line, put, set_json, write_file_attrs
+from .pack import pack_run
 from .run_reader import Run, list_parts, open_run
-from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS, LIBVER
+from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS
 from .writer_lock import ArchiveLockedError, WriterLock
 
 __all__ = [
@@ -60,48 +64,6 @@ __all__ = [
     "save_genome",
     "write_genomes",
 ]
-
-
-# ------------------------------------------------------- durable file writes
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_tmp(directory: str, final_name: str, fill: Callable[[h5py.File], None]) -> str:
-    """Write a whole HDF5 file under a temporary name in ``directory`` and fsync it."""
-    tmp = os.path.join(directory, f".{final_name}.tmp{os.getpid()}")
-    try:
-        # built in memory, written out whole at close: a few large writes instead of hundreds of small ones
-        with h5py.File(tmp, "w", libver=LIBVER, locking=False, driver="core", backing_store=True) as f:
-            fill(f)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return tmp
-
-
-def _commit_file(directory: str, name: str, fill: Callable[[h5py.File], None]) -> None:
-    """Write ``directory/name`` atomically: temporary file, fsync, rename, fsync the directory."""
-    tmp = _write_tmp(directory, name, fill)
-    os.replace(tmp, os.path.join(directory, name))
-    _fsync_dir(directory)
-
-
-def _remove_temporaries(directory: str) -> None:
-    for name in os.listdir(directory):
-        if name.startswith("."):
-            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-                os.unlink(os.path.join(directory, name))
 
 
 # ------------------------------------------------------------------ checks
@@ -129,14 +91,6 @@ def _normalise(config) -> str:
 def _check_name(what: str, name) -> None:
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         raise ValueError(f"{what}: expected a non-empty name without '/', got {name!r}")
-
-
-def _fill_champion(c: h5py.Group, champion: dict) -> None:
-    c.attrs["generation"] = np.int64(champion["generation"])
-    c.attrs["index"] = np.int64(champion["index"])
-    write_genomes(c.create_group("genome"), [champion["genome"]])
-    put(c, "test_returns", champion["test_returns"], np.float64)
-    put(c, "test_seeds", champion["test_seeds"], np.int64)
 
 
 class RunWriter:
@@ -222,7 +176,7 @@ class RunWriter:
             for name, arr in run_data.items():
                 put(rd, name, arr, arr.dtype)
 
-        tmp = _write_tmp(self.parts_dir, "header.h5", fill)
+        tmp = write_tmp(self.parts_dir, "header.h5", fill)
         target = os.path.realpath(self.path)  # through a symlink: replace the file, not the link
         try:
             if replace:  # locked before the rename: the path never names an unlocked header
@@ -238,7 +192,7 @@ class RunWriter:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        _fsync_dir(os.path.dirname(target))
+        fsync_dir(os.path.dirname(target))
         old, self._lock = self._lock, lock
         if old is not None:
             old.release()
@@ -250,7 +204,7 @@ class RunWriter:
             self._lock = WriterLock(self.path)
         self.parts_dir = schema.parts_dir(self.path)
         os.makedirs(self.parts_dir, exist_ok=True)
-        _remove_temporaries(self.parts_dir)
+        remove_temporaries(self.parts_dir)
         parts = sorted((n for n in os.listdir(self.parts_dir) if schema.PART_RE.match(n)), reverse=True)
         if parts and not overwrite:
             raise FileExistsError(
@@ -288,11 +242,11 @@ class RunWriter:
             stored_data = {k: run.run_data(k) for k in run.run_data_names}
             if run.split:
                 self.parts_dir = run.parts_dir
-                _remove_temporaries(self.parts_dir)
+                remove_temporaries(self.parts_dir)
                 self._run_data = stored_data
                 self._champions_after = len([c for c in list_parts(self.parts_dir)[1]
                                              if c[0] == self.next_generation - 1])
-                self._champion = (*run._champion[0], run._champion[1]) if run._champion else None
+                self._champion = run.champion_commit
                 self._write_index()
             else:
                 self._split(run, stored_data)
@@ -303,21 +257,21 @@ class RunWriter:
         """Turn a packed (single-file) run into a header plus parts, replacing the file atomically."""
         self.parts_dir = schema.parts_dir(self.path)
         os.makedirs(self.parts_dir, exist_ok=True)
-        _remove_temporaries(self.parts_dir)
+        remove_temporaries(self.parts_dir)
         for name in sorted(os.listdir(self.parts_dir), reverse=True):  # left by an earlier split, then packed
             if schema.PART_RE.match(name):
                 os.unlink(os.path.join(self.parts_dir, name))
         champion = run.champion()
         for gen in range(run.n_generations):
-            with run._generation_group(gen) as src:
+            with run.generation_group(gen) as src:
 
                 def fill(f, src=src, gen=gen):
                     self._fill_part(f, gen)
                     f.copy(src, schema.GENERATION)
                     if champion is not None and champion[1]["generation"] == gen:
-                        _fill_champion(f.create_group(schema.CHAMPION), {**champion[1], "genome": champion[0]})
+                        write_champion_group(f.create_group(schema.CHAMPION), {**champion[1], "genome": champion[0]})
 
-                _commit_file(self.parts_dir, schema.generation_part(gen), fill)
+                commit_file(self.parts_dir, schema.generation_part(gen), fill)
         self._champions_after = 0
         g = champion[1]["generation"] if champion is not None else -1
         self._champion = (g, 0, schema.generation_part(g)) if 0 <= g < run.n_generations else None
@@ -439,9 +393,9 @@ class RunWriter:
                     put(xg, key, arr, arr.dtype)
             g.attrs["complete"] = np.bool_(True)
             if champion is not None:
-                _fill_champion(f.create_group(schema.CHAMPION), champion)
+                write_champion_group(f.create_group(schema.CHAMPION), champion)
 
-        _commit_file(self.parts_dir, schema.generation_part(gen), fill)
+        commit_file(self.parts_dir, schema.generation_part(gen), fill)
         self.next_generation += 1
         self._champions_after = 0
         if champion is not None:
@@ -475,8 +429,8 @@ class RunWriter:
             raise ValueError("generation: no generation is committed yet")
         self._champions_after += 1
         name = schema.champion_part(self.next_generation - 1, self._champions_after)
-        _commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
-                                                      _fill_champion(f.create_group(schema.CHAMPION), champion)))
+        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
+                                                      write_champion_group(f.create_group(schema.CHAMPION), champion)))
         self._champion = (self.next_generation - 1, self._champions_after, name)
         self._write_index()
 
@@ -492,7 +446,7 @@ class RunWriter:
                 put(h, key, np.asarray(values, dtype), dtype)
             set_json(f, "champion", list(self._champion) if self._champion else None)
 
-        _commit_file(self.parts_dir, schema.INDEX_PART, fill)
+        commit_file(self.parts_dir, schema.INDEX_PART, fill)
 
     # ----------------------------------------------------------- lifecycle
     def _check_open(self) -> None:
@@ -517,71 +471,3 @@ class RunWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-# --------------------------------------------------------------- packing
-def pack_run(path, out=None, *, overwrite: bool = False) -> str:
-    """Join a run into one self-contained HDF5 file (``format_version`` 1).
-
-    Parameters
-    ----------
-    path : run header (or an already packed file)
-    out : destination; default: ``path`` itself (the header is replaced by
-        the packed file atomically, then the part directory is removed).
-    overwrite : replace an existing ``out`` other than ``path``.
-
-    Returns the packed file's path. Takes the writer lock, so a live run
-    cannot be packed under its writer.
-    """
-    path = os.fspath(path)
-    out = os.path.realpath(path) if out is None else os.fspath(out)
-    in_place = os.path.realpath(out) == os.path.realpath(path)
-    if not in_place and os.path.lexists(out) and not overwrite:
-        raise FileExistsError(f"{out}: exists; pass overwrite=True to replace it")
-    check_file(path)
-    lock = WriterLock(path)
-    try:
-        with open_run(path) as run:
-            parts = run.parts_dir
-            n = run.n_generations
-            champion = run.champion()
-            history = run.history
-
-            def fill(f):
-                write_file_attrs(f, FORMAT_NAME, schema.PACKED_VERSION)
-                f.attrs["packed"] = np.bool_(True)
-                for key in ("config", "versions"):
-                    set_json(f, key, run.attrs[key] if key in run.attrs else {})
-                f.attrs["seed"], f.attrs["dim"] = np.int64(run.seed), np.int64(run.dim)
-                if run.attrs.get("created"):
-                    f.attrs["created"] = np.bytes_(str(run.attrs["created"]).encode("ascii"))
-                gens = f.create_group(schema.GENERATIONS)
-                for gen in range(n):
-                    with run._generation_group(gen) as src:
-                        f.copy(src, gens, schema.generation_name(gen))
-                hist = f.create_group(schema.HISTORY)
-                for key, arr in history.items():
-                    arr = np.asarray(arr, np.int64 if key == "generation" else np.float64)
-                    ds = hist.create_dataset(key, data=arr, maxshape=(None,), chunks=(256,))
-                    ds.attrs["crc32"] = np.uint32(crc32(arr))
-                rd = f.create_group(schema.RUN_DATA)
-                for name in run.run_data_names:
-                    arr = run.run_data(name)
-                    put(rd, name, arr, arr.dtype)
-                if champion is not None:
-                    _fill_champion(f.create_group(schema.CHAMPION), {**champion[1], "genome": champion[0]})
-
-            directory = os.path.dirname(os.path.abspath(out))
-            tmp = _write_tmp(directory, os.path.basename(out), fill)
-            os.replace(tmp, out)
-            _fsync_dir(directory)
-    finally:
-        lock.release()
-    if in_place and parts is not None:
-        for name in sorted(os.listdir(parts), reverse=True):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(parts, name))
-        with contextlib.suppress(OSError):
-            os.rmdir(parts)
-    return out
-

@@ -68,6 +68,7 @@ __all__ = [
     "set_json",
     "text_attr",
     "write_file_attrs",
+    "write_champion_group",
     "write_genomes",
 ]
 
@@ -184,6 +185,16 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
         raise
     except READ_ERRORS as exc:
         raise damaged(exc) from exc
+
+
+def write_champion_group(c: h5py.Group, champion: dict) -> None:
+    """Fill ``c`` as a champion group: attributes ``generation``, ``index``; ``genome/``
+    (one genome), ``test_returns`` and ``test_seeds`` (T,). ``champion``: a dict of those keys."""
+    c.attrs["generation"] = np.int64(champion["generation"])
+    c.attrs["index"] = np.int64(champion["index"])
+    write_genomes(c.create_group("genome"), [champion["genome"]])
+    put(c, "test_returns", champion["test_returns"], np.float64)
+    put(c, "test_seeds", champion["test_seeds"], np.int64)
 
 
 # ------------------------------------------------------------- genome files

@@ -263,7 +263,7 @@ class Run:
             self.n_generations = len(names)
         with _reading(path, "history"):
             self._history = self._packed_history()
-        self._champion_part = None
+        self._champion_part = self._champion = None
 
     def _packed_history(self) -> dict[str, np.ndarray]:
         """``/history`` trimmed to the complete generations; rebuilt from their stats if damaged."""
@@ -280,13 +280,25 @@ class Run:
             pass  # the fast copy is damaged or missing: the per-generation stats are the truth
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         for gen in range(n):
-            with self._generation_group(gen) as g:
+            with self.generation_group(gen) as g:
                 self._stats_into(g, gen, columns)
         return self._complete(columns)
 
     # --------------------------------------------------------------- access
+    @property
+    def champion_commit(self) -> tuple[int, int, str] | None:
+        """Where a split run's champion was committed: ``(after, k, part name)``.
+
+        ``(g, 0, "gen-g.h5")`` for a champion inside generation ``g``'s part,
+        ``(after, k, "champion-after-k.h5")`` for a champion part; None for a
+        packed run or a run without champion. The writer continues from it.
+        """
+        return (*self._champion[0], self._champion[1]) if self.split and self._champion else None
+
     @contextlib.contextmanager
-    def _generation_group(self, gen: int):
+    def generation_group(self, gen: int):
+        """The h5py group of generation ``gen``, open for the ``with`` block (low-level access;
+        the writer and ``pack_run`` copy it whole)."""
         n = self.n_generations
         if not isinstance(gen, int | np.integer) or not -n <= gen < n:
             raise IndexError(f"generation {gen}: expected an index into the {n} complete generations")
@@ -335,12 +347,12 @@ class Run:
 
     def population(self, gen: int) -> list[Genome]:
         """All genomes of generation ``gen`` (negative indices count from the end)."""
-        with self._generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
             return read_genomes(g["population"])
 
     def genome(self, gen: int, idx: int) -> Genome:
         """Genome ``idx`` of generation ``gen``."""
-        with self._generation_group(gen) as g:
+        with self.generation_group(gen) as g:
             with _reading(g.file.filename, f"generation {gen}"):
                 population = g["population"]
             return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
@@ -352,7 +364,7 @@ class Run:
         counters, parents, origin``, ``test_returns, test_seeds`` (when
         tested), ``stats`` (dict), ``extra`` (dict), ``rng_state`` (or None).
         """
-        with self._generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
             out = {name: get(g, name, dtype) for name, dtype, _ in GENERATION_FIELDS}
             for name, dtype in schema.TEST_FIELDS:
                 if name in g:
