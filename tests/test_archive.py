@@ -278,7 +278,7 @@ def test_second_writer_from_another_process_is_refused_through_any_name(tmp_path
     child = spawn(
         tmp_path,
         f"""
-        w = RunWriter({str(path)!r}, config={{}}, seed=1, dim=2)
+        w = RunWriter({str(path)!r}, config={{}}, seed=1, dim=2, run_data={{"obs_low": [0.0]}})
         print("ready", flush=True); sys.stdin.readline(); w.close()
     """,
     )

@@ -443,3 +443,18 @@ def test_the_index_is_only_a_cache_a_stale_or_damaged_one_changes_nothing(tmp_pa
     os.unlink(f"{path}.d/index.h5")
     with open_run(path) as run:
         assert run.n_generations == 3 and run.champion()[1]["generation"] == 1
+
+
+def test_a_new_run_appears_with_its_run_data_never_without(tmp_path):
+    path = tmp_path / "run.h5"
+    w = RunWriter(path, config={"a": 1}, seed=1, dim=2)  # run data to come: nothing on disk yet
+    w.set_run_data("obs_low", np.zeros(2))
+    w.set_run_data("obs_high", np.ones(2))
+    assert not os.path.exists(path)  # a kill here leaves no run, not one without its bounds
+    with w.run as run:  # the first commit (or a read, or close) publishes the header whole
+        assert run.n_generations == 0 and np.array_equal(run.run_data("obs_high"), np.ones(2))
+    w.close()
+    with RunWriter(tmp_path / "empty.h5", config={}, seed=1, dim=2):
+        pass
+    with open_run(tmp_path / "empty.h5") as run:  # closed without a generation: an empty run
+        assert run.n_generations == 0 and run.run_data_names == []

@@ -129,6 +129,8 @@ class RunWriter:
         self.path = path = os.fspath(path)
         self._lock: WriterLock | None = None
         self._pending: dict | None = None  # a champion waiting for its generation
+        self._open = False
+        self._deferred: dict | None = None  # a new run's header, until its run data are known
         if overwrite and resume:
             raise ValueError("overwrite and resume: expected at most one of them, got both")
         run_data = {k: np.asarray(v) for k, v in (run_data or {}).items()}
@@ -159,6 +161,7 @@ class RunWriter:
         except BaseException:
             self.close()
             raise
+        self._open = True
 
     # ------------------------------------------------------------ opening
     def _publish_header(self, attrs: dict, run_data: dict, replace: bool) -> None:
@@ -187,7 +190,11 @@ class RunWriter:
                     lock.release()
                     raise
             else:  # link fails if someone created the run meanwhile; whoever locks it first writes it
-                os.link(tmp, target)
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    raise FileExistsError(f"{self.path}: created by another writer meanwhile; "
+                                          "resume it or choose another path") from None
                 lock = WriterLock(target)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -197,6 +204,12 @@ class RunWriter:
         if old is not None:
             old.release()
         self._run_data = dict(run_data)
+
+    def _publish_deferred(self) -> None:
+        if self._deferred is not None:
+            replace, self._deferred = self._deferred["replace"], None
+            self._publish_header({"config": self.config, "seed": self.seed, "dim": self.dim}, self._run_data,
+                                 replace=replace)
 
     def _create(self, config: dict, seed: int, dim: int, run_data: dict, overwrite: bool) -> None:
         existing = os.path.lexists(self.path)
@@ -214,7 +227,12 @@ class RunWriter:
         for name in parts:  # the last generation first: an interrupted delete leaves a prefix
             os.unlink(os.path.join(self.parts_dir, name))
         self.dim, self.seed, self.config = dim, seed, json.loads(_normalise(config))
-        self._publish_header({"config": config, "seed": seed, "dim": dim}, run_data, replace=existing)
+        # the header appears with its run data: now if given, else at the first commit (or close),
+        # so a kill in between leaves no run rather than one without its observation bounds
+        self._run_data = dict(run_data)
+        self._deferred = {"replace": existing}
+        if run_data:
+            self._publish_deferred()
         self.next_generation = 0
         self._champions_after = 0
         self._history: dict[str, list] = {k: [] for k in ("generation", *HISTORY_KEYS)}
@@ -300,6 +318,9 @@ class RunWriter:
             if old.shape == arr.shape and np.array_equal(old, arr, equal_nan=arr.dtype.kind == "f"):
                 return
             raise ValueError(f"run data {name!r}: already stored with other values; it is written once")
+        if self._deferred is not None:  # published with the header
+            self._run_data[name] = arr
+            return
         attrs = {"config": self.config, "seed": self.seed, "dim": self.dim}
         with open_run(self.path) as run:
             attrs["created"] = run.attrs.get("created")
@@ -376,6 +397,7 @@ class RunWriter:
         if rng_state is not None:
             json.dumps(rng_state)
         champion = self._pending if self._pending and self._pending["generation"] == gen else None
+        self._publish_deferred()
 
         def fill(f):
             self._fill_part(f, gen)
@@ -427,6 +449,7 @@ class RunWriter:
             return
         if self.next_generation == 0:
             raise ValueError("generation: no generation is committed yet")
+        self._publish_deferred()
         self._champions_after += 1
         name = schema.champion_part(self.next_generation - 1, self._champions_after)
         commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
@@ -450,21 +473,30 @@ class RunWriter:
 
     # ----------------------------------------------------------- lifecycle
     def _check_open(self) -> None:
-        if self._lock is None:
+        if not self._open:
             raise ValueError(f"{self.path}: the writer is closed")
 
     @property
     def run(self) -> Run:
         """A read view of what has been committed so far (a new snapshot each time; close it)."""
         self._check_open()
+        self._publish_deferred()
         return open_run(self.path)
 
     def close(self) -> None:
-        """Release the lock (idempotent). Every commit is already on disk; a pending
-        champion whose generation was never written is dropped."""
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        """Publish a new run's header if nothing has yet, release the lock (idempotent).
+
+        Every commit is already on disk; a pending champion whose generation
+        was never written is dropped.
+        """
+        try:
+            if self._open:
+                self._publish_deferred()
+        finally:
+            self._open = False
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def __enter__(self) -> RunWriter:
         return self
