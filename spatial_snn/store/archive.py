@@ -153,15 +153,16 @@ class RunWriter:
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise FileNotFoundError(f"{path}: directory {parent} does not exist; create it first")
+        self._open = True
         try:
             if resume:
                 self._resume(config, seed, dim, run_data)
             else:
                 self._create(config, int(seed), int(dim), run_data, overwrite)
         except BaseException:
+            self._open = False  # a writer that failed to open publishes nothing
             self.close()
             raise
-        self._open = True
 
     # ------------------------------------------------------------ opening
     def _publish_header(self, attrs: dict, run_data: dict, replace: bool) -> None:
