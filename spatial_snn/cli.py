@@ -8,6 +8,7 @@
     spatial-snn curves PATH... --out curves.png [--published SCORE]
     spatial-snn export PATH --to genomes/NAME.h5 | model.nir [--trace STEPS]
     spatial-snn report PATH [--episodes 10] [--json] [--figures DIR]
+    spatial-snn pack PATH [--to OUT]
 
 Every bad argument or scenario value is one line on stderr,
 ``spatial-snn: error: ...``, exit status 2, before any file is made. Ctrl-C
@@ -134,15 +135,17 @@ def _report(res) -> None:
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
     from .runs.scenarios import check_run_args, stored_scenario
-    from .store.archive import open_run
+    from .store.archive import check_env_id, open_run
 
     args.archive = Path(args.path)
     with open_run(args.path) as run:
         cfg = run.config
+        check_env_id(run.scenario.get("env", {}).get("id"), args.path, args.import_module)
     sc = stored_scenario(cfg["scenario"])
     n_gen = args.generations if args.generations is not None else int(cfg["generations"])
     check_run_args(sc, int(cfg["dim"]), int(cfg["seed"]), n_gen, args.workers)
-    res = resume(args.path, generations=n_gen, workers=args.workers, executor=_executor(args))
+    res = resume(args.path, generations=n_gen, workers=args.workers, executor=_executor(args),
+                 allow_import=tuple(args.import_module))
     _report(res)
     return 0
 
@@ -177,10 +180,18 @@ def _cmd_replay(args) -> int:
     from .runs.replay import replay
 
     returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
-                     max_frames=args.max_frames)
+                     max_frames=args.max_frames, allow_import=args.import_module)
     print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
     if args.video:
         print(f"video written to {args.video}")
+    return 0
+
+
+def _cmd_pack(args) -> int:
+    from .store.archive import pack_run
+
+    out = pack_run(args.path, args.to, overwrite=args.overwrite)
+    print(f"run packed into one file: {out}")
     return 0
 
 
@@ -260,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("resume", help="continue a run from its last complete generation")
     q.add_argument("path")
+    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     run_opts(q)
     q.set_defaults(func=_cmd_resume)
 
@@ -293,7 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=_seed, default=0)
     q.add_argument("--video", help="record the first episode to this mp4/gif")
     q.add_argument("--max-frames", type=_count(), help="stop the video after this many frames")
+    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     q.set_defaults(func=_cmd_replay)
+
+    q = sub.add_parser("pack", help="join a run's header and generation parts into one self-contained file")
+    q.add_argument("path")
+    q.add_argument("--to", help="write the packed file here (default: replace PATH and remove PATH.d/)")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing --to file")
+    q.set_defaults(func=_cmd_pack)
 
     q = sub.add_parser("export", help="write the champion as a genome file (.h5) or a NIR graph (.nir)")
     q.add_argument("path")

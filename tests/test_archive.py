@@ -16,15 +16,16 @@ import pytest
 
 from spatial_snn.space.genome import NEURON_PARAMS, Synapses
 from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.store import schema
 from spatial_snn.store.archive import (
     FORMAT_NAME,
-    FORMAT_VERSION,
     HISTORY_KEYS,
     ArchiveFormatError,
     ArchiveLockedError,
     RunWriter,
     load_genome,
     open_run,
+    pack_run,
     read_genomes,
     save_genome,
     write_genomes,
@@ -155,7 +156,7 @@ def test_run_round_trip_generations_attrs_run_data_and_extras(tmp_path):
         assert w.next_generation == 3
     with open_run(path) as run:
         assert (run.config, run.seed, run.dim, run.n_generations) == (CONFIG, 7, 2, 3)
-        assert run.attrs["format"] == FORMAT_NAME and run.attrs["format_version"] == FORMAT_VERSION
+        assert run.attrs["format"] == FORMAT_NAME and run.attrs["format_version"] == schema.SPLIT_VERSION
         assert {"numpy", "h5py", "python"} <= set(run.attrs["versions"]) and run.attrs["created"][:2] == "20"
         assert run.attrs["engine_version"]
         for gen in range(3):
@@ -174,7 +175,11 @@ def test_run_round_trip_generations_attrs_run_data_and_extras(tmp_path):
         with pytest.raises(KeyError, match="obs_low"):
             run.run_data("obs_high")
         assert run.champion() is None
-    with h5py.File(path, "r") as f:  # plain h5py reads the same data
+    with h5py.File(f"{path}.d/gen-000002.h5", "r") as f:  # plain h5py reads the same data
+        assert np.array_equal(f["generation/fitness"][()], gen_data(2)["fitness"])
+    packed = pack_run(path, tmp_path / "packed.h5")
+    with h5py.File(packed, "r") as f:  # and, packed into one file, the layout of the single-file writer
+        assert f.attrs["format_version"] == schema.PACKED_VERSION
         assert np.array_equal(f["generations/000002/fitness"][()], gen_data(2)["fitness"])
         assert np.array_equal(f["history/best"][()], [0.0, 1.0, 2.0])
 
@@ -195,19 +200,25 @@ def test_history_arrays_follow_generations_with_nan_for_untested(tmp_path):
     assert np.array_equal(h["spikes_per_step"], [np.nan] * 4 + [12.5], equal_nan=True)
 
 
-def test_champion_is_replaced_by_a_later_one(tmp_path):
+def test_champion_is_committed_with_its_generation_and_replaced_by_a_later_one(tmp_path):
     path = tmp_path / "run.h5"
     a, b = gen_data(0)["population"][:2]
     with new_writer(path) as w:
+        write_gens(w, [0])
         w.write_champion(a, generation=0, index=0, test_returns=[1.0, 2.0], test_seeds=[99, 100])
-        assert_genome_equal(w.run.champion()[0], a)
-        w.write_champion(b, generation=5, index=1, test_returns=[3.0], test_seeds=[99])
+        with w.run as run:  # of a committed generation: committed at once
+            assert_genome_equal(run.champion()[0], a)
+        w.write_champion(b, generation=2, index=1, test_returns=[3.0], test_seeds=[99])
+        write_gens(w, [1])
+        with w.run as run:  # of generation 2: waits for it
+            assert run.champion()[1]["generation"] == 0
+        write_gens(w, [2])
     with open_run(path) as run:
         genome, info = run.champion()
     assert_genome_equal(genome, b)
-    assert (info["generation"], info["index"]) == (5, 1) and np.array_equal(info["test_returns"], [3.0])
-    with h5py.File(path, "r") as f:
-        assert sorted(f) == ["champion", "generations", "history", "run_data"]
+    assert (info["generation"], info["index"]) == (2, 1) and np.array_equal(info["test_returns"], [3.0])
+    with h5py.File(f"{path}.d/gen-000002.h5", "r") as f:  # one file: the generation and its champion
+        assert sorted(f) == ["champion", "generation"]
 
 
 def test_write_generation_checks_order_and_shapes_and_leaves_nothing_half_written(tmp_path):
@@ -226,7 +237,7 @@ def test_write_generation_checks_order_and_shapes_and_leaves_nothing_half_writte
         write_gens(w, [0])
     with open_run(path) as run:
         assert run.n_generations == 1 and len(run.history["best"]) == 1
-    assert list(h5py.File(path, "r")["generations"]) == ["000000"]
+    assert sorted(os.listdir(f"{path}.d")) == ["gen-000000.h5", "index.h5"]  # no temporary file left behind
 
 
 def test_new_run_refuses_an_existing_file_unless_overwrite(tmp_path):
@@ -247,9 +258,8 @@ def test_resume_drops_incomplete_generation_and_checks_seed(tmp_path):
     path = tmp_path / "run.h5"
     with new_writer(path) as w:
         write_gens(w, range(3))
-    with h5py.File(path, "r+", locking=False) as f:  # as left by a crash inside generation 3
-        f["generations"].create_group("000003").create_dataset("fitness", data=np.zeros(3))
-        f["history/best"].resize((4,))
+    with open(f"{path}.d/.gen-000003.h5.tmp99", "wb") as fh:  # as left by a kill inside generation 3
+        fh.write(b"\x89HDF\r\n\x1a\n" + bytes(100))
     with open_run(path) as run:
         assert run.n_generations == 3 and len(run.history["best"]) == 3
     with pytest.raises(ValueError, match="seed"):
@@ -264,25 +274,31 @@ def test_resume_drops_incomplete_generation_and_checks_seed(tmp_path):
 
 
 # ------------------------------------------------------ one writer, live reads
-def test_second_writer_from_another_process_is_refused_with_its_pid(tmp_path):
+def test_second_writer_from_another_process_is_refused_through_any_name(tmp_path):
     path = tmp_path / "run.h5"
     child = spawn(
         tmp_path,
         f"""
-        w = RunWriter({str(path)!r}, config={{}}, seed=1, dim=2)
+        w = RunWriter({str(path)!r}, config={{}}, seed=1, dim=2, run_data={{"obs_low": [0.0]}})
         print("ready", flush=True); sys.stdin.readline(); w.close()
     """,
     )
     try:
         assert child.stdout.readline().strip() == "ready"
-        for kw in ({"resume": True}, {"overwrite": True}):
-            with pytest.raises(ArchiveLockedError, match=f"another process \\(pid {child.pid}\\)"):
-                new_writer(path, **kw)
+        os.symlink(path, tmp_path / "symlink.h5")
+        os.link(path, tmp_path / "hardlink.h5")
+        for name in ("run.h5", "symlink.h5", "hardlink.h5"):
+            for kw in ({"resume": True}, {"overwrite": True}):
+                with pytest.raises(ArchiveLockedError, match="another process"):
+                    new_writer(tmp_path / name, **kw)
+        with pytest.raises(ArchiveLockedError, match="another process"):
+            pack_run(tmp_path / "symlink.h5")
     finally:
         child.communicate("\n", timeout=30)
-    with RunWriter(path, resume=True) as w:  # free again once the first one closed
+    with RunWriter(tmp_path / "symlink.h5", resume=True) as w:  # free again once the first one closed
         assert w.next_generation == 0
-    assert not os.path.exists(f"{path}.lock")
+        with open_run(tmp_path / "hardlink.h5") as run:  # a hard link beside the header finds the parts
+            assert run.parts_dir == f"{path}.d"
 
 
 def test_live_run_is_readable_and_shows_only_complete_generations(tmp_path):
@@ -293,11 +309,9 @@ def test_live_run_is_readable_and_shows_only_complete_generations(tmp_path):
         w = RunWriter({str(path)!r}, config={{"x": 1}}, seed=1, dim=2)
         for gen in range(2):
             w.write_generation(gen, **gen_data(gen))
-        # as if interrupted inside generation 2: its group exists, it is not complete
-        w._f["generations"].create_group("000002").attrs["generation"] = 2
-        w._f.flush()
+        # as if a writer were inside generation 2: its part exists under a temporary name
+        open(w.parts_dir + "/.gen-000002.h5.tmp1", "wb").write(b"partial")
         print("2", flush=True); sys.stdin.readline()
-        del w._f["generations/000002"]
         w.write_generation(2, **gen_data(2))
         print("3", flush=True); sys.stdin.readline(); w.close()
     """,
@@ -321,7 +335,7 @@ def test_live_run_is_readable_and_shows_only_complete_generations(tmp_path):
 def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(tmp_path, kills):
     path = tmp_path / "run.h5"
     rng = np.random.default_rng(4)
-    reported, interrupted, champion_reported = -1, 0, False
+    reported, interrupted = -1, 0
     for attempt in range(kills):
         child = spawn(
             tmp_path,
@@ -332,10 +346,10 @@ def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(t
             cache = [gen_data(g) for g in gens]
             print("ready", w.next_generation, flush=True)
             for d, gen in zip(cache, gens):
-                w.write_generation(gen, **d)
-                if gen % 5 == 0:
+                if gen % 5 == 0:  # as the runner does: the champion first, committed with its generation
                     w.write_champion(d["population"][0], generation=gen, index=0,
                                      test_returns=[float(gen)], test_seeds=[99])
+                w.write_generation(gen, **d)
                 print(f"done {{gen}}", flush=True)
         """,
         )
@@ -348,15 +362,14 @@ def test_sigkill_at_random_moments_keeps_every_reported_generation_and_resumes(t
         done = [int(line.split()[1]) for line in lines if line.startswith("done ") and line.endswith("\n")]
         interrupted += len(done) < 150  # killed while writing, not after the last generation
         reported = max(done, default=reported)
-        champion_reported |= any(gen % 5 == 0 for gen in done)  # "done" is printed after the champion
         with open_run(path) as run:
             assert run.n_generations >= reported + 1
             assert np.array_equal(run.history["best"], np.arange(run.n_generations))
             for gen in {0, reported, run.n_generations - 1} & set(range(run.n_generations)):
                 assert_generation_equal(run, gen)
-            champion = run.champion()  # written after generations 0, 5, 10, ...
-            assert champion is not None or not champion_reported
-            assert champion is None or champion[1]["test_seeds"].tolist() == [99]
+            champion = run.champion()  # of generations 0, 5, 10, ...: never one without the other
+            assert champion is not None or run.n_generations == 0
+            assert champion is None or champion[1]["generation"] == 5 * ((run.n_generations - 1) // 5)
             reported = run.n_generations - 1  # the next writer continues from there
     assert interrupted
     with RunWriter(path, resume=True) as w:
@@ -393,7 +406,7 @@ def test_foreign_hdf5_and_newer_format_version_are_refused(tmp_path):
     with new_writer(path) as w:
         write_gens(w, [0])
     with h5py.File(path, "r+", locking=False) as f:
-        f.attrs["format_version"] = FORMAT_VERSION + 1
+        f.attrs["format_version"] = schema.SPLIT_VERSION + 1
     _one_line_error(path, "newer spatial-snn")
     with pytest.raises(ArchiveFormatError, match="newer"):
         RunWriter(path, resume=True)
@@ -403,17 +416,23 @@ def test_archive_modules_never_pickle():
     import re
 
     import spatial_snn.store.archive
+    import spatial_snn.store.durable
     import spatial_snn.store.genome_io
     import spatial_snn.store.h5io
+    import spatial_snn.store.pack
     import spatial_snn.store.run_reader
+    import spatial_snn.store.schema
     import spatial_snn.store.writer_lock
 
     pattern = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|joblib|dill|cloudpickle)\b|allow_pickle", re.M)
     for module in (
         spatial_snn.store.archive,
+        spatial_snn.store.durable,
         spatial_snn.store.genome_io,
         spatial_snn.store.h5io,
+        spatial_snn.store.pack,
         spatial_snn.store.run_reader,
+        spatial_snn.store.schema,
         spatial_snn.store.writer_lock,
     ):
         with open(module.__file__) as fh:
@@ -485,13 +504,14 @@ FUZZ = textwrap.dedent(
 
 
 @pytest.mark.parametrize("n_cases", [12, pytest.param(200, marks=pytest.mark.slow)])
-def test_fuzzed_archives_end_in_archive_format_error_or_correct_data(tmp_path, n_cases):
-    path = tmp_path / "run.h5"
-    with new_writer(path) as w:
+def test_fuzzed_packed_archives_end_in_archive_format_error_or_correct_data(tmp_path, n_cases):
+    split = tmp_path / "split.h5"
+    with new_writer(split) as w:
         w.set_run_data("obs_low", np.array([-1.0, -2.0, -3.0]))
         for gen in range(9):  # > 8 generations: /generations uses dense link storage
             w.write_generation(gen, **gen_data(gen, n_pop=1 + gen % 2, n_hidden=4), rng_state={"g": gen})
         w.write_champion(gen_data(3)["population"][0], generation=3, index=0, test_returns=[1.0], test_seeds=[9])
+    path = pack_run(split, tmp_path / "run.h5")
     script = tmp_path / "fuzz.py"
     script.write_text(FUZZ)
     (tmp_path / "cases").mkdir()

@@ -24,8 +24,12 @@ from ..tasks.evaluation import Task, rollout, task_from_meta
 _REPLAY_STREAM = 5
 
 
-def load_controller(path) -> tuple[Genome, Task, dict]:
-    """(genome, task, info) from a run archive (its champion), a genome file or a ``.nir`` graph."""
+def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
+    """(genome, task, info) from a run archive (its champion), a genome file or a ``.nir`` graph.
+
+    A stored ``env_id`` of the form ``module:Env`` is refused unless that
+    module is in ``allow_import``: a file does not choose what code runs.
+    """
     path = Path(path)
     if path.suffix == ".nir":
         from ..store.nir_io import NIRImportError, read_nir
@@ -36,7 +40,7 @@ def load_controller(path) -> tuple[Genome, Task, dict]:
                                  "graphs written by `spatial-snn export ... --to model.nir` replay on their own")
         return genome, task, {"source": str(path)}
     try:
-        with open_run(path) as run:
+        with open_run(path, allow_import=allow_import) as run:
             ch = run.champion()
             if ch is None:
                 raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
@@ -45,8 +49,10 @@ def load_controller(path) -> tuple[Genome, Task, dict]:
             return genome, champion_task(run, info), dict(info)
     except ArchiveFormatError as first:
         try:
-            genome, meta = load_genome(path)
-        except ArchiveFormatError:
+            genome, meta = load_genome(path, allow_import=allow_import)
+        except ArchiveFormatError as second:
+            if "import the module" in str(second):
+                raise
             raise first from None
         return genome, task_from_meta(meta.get("task", meta)), meta
 
@@ -58,12 +64,7 @@ def champion_task(run, info: dict) -> Task:
     beside it (``extra/obs_low``, ``extra/obs_high``); the champion keeps
     those of its generation. Other runs use the run's task as stored.
     """
-    from ..store.archive import ArchiveFormatError
-
-    meta = run.config.get("task")
-    if meta is None:
-        raise ArchiveFormatError(f"{run.path}: no task description in the archive")
-    task = task_from_meta(meta)
+    task = task_from_meta(run.task)  # a clear error naming the file when the archive has none
     extra = run.generation(int(info["generation"]))["extra"]
     if "obs_low" in extra and "obs_high" in extra:
         task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra["obs_low"]),
@@ -72,16 +73,17 @@ def champion_task(run, info: dict) -> Task:
 
 
 def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
-           max_frames: int | None = None) -> np.ndarray:
+           max_frames: int | None = None, allow_import=()) -> np.ndarray:
     """Returns of the stored controller over ``episodes`` fresh episodes.
 
     With ``video``, the first episode (up to ``max_frames`` frames) is also
-    rendered to that file (mp4 or gif). Headless rendering is software
-    rendering here: count about 0.05-0.2 s per MuJoCo frame.
+    rendered to that file (mp4 or gif); ``allow_import``: see
+    :func:`load_controller`. Headless rendering is software rendering here:
+    count about 0.05-0.2 s per MuJoCo frame.
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
         raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
-    genome, task, _ = load_controller(path)
+    genome, task, _ = load_controller(path, allow_import=allow_import)
     seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
     result = rollout(task, [genome], seeds)
     if video is not None:

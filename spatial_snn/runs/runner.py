@@ -33,6 +33,7 @@ from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap, statistics
 from ..space.genome import Genome
 from ..store.archive import RunWriter, open_run
+from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
 from ..tasks.evaluation import Evaluation, Task, WorkerPool, task_from_meta, task_meta
 from .interrupts import held_interrupts
@@ -183,14 +184,19 @@ def resume(
     workers: int | None = None,
     executor: Executor | str | None = None,
     callback: Callable[[dict], None] | None = None,
+    allow_import=(),
 ) -> Result:
     """Continue the run archived at ``path`` from its last complete generation.
 
     The scenario, dimension, seed and observation bounds are the ones stored
     in the archive; ``generations`` (default: the stored count) may extend a
-    finished run. Other parameters as for :func:`evolve`.
+    finished run. A stored env id ``module:Env`` is refused unless that module
+    is in ``allow_import``: an archive does not choose what code runs. Other
+    parameters as for :func:`evolve`.
     """
     state = _read_resume(path)
+    env = (state.config.get("scenario") or {}).get("env") or {}
+    check_env_id(env.get("id"), str(path), allow_import)
     try:
         sc = stored_scenario(state.config["scenario"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -461,11 +467,11 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
     if archive is None:
         yield None
         return
+    # the header appears with its observation bounds, in one atomic commit
     with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
-                   config=_config(setup, state, n_gen), resume=state is not None) as writer:
-        if not writer.next_generation:
-            writer.set_run_data("obs_low", np.asarray(setup.task.obs_low))
-            writer.set_run_data("obs_high", np.asarray(setup.task.obs_high))
+                   config=_config(setup, state, n_gen), resume=state is not None,
+                   run_data={"obs_low": np.asarray(setup.task.obs_low),
+                             "obs_high": np.asarray(setup.task.obs_high)}) as writer:
         yield writer
 
 

@@ -1,31 +1,36 @@
-"""Run archives: one crash-safe HDF5 file per evolution run, one writer.
+"""Run archives: a header plus immutable per-generation part files, one writer.
 
-Layout (field by field, with units, in ``docs/archive.md``)::
+Layout (field by field, with units, in ``docs/archive.md``; names in
+:mod:`.schema`)::
 
-    /                   attrs: format, format_version, engine_version, config,
-                        seed, dim, created, versions
-    /generations/000000 attrs: generation, complete (written last), rng_state
-        population/     the genome-group format of ``genome_io``
-        fitness (N, n_obj), episode_returns (N, E), episode_lengths (N, E),
-        episode_seeds (E,), counters (N, 3), parents (N, 2), origin (N,),
-        stats (K,), [test_returns (T,), test_seeds (T,)], [extra/NAME]
-    /history/KEY        (n_generations,) one resizable dataset per statistic
-    /champion           attrs generation, index; genome/, test_returns, test_seeds
-    /run_data/NAME      run-level arrays written once (observation bounds)
+    run.h5              header: attrs format, format_version = 2, parts,
+                        engine_version, config, seed, dim, created, versions;
+                        run_data/NAME (observation bounds)
+    run.h5.d/gen-000000.h5
+                        one generation: generation/ (population/, fitness,
+                        episode_returns, ..., stats), champion/ if it made one
+    run.h5.d/champion-000004-1.h5
+                        a champion recorded after generation 4 was committed
+    run.h5.d/index.h5   history and the champion's part name (a cache)
 
-Crash safety: a generation is written, then marked ``complete``, then the
-file is flushed; a reader and :class:`RunWriter` ``(resume=True)`` only see
-complete generations, which are numbered 0, 1, ... without gaps. The
-per-generation ``stats`` are the truth; ``/history`` is a fast copy for
-plotting, rebuilt from them if it is damaged or longer than the complete
-generations. A second writer is kept out by ``flock`` on ``PATH.lock``
-(:mod:`.writer_lock`); readers (:mod:`.run_reader`: :func:`open_run`,
-:class:`Run`, re-exported here) open the file without HDF5 file locking, so
-a live run can be read.
+Crash safety: HDF5 does not journal its metadata, so no HDF5 file is ever
+modified in place. Every file is written whole under a temporary name,
+fsynced, renamed into place (atomic on POSIX) and the directory fsynced
+(:mod:`.durable`). A
+writer killed at any moment leaves the previous state plus ignorable
+temporary files: the header either exists whole or not at all, and the
+committed generations are the part files ``gen-000000 .. gen-(n-1)``. A
+champion is committed inside the part of the generation that tested it, so
+a generation and its champion appear together or not at all.
+:func:`~.pack.pack_run` joins a run into one self-contained file (``format_version``
+1, the layout of the single-file writer of before), which :func:`open_run`
+reads as well; :class:`RunWriter` ``(resume=True)`` continues either layout
+(a packed file is first split again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -34,21 +39,13 @@ import h5py
 import numpy as np
 
 from ..space.genome import Genome
-from .genome_io import load_genome, read_genomes, save_genome, write_genomes
-from .h5io import (
-    FORMAT_VERSION,
-    LIBVER,
-    ArchiveFormatError,
-    check_file,
-    crc32,
-    get,
-    one_line,
-    open_checked,
-    put,
-    set_json,
-    write_file_attrs,
-)
-from .run_reader import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS, Run, open_run
+from . import schema
+from .durable import commit_file, fsync_dir, remove_temporaries, write_tmp
+from .genome_io import check_env_id, load_genome, read_genomes, save_genome, write_champion_group, write_genomes
+from .h5io import ArchiveFormatError, check_file, one_line, put, set_json, write_file_attrs
+from .pack import pack_run
+from .run_reader import Run, list_parts, open_run
+from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS
 from .writer_lock import ArchiveLockedError, WriterLock
 
 __all__ = [
@@ -58,15 +55,18 @@ __all__ = [
     "ArchiveFormatError",
     "ArchiveLockedError",
     "Run",
+    "check_env_id",
     "RunWriter",
     "load_genome",
     "open_run",
+    "pack_run",
     "read_genomes",
     "save_genome",
     "write_genomes",
 ]
 
 
+# ------------------------------------------------------------------ checks
 def _as_array(name: str, value, dtype, shape: tuple) -> np.ndarray:
     """``value`` as ``dtype`` with exactly ``shape``, or a ValueError naming both."""
     try:
@@ -88,48 +88,54 @@ def _normalise(config) -> str:
         raise TypeError(f"config: expected a JSON-serialisable dict ({one_line(exc)})") from exc
 
 
+def _check_name(what: str, name) -> None:
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise ValueError(f"{what}: expected a non-empty name without '/', got {name!r}")
+
+
 class RunWriter:
     """The only writer of a run archive (a context manager).
 
     Parameters
     ----------
     path : str or PathLike
+        The run header; its parts go to the directory ``path + ".d"``.
     config : dict
         The resolved scenario (JSON-serialisable); stored as the ``config``
         attribute. On resume, if given, it must equal the stored one.
     seed : int
         Run seed. dim : int, embedding dimension 1..3.
     overwrite : bool
-        Replace an existing file at ``path`` (refused by default).
+        Replace an existing run at ``path`` (refused by default).
     resume : bool
-        Open an existing run, drop incomplete generations and continue
-        after the last complete one (``next_generation``).
+        Open an existing run and continue after its last committed
+        generation (``next_generation``).
+    run_data : dict of str -> array, optional
+        Run-level arrays (e.g. ``obs_low``, ``obs_high``) committed with the
+        header, so a run never exists without them.
 
     Raises
     ------
     FileExistsError
         New run, ``path`` exists and ``overwrite`` is False.
     ArchiveLockedError
-        Another writer holds the run.
+        Another writer holds the run (through any path to the same file).
     ArchiveFormatError
         On resume: missing, foreign, damaged or newer file.
     """
 
-    def __init__(
-        self,
-        path,
-        *,
-        config: dict | None = None,
-        seed: int | None = None,
-        dim: int | None = None,
-        overwrite: bool = False,
-        resume: bool = False,
-    ):
+    def __init__(self, path, *, config: dict | None = None, seed: int | None = None, dim: int | None = None,
+                 overwrite: bool = False, resume: bool = False, run_data: dict | None = None):
         self.path = path = os.fspath(path)
-        self._f: h5py.File | None = None
         self._lock: WriterLock | None = None
+        self._pending: dict | None = None  # a champion waiting for its generation
+        self._open = False
+        self._deferred: dict | None = None  # a new run's header, until its run data are known
         if overwrite and resume:
             raise ValueError("overwrite and resume: expected at most one of them, got both")
+        run_data = {k: np.asarray(v) for k, v in (run_data or {}).items()}
+        for k in run_data:
+            _check_name("run_data key", k)
         if resume:
             check_file(path)
         else:
@@ -139,98 +145,187 @@ class RunWriter:
                 raise TypeError(f"config: expected a dict, got {type(config).__name__}")
             if dim not in (1, 2, 3):
                 raise ValueError(f"dim: expected 1, 2 or 3, got {dim}")
-            if os.path.exists(path) and not overwrite:
+            _normalise(config)
+            if os.path.lexists(path) and not overwrite:
                 raise FileExistsError(
                     f"{path}: exists; pass overwrite=True (--overwrite) to replace it or resume=True to continue it"
                 )
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise FileNotFoundError(f"{path}: directory {parent} does not exist; create it first")
-        self._lock = WriterLock(path)
+        self._open = True
         try:
             if resume:
-                self._resume(config, seed, dim)
+                self._resume(config, seed, dim, run_data)
             else:
-                self._create(config, int(seed), int(dim))
+                self._create(config, int(seed), int(dim), run_data, overwrite)
         except BaseException:
+            self._open = False  # a writer that failed to open publishes nothing
             self.close()
             raise
 
     # ------------------------------------------------------------ opening
-    def _create(self, config: dict, seed: int, dim: int) -> None:
-        _normalise(config)
-        self._f = f = h5py.File(self.path, "w", libver=LIBVER, locking=False)
-        write_file_attrs(f, FORMAT_NAME)
-        set_json(f, "config", config)
-        f.attrs["seed"] = np.int64(seed)
-        f.attrs["dim"] = np.int64(dim)
-        for name in ("generations", "history", "run_data"):
-            f.create_group(name)
-        self.dim, self.seed, self.config = dim, seed, json.loads(_normalise(config))
-        self.next_generation = 0
-        self._history = {k: [] for k in ("generation", *HISTORY_KEYS)}
-        self._write_history()
-        f.flush()
+    def _publish_header(self, attrs: dict, run_data: dict, replace: bool) -> None:
+        """Write the header whole, lock it, then link it at ``path`` (atomically)."""
 
-    def _resume(self, config, seed, dim) -> None:
-        self._f = f = open_checked(self.path, FORMAT_NAME, mode="r+")
-        run = Run(f, self.path)
-        stored = {"seed": run.seed, "dim": run.dim}
-        for name, given in (("seed", seed), ("dim", dim)):
-            if given is not None and int(given) != stored[name]:
+        def fill(f):
+            write_file_attrs(f, FORMAT_NAME, schema.SPLIT_VERSION)
+            f.attrs["parts"] = np.bytes_(os.path.basename(self.parts_dir).encode())
+            set_json(f, "config", attrs["config"])
+            f.attrs["seed"] = np.int64(attrs["seed"])
+            f.attrs["dim"] = np.int64(attrs["dim"])
+            if attrs.get("created"):
+                f.attrs["created"] = np.bytes_(attrs["created"].encode("ascii"))
+            rd = f.create_group(schema.RUN_DATA)
+            for name, arr in run_data.items():
+                put(rd, name, arr, arr.dtype)
+
+        tmp = write_tmp(self.parts_dir, "header.h5", fill)
+        target = os.path.realpath(self.path)  # through a symlink: replace the file, not the link
+        try:
+            if replace:  # locked before the rename: the path never names an unlocked header
+                lock = WriterLock.adopt(os.open(tmp, os.O_RDONLY | os.O_CLOEXEC), self.path)
+                try:
+                    os.replace(tmp, target)
+                except BaseException:
+                    lock.release()
+                    raise
+            else:  # link fails if someone created the run meanwhile; whoever locks it first writes it
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    raise FileExistsError(f"{self.path}: created by another writer meanwhile; "
+                                          "resume it or choose another path") from None
+                lock = WriterLock(target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        fsync_dir(os.path.dirname(target))
+        old, self._lock = self._lock, lock
+        if old is not None:
+            old.release()
+        self._run_data = dict(run_data)
+
+    def _publish_deferred(self) -> None:
+        if self._deferred is not None:
+            replace, self._deferred = self._deferred["replace"], None
+            self._publish_header({"config": self.config, "seed": self.seed, "dim": self.dim}, self._run_data,
+                                 replace=replace)
+
+    def _create(self, config: dict, seed: int, dim: int, run_data: dict, overwrite: bool) -> None:
+        existing = os.path.lexists(self.path)
+        if existing:  # overwrite: nobody may be writing it
+            self._lock = WriterLock(self.path)
+        self.parts_dir = schema.parts_dir(self.path)
+        os.makedirs(self.parts_dir, exist_ok=True)
+        remove_temporaries(self.parts_dir)
+        parts = sorted((n for n in os.listdir(self.parts_dir) if schema.PART_RE.match(n)), reverse=True)
+        if parts and not overwrite:
+            raise FileExistsError(
+                f"{self.parts_dir}: holds parts of a run whose header {self.path} is gone; "
+                "pass overwrite=True (--overwrite) to delete them, or move them away"
+            )
+        for name in parts:  # the last generation first: an interrupted delete leaves a prefix
+            os.unlink(os.path.join(self.parts_dir, name))
+        self.dim, self.seed, self.config = dim, seed, json.loads(_normalise(config))
+        # the header appears with its run data: now if given, else at the first commit (or close),
+        # so a kill in between leaves no run rather than one without its observation bounds
+        self._run_data = dict(run_data)
+        self._deferred = {"replace": existing}
+        if run_data:
+            self._publish_deferred()
+        self.next_generation = 0
+        self._champions_after = 0
+        self._history: dict[str, list] = {k: [] for k in ("generation", *HISTORY_KEYS)}
+        self._champion = None
+
+    def _resume(self, config, seed, dim, run_data: dict) -> None:
+        self._lock = WriterLock(self.path)
+        with open_run(self.path) as run:
+            stored = {"seed": run.seed, "dim": run.dim}
+            for name, given in (("seed", seed), ("dim", dim)):
+                if given is not None and int(given) != stored[name]:
+                    raise ValueError(
+                        f"{name}: the run was written with {stored[name]}, got {given}; "
+                        "pass the stored value or start a new run"
+                    )
+            if config is not None and _normalise(config) != _normalise(run.config):
+                keys = sorted(k for k in set(config) | set(run.config)
+                              if _normalise(config.get(k)) != _normalise(run.config.get(k)))
                 raise ValueError(
-                    f"{name}: the run was written with {stored[name]}, got {given}; "
-                    "pass the stored value or start a new run"
+                    f"config: differs from the stored one in {keys}; resume with Run.config or start a new run"
                 )
-        if config is not None and _normalise(config) != _normalise(run.config):
-            keys = sorted(
-                k for k in set(config) | set(run.config) if _normalise(config.get(k)) != _normalise(run.config.get(k))
-            )
-            raise ValueError(
-                f"config: differs from the stored one in {keys}; resume with Run.config or start a new run"
-            )
-        self.dim, self.seed, self.config = run.dim, run.seed, run.config
-        self.next_generation = run.n_generations
-        gens = f["generations"]
-        for name in list(gens):
-            if name not in run._names:
-                del gens[name]
-        self._history = {k: list(v) for k, v in run.history.items()}
-        for name in list(f["history"]):
-            if name not in self._history:
-                del f["history"][name]
-        self._write_history()
-        f.flush()
+            self.dim, self.seed, self.config = run.dim, run.seed, run.config
+            self.next_generation = run.n_generations
+            self._history = {k: v.tolist() for k, v in run.history.items()}
+            stored_data = {k: run.run_data(k) for k in run.run_data_names}
+            if run.split:
+                self.parts_dir = run.parts_dir
+                remove_temporaries(self.parts_dir)
+                self._run_data = stored_data
+                self._champions_after = len([c for c in list_parts(self.parts_dir)[1]
+                                             if c[0] == self.next_generation - 1])
+                self._champion = run.champion_commit
+                self._write_index()
+            else:
+                self._split(run, stored_data)
+        for name, arr in run_data.items():
+            self.set_run_data(name, arr)
+
+    def _split(self, run: Run, run_data: dict) -> None:
+        """Turn a packed (single-file) run into a header plus parts, replacing the file atomically."""
+        self.parts_dir = schema.parts_dir(self.path)
+        os.makedirs(self.parts_dir, exist_ok=True)
+        remove_temporaries(self.parts_dir)
+        for name in sorted(os.listdir(self.parts_dir), reverse=True):  # left by an earlier split, then packed
+            if schema.PART_RE.match(name):
+                os.unlink(os.path.join(self.parts_dir, name))
+        champion = run.champion()
+        for gen in range(run.n_generations):
+            with run.generation_group(gen) as src:
+
+                def fill(f, src=src, gen=gen):
+                    self._fill_part(f, gen)
+                    f.copy(src, schema.GENERATION)
+                    if champion is not None and champion[1]["generation"] == gen:
+                        write_champion_group(f.create_group(schema.CHAMPION), {**champion[1], "genome": champion[0]})
+
+                commit_file(self.parts_dir, schema.generation_part(gen), fill)
+        self._champions_after = 0
+        g = champion[1]["generation"] if champion is not None else -1
+        self._champion = (g, 0, schema.generation_part(g)) if 0 <= g < run.n_generations else None
+        self._write_index()
+        attrs = {"config": run.config, "seed": run.seed, "dim": run.dim, "created": run.attrs.get("created")}
+        self._publish_header(attrs, run_data, replace=True)
 
     # ------------------------------------------------------------- writing
-    def _write_history(self) -> None:
-        hist = self._f["history"]
-        for key, values in self._history.items():
-            arr = np.asarray(values, np.int64 if key == "generation" else np.float64)
-            if key not in hist:
-                fill = 0 if key == "generation" else np.nan
-                hist.create_dataset(key, shape=(0,), maxshape=(None,), chunks=(256,), dtype=arr.dtype, fillvalue=fill)
-            ds = hist[key]
-            ds.resize(arr.shape)
-            if arr.size:
-                ds[:] = arr
-            ds.attrs["crc32"] = np.uint32(crc32(arr))
+    @staticmethod
+    def _fill_part(f: h5py.File, gen: int) -> None:
+        write_file_attrs(f, schema.PART_FORMAT_NAME)
+        f.attrs["generation"] = np.int64(gen)
 
     def set_run_data(self, name: str, array) -> None:
         """Store a run-level array once (e.g. ``"obs_low"``, ``"obs_high"``).
 
         Setting the same name again with equal data is a no-op (resume);
-        different data is a ValueError.
+        different data is a ValueError. Prefer ``RunWriter(run_data=...)``:
+        a new name rewrites the header (atomically).
         """
         _check_name("name", name)
+        self._check_open()
         arr = np.asarray(array)
-        group = self._file["run_data"]
-        if name in group:
-            if np.array_equal(get(group, name), arr, equal_nan=arr.dtype.kind == "f"):
+        if name in self._run_data:
+            old = self._run_data[name]
+            if old.shape == arr.shape and np.array_equal(old, arr, equal_nan=arr.dtype.kind == "f"):
                 return
             raise ValueError(f"run data {name!r}: already stored with other values; it is written once")
-        put(group, name, arr, arr.dtype)
-        self._f.flush()
+        if self._deferred is not None:  # published with the header
+            self._run_data[name] = arr
+            return
+        attrs = {"config": self.config, "seed": self.seed, "dim": self.dim}
+        with open_run(self.path) as run:
+            attrs["created"] = run.attrs.get("created")
+        self._publish_header(attrs, {**self._run_data, name: arr}, replace=True)
 
     def write_generation(
         self,
@@ -250,19 +345,20 @@ class RunWriter:
         extra: dict[str, np.ndarray] | None = None,
         rng_state: dict | None = None,
     ) -> None:
-        """Append generation ``gen`` (must equal ``next_generation``), mark it complete, flush.
+        """Commit generation ``gen`` (must equal ``next_generation``) as one part file.
 
-        Shapes (``N`` individuals, ``E`` episodes each, ``n_obj`` objectives):
-        ``fitness (N, n_obj)`` or ``(N,)``; ``episode_returns, episode_lengths
-        (N, E)``; ``episode_seeds (E,)``; ``counters (N, 3)`` = spikes,
-        synaptic events, neuron updates; ``parents (N, 2)``, -1 = none;
-        ``origin (N,)`` int8 code; ``stats`` must hold :data:`HISTORY_KEYS`
-        (``test`` NaN when not tested; ``env_steps`` and ``wall_time``
-        cumulative); ``test_returns, test_seeds (T,)`` optional;
-        ``extra``: arrays stored under ``extra/``; ``rng_state``: JSON-able
-        state stored as an attribute.
+        A champion given to :meth:`write_champion` for this generation is
+        committed in the same file. Shapes (``N`` individuals, ``E``
+        episodes each, ``n_obj`` objectives): ``fitness (N, n_obj)`` or
+        ``(N,)``; ``episode_returns, episode_lengths (N, E)``;
+        ``episode_seeds (E,)``; ``counters (N, 3)`` = spikes, synaptic
+        events, neuron updates; ``parents (N, 2)``, -1 = none; ``origin
+        (N,)`` int8 code; ``stats`` must hold :data:`HISTORY_KEYS` (``test``
+        NaN when not tested; ``env_steps`` and ``wall_time`` cumulative);
+        ``test_returns, test_seeds (T,)`` optional; ``extra``: arrays stored
+        under ``extra/``; ``rng_state``: JSON-able state stored as an attribute.
         """
-        f = self._file
+        self._check_open()
         if int(gen) != self.next_generation:
             raise ValueError(
                 f"gen: expected {self.next_generation} (generations are written in order, without gaps), got {gen}"
@@ -279,17 +375,10 @@ class RunWriter:
         e = np.shape(episode_seeds)[0] if np.ndim(episode_seeds) == 1 else -1
         dims = {"N": n, "E": e}
         arrays = {"fitness": _as_array("fitness", fit, np.float64, (n, fit.shape[-1] if fit.ndim == 2 else 1))}
-        given = dict(
-            episode_returns=episode_returns,
-            episode_lengths=episode_lengths,
-            episode_seeds=episode_seeds,
-            counters=counters,
-            parents=parents,
-            origin=origin,
-        )
+        given = dict(episode_returns=episode_returns, episode_lengths=episode_lengths, episode_seeds=episode_seeds,
+                     counters=counters, parents=parents, origin=origin)
         for name, dtype, shape in GENERATION_FIELDS[1:]:
-            value = given[name]
-            arrays[name] = _as_array(name, value, dtype, tuple(dims.get(s, s) for s in shape))
+            arrays[name] = _as_array(name, given[name], dtype, tuple(dims.get(s, s) for s in shape))
         missing = [k for k in HISTORY_KEYS if k not in stats]
         if missing:
             raise ValueError(f"stats: expected keys {list(HISTORY_KEYS)}, missing {missing}")
@@ -302,94 +391,110 @@ class RunWriter:
             arrays["test_returns"] = _as_array("test_returns", test_returns, np.float64, t)
             arrays["test_seeds"] = _as_array("test_seeds", test_seeds, np.int64, t)
         extra = {k: np.asarray(v) for k, v in (extra or {}).items()}
-        for k in extra:
+        for k, v in extra.items():
             _check_name("extra key", k)
+            if v.dtype.kind not in "biuf":
+                raise TypeError(f"extra[{k!r}]: expected a numeric array, got dtype {v.dtype}")
         if rng_state is not None:
             json.dumps(rng_state)
+        champion = self._pending if self._pending and self._pending["generation"] == gen else None
+        self._publish_deferred()
 
-        name = f"{int(gen):06d}"
-        gens = f["generations"]
-        if name in gens:
-            del gens[name]
-        # Write the generation as an unlinked group, flush, then publish it: a
-        # crash at any point leaves either no link or a link to flushed data.
-        g = gens.create_group(None)
-        g.attrs["generation"] = np.int64(gen)
-        if rng_state is not None:
-            set_json(g, "rng_state", rng_state)
-        write_genomes(g.create_group("population"), population)
-        for key, arr in arrays.items():
-            put(g, key, arr, arr.dtype)
-        set_json(put(g, "stats", stat_values, np.float64), "keys", stat_keys)
-        if extra:
-            xg = g.create_group("extra")
-            for key, arr in extra.items():
-                put(xg, key, arr, arr.dtype)
-        g.attrs["complete"] = np.bool_(True)  # last inside the group
-        f.flush()
-        before = {k: len(v) for k, v in self._history.items()}
-        try:
-            gens[name] = g
-            for key in set(self._history) | set(stat_keys):
-                column = self._history.setdefault(key, [np.nan] * gen)
-                column.append(gen if key == "generation" else float(stats.get(key, np.nan)))
-            self._write_history()
-            f.flush()
-        except BaseException:
-            for key in list(self._history):
-                if key in before:
-                    del self._history[key][before[key] :]
-                else:
-                    del self._history[key]
-            if name in gens:
-                del gens[name]
-            raise
+        def fill(f):
+            self._fill_part(f, gen)
+            g = f.create_group(schema.GENERATION)
+            g.attrs["generation"] = np.int64(gen)
+            if rng_state is not None:
+                set_json(g, "rng_state", rng_state)
+            write_genomes(g.create_group("population"), population)
+            for key, arr in arrays.items():
+                put(g, key, arr, arr.dtype)
+            set_json(put(g, "stats", stat_values, np.float64), "keys", stat_keys)
+            if extra:
+                xg = g.create_group("extra")
+                for key, arr in extra.items():
+                    put(xg, key, arr, arr.dtype)
+            g.attrs["complete"] = np.bool_(True)
+            if champion is not None:
+                write_champion_group(f.create_group(schema.CHAMPION), champion)
+
+        commit_file(self.parts_dir, schema.generation_part(gen), fill)
         self.next_generation += 1
+        self._champions_after = 0
+        if champion is not None:
+            self._pending = None
+            self._champion = (gen, 0, schema.generation_part(gen))
+        for key in set(self._history) | set(stat_keys):
+            column = self._history.setdefault(key, [np.nan] * gen)
+            column.append(gen if key == "generation" else float(stats.get(key, np.nan)))
+        self._write_index()
 
     def write_champion(self, genome: Genome, *, generation: int, index: int, test_returns, test_seeds) -> None:
-        """Replace ``/champion`` (the runner decides when a genome is better), flush.
+        """Record a new champion (the runner decides when a genome is better).
 
-        ``test_returns, test_seeds (T,)``: returns of the champion's test
-        episodes and the seeds they used.
+        A champion of a generation not yet written is committed inside that
+        generation's part by :meth:`write_generation` (so a kill can never
+        keep one without the other); a champion of a committed generation
+        is committed at once as a part of its own. ``test_returns,
+        test_seeds (T,)``: returns of the champion's test episodes and their seeds.
         """
-        f = self._file
+        self._check_open()
         if not isinstance(genome, Genome) or genome.dim != self.dim:
             raise ValueError(f"genome: expected a Genome of dim {self.dim}")
         t = np.shape(test_returns)[:1]
-        returns = _as_array("test_returns", test_returns, np.float64, t)
-        seeds = _as_array("test_seeds", test_seeds, np.int64, t)
-        c = f.create_group(None)  # unlinked until flushed, as in write_generation
-        c.attrs["generation"] = np.int64(generation)
-        c.attrs["index"] = np.int64(index)
-        write_genomes(c.create_group("genome"), [genome])
-        put(c, "test_returns", returns, np.float64)
-        put(c, "test_seeds", seeds, np.int64)
-        f.flush()
-        if "champion" in f:
-            del f["champion"]
-        f["champion"] = c
-        f.flush()
+        champion = {"genome": genome, "generation": int(generation), "index": int(index),
+                    "test_returns": _as_array("test_returns", test_returns, np.float64, t),
+                    "test_seeds": _as_array("test_seeds", test_seeds, np.int64, t)}
+        if champion["generation"] >= self.next_generation:
+            self._pending = champion
+            return
+        if self.next_generation == 0:
+            raise ValueError("generation: no generation is committed yet")
+        self._publish_deferred()
+        self._champions_after += 1
+        name = schema.champion_part(self.next_generation - 1, self._champions_after)
+        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
+                                                      write_champion_group(f.create_group(schema.CHAMPION), champion)))
+        self._champion = (self.next_generation - 1, self._champions_after, name)
+        self._write_index()
+
+    def _write_index(self) -> None:
+        """Replace ``index.h5`` (the history and the champion's part): a cache that spares
+        readers opening every part; they check it against the parts."""
+
+        def fill(f):
+            write_file_attrs(f, schema.PART_FORMAT_NAME)
+            h = f.create_group(schema.HISTORY)
+            for key, values in self._history.items():
+                dtype = np.int64 if key == "generation" else np.float64
+                put(h, key, np.asarray(values, dtype), dtype)
+            set_json(f, "champion", list(self._champion) if self._champion else None)
+
+        commit_file(self.parts_dir, schema.INDEX_PART, fill)
 
     # ----------------------------------------------------------- lifecycle
-    @property
-    def _file(self) -> h5py.File:
-        if self._f is None or not self._f.id.valid:
+    def _check_open(self) -> None:
+        if not self._open:
             raise ValueError(f"{self.path}: the writer is closed")
-        return self._f
 
     @property
     def run(self) -> Run:
-        """A read view of what has been written so far (same file handle)."""
-        return Run(self._file, self.path)
+        """A read view of what has been committed so far (a new snapshot each time; close it)."""
+        self._check_open()
+        self._publish_deferred()
+        return open_run(self.path)
 
     def close(self) -> None:
-        """Flush, close the file and release the lock (idempotent)."""
+        """Publish a new run's header if nothing has yet, release the lock (idempotent).
+
+        Every commit is already on disk; a pending champion whose generation
+        was never written is dropped.
+        """
         try:
-            if self._f is not None and self._f.id.valid:
-                self._f.flush()
-                self._f.close()
+            if self._open:
+                self._publish_deferred()
         finally:
-            self._f = None
+            self._open = False
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
@@ -399,8 +504,3 @@ class RunWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _check_name(what: str, name) -> None:
-    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
-        raise ValueError(f"{what}: expected a non-empty name without '/', got {name!r}")

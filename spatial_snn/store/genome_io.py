@@ -17,7 +17,6 @@ names of ``h5io`` are re-exported here, where they used to live.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -25,8 +24,8 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
-from ..space.connectivity import ConnectivityRule
-from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.codec import FIELD_DTYPES, PARTS, PROJECTIONS, decode_batch, encode_batch, offsets_of
+from ..space.genome import Genome
 from .h5io import (
     FORMAT_VERSION,
     GENOME_FORMAT_NAME,
@@ -53,6 +52,7 @@ __all__ = [
     "GENOME_FORMAT_NAME",
     "LIBVER",
     "ArchiveFormatError",
+    "check_env_id",
     "check_file",
     "check_kind",
     "engine_version",
@@ -68,33 +68,27 @@ __all__ = [
     "set_json",
     "text_attr",
     "write_file_attrs",
+    "write_champion_group",
     "write_genomes",
 ]
 
 AXES = ("x", "y", "z")
-#: (genome attribute, subgroup name, source population, target population)
-_PROJECTIONS = (
-    ("input_synapses", "input", "input", "hidden"),
-    ("recurrent", "recurrent", "hidden", "hidden"),
-    ("output_synapses", "output", "hidden", "output"),
-)
 
 
 # -------------------------------------------------------------- genome groups
-def _concat(parts: list[np.ndarray], dtype, shape_tail=()) -> np.ndarray:
-    if not parts:
-        return np.zeros((0, *shape_tail), dtype)
-    return np.concatenate([np.asarray(p, dtype) for p in parts])
-
-
-def _offsets(counts) -> np.ndarray:
-    out = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(np.asarray(counts, np.int64), out=out[1:])
-    return out
+# on disk: (batch field, dataset name prefix, offsets dataset) of the node parts; positions
+# are split into x, y, z; projections keep their names in subgroups
+_NODE_PARTS = (("neurons", "", "node_offsets"), ("inputs", "input_", "input_offsets"),
+               ("outputs", "output_", "output_offsets"))
+_SYN_COLUMNS = (("pre", "source_node_id"), ("post", "target_node_id"), ("weight", "syn_weight"))
 
 
 def write_genomes(group: h5py.Group, genomes: Sequence[Genome]) -> None:
     """Write ``genomes`` into an empty ``group`` as concatenated arrays + offsets.
+
+    The batch comes from :func:`spatial_snn.space.codec.encode_batch` (the
+    codec the worker transport uses); on disk, counts become ``offsets``
+    ``(N + 1,)`` and positions columns ``x, y, z`` (layout in ``docs/archive.md``).
 
     Parameters
     ----------
@@ -104,68 +98,39 @@ def write_genomes(group: h5py.Group, genomes: Sequence[Genome]) -> None:
         All of the same embedding dimension; rules may differ (the unique
         rules are stored as JSON, ``rule_index`` says which one each uses).
     """
-    genomes = list(genomes)
-    for k, g in enumerate(genomes):
-        if not isinstance(g, Genome):
-            raise TypeError(f"genomes[{k}]: expected a Genome, got {type(g).__name__}")
-    dims = {g.dim for g in genomes}
-    if len(dims) > 1:
-        raise ValueError(f"genomes: expected one embedding dimension, got {sorted(dims)}")
-    dim = dims.pop() if dims else 0
-    rules: dict[ConnectivityRule, int] = {}
-    rule_index = [rules.setdefault(g.rule, len(rules)) for g in genomes]
-    group.attrs["n_genomes"] = np.int64(len(genomes))
+    batch = encode_batch(genomes)
+    dim = batch["positions"].shape[1]
+    group.attrs["n_genomes"] = np.int64(len(batch["rule_index"]))
     group.attrs["dim"] = np.int64(dim)
-    set_json(group, "rules", [dataclasses.asdict(r) for r in rules])
-    put(group, "rule_index", rule_index, np.int32)
-
-    for prefix, pos_name, count in (
-        ("", "positions", "n"),
-        ("input_", "input_positions", "n_inputs"),
-        ("output_", "output_positions", "n_outputs"),
-    ):
-        offsets_name = "node_offsets" if not prefix else f"{prefix}offsets"
-        put(group, offsets_name, _offsets([getattr(g, count) for g in genomes]), np.int64)
-        pos = _concat([getattr(g, pos_name) for g in genomes], np.float64, (dim,))
+    set_json(group, "rules", batch["rules"])
+    put(group, "rule_index", batch["rule_index"], np.int32)
+    for part, prefix, offsets_name in _NODE_PARTS:
+        put(group, offsets_name, offsets_of(batch[f"counts/{part}"]), np.int64)
+        pos = batch[f"{prefix}positions"]
         for axis in range(dim):
             put(group, prefix + AXES[axis], pos[:, axis], np.float64)
-    for name in NEURON_PARAMS:
-        put(group, name, _concat([getattr(g, name) for g in genomes], np.float64), np.float64)
-    put(group, "sign", _concat([g.sign for g in genomes], np.int8), np.int8)
-    put(group, "input_sign", _concat([g.input_sign for g in genomes], np.int8), np.int8)
-    for attr, sub, _, _ in _PROJECTIONS:
-        syns: list[Synapses] = [getattr(g, attr) for g in genomes]
-        sg = group.create_group(sub)
-        put(sg, "offsets", _offsets([len(s) for s in syns]), np.int64)
-        put(sg, "source_node_id", _concat([s.pre for s in syns], np.int32), np.int32)
-        put(sg, "target_node_id", _concat([s.post for s in syns], np.int32), np.int32)
-        put(sg, "syn_weight", _concat([s.weight for s in syns], np.float32), np.float32)
+        for name in PARTS[part][1:]:
+            put(group, name, batch[name], FIELD_DTYPES[name])
+    for _, short in PROJECTIONS:
+        sg = group.create_group(short)
+        put(sg, "offsets", offsets_of(batch[f"counts/{short}"]), np.int64)
+        for column, stored in _SYN_COLUMNS:
+            put(sg, stored, batch[f"{short}_{column}"], FIELD_DTYPES[f"{short}_{column}"])
 
 
-def _check_offsets(offsets: np.ndarray, n_genomes: int, length: int, group: h5py.Group, name: str) -> None:
-    if offsets.shape != (n_genomes + 1,):
-        raise ValueError(f"{group.name}/{name}: expected shape ({n_genomes + 1},), got {offsets.shape}")
-    if offsets[0] != 0 or offsets[-1] != length or np.any(np.diff(offsets) < 0):
-        raise ValueError(f"{group.name}/{name}: expected non-decreasing offsets from 0 to {length}")
-
-
-def _read_population(group: h5py.Group, name: str, prefix: str, dim: int, n_genomes: int, fields):
-    off_name = "node_offsets" if not prefix else f"{prefix}offsets"
-    offsets = get(group, off_name, np.int64, 1)
-    cols = [get(group, prefix + AXES[a], np.float64, 1) for a in range(dim)]
-    length = int(offsets[-1]) if offsets.size else 0
-    arrays = {name: np.stack(cols, axis=1) if cols else np.zeros((length, 0))}
-    for field, dtype in fields:
-        arrays[field] = get(group, field, dtype, 1)
-    for key, arr in arrays.items():
-        if arr.shape[0] != length:
-            raise ValueError(f"{group.name}/{key}: expected {length} rows, got {arr.shape[0]}")
-    _check_offsets(offsets, n_genomes, length, group, off_name)
-    return offsets, arrays
+def _counts(group: h5py.Group, name: str, n_genomes: int) -> np.ndarray:
+    offsets = get(group, name, np.int64, 1)
+    if offsets.shape != (n_genomes + 1,) or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+        raise ValueError(f"{group.name}/{name}: expected {n_genomes + 1} non-decreasing offsets from 0")
+    return np.diff(offsets)
 
 
 def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
     """Read genomes written by :func:`write_genomes`.
+
+    Every count is bounded by what the group holds before anything is
+    allocated: ``n_genomes`` must match the stored ``rule_index``, and
+    :func:`~.h5io.get` refuses a dataset larger than the file.
 
     Parameters
     ----------
@@ -177,7 +142,7 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
     ------
     ArchiveFormatError
         Missing fields, inconsistent offsets, checksum mismatches, or values
-        a :class:`Genome` rejects.
+        a :class:`Genome` rejects. IndexError for a bad index.
     """
 
     def damaged(exc):
@@ -187,70 +152,49 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
 
     try:
         n_genomes, dim = int(group.attrs["n_genomes"]), int(group.attrs["dim"])
+        stored = h5py.h5d.open(group.id, b"rule_index").shape
+        if stored != (n_genomes,) or not (dim in (1, 2, 3) or (dim == 0 and n_genomes == 0)):
+            raise ValueError(f"n_genomes = {n_genomes}, dim = {dim} do not match rule_index of shape {stored}")
     except READ_ERRORS as exc:
         raise damaged(exc) from exc
-    if indices is None:
-        indices = range(n_genomes)
-    picked = []
-    for k in indices:  # a bad index is the caller's error, checked before any data is read
-        if not isinstance(k, int | np.integer) or not -n_genomes <= k < n_genomes:
-            raise IndexError(f"genome index {k}: expected an integer in [{-n_genomes}, {n_genomes})")
-        picked.append(int(k) % n_genomes)
+    if indices is not None:  # a bad index is the caller's error, checked before any data is read
+        indices = list(indices)
+        for k in indices:
+            if not isinstance(k, int | np.integer) or not -n_genomes <= k < n_genomes:
+                raise IndexError(f"genome index {k}: expected an integer in [{-n_genomes}, {n_genomes})")
     try:
-        return _read_genomes(group, n_genomes, dim, picked)
+        batch: dict = {"rules": get_json(group, "rules"), "rule_index": get(group, "rule_index", np.int32, 1)}
+        if not isinstance(batch["rules"], list) or not all(isinstance(r, dict) for r in batch["rules"]):
+            raise ValueError("rules: expected a JSON list of rule objects")
+        for part, prefix, offsets_name in _NODE_PARTS:
+            batch[f"counts/{part}"] = _counts(group, offsets_name, n_genomes)
+            cols = [get(group, prefix + AXES[a], np.float64, 1) for a in range(dim)]
+            if len({c.shape for c in cols}) > 1:
+                raise ValueError(f"{group.name}/{prefix}x..: position columns of different lengths")
+            length = cols[0].shape[0] if cols else 0
+            batch[f"{prefix}positions"] = np.stack(cols, axis=1) if cols else np.zeros((length, 0))
+            for name in PARTS[part][1:]:
+                batch[name] = get(group, name, FIELD_DTYPES[name], 1)
+        for _, short in PROJECTIONS:
+            sg = group[short]
+            batch[f"counts/{short}"] = _counts(sg, "offsets", n_genomes)
+            for column, stored in _SYN_COLUMNS:
+                batch[f"{short}_{column}"] = get(sg, stored, FIELD_DTYPES[f"{short}_{column}"], 1)
+        return decode_batch(batch, indices)
     except ArchiveFormatError:
         raise
     except READ_ERRORS as exc:
         raise damaged(exc) from exc
 
 
-def _read_genomes(group: h5py.Group, n_genomes: int, dim: int, indices: list[int]) -> list[Genome]:
-    if n_genomes < 0 or not (dim in (1, 2, 3) or (dim == 0 and n_genomes == 0)):
-        raise ValueError(f"n_genomes = {n_genomes}, dim = {dim} out of range")
-    rules = [ConnectivityRule(**r) for r in get_json(group, "rules")]
-    rule_index = get(group, "rule_index", np.int32, 1)
-    if rule_index.shape != (n_genomes,) or (n_genomes and not 0 <= rule_index.min() <= rule_index.max() < len(rules)):
-        raise ValueError("rule_index: expected one index per genome into the stored rules")
-    hid_off, hid = _read_population(
-        group,
-        "positions",
-        "",
-        dim,
-        n_genomes,
-        [(p, np.float64) for p in NEURON_PARAMS] + [("sign", np.int8)],
-    )
-    in_off, inp = _read_population(group, "positions", "input_", dim, n_genomes, [("input_sign", np.int8)])
-    out_off, out = _read_population(group, "positions", "output_", dim, n_genomes, [])
-    projections = {}
-    for attr, sub, _, _ in _PROJECTIONS:
-        sg = group[sub]
-        off = get(sg, "offsets", np.int64, 1)
-        cols = [
-            get(sg, c, dt, 1)
-            for c, dt in (("source_node_id", np.int32), ("target_node_id", np.int32), ("syn_weight", np.float32))
-        ]
-        if not cols[0].shape == cols[1].shape == cols[2].shape:
-            raise ValueError(f"{sg.name}: source, target and weight lengths differ")
-        _check_offsets(off, n_genomes, cols[0].shape[0], sg, "offsets")
-        projections[attr] = (off, cols)
-
-    out_list = []
-    for k in indices:
-        h, i, o = (slice(a[k], a[k + 1]) for a in (hid_off, in_off, out_off))
-        syn = {attr: Synapses(*(c[off[k] : off[k + 1]] for c in cols)) for attr, (off, cols) in projections.items()}
-        out_list.append(
-            Genome(
-                positions=hid["positions"][h],
-                input_positions=inp["positions"][i],
-                output_positions=out["positions"][o],
-                **{p: hid[p][h] for p in NEURON_PARAMS},
-                sign=hid["sign"][h],
-                input_sign=inp["input_sign"][i],
-                **syn,
-                rule=rules[rule_index[k]],
-            )
-        )
-    return out_list
+def write_champion_group(c: h5py.Group, champion: dict) -> None:
+    """Fill ``c`` as a champion group: attributes ``generation``, ``index``; ``genome/``
+    (one genome), ``test_returns`` and ``test_seeds`` (T,). ``champion``: a dict of those keys."""
+    c.attrs["generation"] = np.int64(champion["generation"])
+    c.attrs["index"] = np.int64(champion["index"])
+    write_genomes(c.create_group("genome"), [champion["genome"]])
+    put(c, "test_returns", champion["test_returns"], np.float64)
+    put(c, "test_seeds", champion["test_seeds"], np.int64)
 
 
 # ------------------------------------------------------------- genome files
@@ -284,14 +228,22 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
             write_file_attrs(f, GENOME_FORMAT_NAME)
             set_json(f, "meta", meta)
             write_genomes(f.create_group("genome"), [genome])
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before it is named: a power cut leaves the old file or the new one
+        finally:
+            os.close(fd)
         os.replace(tmp, path)  # atomic: a reader never sees half a genome file
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def load_genome(path) -> tuple[Genome, dict]:
+def load_genome(path, *, allow_import=()) -> tuple[Genome, dict]:
     """Read a genome file written by :func:`save_genome`: ``(genome, meta)``.
+
+    An ``env_id`` of the form ``module:Env`` in ``meta`` is refused unless
+    ``module`` is in ``allow_import`` (a file does not choose what code runs).
 
     Raises
     ------
@@ -309,4 +261,27 @@ def load_genome(path) -> tuple[Genome, dict]:
             raise ArchiveFormatError(f"{path}: damaged genome file ({one_line(exc)}); restore it from a copy") from exc
     if len(genomes) != 1:
         raise ArchiveFormatError(f"{path}: expected one genome, found {len(genomes)}; the file is damaged")
+    if not isinstance(meta, dict):
+        raise ArchiveFormatError(f"{path}: attribute meta: expected a JSON object, got {type(meta).__name__}")
+    task = meta.get("task", meta)
+    if isinstance(task, dict) and "env_id" in task:
+        check_env_id(task["env_id"], path, allow_import)
     return genomes[0], meta
+
+
+def check_env_id(env_id, source: str, allow_import=()) -> str:
+    """``env_id`` from a file, refused if it would make gymnasium import a module.
+
+    gymnasium reads ``"module:Env"`` as "import ``module``, then make
+    ``Env``": a file must not choose what code runs. Such an id passes only
+    when the user names the module in ``allow_import`` (``--import-module``).
+    """
+    if not isinstance(env_id, str) or not env_id:
+        raise ArchiveFormatError(f"{source}: task env_id: expected a non-empty string, got {env_id!r}")
+    module = env_id.split(":", 1)[0] if ":" in env_id else None
+    if module is not None and module not in tuple(allow_import):
+        raise ArchiveFormatError(
+            f"{source}: env_id {env_id!r} would import the module {module!r}, and a file does not choose "
+            f"what code runs; if you trust it, pass allow_import=[{module!r}] (--import-module {module})"
+        )
+    return env_id

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zlib
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,15 +28,8 @@ import h5py
 import numpy as np
 
 from .._version import __version__
+from .schema import FORMAT_VERSION, GENOME_FORMAT_NAME, LIBVER, MAX_VERSION  # noqa: F401 - re-exported
 
-#: Version of the on-disk layout (run archives and genome files share it).
-FORMAT_VERSION = 1
-#: ``format`` attribute of a standalone genome file.
-GENOME_FORMAT_NAME = "spatial-snn-genome"
-#: HDF5 format bounds: v2 object headers and superblock (checksummed), but
-#: not the v3 superblock, whose "open for write" flag makes a file killed
-#: during a write unopenable without ``h5clear``.
-LIBVER = ("v108", "v108")
 #: What h5py and the checks raise on a damaged file; readers turn these into
 #: :class:`ArchiveFormatError`.
 READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError)
@@ -81,11 +75,17 @@ def get(group: h5py.Group, name: str, dtype=None, ndim: int | None = None) -> np
         dsid = h5py.h5d.open(group.id, name.encode())
     except (KeyError, ValueError) as exc:
         raise KeyError(f"{group.name}/{name}: missing or not a dataset") from exc
-    arr = np.empty(dsid.shape, dsid.dtype)
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{group.name}/{name}: expected {ndim} dimension(s), got shape {arr.shape}")
-    if dtype is not None and np.dtype(dtype).kind != arr.dtype.kind:
-        raise ValueError(f"{group.name}/{name}: expected dtype {np.dtype(dtype)}, got {arr.dtype}")
+    shape, kind = dsid.shape, dsid.dtype.kind
+    if ndim is not None and len(shape) != ndim:
+        raise ValueError(f"{group.name}/{name}: expected {ndim} dimension(s), got shape {shape}")
+    if kind not in "biuf" or (dtype is not None and np.dtype(dtype).kind != kind):
+        expected = np.dtype(dtype) if dtype is not None else "a numeric dtype"
+        raise ValueError(f"{group.name}/{name}: expected {expected}, got {dsid.dtype}")
+    # bound the allocation by what the file holds: a declared size is not data
+    nbytes = int(np.prod(shape, dtype=object)) * dsid.dtype.itemsize
+    if nbytes > group.file.id.get_filesize():
+        raise ValueError(f"{group.name}/{name}: declares shape {shape} ({nbytes} bytes), more than the whole file")
+    arr = np.empty(shape, dsid.dtype)
     if arr.size:
         dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, arr)
     crc = np.empty((), np.uint32)
@@ -136,10 +136,10 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def write_file_attrs(f: h5py.File, fmt: str) -> None:
-    """Root attributes common to run archives and genome files."""
+def write_file_attrs(f: h5py.File, fmt: str, version: int = FORMAT_VERSION) -> None:
+    """Root attributes common to run archives, their parts and genome files."""
     f.attrs["format"] = np.bytes_(fmt.encode("ascii"))
-    f.attrs["format_version"] = np.int64(FORMAT_VERSION)
+    f.attrs["format_version"] = np.int64(version)
     f.attrs["engine_version"] = np.bytes_(engine_version().encode("ascii"))
     f.attrs["created"] = np.bytes_(datetime.now(UTC).isoformat(timespec="seconds").encode())
     set_json(f, "versions", package_versions())
@@ -153,10 +153,16 @@ def one_line(exc: BaseException) -> str:
 def check_file(path: str | os.PathLike) -> None:
     """Raise :class:`ArchiveFormatError` if ``path`` is missing or not HDF5."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ArchiveFormatError(f"{path}: no such file; check the path")
-    if os.path.isdir(path):
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ArchiveFormatError(f"{path}: no such file; check the path") from None
+    except OSError as exc:
+        raise ArchiveFormatError(f"{path}: cannot be read ({one_line(exc)}); check the path") from exc
+    if stat.S_ISDIR(mode):
         raise ArchiveFormatError(f"{path}: is a directory, not an HDF5 file; pass a .h5 file")
+    if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+        raise ArchiveFormatError(f"{path}: not a regular file (a FIFO, socket or device); pass a .h5 file")
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -193,18 +199,21 @@ def check_kind(f: h5py.File, path: str, expected: str) -> None:
     try:
         kind = text_attr(f, "format") if "format" in f.attrs else None
         version = int(f.attrs["format_version"]) if kind is not None else None
+        if version is not None and f.attrs["format_version"].shape not in ((), (1,)):
+            raise ValueError("format_version: expected one integer")
     except READ_ERRORS as exc:
         raise ArchiveFormatError(f"{path}: damaged root attributes ({one_line(exc)}); restore it from a copy") from exc
     if kind != expected:
         hint = {
             "spatial-snn-run": "it is a run archive: use open_run(path)",
+            "spatial-snn-run-part": "it is one part of a run: open the run's header file with open_run",
             GENOME_FORMAT_NAME: "it is a genome file: use load_genome(path)",
         }.get(kind, "pass a file written by spatial-snn")
         raise ArchiveFormatError(f"{path}: HDF5 file of another kind (format {kind!r}, expected {expected!r}); {hint}")
-    if version > FORMAT_VERSION:
+    if version > MAX_VERSION[kind]:
         raise ArchiveFormatError(
             f"{path}: written by a newer spatial-snn (format_version {version} > "
-            f"{FORMAT_VERSION}); upgrade spatial-snn to read it"
+            f"{MAX_VERSION[kind]}); upgrade spatial-snn to read it"
         )
     if version < 1:
         raise ArchiveFormatError(f"{path}: invalid format_version {version}; the file is damaged")

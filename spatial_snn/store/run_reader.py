@@ -1,67 +1,58 @@
 """Reading run archives: :func:`open_run` and :class:`Run`.
 
-A run archive is written by :class:`spatial_snn.store.archive.RunWriter` (the
-layout, crash safety and single-writer rule are in that module and in
-``docs/archive.md``). This module defines what both sides agree on
-(:data:`FORMAT_NAME`, :data:`HISTORY_KEYS`, the per-generation fields) and
-the reader: only complete generations are visible, every dataset's checksum
-is verified, and ``/history`` is rebuilt from the per-generation ``stats``
-when it is damaged. Files are opened without HDF5 file locking, so a run
-that is being written can be read. Any damage ends in
-:class:`ArchiveFormatError`.
+Two layouts (:mod:`.schema`, ``docs/archive.md``), one reader:
+
+* a *split* run (``format_version`` 2, what :class:`~.archive.RunWriter`
+  writes): a header file at the user's path and one immutable part file per
+  generation in ``<path>.d/``; the generations are the part files
+  ``gen-000000.h5 .. gen-(n-1).h5`` found there (the directory listing is
+  the index), the history is read from their ``stats``, and the champion is
+  the last one committed (inside a generation's part, or a champion part).
+* a *packed* run (``format_version`` 1): one self-contained file, as written
+  by the single-file writer of before and by :func:`~.archive.pack_run`.
+
+Every count is bounded by what the files hold before anything is allocated,
+every dataset's checksum is verified, and any damage ends in one
+:class:`ArchiveFormatError` naming the file and the part. Files are opened
+without HDF5 file locking, so a run that is being written can be read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from contextlib import contextmanager
 
 import h5py
 import numpy as np
 
 from ..space.genome import Genome
-from .genome_io import read_genomes
-from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
+from . import schema
+from .genome_io import check_env_id, read_genomes
+from .h5io import READ_ERRORS, ArchiveFormatError, check_file, check_kind, get, get_json, one_line, text_attr
+from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "open_run"]
-
-FORMAT_NAME = "spatial-snn-run"
-#: Statistics every generation must give; appended to ``/history``.
-HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
-#: (name, dtype, shape given N individuals and E episodes) of the per-generation arrays.
-GENERATION_FIELDS = (
-    ("fitness", np.float64, None),
-    ("episode_returns", np.float64, ("N", "E")),
-    ("episode_lengths", np.int64, ("N", "E")),
-    ("episode_seeds", np.int64, ("E",)),
-    ("counters", np.int64, ("N", 3)),
-    ("parents", np.int64, ("N", 2)),
-    ("origin", np.int8, ("N",)),
-)
+__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "check_env_id", "list_parts", "open_run"]
 
 
-def open_run(path) -> Run:
+def open_run(path, *, allow_import=()) -> Run:
     """Open a run archive read-only (no HDF5 file locking: live runs can be read).
 
-    Only complete generations are visible; the :class:`Run` is a snapshot
+    Only committed generations are visible; the :class:`Run` is a snapshot
     taken at opening, so reopen to see generations written since.
 
     Raises
     ------
     ArchiveFormatError
-        Missing file, not HDF5, another kind of HDF5 file, newer
-        ``format_version``, or damaged / truncated.
+        Missing file, not a regular file, not HDF5, another kind of HDF5
+        file, newer ``format_version``, missing parts, or damaged / truncated.
+
+    ``allow_import``: modules that :attr:`Run.task` may name in an
+    ``env_id`` of the form ``module:Env`` (see :func:`check_env_id`).
     """
-    path = os.fspath(path)
-    f = open_checked(path, FORMAT_NAME)
-    try:
-        return Run(f, path, owns_file=True)
-    except BaseException:
-        f.close()
-        raise
+    return Run(os.fspath(path), allow_import=allow_import)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _reading(path: str, what: str):
     """Turn low-level read errors into a one-line :class:`ArchiveFormatError`."""
     try:
@@ -73,6 +64,55 @@ def _reading(path: str, what: str):
             f"{path}: damaged {what} ({one_line(exc)}); restore the file from a copy, "
             "or reopen it if a writer is running"
         ) from exc
+
+
+def _open_h5(path: str, expected: str) -> h5py.File:
+    check_file(path)
+    try:
+        f = h5py.File(path, "r", locking=False)
+    except READ_ERRORS as exc:
+        raise ArchiveFormatError(
+            f"{path}: damaged or truncated HDF5 file ({one_line(exc)}); restore it from a copy or rerun"
+        ) from exc
+    try:
+        check_kind(f, path, expected)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def list_parts(directory: str) -> tuple[int, list[tuple[int, int, str]]]:
+    """``(n_generations, champion parts)`` of a part directory.
+
+    ``n_generations``: the generation parts ``0 .. n-1`` (numbered without
+    gaps; a gap is damage). Champion parts: ``(after, k, name)`` sorted.
+    Temporary files (a writer killed mid-write) are ignored.
+    """
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise ArchiveFormatError(
+            f"{directory}: the run's part directory cannot be listed ({one_line(exc)}); "
+            "it must sit beside the run header, as written"
+        ) from exc
+    gens, champions = set(), []
+    for name in names:
+        m = schema.PART_RE.match(name)
+        if m is None:
+            continue
+        if m.group(1) == "gen" and m.group(3) is None:
+            gens.add(int(m.group(2)))
+        elif m.group(1) == "champion" and m.group(3) is not None:
+            champions.append((int(m.group(2)), int(m.group(3)), name))
+    n = len(gens)
+    if gens != set(range(n)):
+        missing = min(set(range(n)) - gens)
+        raise ArchiveFormatError(
+            f"{directory}: generation part {schema.generation_part(missing)} is missing but later ones exist; "
+            "restore it from a copy (parts are never deleted by the writer)"
+        )
+    return n, sorted(champions)
 
 
 class Run:
@@ -88,11 +128,23 @@ class Run:
         All root attributes, decoded (``format``, ``format_version``,
         ``engine_version``, ``created``, ``versions``, ...).
     n_generations : int
-        Complete generations (numbered ``0 .. n_generations - 1``).
+        Committed generations (numbered ``0 .. n_generations - 1``).
+    split : bool
+        True for a header with part files, False for one packed file.
     """
 
-    def __init__(self, f: h5py.File, path: str, *, owns_file: bool = False):
-        self._f, self.path, self._owns = f, path, owns_file
+    def __init__(self, path: str, *, allow_import=()):
+        self.path = path
+        self.allow_import = tuple(allow_import)
+        self._f = f = _open_h5(path, FORMAT_NAME)
+        try:
+            self._load()
+        except BaseException:
+            f.close()
+            raise
+
+    def _load(self) -> None:
+        f, path = self._f, self.path
         with _reading(path, "root attributes"):
             attrs = {}
             for key in f.attrs:
@@ -101,53 +153,166 @@ class Run:
                 elif f.attrs[key].dtype.kind == "S":
                     attrs[key] = text_attr(f, key)
                 else:
-                    attrs[key] = f.attrs[key].item()
+                    attrs[key] = np.asarray(f.attrs[key]).reshape(-1)[:1].tolist()
+                    attrs[key] = attrs[key][0] if attrs[key] else None
             self.attrs = attrs
-            self.config, self.seed, self.dim = attrs["config"], int(attrs["seed"]), int(attrs["dim"])
-        with _reading(path, "generation index"):
-            groups = f["generations"]
+            for key, kind in (("config", dict), ("seed", int), ("dim", int)):
+                if not isinstance(attrs.get(key), kind) or isinstance(attrs.get(key), bool):
+                    raise ValueError(f"{key}: expected {kind.__name__}, got {type(attrs.get(key)).__name__}")
+            self.config, self.seed, self.dim = attrs["config"], attrs["seed"], attrs["dim"]
+            if self.dim not in (1, 2, 3):
+                raise ValueError(f"dim: expected 1, 2 or 3, got {self.dim}")
+            self.split = attrs["format_version"] == schema.SPLIT_VERSION
+        if self.split:
+            with _reading(path, "root attribute parts"):
+                stored = text_attr(f, "parts")
+                if not stored or os.path.basename(stored) != stored or stored.startswith("."):
+                    raise ValueError(f"expected the base name of a directory beside the header, got {stored!r}")
+                self.parts_dir = schema.parts_dir(path, stored)
+            self.n_generations, champions = list_parts(self.parts_dir)
+            self._load_split(champions)
+        else:
+            self.parts_dir = None
+            self._load_packed()
+
+    # ----------------------------------------------------------- split runs
+    def _part(self, name: str) -> h5py.File:
+        return _open_h5(os.path.join(self.parts_dir, name), schema.PART_FORMAT_NAME)
+
+    def _read_index(self, n: int):
+        """``(n_indexed, columns, champion)`` from ``index.h5``, or None if absent or not trustworthy.
+
+        The index is a cache the writer replaces (atomically) after each
+        commit; it may lag the parts by one generation, never lead them.
+        """
+        name = os.path.join(self.parts_dir, schema.INDEX_PART)
+        if not os.path.lexists(name):
+            return None
+        try:
+            with _open_h5(name, schema.PART_FORMAT_NAME) as f:
+                h = f[schema.HISTORY]
+                gen = get(h, "generation", np.int64, 1)
+                m = len(gen)
+                if m > n or not np.array_equal(gen, np.arange(m)):
+                    return None
+                columns = {key: get(h, key, np.float64, 1) for key in h if key != "generation"}
+                if any(len(col) != m for col in columns.values()):
+                    return None
+                champ = get_json(f, "champion")
+                if champ is not None:
+                    after, k, part = int(champ[0]), int(champ[1]), str(champ[2])
+                    if schema.PART_RE.match(part) is None or after >= n:
+                        return None
+                    champ = ((after, k), part)
+            return m, columns, champ
+        except (ArchiveFormatError, *READ_ERRORS):
+            return None
+
+    def _load_split(self, champions) -> None:
+        n = self.n_generations
+        columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
+        best = None  # (commit order key, part name) of the last committed champion
+        start = 0
+        index = self._read_index(n)
+        if index is not None:
+            start, indexed, best = index
+            for key, col in indexed.items():
+                columns[key] = np.full(n, np.nan)
+                columns[key][:start] = col
+        for gen in range(start, n):
+            name = schema.generation_part(gen)
+            with self._part(name) as p, _reading(os.path.join(self.parts_dir, name), "generation part"):
+                if int(p.attrs["generation"]) != gen:
+                    raise ValueError(f"attribute generation = {int(p.attrs['generation'])}, expected {gen}")
+                self._stats_into(p[schema.GENERATION], gen, columns)
+                if schema.CHAMPION in p:
+                    best = ((gen, 0), name)
+        for after, k, name in champions:
+            if after < n and (best is None or (after, k) > best[0]):
+                best = ((after, k), name)
+        self._champion = best
+        self._champion_part = best[1] if best else None
+        self._history = self._complete(columns)
+
+    def _stats_into(self, g: h5py.Group, gen: int, columns: dict) -> None:
+        keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
+        if not isinstance(keys, list) or len(keys) != len(values) or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"{g.name}/stats: {len(values)} values for keys {keys!r}")
+        for key, value in zip(keys, values, strict=True):
+            columns.setdefault(key, np.full(self.n_generations, np.nan))[gen] = value
+
+    def _complete(self, columns: dict) -> dict:
+        for key in HISTORY_KEYS:
+            columns.setdefault(key, np.full(self.n_generations, np.nan))
+        return columns
+
+    # ---------------------------------------------------------- packed runs
+    def _load_packed(self) -> None:
+        f, path = self._f, self.path
+        with _reading(path, "generation index /generations"):
+            groups = f[schema.GENERATIONS]
+            if not isinstance(groups, h5py.Group) or len(groups) > schema.MAX_GENERATIONS:
+                raise ValueError("expected a group of at most 10**7 generations")
             names = sorted(groups, key=lambda s: (len(s), s))
-            if names != [f"{k:06d}" for k in range(len(names))]:
+            if names != [schema.generation_name(k) for k in range(len(names))]:
                 raise ValueError(f"generation groups are not numbered 0..{len(names) - 1} without gaps")
-            # groups are linked only once complete, so at most the last one can be
-            # unfinished (a group left by an interrupted manual edit or older writer)
+            # the old writer linked groups only once complete; at most the last can be unfinished
             if names and not bool(groups[names[-1]].attrs.get("complete", False)):
                 names.pop()
             self._names = names
-            self.n_generations = len(self._names)
+            self.n_generations = len(names)
         with _reading(path, "history"):
-            self._history = self._load_history()
+            self._history = self._packed_history()
+        self._champion_part = self._champion = None
 
-    def _load_history(self) -> dict[str, np.ndarray]:
-        """``/history`` trimmed to the complete generations; rebuilt from them if damaged."""
+    def _packed_history(self) -> dict[str, np.ndarray]:
+        """``/history`` trimmed to the complete generations; rebuilt from their stats if damaged."""
         n = self.n_generations
         try:
-            hist = {key: get(self._f["history"], key, None, 1) for key in self._f["history"]}
-            if any(len(arr) < n for arr in hist.values()):
+            hist = {key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
+                    for key in self._f[schema.HISTORY]}
+            if any(len(arr) < n for arr in hist.values()) or "generation" not in hist:
                 raise ValueError("history shorter than the complete generations")
             if not np.array_equal(hist["generation"][:n], np.arange(n)):
                 raise ValueError("generation")
-            return {key: arr[:n].copy() for key, arr in hist.items()}
+            return self._complete({key: arr[:n].copy() for key, arr in hist.items()})
         except READ_ERRORS:
-            pass  # the fast copy is damaged: the per-generation stats are the truth
+            pass  # the fast copy is damaged or missing: the per-generation stats are the truth
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         for gen in range(n):
-            g = self._group(gen)
-            keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
-            if len(keys) != len(values):
-                raise ValueError(f"{g.name}/stats: {len(values)} values for {len(keys)} keys")
-            for key, value in zip(keys, values, strict=True):
-                columns.setdefault(key, np.full(n, np.nan))[gen] = value
-        for key in HISTORY_KEYS:
-            columns.setdefault(key, np.full(n, np.nan))
-        return columns
+            with self.generation_group(gen) as g:
+                self._stats_into(g, gen, columns)
+        return self._complete(columns)
 
-    def _group(self, gen: int) -> h5py.Group:
+    # --------------------------------------------------------------- access
+    @property
+    def champion_commit(self) -> tuple[int, int, str] | None:
+        """Where a split run's champion was committed: ``(after, k, part name)``.
+
+        ``(g, 0, "gen-g.h5")`` for a champion inside generation ``g``'s part,
+        ``(after, k, "champion-after-k.h5")`` for a champion part; None for a
+        packed run or a run without champion. The writer continues from it.
+        """
+        return (*self._champion[0], self._champion[1]) if self.split and self._champion else None
+
+    @contextlib.contextmanager
+    def generation_group(self, gen: int):
+        """The h5py group of generation ``gen``, open for the ``with`` block (low-level access;
+        the writer and ``pack_run`` copy it whole)."""
         n = self.n_generations
         if not isinstance(gen, int | np.integer) or not -n <= gen < n:
             raise IndexError(f"generation {gen}: expected an index into the {n} complete generations")
-        with _reading(self.path, f"generation {gen}"):
-            return self._f["generations"][self._names[int(gen) % n]]
+        gen = int(gen) % n
+        if not self.split:
+            with _reading(self.path, f"generation {gen}"):
+                group = self._f[schema.GENERATIONS][self._names[gen]]
+            yield group
+            return
+        name = os.path.join(self.parts_dir, schema.generation_part(gen))
+        with _open_h5(name, schema.PART_FORMAT_NAME) as p:
+            with _reading(name, f"generation {gen}"):
+                group = p[schema.GENERATION]
+            yield group
 
     @property
     def history(self) -> dict[str, np.ndarray]:
@@ -159,19 +324,38 @@ class Run:
         """
         return {key: arr.copy() for key, arr in self._history.items()}
 
+    @property
+    def scenario(self) -> dict:
+        """``config["scenario"]``, the stored scenario (ArchiveFormatError if absent)."""
+        sc = self.config.get("scenario")
+        if not isinstance(sc, dict):
+            raise ArchiveFormatError(
+                f"{self.path}: config has no scenario object (got {type(sc).__name__}); "
+                "the archive was not written by spatial-snn's runner and cannot be resumed or replayed"
+            )
+        return sc
+
+    @property
+    def task(self) -> dict:
+        """``config["task"]``, the task description the runner stored (env id checked by :func:`check_env_id`)."""
+        task = self.config.get("task")
+        if not isinstance(task, dict):
+            raise ArchiveFormatError(f"{self.path}: config has no task object (got {type(task).__name__}); "
+                                     "the archive cannot be replayed")
+        check_env_id(task.get("env_id"), self.path, self.allow_import)
+        return task
+
     def population(self, gen: int) -> list[Genome]:
         """All genomes of generation ``gen`` (negative indices count from the end)."""
-        g = self._group(gen)
-        with _reading(self.path, f"generation {gen}"):
-            population = g["population"]
-        return read_genomes(population)  # raises ArchiveFormatError itself
+        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+            return read_genomes(g["population"])
 
     def genome(self, gen: int, idx: int) -> Genome:
         """Genome ``idx`` of generation ``gen``."""
-        g = self._group(gen)
-        with _reading(self.path, f"generation {gen}"):
-            population = g["population"]
-        return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
+        with self.generation_group(gen) as g:
+            with _reading(g.file.filename, f"generation {gen}"):
+                population = g["population"]
+            return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
 
     def generation(self, gen: int) -> dict:
         """Arrays of generation ``gen``: the ``write_generation`` fields.
@@ -180,10 +364,9 @@ class Run:
         counters, parents, origin``, ``test_returns, test_seeds`` (when
         tested), ``stats`` (dict), ``extra`` (dict), ``rng_state`` (or None).
         """
-        g = self._group(gen)
-        with _reading(self.path, f"generation {gen}"):
+        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
             out = {name: get(g, name, dtype) for name, dtype, _ in GENERATION_FIELDS}
-            for name, dtype in (("test_returns", np.float64), ("test_seeds", np.int64)):
+            for name, dtype in schema.TEST_FIELDS:
                 if name in g:
                     out[name] = get(g, name, dtype, 1)
             keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
@@ -195,34 +378,43 @@ class Run:
     def champion(self) -> tuple[Genome, dict] | None:
         """``(genome, info)`` of the champion, or None; info: test_returns, test_seeds,
         generation, index."""
-        with _reading(self.path, "champion"):
-            if "champion" not in self._f:
+        if self.split:
+            if self._champion_part is None:
                 return None
-            c = self._f["champion"]
-            genome = read_genomes(c["genome"])[0]
-            info = {
-                "test_returns": get(c, "test_returns", np.float64, 1),
-                "test_seeds": get(c, "test_seeds", np.int64, 1),
-                "generation": int(c.attrs["generation"]),
-                "index": int(c.attrs["index"]),
-            }
+            name = os.path.join(self.parts_dir, self._champion_part)
+            with _open_h5(name, schema.PART_FORMAT_NAME) as p, _reading(name, "champion"):
+                return self._read_champion(p[schema.CHAMPION])
+        with _reading(self.path, "champion"):
+            if schema.CHAMPION not in self._f:
+                return None
+            return self._read_champion(self._f[schema.CHAMPION])
+
+    @staticmethod
+    def _read_champion(c: h5py.Group) -> tuple[Genome, dict]:
+        genome = read_genomes(c["genome"])[0]
+        info = {
+            "test_returns": get(c, "test_returns", np.float64, 1),
+            "test_seeds": get(c, "test_seeds", np.int64, 1),
+            "generation": int(c.attrs["generation"]),
+            "index": int(c.attrs["index"]),
+        }
         return genome, info
 
     @property
     def run_data_names(self) -> list[str]:
         with _reading(self.path, "run data"):
-            return sorted(self._f["run_data"])
+            return sorted(self._f[schema.RUN_DATA]) if schema.RUN_DATA in self._f else []
 
     def run_data(self, name: str) -> np.ndarray:
-        """A run-level array stored with ``RunWriter.set_run_data``."""
+        """A run-level array stored with the writer's ``run_data`` (e.g. ``obs_low``)."""
         names = self.run_data_names
         if name not in names:
             raise KeyError(f"run data {name!r}: not in {self.path}; stored: {names}")
-        with _reading(self.path, "run data"):
-            return get(self._f["run_data"], name)
+        with _reading(self.path, f"run data {name}"):
+            return get(self._f[schema.RUN_DATA], name)
 
     def close(self) -> None:
-        if self._owns and self._f.id.valid:
+        if self._f.id.valid:
             self._f.close()
 
     def __enter__(self) -> Run:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..evo.variation import compact
+from ..space.codec import decode_batch, encode_batch
 from ..space.connectivity import ConnectivityRule
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from .backends import make_batch
@@ -144,40 +145,20 @@ def unpack(d: dict) -> Genome:
     return Genome(**fields, rule=ConnectivityRule(**d["rule"]))
 
 
-# arrays that share a length per genome: concatenated across a batch, split by the counts
-_GROUPS = {
-    "neurons": ("positions", *NEURON_PARAMS, "sign"),
-    "inputs": ("input_positions", "input_sign"),
-    "outputs": ("output_positions",),
-    **{short: (f"{short}_pre", f"{short}_post", f"{short}_weight") for short in _PROJ.values()},
-}
-
-
 def pack_batch(genomes: Sequence[Genome]) -> dict:
-    """Genomes as one dict of concatenated numpy arrays, with per-genome counts.
+    """Genomes as one dict of concatenated numpy arrays with per-genome counts.
 
-    A job's genomes in ~25 arrays instead of ~20 per genome: Dask sends every
-    array as a message frame of its own, and per-frame costs dominated the
-    client's CPU per job (benchmarks/bench_cluster.py).
+    The codec the run archive uses too (:func:`spatial_snn.space.codec.encode_batch`).
+    A job's genomes travel in ~25 arrays instead of ~20 per genome: Dask sends
+    every array as a message frame of its own, and per-frame costs dominated
+    the client's CPU per job (benchmarks/bench_cluster.py).
     """
-    parts = [pack(g) for g in genomes]
-    out = {"rules": [d["rule"] for d in parts]}
-    for group, names in _GROUPS.items():
-        out[f"n_{group}"] = np.array([len(d[names[0]]) for d in parts], np.int64)
-        for name in names:
-            out[name] = np.concatenate([d[name] for d in parts])
-    return out
+    return encode_batch(genomes)
 
 
 def unpack_batch(batch: dict) -> list[Genome]:
     """Inverse of :func:`pack_batch`."""
-    parts = [{"rule": rule} for rule in batch["rules"]]
-    for group, names in _GROUPS.items():
-        cuts = np.cumsum(batch[f"n_{group}"])[:-1]
-        for name in names:
-            for d, piece in zip(parts, np.split(batch[name], cuts), strict=True):
-                d[name] = piece
-    return [unpack(d) for d in parts]
+    return decode_batch(batch)
 
 
 # ------------------------------------------------------------- rollouts

@@ -1,0 +1,102 @@
+"""The archive schema: every name and number the writers and readers agree on.
+
+Nothing here touches a file. :mod:`.archive` (the writer), :mod:`.run_reader`
+and :mod:`.genome_io` import these names; neither side reads the other's
+private state. The layout, field by field with units, is in
+``docs/archive.md``.
+
+Three kinds of HDF5 file carry a ``format`` root attribute:
+
+* ``spatial-snn-run``: a run. ``format_version`` 2 is a *run header* at the
+  user's path (config, seed, dim, ``run_data/``) whose generations are
+  immutable part files in the directory ``<path>.d/``; ``format_version`` 1
+  is one self-contained file (what the writer before the part files
+  produced, and what :func:`~.archive.pack_run` produces).
+* ``spatial-snn-run-part``: one part file, ``gen-NNNNNN.h5`` (a generation,
+  with the champion it made, if any), ``champion-NNNNNN-K.h5`` (a champion
+  recorded after generation ``NNNNNN`` was committed) or ``index.h5`` (the
+  history and the champion's part name, a cache of what the parts hold).
+* ``spatial-snn-genome``: a standalone genome file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+FORMAT_NAME = "spatial-snn-run"
+PART_FORMAT_NAME = "spatial-snn-run-part"
+GENOME_FORMAT_NAME = "spatial-snn-genome"
+#: Run layouts: 1 = one self-contained file (old writer, packed runs); 2 = header + part files.
+PACKED_VERSION = 1
+SPLIT_VERSION = 2
+#: Newest ``format_version`` this code reads, per kind.
+MAX_VERSION = {FORMAT_NAME: SPLIT_VERSION, PART_FORMAT_NAME: 1, GENOME_FORMAT_NAME: 1}
+#: Kept for callers of the old single constant (genome files and part files are version 1).
+FORMAT_VERSION = 1
+#: HDF5 format bounds: v2 object headers and superblock (checksummed), but not
+#: the v3 superblock, whose "open for write" flag makes a killed file unopenable
+#: without ``h5clear``.
+LIBVER = ("v108", "v108")
+
+#: Statistics every generation must give (the ``stats`` of a generation, and ``history``).
+HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
+#: (name, dtype, shape given N individuals and E episodes) of the per-generation arrays.
+GENERATION_FIELDS = (
+    ("fitness", np.float64, None),
+    ("episode_returns", np.float64, ("N", "E")),
+    ("episode_lengths", np.int64, ("N", "E")),
+    ("episode_seeds", np.int64, ("E",)),
+    ("counters", np.int64, ("N", 3)),
+    ("parents", np.int64, ("N", 2)),
+    ("origin", np.int8, ("N",)),
+)
+#: Optional per-generation test arrays (name, dtype), both or neither.
+TEST_FIELDS = (("test_returns", np.float64), ("test_seeds", np.int64))
+
+#: Group names: inside a packed file, and inside a part file.
+GENERATIONS = "generations"
+HISTORY = "history"
+RUN_DATA = "run_data"
+CHAMPION = "champion"
+GENERATION = "generation"
+
+#: Part file names in ``<path>.d/``; anything else there (temporary files) is ignored.
+PARTS_SUFFIX = ".d"
+PART_RE = re.compile(r"^(gen|champion)-(\d{6})(?:-(\d+))?\.h5$")
+#: The part directory's index: the history and the champion's part, replaced after each commit
+#: (a cache: readers check it against the parts and fall back to reading them).
+INDEX_PART = "index.h5"
+#: Most generations a reader accepts (a bound for crafted names and counts).
+MAX_GENERATIONS = 10**7
+
+
+def generation_name(gen: int) -> str:
+    """``/generations/NNNNNN`` group name of a packed file."""
+    return f"{int(gen):06d}"
+
+
+def generation_part(gen: int) -> str:
+    """File name of generation ``gen``'s part."""
+    return f"gen-{int(gen):06d}.h5"
+
+
+def champion_part(after: int, k: int) -> str:
+    """File name of the ``k``-th champion recorded after generation ``after`` was committed."""
+    return f"champion-{int(after):06d}-{int(k)}.h5"
+
+
+def parts_dir(header_path, stored_name: str | None = None) -> str:
+    """The part directory of a run header.
+
+    ``stored_name`` is the header's ``parts`` attribute (the directory's
+    base name, fixed at creation); it is looked up beside the header's real
+    path, so a symlink to a header, or a hard link in the same directory,
+    finds the parts. Without it: ``<real path>.d`` (for a header being made).
+    """
+    real = os.path.realpath(os.fspath(header_path))
+    if stored_name is None:
+        return real + PARTS_SUFFIX
+    return os.path.join(os.path.dirname(real), stored_name)
