@@ -26,7 +26,10 @@ import tracemalloc
 
 import numpy as np
 
-from spatial_snn import ConnectivityRule, GenomeSpec, build, random_genome
+from spatial_snn import GenomeSpec
+from spatial_snn.space.connectivity import build
+from spatial_snn.space.layout import random_genome
+from spatial_snn.space.rules import ConnectivityRule
 
 
 def spec_for(n: int) -> GenomeSpec:

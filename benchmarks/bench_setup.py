@@ -31,10 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from spatial_snn import ConnectivityRule, GenomeSpec, random_genome
+from spatial_snn import GenomeSpec
 from spatial_snn.runs.scenarios import load_scenario
 from spatial_snn.runs.setup import check_scenario, resolve
 from spatial_snn.space import layout
+from spatial_snn.space.layout import random_genome
+from spatial_snn.space.rules import ConnectivityRule
 from spatial_snn.tasks.evaluation import rollout
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from spatial_snn import ConnectivityRule, Genome, GenomeSpec, Synapses, build, random_genome
+from spatial_snn import Genome, GenomeSpec
 from spatial_snn.space import sampling
-from spatial_snn.space.connectivity import sample_edges, sample_pairs, synapse_distances
+from spatial_snn.space.connectivity import build, sample_edges, sample_pairs, synapse_distances
+from spatial_snn.space.genome import Synapses
+from spatial_snn.space.layout import random_genome
+from spatial_snn.space.rules import ConnectivityRule
 
 
 def brute_pairs(pos, r):

@@ -5,8 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spatial_snn import GenomeSpec, Synapses, build, random_genome
-from spatial_snn.space.genome import NEURON_PARAMS, Genome
+from spatial_snn import GenomeSpec
+from spatial_snn.space.connectivity import build
+from spatial_snn.space.genome import NEURON_PARAMS, Genome, Synapses
+from spatial_snn.space.layout import random_genome
 
 N, N_IN, N_OUT, DIM = 4, 2, 3, 2
 

@@ -175,6 +175,14 @@ def test_the_package_root_serves_every_public_name_from_its_module():
         spatial_snn.no_such_name  # noqa: B018
 
 
+def test_the_front_door_is_small_and_internals_live_in_their_subpackages():
+    assert len(spatial_snn.__all__) <= 16  # what a user starts from, not every module's names
+    for internal in ("SPIKES", "set_threads", "compact", "RunWriter", "WorkerPool", "make_env"):
+        assert internal not in spatial_snn.__all__
+        with pytest.raises(AttributeError):
+            getattr(spatial_snn, internal)
+
+
 # ------------------------------------------------------------------ the checker itself
 def _tree(tmp_path: Path, sources: dict[str, str]) -> dict[str, Path]:
     for rel, text in sources.items():

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from spatial_snn import GenomeSpec, ParameterRanges, build, random_genome
+from spatial_snn import GenomeSpec
 from spatial_snn.space.calibration import length_for_degree
-from spatial_snn.space.connectivity import ConnectivityRule, io_length_for_degree, mean_degree, mean_fan_out
+from spatial_snn.space.connectivity import ConnectivityRule, build, io_length_for_degree, mean_degree, mean_fan_out
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS
+from spatial_snn.space.layout import ParameterRanges, random_genome
 
 Z = 4.5  # |z| bound of the statistical tests (fixed seeds: deterministic)
 
