@@ -28,7 +28,7 @@ import numpy as np
 from ..space.genome import Genome
 from . import schema
 from .genome_io import check_env_id, read_genomes
-from .h5io import READ_ERRORS, ArchiveFormatError, check_file, check_kind, get, get_json, one_line, text_attr
+from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
 __all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "check_env_id", "list_parts", "open_run"]
@@ -64,22 +64,6 @@ def _reading(path: str, what: str):
             f"{path}: damaged {what} ({one_line(exc)}); restore the file from a copy, "
             "or reopen it if a writer is running"
         ) from exc
-
-
-def _open_h5(path: str, expected: str) -> h5py.File:
-    check_file(path)
-    try:
-        f = h5py.File(path, "r", locking=False)
-    except READ_ERRORS as exc:
-        raise ArchiveFormatError(
-            f"{path}: damaged or truncated HDF5 file ({one_line(exc)}); restore it from a copy or rerun"
-        ) from exc
-    try:
-        check_kind(f, path, expected)
-    except BaseException:
-        f.close()
-        raise
-    return f
 
 
 def list_parts(directory: str) -> tuple[int, list[tuple[int, int, str]]]:
@@ -136,7 +120,7 @@ class Run:
     def __init__(self, path: str, *, allow_import=()):
         self.path = path
         self.allow_import = tuple(allow_import)
-        self._f = f = _open_h5(path, FORMAT_NAME)
+        self._f = f = open_checked(path, FORMAT_NAME)
         try:
             self._load()
         except BaseException:
@@ -177,7 +161,7 @@ class Run:
 
     # ----------------------------------------------------------- split runs
     def _part(self, name: str) -> h5py.File:
-        return _open_h5(os.path.join(self.parts_dir, name), schema.PART_FORMAT_NAME)
+        return open_checked(os.path.join(self.parts_dir, name), schema.PART_FORMAT_NAME)
 
     def _read_index(self, n: int):
         """``(n_indexed, columns, champion)`` from ``index.h5``, or None if absent or not trustworthy.
@@ -189,7 +173,7 @@ class Run:
         if not os.path.lexists(name):
             return None
         try:
-            with _open_h5(name, schema.PART_FORMAT_NAME) as f:
+            with open_checked(name, schema.PART_FORMAT_NAME) as f:
                 h = f[schema.HISTORY]
                 gen = get(h, "generation", np.int64, 1)
                 m = len(gen)
@@ -309,7 +293,7 @@ class Run:
             yield group
             return
         name = os.path.join(self.parts_dir, schema.generation_part(gen))
-        with _open_h5(name, schema.PART_FORMAT_NAME) as p:
+        with open_checked(name, schema.PART_FORMAT_NAME) as p:
             with _reading(name, f"generation {gen}"):
                 group = p[schema.GENERATION]
             yield group
@@ -382,7 +366,7 @@ class Run:
             if self._champion_part is None:
                 return None
             name = os.path.join(self.parts_dir, self._champion_part)
-            with _open_h5(name, schema.PART_FORMAT_NAME) as p, _reading(name, "champion"):
+            with open_checked(name, schema.PART_FORMAT_NAME) as p, _reading(name, "champion"):
                 return self._read_champion(p[schema.CHAMPION])
         with _reading(self.path, "champion"):
             if schema.CHAMPION not in self._f:
