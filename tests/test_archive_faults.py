@@ -386,6 +386,7 @@ def test_the_old_single_file_archive_opens_as_written(tmp_path):
 def test_the_old_single_file_archive_resumes_to_the_uninterrupted_history(tmp_path):
     from spatial_snn.runs.runner import evolve
     from spatial_snn.runs.scenarios import scenario_from_dict
+    from spatial_snn.runs.setup import resolve
 
     sc = scenario_from_dict(FIXTURE_SCENARIO)
     old = tmp_path / "old.h5"
@@ -393,7 +394,8 @@ def test_the_old_single_file_archive_resumes_to_the_uninterrupted_history(tmp_pa
     resumed = evolve(sc, seed=3, workers=1, generations=2, archive=old, resume=True)  # a finished run stays
     assert len(resumed.history["generation"]) == 2
     resumed = evolve(sc, seed=3, workers=1, generations=3, archive=old, resume=True)
-    whole = evolve(sc, seed=3, workers=1, generations=3, archive=tmp_path / "whole.h5")
+    # the old run trained on gymnasium (it predates backends) and so does its resumption
+    whole = evolve(resolve(sc, 2, 3, backend="gymnasium"), workers=1, generations=3, archive=tmp_path / "whole.h5")
     for key in ("generation", "best", "mean", "test", "env_steps", "invalid_obs"):
         assert np.array_equal(resumed.history[key], whole.history[key], equal_nan=True), key
     with open_run(old) as a, open_run(tmp_path / "whole.h5") as b:
