@@ -11,6 +11,7 @@ run still being written can be plotted.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,23 +63,23 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import EngFormatter
+    from matplotlib.ticker import FuncFormatter
 
     if not curves:
         raise ValueError("curves: expected at least one run archive")
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    colours = {1: "tab:blue", 2: "tab:orange", 3: "tab:green"}
-    for c in curves:
+    styles = {1: ":", 2: "-", 3: "--"}  # one colour per run, the line style tells the dimension
+    for k, c in enumerate(curves):
         y = best_so_far(c) if champion else c.test
         ax.plot(c.env_steps, y, marker="o", markersize=3, linewidth=1.4, label=c.label,
-                color=colours.get(c.dim), alpha=0.9)
+                color=f"C{k % 10}", linestyle=styles.get(c.dim, "-"), alpha=0.9)
     if published is not None and math.isfinite(published):
         ax.axhline(published, color="black", linestyle="--", linewidth=1.2, label=f"published {published:g}")
-    ax.xaxis.set_major_formatter(EngFormatter(places=0))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e6:g}M" if x else "0"))
     ax.set_xlabel("environment steps (training and tests)")
     ax.set_ylabel("held-out test return" + (" (best so far)" if champion else ""))
     envs = sorted({c.env_id for c in curves})
-    ax.set_title(title or ", ".join(envs))
+    ax.set_title(textwrap.fill(title or ", ".join(envs), 80), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
