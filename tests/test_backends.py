@@ -143,12 +143,25 @@ def test_envpool_gives_the_same_evaluation_on_one_or_two_workers():
         assert np.array_equal(getattr(one, f), getattr(two, f)), f
 
 
-def test_envpool_run_history_is_the_same_for_one_and_two_workers(tmp_path):
-    sc = scenario_from_dict({
+def _tiny_envpool():
+    return scenario_from_dict({
         "name": "tiny", "env": {"id": "CartPole-v1", "backend": "envpool"}, "network": {"substeps": 4},
         "evolution": {"population": 6, "generations": 2},
         "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, "bounds_episodes": 2},
     })
+
+
+def test_envpool_run_records_its_backends_in_the_archive(tmp_path):
+    evolve(_tiny_envpool(), seed=4, workers=1, archive=tmp_path / "one.h5")
+    from spatial_snn import open_run
+
+    with open_run(tmp_path / "one.h5") as run:
+        assert run.config["env_backend"] == {"train": "envpool", "test": "gymnasium"}
+
+
+@pytest.mark.slow  # starts worker processes
+def test_envpool_run_history_is_the_same_for_one_and_two_workers(tmp_path):
+    sc = _tiny_envpool()
     one = evolve(sc, seed=4, workers=1, archive=tmp_path / "one.h5")
     two = evolve(sc, seed=4, workers=2)
     for k in ("best", "mean", "test", "env_steps"):
