@@ -37,7 +37,7 @@ from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
 from ..tasks.evaluation import Evaluation, Task, WorkerPool, task_from_meta, task_meta
 from .interrupts import held_interrupts
-from .scenarios import Scenario, check_run_args, stored_scenario
+from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
 
 HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
@@ -166,8 +166,6 @@ def evolve(
                              f"backend={state.train_backend!r} to resume it, or pass the scenario itself")
         setup = scenario if state is None else scenario.with_bounds(*state.bounds)
     else:
-        from .scenarios import as_scenario
-
         sc = as_scenario(scenario)
         check_run_args(sc, 2 if dim is None else dim, 0 if seed is None else seed, generations, workers)
         setup = resolve(sc, 2 if dim is None else dim, 0 if seed is None else seed,
