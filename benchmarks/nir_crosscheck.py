@@ -2,11 +2,11 @@
 
 Not part of the test suite (torch is heavy). Run it in a separate environment::
 
-    python3 -m venv /work/venv-torch
-    /work/venv-torch/bin/pip install torch nirtorch nir==1.0.8 h5py
-    /work/venv-torch/bin/pip install --no-deps norse==1.1.0    # keeps the torch you have
-    spatial-snn export genomes/cartpole-2d.h5 --to /tmp/cartpole-2d.nir --trace 200
-    /work/venv-torch/bin/python benchmarks/nir_crosscheck.py /tmp/cartpole-2d.nir [more.nir ...]
+    python3 -m venv ../venv-torch
+    ../venv-torch/bin/pip install torch nirtorch nir==1.0.8 h5py
+    ../venv-torch/bin/pip install --no-deps norse==1.1.0    # keeps the torch you have
+    spatial-snn export genomes/cartpole-2d.h5 --to out/cartpole-2d.nir --trace 200
+    ../venv-torch/bin/python benchmarks/nir_crosscheck.py out/cartpole-2d.nir [more.nir ...]
 
 It reads only the ``.nir`` file (graph, metadata and golden trace: no
 spatial_snn import), builds the network with ``norse.torch.from_nir``, feeds it
