@@ -32,15 +32,17 @@ QUICK = {"CartPole-v1"}  # 100 episodes take seconds; the rest (InvertedPendulum
 # ------------------------------------------------------------ choosing a backend
 def test_auto_picks_envpool_for_a_supported_task_and_gymnasium_otherwise():
     assert resolve_backend("auto", "Hopper-v5", {"healthy_reward": 0.0}) == "envpool"
-    # gymnasium's Ant-v5 keyword; EnvPool's Ant has no such setting
-    assert resolve_backend("auto", "Ant-v5", {"include_cfrc_ext_in_observation": False}) == "gymnasium"
+    # gymnasium's Ant-v5 keyword, translated for EnvPool (envpool_kwargs)
+    assert resolve_backend("auto", "Ant-v5", {"include_cfrc_ext_in_observation": False}) == "envpool"
+    # gymnasium's Hopper-v5 keyword; EnvPool's Hopper has no such setting
+    assert resolve_backend("auto", "Hopper-v5", {"healthy_z_range": (0.7, 2.0)}) == "gymnasium"
     assert resolve_backend("auto", "NaNAfter-v0", {}) == "gymnasium"  # ours, tests/envs_for_tests.py
     assert resolve_backend("gymnasium", "Hopper-v5", {}) == "gymnasium"
 
 
 def test_envpool_requested_but_unusable_names_the_keyword_or_the_id():
-    with pytest.raises(ValueError, match="include_cfrc_ext_in_observation"):
-        resolve_backend("envpool", "Ant-v5", {"include_cfrc_ext_in_observation": False})
+    with pytest.raises(ValueError, match="healthy_z_range"):
+        resolve_backend("envpool", "Hopper-v5", {"healthy_z_range": (0.7, 2.0)})
     with pytest.raises(ValueError, match="NaNAfter-v0"):
         resolve_backend("envpool", "NaNAfter-v0", {})
     with pytest.raises(ValueError, match="env.backend"):
@@ -248,7 +250,34 @@ def test_locomotion_champion_returns_agree_on_envpool_and_gymnasium(name):
 
 
 def test_a_run_asking_for_envpool_with_an_unsupported_keyword_fails_before_evolving():
-    sc = scenario_from_dict({"env": {"id": "Ant-v5", "backend": "envpool",
-                                     "kwargs": {"include_cfrc_ext_in_observation": False}}})
-    with pytest.raises(ValueError, match="include_cfrc_ext_in_observation.*fix"):
-        resolve(sc, 2, 0, bounds=((0.0,) * 27, (1.0,) * 27), check=False)
+    sc = scenario_from_dict({"env": {"id": "Hopper-v5", "backend": "envpool",
+                                     "kwargs": {"healthy_z_range": [0.7, 2.0]}}})
+    with pytest.raises(ValueError, match="healthy_z_range.*fix"):
+        resolve(sc, 2, 0, bounds=((0.0,) * 11, (1.0,) * 11), check=False)
+
+
+def test_ant_without_contact_forces_keeps_gymnasiums_columns_and_contact_cost():
+    """include_cfrc_ext_in_observation=False: gymnasium's 27 columns, and the reward
+    still pays the contact cost (EnvPool's own use_contact_force=False drops it)."""
+    narrow = {"include_cfrc_ext_in_observation": False}
+    gym_batch = make_batch("gymnasium", "Ant-v5", narrow, None, [5])
+    ours = EnvPoolBatch("Ant-v5", narrow, None, [5, 6])
+    full = EnvPoolBatch("Ant-v5", {}, None, [5, 6])
+    try:
+        assert ours.observation_space == gym_batch.observation_space
+        obs, obs_full = ours.reset(), full.reset()
+        assert obs.shape == (2, 27) and obs_full.shape == (2, 105)
+        np.testing.assert_array_equal(obs, obs_full[:, :27])
+        rng = np.random.default_rng(2)
+        contact = 0.0
+        for _ in range(100):
+            a = rng.uniform(-1, 1, (2, 8))
+            o, r, _ = ours.step(a, np.arange(2))
+            o_full, r_full, _ = full.step(a, np.arange(2))
+            np.testing.assert_array_equal(o, o_full[:, :27])
+            np.testing.assert_array_equal(r, r_full)
+            contact += float(np.sum(full.last_info["reward_contact"]))
+        assert contact < 0  # the term the columns left out is still in the reward
+    finally:
+        ours.close()
+        full.close()

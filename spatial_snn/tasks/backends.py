@@ -44,6 +44,30 @@ _POOL_KEYS = frozenset({
 })
 
 
+def envpool_kwargs(env_id: str, kwargs: dict | None) -> tuple[dict, int | None]:
+    """EnvPool's spelling of gymnasium keyword arguments, and how many leading
+    observation columns to keep (None: all).
+
+    Gymnasium v5's ``include_cfrc_ext_in_observation=False`` (Ant) leaves the
+    78 contact forces out of the observation but keeps the contact cost in the
+    reward. EnvPool's ``use_contact_force=False`` drops both, so a training
+    return would differ from gymnasium's (about -0.9 per 1000 random steps).
+    EnvPool therefore runs with the forces on, and the batch keeps the leading
+    columns: the width EnvPool's observation has without them, the same
+    columns in the same order as gymnasium's.
+    """
+    kwargs = dict(kwargs or {})
+    if "include_cfrc_ext_in_observation" not in kwargs:
+        return kwargs, None
+    import envpool
+
+    include = bool(kwargs.pop("include_cfrc_ext_in_observation"))
+    if include:
+        return {**kwargs, "use_contact_force": True}, None
+    narrow = envpool.make_spec(env_id, **kwargs, use_contact_force=False).observation_space.shape[0]
+    return {**kwargs, "use_contact_force": True}, int(narrow)
+
+
 def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
     """Why EnvPool cannot run ``env_id`` with ``kwargs``, or None when it can.
 
@@ -60,6 +84,8 @@ def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
         hint = f" (close: {', '.join(close)})" if close else ""
         return f"EnvPool has no task {env_id!r}{hint}"
     accepted = set(envpool.make_spec(env_id).config._fields) - _POOL_KEYS
+    if "use_contact_force" in accepted:
+        accepted.add("include_cfrc_ext_in_observation")  # translated by envpool_kwargs
     unknown = sorted(set(kwargs or {}) - accepted)
     if unknown:
         return (f"EnvPool's {env_id} does not accept the keyword argument(s) {', '.join(unknown)}; "
@@ -138,15 +164,21 @@ class EnvPoolBatch:
                  seeds: Sequence[int], threads: int = 1):
         import envpool
 
+        from gymnasium import spaces
+
         seeds = [int(s) for s in seeds]
         limit = {} if max_episode_steps is None else {"max_episode_steps": int(max_episode_steps)}
         with warnings.catch_warnings():  # EnvPool's spaces warn about float64 bounds cast to float32
             warnings.simplefilter("ignore", UserWarning)
+            kwargs, self._keep = envpool_kwargs(env_id, kwargs)
             self.pool = envpool.make_gymnasium(env_id, num_envs=len(seeds), batch_size=len(seeds),
                                                num_threads=int(threads), env_seed=seeds,
-                                               **(kwargs or {}), **limit)
+                                               **kwargs, **limit)
             self.action_space = _as_gymnasium(self.pool.action_space)
-            self.observation_space = self.pool.observation_space
+            space = self.pool.observation_space
+            if self._keep is not None:
+                space = spaces.Box(space.low[:self._keep], space.high[:self._keep], (self._keep,), space.dtype)
+            self.observation_space = space
         self._where = np.empty(len(seeds), np.int64)  # scratch: row of each env id in a reply
         self.last_info: dict = {}
 
@@ -161,7 +193,7 @@ class EnvPoolBatch:
         """(B, obs_dim) float64 first observations, in environment order."""
         obs, info = self.pool.reset()
         rows = self._aligned(info["env_id"], np.arange(len(obs)))
-        obs = np.asarray(obs, np.float64)
+        obs = np.asarray(obs[:, :self._keep], np.float64)
         return obs if rows is None else obs[rows]
 
     def step(self, actions: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,7 +204,7 @@ class EnvPoolBatch:
         rows = self._aligned(info["env_id"], idx)
         if rows is not None:
             obs, reward, done = obs[rows], reward[rows], done[rows]
-        return np.asarray(obs, np.float64), np.asarray(reward, np.float64), done
+        return np.asarray(obs[:, :self._keep], np.float64), np.asarray(reward, np.float64), done
 
     def close(self) -> None:
         self.pool.close()
