@@ -432,7 +432,8 @@ def plot_summary(records: list[dict], rows: list[dict], path, title: str = "", n
         import textwrap
 
         fig.text(0.01, 0.01, textwrap.fill(note, 180), fontsize=7, va="bottom")
-    fig.tight_layout(rect=(0, 0.1 if note else 0, 1, 1))
+    # fixed margins: tight_layout measured every text box and took half the time of a batch test
+    fig.subplots_adjust(left=0.05, right=0.99, top=0.84, bottom=0.24 if note else 0.09, wspace=0.32)
     path = Path(path)
     fig.savefig(path, dpi=100)
     plt.close(fig)

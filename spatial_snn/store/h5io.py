@@ -17,6 +17,7 @@ signature, kind and version. The layout is in ``docs/archive.md``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -125,6 +126,12 @@ def engine_version() -> str:
 
 def package_versions() -> dict[str, str]:
     """Versions of the numerical stack and python, for reproducibility."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
+    """Looked up once per process: reading package metadata costs ~30 ms a file."""
     import platform
 
     out = {"python": platform.python_version()}

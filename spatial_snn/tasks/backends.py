@@ -27,6 +27,7 @@ in the last bits, returns agree statistically (``tests/test_backends.py``).
 from __future__ import annotations
 
 import difflib
+import functools
 import warnings
 from collections.abc import Sequence
 
@@ -74,23 +75,40 @@ def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
     EnvPool must import, list ``env_id`` among its tasks, and accept every key
     of ``kwargs`` as a task setting (``envpool.make_spec(env_id).config``).
     """
-    try:
-        import envpool
-    except ImportError:
+    known = _envpool_tasks()
+    if known is None:
         return "envpool is not installed (pip install envpool; wheels exist for Linux x86_64)"
-    known = envpool.list_all_envs()
     if env_id not in known:
         close = difflib.get_close_matches(str(env_id), known, n=3, cutoff=0.6)
         hint = f" (close: {', '.join(close)})" if close else ""
         return f"EnvPool has no task {env_id!r}{hint}"
-    accepted = set(envpool.make_spec(env_id).config._fields) - _POOL_KEYS
-    if "use_contact_force" in accepted:
-        accepted.add("include_cfrc_ext_in_observation")  # translated by envpool_kwargs
+    accepted = _envpool_settings(env_id)
     unknown = sorted(set(kwargs or {}) - accepted)
     if unknown:
         return (f"EnvPool's {env_id} does not accept the keyword argument(s) {', '.join(unknown)}; "
                 f"it accepts: {', '.join(sorted(accepted)) or 'none'}")
     return None
+
+
+@functools.cache
+def _envpool_tasks() -> tuple[str, ...] | None:
+    """EnvPool's task ids, None when it is not installed (looked up once per process)."""
+    try:
+        import envpool
+    except ImportError:
+        return None
+    return tuple(envpool.list_all_envs())
+
+
+@functools.cache
+def _envpool_settings(env_id: str) -> frozenset[str]:
+    """The keyword arguments EnvPool's ``env_id`` accepts as task settings."""
+    import envpool
+
+    accepted = set(envpool.make_spec(env_id).config._fields) - _POOL_KEYS
+    if "use_contact_force" in accepted:
+        accepted.add("include_cfrc_ext_in_observation")  # translated by envpool_kwargs
+    return frozenset(accepted)
 
 
 def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None) -> str:
@@ -163,7 +181,6 @@ class EnvPoolBatch:
     def __init__(self, env_id: str, kwargs: dict | None, max_episode_steps: int | None,
                  seeds: Sequence[int], threads: int = 1):
         import envpool
-
         from gymnasium import spaces
 
         seeds = [int(s) for s in seeds]
