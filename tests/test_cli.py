@@ -61,6 +61,19 @@ def test_export_writes_a_genome_file_that_replays_identically(run, tmp_path, cap
     assert capsys.readouterr().out == a
 
 
+def test_replay_of_a_genome_file_without_a_task_says_how_to_write_one(run, tmp_path, capsys):
+    from spatial_snn.store.genome_io import save_genome
+
+    _, _, out = run
+    with open_run(out) as r:
+        champ, _ = r.champion()
+    bare = tmp_path / "bare.h5"
+    save_genome(bare, champ, {"env_id": "CartPole-v1"})  # a user's own meta: no task to replay with
+    assert main(["replay", str(bare), "--episodes", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "names no task" in err and "spatial-snn export" in err
+
+
 def test_resume_extends_a_finished_run(run):
     _, _, out = run
     assert main(["resume", str(out), "--generations", "3", "--workers", "1"]) == 0

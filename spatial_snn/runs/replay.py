@@ -54,7 +54,11 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
             if "import the module" in str(second):
                 raise
             raise first from None
-        return genome, task_from_meta(meta.get("task", meta)), meta
+        if not isinstance(meta.get("task"), dict):
+            raise ArchiveFormatError(f"{path}: the genome file names no task (meta['task']); write it with "
+                                     "`spatial-snn export RUN.h5 --to FILE.h5`, or pass "
+                                     "meta={'task': task_meta(task)} to save_genome") from None
+        return genome, task_from_meta(meta["task"]), meta
 
 
 def champion_task(run, info: dict) -> Task:

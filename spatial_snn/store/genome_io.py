@@ -263,7 +263,7 @@ def load_genome(path, *, allow_import=()) -> tuple[Genome, dict]:
         raise ArchiveFormatError(f"{path}: expected one genome, found {len(genomes)}; the file is damaged")
     if not isinstance(meta, dict):
         raise ArchiveFormatError(f"{path}: attribute meta: expected a JSON object, got {type(meta).__name__}")
-    task = meta.get("task", meta)
+    task = meta.get("task")
     if isinstance(task, dict) and "env_id" in task:
         check_env_id(task["env_id"], path, allow_import)
     return genomes[0], meta
