@@ -264,3 +264,13 @@ def test_no_worker_left_stops_with_a_clear_error_and_the_archive_resumes(referen
     res = evolve(tiny, seed=3, workers=1, archive=path, resume=True)
     _assert_same_history(res.history, reference, "resumed")
     _assert_same_history(_read_history(path), reference, "resumed archive")
+
+
+@pytest.mark.slow
+def test_a_cluster_of_thread_workers_gives_the_same_history(reference, tiny):
+    """Two threads in one worker process share numba's workqueue and the environment cache:
+    jobs run one at a time per process, so the history is the one of a single worker."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=":0") as threads:
+        res = evolve(tiny, seed=3, executor=threads.scheduler_address)
+    _assert_same_history(res.history, reference, "dask, 1 worker of 2 threads")

@@ -152,8 +152,9 @@ class WarmWorker(_WorkerPlugin):
                     pc.callback_time = 1000 * seconds  # tornado reads it when it schedules the next run
         nthreads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         if nthreads > 1:
-            _log.warning("Dask worker %s runs %d threads; spatial-snn jobs are single-threaded and "
-                         "numba's workqueue layer is not thread-safe: start workers with --nthreads 1 "
+            _log.warning("Dask worker %s runs %d threads; spatial-snn runs one job at a time per "
+                         "worker process (numba's workqueue layer and the environments are not "
+                         "thread-safe), so the extra threads idle: start workers with --nthreads 1 "
                          "--nworkers N instead", worker.address, nthreads)
         await asyncio.get_running_loop().run_in_executor(None, _warm_up)
 
@@ -181,10 +182,19 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
+#: One job at a time per worker process. Jobs share the process's gymnasium
+#: environments (``backends._GYM_ENVS``) and numba's workqueue threading layer,
+#: neither of which is thread-safe: two jobs in two threads of one worker
+#: stepped each other's environments and changed the history. A worker with N
+#: threads runs its jobs one after another (same results, no speed-up).
+_JOB_LOCK = threading.Lock()
+
+
 def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
     """Run ``fn(*args, **kwargs)`` on one numba thread, if this worker has the client's versions.
 
-    ``numba.set_num_threads`` is per thread, so it is set in the thread that runs the job.
+    ``numba.set_num_threads`` is per thread, so it is set in the thread that runs the job;
+    :data:`_JOB_LOCK` keeps the jobs of a multi-threaded worker apart.
     """
     here = _versions()
     if here != versions:
@@ -196,8 +206,9 @@ def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
                            f"spatial-snn=={versions.get('spatial-snn')}` in one shared environment")
     from ..sim.network import set_threads
 
-    set_threads(1)
-    return fn(*args, **kwargs)
+    with _JOB_LOCK:
+        set_threads(1)
+        return fn(*args, **kwargs)
 
 
 # --------------------------------------------------------- in the client
