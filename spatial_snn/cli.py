@@ -238,10 +238,11 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_curves(args) -> int:
-    from .runs.curves import plot_curves, read_curve
+    from .runs.curves import plot_curves, published_score, read_curve
 
     curves = [read_curve(path) for path in args.paths]
-    out = plot_curves(curves, args.out, published=args.published, title=args.title, champion=not args.every_test)
+    published = published_score(curves) if args.published is None else args.published
+    out = plot_curves(curves, args.out, published=published, title=args.title, champion=not args.every_test)
     for c in curves:
         best = f"{c.test.max():.1f} at {c.env_steps[c.test.argmax()]:,.0f} steps" if c.test.size else "no test yet"
         print(f"{c.label}: best test {best}")
@@ -294,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("curves", help="learning curves of runs: env steps vs held-out test score")
     q.add_argument("paths", nargs="+", help="run archives (one line each)")
     q.add_argument("--out", required=True, help="PNG to write")
-    q.add_argument("--published", type=float, help="draw this score as a horizontal line")
+    q.add_argument("--published", type=float,
+                   help="draw this score as a horizontal line (default: the published row of the runs' task; "
+                        "nan: none)")
     q.add_argument("--title")
     q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
     q.set_defaults(func=_cmd_curves)

@@ -46,3 +46,13 @@ def test_cli_prints_each_run(tmp_path, capsys):
     assert main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png")]) == 0
     out = capsys.readouterr().out
     assert "curve 2D seed 0: best test" in out and (tmp_path / "c.png").exists()
+
+
+def test_published_line_defaults_to_the_tasks_published_row():
+    from spatial_snn.runs.curves import PUBLISHED, Curve, published_score
+
+    hopper = Curve("h", "Hopper-v5", 2, 0, np.array([1.0]), np.array([2.0]))
+    swimmer = Curve("s", "Swimmer-v5", 2, 0, np.array([1.0]), np.array([2.0]))
+    assert published_score([hopper, hopper]) == PUBLISHED["Hopper-v5"] == 2706.1
+    assert published_score([hopper, swimmer]) is None  # mixed tasks: no single row
+    assert published_score([Curve("c", "CartPole-v1", 2, 0, np.array([1.0]), np.array([2.0]))]) is None

@@ -4,8 +4,9 @@
 draws one line per run archive (one per seed, grouped by dimension), the
 x axis in environment steps (training and tests, cumulative, as the runner
 counts them), the y axis the test score of the generations that ran a test,
-and the published score as a horizontal line. Archives are only read, so a
-run still being written can be plotted.
+and the published score as a horizontal line: by default the row of
+:data:`PUBLISHED` for the runs' task. Archives are only read, so a run still
+being written can be plotted.
 """
 
 from __future__ import annotations
@@ -16,6 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+#: The published method's best score per task (mean return over 100 test
+#: episodes, 64 hidden neurons, gymnasium v5; ICANN 2025, its results table).
+PUBLISHED = {
+    "Swimmer-v5": 361.8,
+    "Hopper-v5": 2706.1,
+    "HalfCheetah-v5": 3670.4,
+    "Walker2d-v5": 2492.0,
+    "Ant-v5": 1346.8,
+}
+
+
+def published_score(curves: list[Curve]) -> float | None:
+    """The published score of the runs' task, None when they mix tasks or it has none."""
+    envs = {c.env_id for c in curves}
+    return PUBLISHED.get(envs.pop()) if len(envs) == 1 else None
 
 
 @dataclass(frozen=True)
