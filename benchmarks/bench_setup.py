@@ -34,7 +34,7 @@ import numpy as np
 from spatial_snn import GenomeSpec
 from spatial_snn.runs.scenarios import load_scenario
 from spatial_snn.runs.setup import check_scenario, resolve
-from spatial_snn.space import layout
+from spatial_snn.space import calibration
 from spatial_snn.space.layout import random_genome
 from spatial_snn.space.rules import ConnectivityRule
 from spatial_snn.tasks.evaluation import rollout
@@ -75,7 +75,7 @@ def main() -> None:
                           rule=ConnectivityRule(io_distance=None, self_distance=None))
 
         def calibrate(spec=spec):
-            layout._calibrated.cache_clear()  # resolved_rule() caches per spec
+            calibration._calibrated.cache_clear()  # resolved_rule() caches per spec
             return spec.resolved_rule()
 
         wall, cpu = best_of(calibrate, args.repeats)

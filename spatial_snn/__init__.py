@@ -39,7 +39,7 @@ _SOURCES = {
     "report": "runs.report",
     "run_batch": "runs.batch",
     "to_nir": "store.nir_io",
-    "from_nir": "store.nir_io",
+    "from_nir": "store.nir_import",
 }
 
 __all__ = [
@@ -85,4 +85,5 @@ if TYPE_CHECKING:  # static analysers see the names where they are defined
     from .space.genome import Genome
     from .space.layout import GenomeSpec
     from .store.archive import load_genome, open_run
-    from .store.nir_io import from_nir, to_nir
+    from .store.nir_import import from_nir
+    from .store.nir_io import to_nir

@@ -24,9 +24,9 @@ from distributed.diagnostics.plugin import SchedulerPlugin  # noqa: E402
 
 from spatial_snn.runs.runner import evolve  # noqa: E402
 from spatial_snn.runs.scenarios import scenario_from_dict  # noqa: E402
+from spatial_snn.tasks.dask_worker import QUIET_INTERVALS  # noqa: E402
 from spatial_snn.tasks.distributed import (  # noqa: E402
     INSTALL_HINT,
-    QUIET_INTERVALS,
     DaskExecutor,
     dask_executor,
     local_cluster,

@@ -11,7 +11,8 @@ from spatial_snn import Network, from_nir, load_genome, to_nir
 from spatial_snn.sim.network import NEURON_UPDATES, SPIKES
 from spatial_snn.space.connectivity import build
 from spatial_snn.space.layout import GenomeSpec, random_genome
-from spatial_snn.store.nir_io import NIRImportError, read_nir
+from spatial_snn.store.nir_import import read_nir
+from spatial_snn.store.nir_io import NIRImportError
 from spatial_snn.store.nir_trace import golden_trace, write_nir
 from spatial_snn.tasks.encoding import make_decoder, make_encoder
 from spatial_snn.tasks.envs import make_env

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from spatial_snn.evo.variation import prune
+from spatial_snn.evo.pruning import prune
 from spatial_snn.runs.replay import load_controller
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import scenario_from_dict
@@ -108,7 +108,7 @@ def test_rollout_observation_moments_match_a_hand_stepped_episode():
     env = make_env(task.env_id)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, env.action_space)
-    from spatial_snn.evo.variation import compact
+    from spatial_snn.evo.pruning import compact
 
     net = Network([compact(g)])
     obs, _ = env.reset(seed=11)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatial_snn.runs.batch import calibrated, network_footing
+from spatial_snn.runs.equal_footing import calibrated, network_footing
 from spatial_snn.runs.runner import check_scenario
 from spatial_snn.runs.scenarios import load_scenario, rule_for, scenario_from_dict
 from spatial_snn.space.connectivity import mean_fan_out

@@ -9,15 +9,9 @@ import pytest
 from scipy.optimize import linprog
 from scipy.spatial import cKDTree
 
-from spatial_snn.evo.variation import (
-    MutationParams,
-    compact,
-    connected_neurons,
-    crossover,
-    geometric_crossover,
-    mutate,
-    prune,
-)
+from spatial_snn.evo.crossover import crossover, geometric_crossover
+from spatial_snn.evo.pruning import compact, connected_neurons, prune
+from spatial_snn.evo.variation import MutationParams, mutate
 from spatial_snn.space.connectivity import build, synapse_distances
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome, Synapses
 from spatial_snn.space.layout import GenomeSpec, ParameterRanges, random_genome

@@ -36,7 +36,9 @@ from deap import base, tools
 from ..space.genome import Genome
 from ..space.layout import GenomeSpec, random_genome
 from . import seeding
-from .variation import MutationParams, crossover, geometric_crossover, mutate, prune
+from .crossover import crossover, geometric_crossover
+from .pruning import prune
+from .variation import MutationParams, mutate
 
 #: How each individual came to be (the archive's ``origin`` codes).
 ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
@@ -68,7 +70,7 @@ class EvolutionConfig:
     prune_keep_tonic : bool
         Pruning also keeps tonic neurons (``v_leak > v_th``: they fire without
         input) and what they reach, so a bias can survive (see
-        :func:`~spatial_snn.evo.variation.prune`).
+        :func:`~spatial_snn.evo.pruning.prune`).
     cost : str
         Second NSGA-II objective, minimised (one of :data:`COSTS`); unused by "classic".
     """

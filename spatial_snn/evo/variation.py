@@ -1,4 +1,4 @@
-"""Variation operators: mutation, crossover and pruning, all pure.
+"""Variation operators, all pure: mutation here, crossover and pruning beside it.
 
 Every operator takes genomes and, where it draws, an explicit
 ``np.random.Generator``; it never writes into its inputs and returns new
@@ -6,10 +6,9 @@ Every operator takes genomes and, where it draws, an explicit
 
 Within one run genomes keep a fixed number of hidden neuron slots, index
 aligned between individuals: slot ``i`` of one parent meets slot ``i`` of the
-other in crossover. Pruning therefore removes *synapses*, never slots; a
-pruned slot is disconnected and mutation can wire it in again (the published
-code keeps its 64x64 matrices the same way). :func:`compact` drops empty
-slots for simulation only; its result no longer aligns with the population.
+other in crossover (:mod:`~spatial_snn.evo.crossover`). Pruning
+(:mod:`~spatial_snn.evo.pruning`) therefore removes *synapses*, never slots,
+and mutation can wire a pruned slot in again.
 
 Mutation, each event independent (defaults are the published rates):
 
@@ -30,10 +29,6 @@ A position move changes nothing but positions: synapse genes stay, and the
 effective weights and delays of the synapses touching a moved neuron follow
 the new distances through the rule (strength, delay); all other synapses keep
 theirs exactly.
-
-Crossover moves whole neurons: a hidden neuron carries its parameters, sign,
-position and outgoing synapses (recurrent and output); an input channel
-carries its sign, position and outgoing input synapses.
 """
 
 from __future__ import annotations
@@ -43,8 +38,6 @@ from dataclasses import dataclass, replace
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order
 
 from ..space.connectivity import ConnectivityRule, sample_pairs
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
@@ -53,8 +46,6 @@ from ..space.layout import ParameterRanges
 _PROBABILITIES = (
     "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate", "position_swap",
 )  # fmt: skip
-_SYN = ("pre", "post", "weight")
-_PER_NEURON = (*NEURON_PARAMS, "sign")
 
 
 @dataclass(frozen=True)
@@ -119,20 +110,6 @@ def _check_genome(g, name: str) -> None:
 def _check_rng(rng) -> None:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected np.random.Generator (default_rng(seed)), got {type(rng).__name__}")
-
-
-def _shape(g: Genome) -> tuple[int, int, int, int]:
-    return (g.n, g.n_inputs, g.n_outputs, g.dim)
-
-
-def _check_parents(a, b) -> None:
-    _check_genome(a, "a")
-    _check_genome(b, "b")
-    if _shape(a) != _shape(b):
-        raise ValueError(
-            "crossover: expected parents of equal shape (n, n_inputs, n_outputs, dim), "
-            f"got a = {_shape(a)} and b = {_shape(b)}; cross genomes drawn from one GenomeSpec"
-        )
 
 
 # ---------------------------------------------------------------- mutation
@@ -314,151 +291,3 @@ def move_positions(
             a, b = pick[:k], pick[k:]
             positions[a], positions[b] = positions[b], positions[a].copy()
     return positions
-
-
-# --------------------------------------------------------------- crossover
-def _outgoing(base: Synapses, other: Synapses, from_other: np.ndarray) -> Synapses:
-    """Synapses of ``base`` from units outside ``from_other``, of ``other`` from units in it."""
-    mine, theirs = base.take(~from_other[base.pre]), other.take(from_other[other.pre])
-    return Synapses(*(np.concatenate([getattr(mine, f), getattr(theirs, f)]) for f in _SYN))
-
-
-def _mix(base: Genome, other: Genome, swap: np.ndarray, swap_in: np.ndarray) -> Genome:
-    """``base`` with hidden neurons ``swap`` and input channels ``swap_in`` taken from ``other``."""
-    fields = {f: np.where(swap, getattr(other, f), getattr(base, f)) for f in _PER_NEURON}
-    return base.replace(
-        **fields,
-        positions=np.where(swap[:, None], other.positions, base.positions),
-        input_positions=np.where(swap_in[:, None], other.input_positions, base.input_positions),
-        input_sign=np.where(swap_in, other.input_sign, base.input_sign),
-        input_synapses=_outgoing(base.input_synapses, other.input_synapses, swap_in),
-        recurrent=_outgoing(base.recurrent, other.recurrent, swap),
-        output_synapses=_outgoing(base.output_synapses, other.output_synapses, swap),
-    )
-
-
-def _random_half(k: int, rng: np.random.Generator) -> np.ndarray:
-    """Mask of ``k // 2`` or ``ceil(k / 2)`` units (each with probability 1/2), chosen at random."""
-    mask = np.zeros(k, bool)
-    mask[rng.permutation(k)[: (k + int(rng.integers(2))) // 2]] = True
-    return mask
-
-
-def crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple[Genome, Genome]:
-    """Uniform neuron crossover (published): swap a random half of neurons and inputs.
-
-    ``child1`` is ``a`` whose hidden neurons in a random half ``S`` (and input
-    channels in a random half ``S_in``) come from ``b``; ``child2`` is ``b``
-    whose ``S`` and ``S_in`` come from ``a``. Output positions and the rule come
-    from the base parent. Together the children hold every outgoing synapse of
-    both parents exactly once.
-
-    Raises
-    ------
-    ValueError
-        If the parents differ in ``(n, n_inputs, n_outputs, dim)``.
-    """
-    _check_parents(a, b)
-    _check_rng(rng)
-    swap, swap_in = _random_half(a.n, rng), _random_half(a.n_inputs, rng)
-    return _mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in)
-
-
-def _random_hyperplane(a: Genome, b: Genome, rng: np.random.Generator):
-    """Unit normal ``u`` and point ``c`` uniform in the box of both parents' hidden positions."""
-    pts = np.concatenate([a.positions, b.positions])
-    lo, hi = (pts.min(0), pts.max(0)) if len(pts) else (np.zeros(a.dim), np.zeros(a.dim))
-    point = rng.uniform(lo, hi)
-    normal = rng.normal(size=a.dim)
-    while not np.any(normal):  # probability zero; keeps the normal well defined
-        normal = rng.normal(size=a.dim)
-    return normal / np.linalg.norm(normal), point
-
-
-def geometric_crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple[Genome, Genome]:
-    """Spatial crossover: a random hyperplane splits the neurons between the parents.
-
-    With a random unit normal ``u`` and a point ``c`` uniform in the bounding
-    box of ``a``'s and ``b``'s hidden positions, neuron ``i`` of ``child1``
-    comes from ``a`` if ``(a.positions[i] - c) . u >= 0``, else from ``b``
-    (parameters, sign, position, outgoing synapses); input channel ``k`` is
-    split the same way by ``a.input_positions[k]``. ``child2`` is the
-    complement. A plane may miss every neuron; the children are then copies.
-
-    Raises
-    ------
-    ValueError
-        If the parents differ in ``(n, n_inputs, n_outputs, dim)``.
-    """
-    _check_parents(a, b)
-    _check_rng(rng)
-    normal, point = _random_hyperplane(a, b, rng)
-    swap = (a.positions - point) @ normal < 0
-    swap_in = (a.input_positions - point) @ normal < 0
-    return _mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in)
-
-
-# ----------------------------------------------------------------- pruning
-def _reachable(n: int, seeds: np.ndarray, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
-    """Mask of hidden neurons reachable from ``seeds`` along ``pre -> post`` (seeds included).
-
-    Breadth-first search from a virtual source (node ``n``) wired to the seeds,
-    O(n + edges). A self-loop reaches only a neuron already reached.
-    """
-    seeds = np.unique(seeds)
-    rows = np.concatenate([pre, np.full(seeds.size, n)])
-    cols = np.concatenate([post, seeds])
-    graph = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(n + 1, n + 1))
-    mask = np.zeros(n + 1, bool)
-    mask[breadth_first_order(graph, n, directed=True, return_predecessors=False)] = True
-    return mask[:n]
-
-
-def prune(genome: Genome, keep_tonic: bool = False) -> Genome:
-    """Keep only synapses that lie on some source -> ... -> output path.
-
-    A hidden neuron is kept iff it is reachable from a source (forward search
-    along input and recurrent synapses) and reaches an output unit (backward
-    search). Sources are the input channels, and with ``keep_tonic`` also the
-    tonic neurons: those whose resting potential lies above threshold
-    (``v_leak > v_th``), which fire without any input and so act as a bias.
-    Every synapse touching another neuron is removed (in-, out- and
-    self-synapses); the neuron slots stay (see the module docstring). A loop
-    inside a connected path, such as ``in -> A -> C <-> E -> B -> out``,
-    survives whole.
-
-    With ``keep_tonic = False`` (the published pruning) a tonic neuron without
-    input is removed even when it drives an output, which changes the outputs
-    of such genomes.
-    """
-    _check_genome(genome, "genome")
-    n, rec = genome.n, genome.recurrent
-    ins, outs = genome.input_synapses, genome.output_synapses
-    sources = ins.post
-    if keep_tonic:
-        sources = np.concatenate([sources, np.flatnonzero(genome.v_leak > genome.v_th)])
-    keep = _reachable(n, sources, rec.pre, rec.post) & _reachable(n, outs.pre, rec.post, rec.pre)
-    return genome.replace(
-        input_synapses=ins.take(keep[ins.post]),
-        recurrent=rec.take(keep[rec.pre] & keep[rec.post]),
-        output_synapses=outs.take(keep[outs.pre]),
-    )
-
-
-def connected_neurons(genome: Genome) -> np.ndarray:
-    """Boolean mask ``(n,)`` of hidden neurons that touch at least one synapse."""
-    _check_genome(genome, "genome")
-    mask = np.zeros(genome.n, bool)
-    rec = genome.recurrent
-    for idx in (genome.input_synapses.post, rec.pre, rec.post, genome.output_synapses.pre):
-        mask[idx] = True
-    return mask
-
-
-def compact(genome: Genome) -> Genome:
-    """Drop neuron slots without synapses: same outputs, fewer neurons to simulate.
-
-    The result no longer aligns with the population's slots; use it for
-    simulation, not as a parent.
-    """
-    return genome.select_neurons(connected_neurons(genome))

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..evo.variation import prune
+from ..evo.pruning import prune
 from ..space.genome import Genome
 
 #: The NeuroBench documentation version these definitions follow.

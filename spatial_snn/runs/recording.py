@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evo.variation import connected_neurons
+from ..evo.pruning import connected_neurons
 from ..sim.network import SPIKES, Network
 from ..space.genome import Genome
 from ..tasks.encoding import invalid_rows, make_decoder, make_encoder

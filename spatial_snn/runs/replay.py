@@ -32,7 +32,8 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
     """
     path = Path(path)
     if path.suffix == ".nir":
-        from ..store.nir_io import NIRImportError, read_nir
+        from ..store.nir_import import read_nir
+        from ..store.nir_io import NIRImportError
 
         genome, task = read_nir(path)
         if task is None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evo import seeding
-from ..evo.variation import compact
+from ..evo.pruning import compact
 from ..sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, set_threads
 from ..tasks.envs import make_env
 from ..tasks.evaluation import rollout

@@ -8,9 +8,10 @@ uninterrupted one and the number of workers does not matter.
 
 :func:`evolve` resolves the scenario once (:func:`~spatial_snn.runs.setup.resolve`)
 and runs :func:`_loop`; :func:`resume` continues an archive with the scenario,
-dimension and seed stored in it. Resuming, the executor's lifetime, the
-archive writer and the progress line live in helpers, so the loop reads on
-one screen.
+dimension and seed stored in it. The executor's lifetime and the progress
+line live in helpers here; the run's record (tally, resume state, archive
+writing) in :mod:`~spatial_snn.runs.bookkeeping`, so the loop reads on one
+screen.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -30,17 +30,16 @@ import numpy as np
 from tqdm import tqdm
 
 from ..evo import seeding
-from ..evo.evolution import GeneticAlgorithm, curriculum_cap, statistics
+from ..evo.evolution import GeneticAlgorithm, curriculum_cap
 from ..space.genome import Genome
-from ..store.archive import RunWriter, open_run
+from ..store.archive import open_run
 from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
-from ..tasks.evaluation import Evaluation, Task, WorkerPool, task_from_meta, task_meta
+from ..tasks.evaluation import Task, WorkerPool
+from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write, _writer
 from .interrupts import held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
-
-HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
 
 
 @dataclass
@@ -234,25 +233,6 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
                   Path(archive) if archive is not None else None, tally.champ_task)
 
 
-@dataclass
-class _Generation:
-    """One generation's evaluation: training episodes, fitness, and the held-out test of its best."""
-
-    seeds: np.ndarray
-    cap: int | None
-    ev: Evaluation
-    fitness: np.ndarray  # (N, 2): mean return, -cost (NSGA-II's second objective, evolution.cost)
-    best: int
-    test_seeds: np.ndarray
-    test: Evaluation | None
-    started: float
-    task: Task  # the task of this generation's tests (its observation bounds)
-
-    @property
-    def env_steps(self) -> int:
-        return self.ev.env_steps + (self.test.env_steps if self.test is not None else 0)
-
-
 def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int,
               tally: _Tally) -> _Generation:
     """Run generation ``g`` on its training seeds, then its best on the test seeds if a test is due.
@@ -287,97 +267,6 @@ def _training(task: Task, train_kwargs: dict) -> Task:
     return dataclasses.replace(task, env_kwargs={**task.env_kwargs, **train_kwargs}) if train_kwargs else task
 
 
-def _with_bounds(task: Task, low, high) -> Task:
-    return dataclasses.replace(task, obs_low=tuple(float(x) for x in low), obs_high=tuple(float(x) for x in high))
-
-
-@dataclass
-class _Tally:
-    """The run's record so far: history, champion, cumulative steps and wall time."""
-
-    start: int
-    history: dict
-    champion: Genome | None
-    champ_returns: np.ndarray
-    steps: int
-    wall: float
-    champ_task: Task
-    moments: tuple = (0, 0.0, 0.0)  # running observation count, sum, sum of squares (normalisation)
-    champ_improved: bool = False
-    _t_last: float = 0.0
-
-    @classmethod
-    def begin(cls, state, task: Task) -> _Tally:
-        if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS)}, None, np.empty(0), 0, 0.0, task)
-        h = state.history
-        champ_task = _with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
-        return cls(state.start, h, state.champion, state.champ_returns,
-                   int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
-                   champ_task, state.moments)
-
-    @property
-    def champ_test(self) -> float:
-        return float(np.mean(self.champ_returns)) if self.champ_returns.size else -math.inf
-
-    def reached(self, target: float | None) -> bool:
-        """A run whose champion reached the target is finished (also when resumed)."""
-        return target is not None and self.champ_test >= target
-
-    def finished(self, proto) -> bool:
-        """Target reached, or the env-step budget spent (a finished run stays finished when resumed)."""
-        return self.reached(proto.target) or (proto.max_env_steps is not None and self.steps >= proto.max_env_steps)
-
-    def clock(self) -> None:
-        self._t_last = time.perf_counter()
-
-    def add(self, g: int, best_genome: Genome, gen: _Generation) -> dict:
-        """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it."""
-        ev, test = gen.ev, gen.test
-        stats = statistics(ev.returns.mean(axis=1))
-        self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
-        if self.champ_improved:
-            self.champion, self.champ_returns, self.champ_task = best_genome, test.returns[0], gen.task
-        count, total, total_sq = ev.observation_moments()
-        self.moments = (self.moments[0] + count, self.moments[1] + total, self.moments[2] + total_sq)
-        self.steps += gen.env_steps
-        now = time.perf_counter()
-        self.wall += now - self._t_last  # includes the variation that made this generation
-        self._t_last = now
-        row = {"generation": g, "best": stats["best"], "mean": stats["mean"],
-               "test": float(test.returns[0].mean()) if test is not None else math.nan,
-               "env_steps": self.steps, "wall_time": self.wall, "invalid_obs": float(ev.invalid.sum())}
-        for k, v in row.items():
-            self.history[k].append(v)
-        return row
-
-
-def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, tally: _Tally, seed: int) -> None:
-    """Generation ``g`` (and a new champion) into the archive."""
-    test_returns = gen.test.returns[0] if gen.test is not None else None
-    if tally.champ_improved:
-        writer.write_champion(tally.champion, generation=g, index=gen.best, test_returns=test_returns,
-                              test_seeds=gen.test_seeds)
-    writer.write_generation(
-        g, population=offspring.genomes, fitness=gen.fitness, episode_returns=gen.ev.returns,
-        episode_lengths=gen.ev.lengths, episode_seeds=gen.seeds, counters=gen.ev.counters,
-        parents=offspring.parents, origin=offspring.origin,
-        stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
-        test_seeds=gen.test_seeds if gen.test is not None else None,
-        rng_state=_rng_state(seed, g + 1), extra=_normalisation_record(gen, tally),
-    )
-
-
-def _normalisation_record(gen: _Generation, tally: _Tally) -> dict | None:
-    """With normalisation: the generation's bounds and the running moments after it (what resuming needs)."""
-    if not gen.task.encoder.normalise:
-        return None
-    count, total, total_sq = tally.moments
-    return {"obs_low": np.asarray(gen.task.obs_low), "obs_high": np.asarray(gen.task.obs_high),
-            "obs_count": np.array([count], np.int64), "obs_sum": np.asarray(total, np.float64),
-            "obs_sumsq": np.asarray(total_sq, np.float64)}
-
-
 def _report(bar, callback, row: dict, tally: _Tally, gen: _Generation) -> None:
     """The progress line and the caller's callback."""
     if bar is not None:
@@ -390,89 +279,6 @@ def _report(bar, callback, row: dict, tally: _Tally, gen: _Generation) -> None:
 
 
 # ------------------------------------------------------------------ helpers
-@dataclass
-class _ResumeState:
-    """What a resumed run takes from its archive."""
-
-    start: int
-    generations: int
-    bounds: tuple
-    history: dict
-    population: list | None
-    fitness: np.ndarray | None
-    champion: Genome | None
-    champ_returns: np.ndarray
-    champ_bounds: tuple | None
-    moments: tuple
-    config: dict
-
-    @property
-    def train_backend(self) -> str:
-        """A resumed run trains where it started; archives from before backends trained on gymnasium."""
-        return (self.config.get("env_backend") or {}).get("train", "gymnasium")
-
-
-def _read_resume(archive) -> _ResumeState:
-    with open_run(archive) as run:
-        start = run.n_generations
-        ch = run.champion()
-        extra = run.generation(start - 1)["extra"] if start else {}
-        champ_extra = run.generation(int(ch[1]["generation"]))["extra"] if ch else {}
-        return _ResumeState(
-            start=start,
-            generations=int(run.config["generations"]),
-            bounds=(run.run_data("obs_low"), run.run_data("obs_high")),
-            history={k: list(run.history.get(k, [])) for k in ("generation", *HISTORY_KEYS)},
-            population=run.population(start - 1) if start else None,
-            fitness=run.generation(start - 1)["fitness"] if start else None,
-            champion=ch[0] if ch else None,
-            champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
-            champ_bounds=(champ_extra["obs_low"], champ_extra["obs_high"]) if "obs_low" in champ_extra else None,
-            moments=_moments(extra),
-            config=run.config,
-        )
-
-
-def _moments(extra: dict) -> tuple:
-    """Running observation moments ``(count, sum, sum of squares)`` stored with a generation."""
-    if "obs_count" not in extra:
-        return (0, 0.0, 0.0)
-    return (int(np.asarray(extra["obs_count"]).reshape(-1)[0]), np.asarray(extra["obs_sum"], np.float64),
-            np.asarray(extra["obs_sumsq"], np.float64))
-
-
-def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
-    """The run's config as the archive stores it; a resumed run keeps the stored one where it is the same."""
-    scenario, task = setup.scenario.to_dict(), task_meta(setup.task)
-    if state is not None:
-        n_gen = state.generations  # a resumed run may be extended: only the generation count may differ
-        stored = state.config.get("scenario")
-        with contextlib.suppress(TypeError, ValueError, AttributeError):
-            if stored_scenario(stored) == setup.scenario:
-                scenario = stored  # as written, perhaps by an older version without newer keys
-        with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError):
-            if dataclasses.replace(task_from_meta(state.config["task"]), backend=setup.task.backend) == setup.task:
-                task = state.config["task"]  # likewise (e.g. written before the encoder's normalise keys)
-    config = {"scenario": scenario, "dim": setup.dim, "seed": setup.seed, "generations": n_gen, "task": task}
-    if state is None or "env_backend" in state.config:  # archives from before backends keep their config
-        config["env_backend"] = {"train": setup.task.backend, "test": setup.test_task.backend}
-    return config
-
-
-@contextlib.contextmanager
-def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool):
-    """The archive's writer (None without an archive), closed at the end."""
-    if archive is None:
-        yield None
-        return
-    # the header appears with its observation bounds, in one atomic commit
-    with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
-                   config=_config(setup, state, n_gen), resume=state is not None,
-                   run_data={"obs_low": np.asarray(setup.task.obs_low),
-                             "obs_high": np.asarray(setup.task.obs_high)}) as writer:
-        yield writer
-
-
 @contextlib.contextmanager
 def _pool(workers: int | None, executor: Executor | str | None):
     """A WorkerPool; a Dask executor made here from an address is shut down with it."""
@@ -504,9 +310,3 @@ def _progress(total: int, start: int, desc: str | None = None):
         yield bar
     finally:
         bar.close()
-
-
-def _rng_state(seed: int, next_generation: int) -> dict:
-    """What resuming needs of the randomness: every stream derives from the run seed by path."""
-    return {"run_seed": int(seed), "next_generation": int(next_generation),
-            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding"}

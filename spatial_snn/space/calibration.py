@@ -7,6 +7,33 @@ index, within the rule's radius); :func:`length_for_degree` and
 integrates a law over a periodic box, which makes the expectation exact for
 neurons i.i.d. uniform in it. :mod:`~spatial_snn.space.connectivity`
 re-exports the public functions.
+
+A :class:`~spatial_snn.space.layout.GenomeSpec` is calibrated by
+:func:`_calibrated` and :func:`_calibrated_io` (cached; what
+:meth:`~spatial_snn.space.layout.GenomeSpec.resolved_rule` returns). They
+read the spec's placement and rule without importing its class: calibration
+sits below the layout.
+
+Calibration (``mean_degree``) solves ``E[degree](length) = mean_degree`` by
+bisection, the expectation taken over the spec's own placement: exact for
+``grid``; for ``jittered`` and ``uniform`` a mean over ``ceil(4096 / n)``
+(at most 64) placements drawn from a fixed seed, so it is deterministic
+``uniform`` placement in a periodic box (the ``spatial`` preset) is exact
+instead: every other neuron is uniform in the box whatever the first one's
+position, so ``E[degree] = (n - 1) / V * integral of p over the box``
+(minimum-image distances, within the radius) and ``E[fan-out] = n / V *
+integral of p_io`` for any channel or output unit, computed by quadrature
+(:func:`box_integral`) and solved by bisection.
+Above 4096 neurons it averages the degree of a fixed random subset of 4096
+neurons (relative error about ``1 / sqrt(4096 * degree)`` plus the spread of
+degrees between neurons).
+
+Calibration (``io_degree``) solves ``E[input synapses per channel](io_length)
+= io_degree`` the same way, over the same placements, for ``n_inputs``
+channels at :meth:`~spatial_snn.space.layout.GenomeSpec.face_positions` (in
+2D and 3D a channel at the face's edge reaches fewer neurons than one at its
+centre, so the length depends on the channel count). Output units share the io law: their fan-in
+matches only where the output face and unit count mirror the input ones.
 """
 
 from __future__ import annotations
@@ -225,3 +252,72 @@ def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *,
         else:
             hi = mid
     return 0.5 * (lo + hi)
+
+
+# ------------------------------------------------------- a spec's own placement
+#: Neurons (summed over placements) that calibration averages over.
+_CALIBRATION_POINTS = 4096
+_CALIBRATION_SEED = 20250901
+
+
+def _calibration_placements(spec) -> list[np.ndarray]:
+    """The grid, or ``ceil(4096 / n)`` (at most 64) placements from a fixed seed."""
+    if spec.placement == "grid":
+        return [spec.grid()]
+    k = max(1, min(64, -(-_CALIBRATION_POINTS // spec.n_hidden)))
+    return [spec.place(np.random.default_rng([_CALIBRATION_SEED, i])) for i in range(k)]
+
+
+def _periodic_uniform(spec) -> bool:
+    return spec.rule.period is not None and spec.placement == "uniform"
+
+
+def _solve_box(spec, target: float, io: bool) -> float:
+    """Length (``io_length`` if ``io``) with ``E[degree]`` (``E[fan-out]``) = ``target`` for
+    ``spec.n_hidden`` neurons i.i.d. uniform in the periodic box ``spec.rule.period``."""
+    n, volume = spec.n_hidden, float(np.prod(spec.rule.period))
+    others = n if io else n - 1
+    name = "io_length" if io else "length"
+
+    def expected(length):
+        rule = replace(spec.rule, **{name: length})
+        self_term = 0.0 if io or rule.self_distance is None else float(rule.probability(rule.self_distance))
+        return others / volume * box_integral(rule, io) + self_term
+
+    lo = hi = 1.0
+    while expected(hi) < target:
+        lo, hi = hi, 2.0 * hi
+        if hi > 1e9:
+            raise ValueError(f"{name}: {target} expected synapses cannot be reached in a box of {n} neurons")
+    while lo > 1e-9 and expected(lo) > target:
+        lo, hi = 0.5 * lo, lo
+    while hi - lo > 1e-6 * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if expected(mid) < target else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
+@functools.lru_cache(maxsize=64)
+def _calibrated(spec) -> ConnectivityRule:
+    """``spec.rule`` with the length giving ``spec.mean_degree`` over the spec's placement."""
+    if _periodic_uniform(spec):
+        return replace(spec.rule, length=_solve_box(spec, spec.mean_degree, io=False))
+    n, sources = spec.n_hidden, None
+    samples = _calibration_placements(spec)
+    if n > _CALIBRATION_POINTS:  # average over a fixed subset of neurons
+        rng = np.random.default_rng([_CALIBRATION_SEED, n])
+        sources = np.sort(rng.choice(n, _CALIBRATION_POINTS, replace=False))
+    length = length_for_degree(samples, spec.rule, spec.mean_degree, sources=sources)
+    return replace(spec.rule, length=length)
+
+
+@functools.lru_cache(maxsize=64)
+def _calibrated_io(spec, n_inputs: int) -> ConnectivityRule:
+    """The resolved rule with the ``io_length`` giving ``n_inputs`` face channels
+    ``spec.io_degree`` synapses each, on average over the channels and placements."""
+    rule = spec.rule if spec.mean_degree is None else _calibrated(spec)
+    if _periodic_uniform(spec):
+        return replace(rule, io_length=_solve_box(spec, spec.io_degree, io=True))
+    face = spec.face_positions(n_inputs, outputs=False)
+    io_length = io_length_for_degree(face, _calibration_placements(spec), spec.rule, spec.io_degree)
+    return replace(rule, io_length=io_length)

@@ -34,37 +34,19 @@ Two presets:
   distributed alike in 1D, 2D and 3D (``Exp(1)`` reach among edges), not only
   equal in the mean; ``tests/test_footing.py`` checks it.
 
-Calibration (``mean_degree``) solves ``E[degree](length) = mean_degree`` by
-bisection, the expectation taken over the spec's own placement: exact for
-``grid``; for ``jittered`` and ``uniform`` a mean over ``ceil(4096 / n)``
-(at most 64) placements drawn from a fixed seed, so it is deterministic
-``uniform`` placement in a periodic box (the ``spatial`` preset) is exact
-instead: every other neuron is uniform in the box whatever the first one's
-position, so ``E[degree] = (n - 1) / V * integral of p over the box``
-(minimum-image distances, within the radius) and ``E[fan-out] = n / V *
-integral of p_io`` for any channel or output unit, computed by quadrature
-(:func:`~spatial_snn.space.calibration.box_integral`) and solved by bisection.
-Above 4096 neurons it averages the degree of a fixed random subset of 4096
-neurons (relative error about ``1 / sqrt(4096 * degree)`` plus the spread of
-degrees between neurons).
-
-Calibration (``io_degree``) solves ``E[input synapses per channel](io_length)
-= io_degree`` the same way, over the same placements, for ``n_inputs``
-channels at :meth:`GenomeSpec.face_positions` (in 2D and 3D a channel at the
-face's edge reaches fewer neurons than one at its centre, so the length
-depends on the channel count). Output units share the io law: their fan-in
-matches only where the output face and unit count mirror the input ones.
+Calibration (``mean_degree``, ``io_degree``) solves for ``rule.length`` and
+``rule.io_length`` over the spec's own placement; how, and how exactly, is
+said in :mod:`~spatial_snn.space.calibration`, which computes it.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calibration import box_integral, io_length_for_degree, length_for_degree
+from .calibration import _calibrated, _calibrated_io
 from .genome import NEURON_PARAMS, Genome, Synapses
 from .rules import ConnectivityRule
 from .sampling import sample_constant, sample_edges
@@ -72,9 +54,6 @@ from .sampling import sample_constant, sample_edges
 PLACEMENTS = ("grid", "jittered", "uniform")
 #: Cutoff of the reference preset: the published code has none (all pairs).
 REFERENCE_CUTOFF = 1e-12
-#: Neurons (summed over placements) that calibration averages over.
-_CALIBRATION_POINTS = 4096
-_CALIBRATION_SEED = 20250901
 #: Input/output edge probability of the reference layout (``exp(-2)`` at distance 1).
 REFERENCE_IO_PROBABILITY = math.exp(-2.0)
 
@@ -358,69 +337,6 @@ def _root_ceil(m: int, k: int) -> int:
     while s > 1 and (s - 1) ** k >= m:
         s -= 1
     return s
-
-
-def _calibration_placements(spec: GenomeSpec) -> list[np.ndarray]:
-    """The grid, or ``ceil(4096 / n)`` (at most 64) placements from a fixed seed."""
-    if spec.placement == "grid":
-        return [spec.grid()]
-    k = max(1, min(64, -(-_CALIBRATION_POINTS // spec.n_hidden)))
-    return [spec.place(np.random.default_rng([_CALIBRATION_SEED, i])) for i in range(k)]
-
-
-def _periodic_uniform(spec: GenomeSpec) -> bool:
-    return spec.rule.period is not None and spec.placement == "uniform"
-
-
-def _solve_box(spec: GenomeSpec, target: float, io: bool) -> float:
-    """Length (``io_length`` if ``io``) with ``E[degree]`` (``E[fan-out]``) = ``target`` for
-    ``spec.n_hidden`` neurons i.i.d. uniform in the periodic box ``spec.rule.period``."""
-    n, volume = spec.n_hidden, float(np.prod(spec.rule.period))
-    others = n if io else n - 1
-    name = "io_length" if io else "length"
-
-    def expected(length):
-        rule = replace(spec.rule, **{name: length})
-        self_term = 0.0 if io or rule.self_distance is None else float(rule.probability(rule.self_distance))
-        return others / volume * box_integral(rule, io) + self_term
-
-    lo = hi = 1.0
-    while expected(hi) < target:
-        lo, hi = hi, 2.0 * hi
-        if hi > 1e9:
-            raise ValueError(f"{name}: {target} expected synapses cannot be reached in a box of {n} neurons")
-    while lo > 1e-9 and expected(lo) > target:
-        lo, hi = 0.5 * lo, lo
-    while hi - lo > 1e-6 * hi:
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if expected(mid) < target else (lo, mid)
-    return 0.5 * (lo + hi)
-
-
-@functools.lru_cache(maxsize=64)
-def _calibrated(spec: GenomeSpec) -> ConnectivityRule:
-    """``spec.rule`` with the length giving ``spec.mean_degree`` over the spec's placement."""
-    if _periodic_uniform(spec):
-        return replace(spec.rule, length=_solve_box(spec, spec.mean_degree, io=False))
-    n, sources = spec.n_hidden, None
-    samples = _calibration_placements(spec)
-    if n > _CALIBRATION_POINTS:  # average over a fixed subset of neurons
-        rng = np.random.default_rng([_CALIBRATION_SEED, n])
-        sources = np.sort(rng.choice(n, _CALIBRATION_POINTS, replace=False))
-    length = length_for_degree(samples, spec.rule, spec.mean_degree, sources=sources)
-    return replace(spec.rule, length=length)
-
-
-@functools.lru_cache(maxsize=64)
-def _calibrated_io(spec: GenomeSpec, n_inputs: int) -> ConnectivityRule:
-    """The resolved rule with the ``io_length`` giving ``n_inputs`` face channels
-    ``spec.io_degree`` synapses each, on average over the channels and placements."""
-    rule = spec.rule if spec.mean_degree is None else _calibrated(spec)
-    if _periodic_uniform(spec):
-        return replace(rule, io_length=_solve_box(spec, spec.io_degree, io=True))
-    face = spec.face_positions(n_inputs, outputs=False)
-    io_length = io_length_for_degree(face, _calibration_placements(spec), spec.rule, spec.io_degree)
-    return replace(rule, io_length=io_length)
 
 
 def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.random.Generator) -> Genome:

@@ -30,7 +30,6 @@ reads as well; :class:`RunWriter` ``(resume=True)`` continues either layout
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -40,13 +39,14 @@ import numpy as np
 
 from ..space.genome import Genome
 from . import schema
-from .durable import commit_file, fsync_dir, remove_temporaries, write_tmp
+from .durable import commit_file
 from .genome_io import check_env_id, load_genome, read_genomes, save_genome, write_champion_group, write_genomes
-from .h5io import ArchiveFormatError, check_file, one_line, put, set_json, write_file_attrs
+from .h5io import ArchiveFormatError, check_file, put, set_json, write_file_attrs
 from .pack import pack_run
-from .run_reader import Run, list_parts, open_run
+from .run_reader import Run, open_run
 from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS
 from .writer_lock import ArchiveLockedError, WriterLock
+from .writer_open import _normalise, _Opening
 
 __all__ = [
     "FORMAT_NAME",
@@ -81,19 +81,12 @@ def _as_array(name: str, value, dtype, shape: tuple) -> np.ndarray:
     return arr
 
 
-def _normalise(config) -> str:
-    try:
-        return json.dumps(config, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"config: expected a JSON-serialisable dict ({one_line(exc)})") from exc
-
-
 def _check_name(what: str, name) -> None:
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         raise ValueError(f"{what}: expected a non-empty name without '/', got {name!r}")
 
 
-class RunWriter:
+class RunWriter(_Opening):
     """The only writer of a run archive (a context manager).
 
     Parameters
@@ -163,140 +156,6 @@ class RunWriter:
             self._open = False  # a writer that failed to open publishes nothing
             self.close()
             raise
-
-    # ------------------------------------------------------------ opening
-    def _publish_header(self, attrs: dict, run_data: dict, replace: bool) -> None:
-        """Write the header whole, lock it, then link it at ``path`` (atomically)."""
-
-        def fill(f):
-            write_file_attrs(f, FORMAT_NAME, schema.SPLIT_VERSION)
-            f.attrs["parts"] = np.bytes_(os.path.basename(self.parts_dir).encode())
-            set_json(f, "config", attrs["config"])
-            f.attrs["seed"] = np.int64(attrs["seed"])
-            f.attrs["dim"] = np.int64(attrs["dim"])
-            if attrs.get("created"):
-                f.attrs["created"] = np.bytes_(attrs["created"].encode("ascii"))
-            rd = f.create_group(schema.RUN_DATA)
-            for name, arr in run_data.items():
-                put(rd, name, arr, arr.dtype)
-
-        tmp = write_tmp(self.parts_dir, "header.h5", fill)
-        target = os.path.realpath(self.path)  # through a symlink: replace the file, not the link
-        try:
-            if replace:  # locked before the rename: the path never names an unlocked header
-                lock = WriterLock.adopt(os.open(tmp, os.O_RDONLY | os.O_CLOEXEC), self.path)
-                try:
-                    os.replace(tmp, target)
-                except BaseException:
-                    lock.release()
-                    raise
-            else:  # link fails if someone created the run meanwhile; whoever locks it first writes it
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    raise FileExistsError(f"{self.path}: created by another writer meanwhile; "
-                                          "resume it or choose another path") from None
-                lock = WriterLock(target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        fsync_dir(os.path.dirname(target))
-        old, self._lock = self._lock, lock
-        if old is not None:
-            old.release()
-        self._run_data = dict(run_data)
-
-    def _publish_deferred(self) -> None:
-        if self._deferred is not None:
-            replace, self._deferred = self._deferred["replace"], None
-            self._publish_header({"config": self.config, "seed": self.seed, "dim": self.dim}, self._run_data,
-                                 replace=replace)
-
-    def _create(self, config: dict, seed: int, dim: int, run_data: dict, overwrite: bool) -> None:
-        existing = os.path.lexists(self.path)
-        if existing:  # overwrite: nobody may be writing it
-            self._lock = WriterLock(self.path)
-        self.parts_dir = schema.parts_dir(self.path)
-        os.makedirs(self.parts_dir, exist_ok=True)
-        remove_temporaries(self.parts_dir)
-        parts = sorted((n for n in os.listdir(self.parts_dir) if schema.PART_RE.match(n)), reverse=True)
-        if parts and not overwrite:
-            raise FileExistsError(
-                f"{self.parts_dir}: holds parts of a run whose header {self.path} is gone; "
-                "pass overwrite=True (--overwrite) to delete them, or move them away"
-            )
-        for name in parts:  # the last generation first: an interrupted delete leaves a prefix
-            os.unlink(os.path.join(self.parts_dir, name))
-        self.dim, self.seed, self.config = dim, seed, json.loads(_normalise(config))
-        # the header appears with its run data: now if given, else at the first commit (or close),
-        # so a kill in between leaves no run rather than one without its observation bounds
-        self._run_data = dict(run_data)
-        self._deferred = {"replace": existing}
-        if run_data:
-            self._publish_deferred()
-        self.next_generation = 0
-        self._champions_after = 0
-        self._history: dict[str, list] = {k: [] for k in ("generation", *HISTORY_KEYS)}
-        self._champion = None
-
-    def _resume(self, config, seed, dim, run_data: dict) -> None:
-        self._lock = WriterLock(self.path)
-        with open_run(self.path) as run:
-            stored = {"seed": run.seed, "dim": run.dim}
-            for name, given in (("seed", seed), ("dim", dim)):
-                if given is not None and int(given) != stored[name]:
-                    raise ValueError(
-                        f"{name}: the run was written with {stored[name]}, got {given}; "
-                        "pass the stored value or start a new run"
-                    )
-            if config is not None and _normalise(config) != _normalise(run.config):
-                keys = sorted(k for k in set(config) | set(run.config)
-                              if _normalise(config.get(k)) != _normalise(run.config.get(k)))
-                raise ValueError(
-                    f"config: differs from the stored one in {keys}; resume with Run.config or start a new run"
-                )
-            self.dim, self.seed, self.config = run.dim, run.seed, run.config
-            self.next_generation = run.n_generations
-            self._history = {k: v.tolist() for k, v in run.history.items()}
-            stored_data = {k: run.run_data(k) for k in run.run_data_names}
-            if run.split:
-                self.parts_dir = run.parts_dir
-                remove_temporaries(self.parts_dir)
-                self._run_data = stored_data
-                self._champions_after = len([c for c in list_parts(self.parts_dir)[1]
-                                             if c[0] == self.next_generation - 1])
-                self._champion = run.champion_commit
-                self._write_index()
-            else:
-                self._split(run, stored_data)
-        for name, arr in run_data.items():
-            self.set_run_data(name, arr)
-
-    def _split(self, run: Run, run_data: dict) -> None:
-        """Turn a packed (single-file) run into a header plus parts, replacing the file atomically."""
-        self.parts_dir = schema.parts_dir(self.path)
-        os.makedirs(self.parts_dir, exist_ok=True)
-        remove_temporaries(self.parts_dir)
-        for name in sorted(os.listdir(self.parts_dir), reverse=True):  # left by an earlier split, then packed
-            if schema.PART_RE.match(name):
-                os.unlink(os.path.join(self.parts_dir, name))
-        champion = run.champion()
-        for gen in range(run.n_generations):
-            with run.generation_group(gen) as src:
-
-                def fill(f, src=src, gen=gen):
-                    self._fill_part(f, gen)
-                    f.copy(src, schema.GENERATION)
-                    if champion is not None and champion[1]["generation"] == gen:
-                        write_champion_group(f.create_group(schema.CHAMPION), {**champion[1], "genome": champion[0]})
-
-                commit_file(self.parts_dir, schema.generation_part(gen), fill)
-        self._champions_after = 0
-        g = champion[1]["generation"] if champion is not None else -1
-        self._champion = (g, 0, schema.generation_part(g)) if 0 <= g < run.n_generations else None
-        self._write_index()
-        attrs = {"config": run.config, "seed": run.seed, "dim": run.dim, "created": run.attrs.get("created")}
-        self._publish_header(attrs, run_data, replace=True)
 
     # ------------------------------------------------------------- writing
     @staticmethod

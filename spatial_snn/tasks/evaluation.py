@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..evo.variation import compact
+from ..evo.pruning import compact
 from ..space.codec import decode_batch, encode_batch
 from ..space.connectivity import ConnectivityRule
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
