@@ -13,7 +13,8 @@ def tiny(tiny_scenario):
 
 
 def _history(res):
-    return {k: v for k, v in res.history.items() if k != "wall_time"}
+    """The reproducible part of a history (the clocks are measurements)."""
+    return {k: v for k, v in res.history.items() if k not in ("wall_time", "cpu_time")}
 
 
 def test_same_seed_same_history_and_another_seed_another_history(tiny):
@@ -24,6 +25,19 @@ def test_same_seed_same_history_and_another_seed_another_history(tiny):
     assert not np.array_equal(one.history["mean"], other.history["mean"])
 
 
+def test_cpu_time_is_recorded_cumulative_and_continued_by_resume(tiny, tmp_path):
+    from spatial_snn import open_run, resume
+
+    sc = scenario_from_dict(tiny)
+    first = evolve(sc, seed=3, workers=1, generations=2, archive=tmp_path / "run.h5")
+    cpu = first.history["cpu_time"]
+    assert len(cpu) == 2 and 0 < cpu[0] < cpu[1] and first.cpu_time == cpu[1]
+    more = resume(tmp_path / "run.h5", generations=3, workers=1)
+    assert more.history["cpu_time"][:2].tolist() == cpu.tolist() and more.history["cpu_time"][2] > cpu[1]
+    with open_run(tmp_path / "run.h5") as run:
+        np.testing.assert_array_equal(run.history["cpu_time"], more.history["cpu_time"])
+
+
 @pytest.mark.slow
 def test_same_seed_same_history_with_one_or_two_workers(tiny):
     sc = scenario_from_dict(tiny)
@@ -31,6 +45,8 @@ def test_same_seed_same_history_with_one_or_two_workers(tiny):
     two = evolve(sc, seed=3, workers=2)
     for k, v in _history(one).items():
         np.testing.assert_array_equal(v, two.history[k], err_msg=k)
+    # workers' CPU counts: two processes did the rollouts, this one mostly waited
+    assert two.cpu_time > 0.5 * one.cpu_time
     assert one.champion.n_synapses == two.champion.n_synapses
     other = evolve(sc, seed=4, workers=1)
     assert not np.array_equal(one.history["mean"], other.history["mean"])

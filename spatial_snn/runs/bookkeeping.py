@@ -21,12 +21,14 @@ import numpy as np
 
 from ..evo.evolution import statistics
 from ..space.genome import Genome
-from ..store.archive import RunWriter, open_run
+from ..store.archive import HISTORY_KEYS, RunWriter, open_run
 from ..tasks.evaluation import Evaluation, Task, task_from_meta, task_meta
 from .scenarios import stored_scenario
 from .setup import RunSetup
 
-HISTORY_KEYS = ("best", "mean", "test", "env_steps", "wall_time", "invalid_obs")
+#: Cumulative CPU seconds (every process and thread that worked on the run), kept in
+#: the history beside the keys every archive has; NaN for a run begun before it was kept.
+CPU_KEY = "cpu_time"
 
 
 @dataclass
@@ -42,6 +44,7 @@ class _Generation:
     test: Evaluation | None
     started: float
     task: Task  # the task of this generation's tests (its observation bounds)
+    remote_cpu: float = 0.0  # CPU seconds of jobs run in other processes
 
     @property
     def env_steps(self) -> int:
@@ -64,18 +67,22 @@ class _Tally:
     wall: float
     champ_task: Task
     moments: tuple = (0, 0.0, 0.0)  # running observation count, sum, sum of squares (normalisation)
+    cpu: float = 0.0
     champ_improved: bool = False
     _t_last: float = 0.0
+    _c_last: float = 0.0
 
     @classmethod
     def begin(cls, state, task: Task) -> _Tally:
         if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS)}, None, np.empty(0), 0, 0.0, task)
+            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, CPU_KEY)}, None, np.empty(0), 0, 0.0, task)
         h = state.history
         champ_task = _with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
+        if CPU_KEY not in h:
+            h[CPU_KEY] = [math.nan] * len(h["generation"])
         return cls(state.start, h, state.champion, state.champ_returns,
                    int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
-                   champ_task, state.moments)
+                   champ_task, state.moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
 
     @property
     def champ_test(self) -> float:
@@ -90,7 +97,7 @@ class _Tally:
         return self.reached(proto.target) or (proto.max_env_steps is not None and self.steps >= proto.max_env_steps)
 
     def clock(self) -> None:
-        self._t_last = time.perf_counter()
+        self._t_last, self._c_last = time.perf_counter(), time.process_time()
 
     def add(self, g: int, best_genome: Genome, gen: _Generation) -> dict:
         """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it."""
@@ -105,9 +112,13 @@ class _Tally:
         now = time.perf_counter()
         self.wall += now - self._t_last  # includes the variation that made this generation
         self._t_last = now
+        cpu_now = time.process_time()  # this process, all threads; rollouts run here when not parallel
+        self.cpu += cpu_now - self._c_last + gen.remote_cpu
+        self._c_last = cpu_now
         row = {"generation": g, "best": stats["best"], "mean": stats["mean"],
                "test": float(test.returns[0].mean()) if test is not None else math.nan,
-               "env_steps": self.steps, "wall_time": self.wall, "invalid_obs": float(ev.invalid.sum())}
+               "env_steps": self.steps, "wall_time": self.wall, "invalid_obs": float(ev.invalid.sum()),
+               CPU_KEY: self.cpu}
         for k, v in row.items():
             self.history[k].append(v)
         return row
@@ -123,7 +134,7 @@ def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, ta
         g, population=offspring.genomes, fitness=gen.fitness, episode_returns=gen.ev.returns,
         episode_lengths=gen.ev.lengths, episode_seeds=gen.seeds, counters=gen.ev.counters,
         parents=offspring.parents, origin=offspring.origin,
-        stats={k: row[k] for k in HISTORY_KEYS}, test_returns=test_returns,
+        stats={k: row[k] for k in (*HISTORY_KEYS, CPU_KEY)}, test_returns=test_returns,
         test_seeds=gen.test_seeds if gen.test is not None else None,
         rng_state=_rng_state(seed, g + 1), extra=_normalisation_record(gen, tally),
     )
@@ -171,7 +182,7 @@ def _read_resume(archive) -> _ResumeState:
             start=start,
             generations=int(run.config["generations"]),
             bounds=(run.run_data("obs_low"), run.run_data("obs_high")),
-            history={k: list(run.history.get(k, [])) for k in ("generation", *HISTORY_KEYS)},
+            history={k: list(v) for k, v in run.history.items() if k in ("generation", *HISTORY_KEYS, CPU_KEY)},
             population=run.population(start - 1) if start else None,
             fitness=run.generation(start - 1)["fitness"] if start else None,
             champion=ch[0] if ch else None,

@@ -48,8 +48,9 @@ def summary(run: Run) -> str:
     training return (the ``best`` history, mean over a genome's training
     episodes) and its generation; best test return (the champion's mean +-
     std over its test episodes); the champion's synapse count and connection
-    sparsity (fraction of possible synapses absent); environment steps and
-    wall time (cumulative, the last ``env_steps`` / ``wall_time`` entries).
+    sparsity (fraction of possible synapses absent); environment steps,
+    wall time and CPU time (cumulative, the last ``env_steps`` /
+    ``wall_time`` / ``cpu_time`` entries).
     """
     cfg = run.config
     h = run.history
@@ -93,6 +94,8 @@ def summary(run: Run) -> str:
     steps = _last(h.get("env_steps", np.empty(0)))
     lines.append(("env steps", f"{int(steps):,}" if math.isfinite(steps) else "n/a"))
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
+    cpu = _last(h.get("cpu_time", np.empty(0)))
+    lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 

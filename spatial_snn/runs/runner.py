@@ -48,8 +48,10 @@ class Result:
 
     ``champion`` is the genome with the best test score (the reported one);
     ``history`` maps ``generation, best, mean, test, env_steps, wall_time,
-    invalid_obs`` to per-generation arrays (``test`` is NaN where no test ran;
-    ``env_steps`` and ``wall_time`` are cumulative).
+    invalid_obs, cpu_time`` to per-generation arrays (``test`` is NaN where no
+    test ran; ``env_steps``, ``wall_time`` and ``cpu_time`` are cumulative;
+    ``cpu_time`` counts every process and thread that worked on the run, NaN
+    for a run begun before it was kept).
     """
 
     scenario: Scenario
@@ -69,6 +71,11 @@ class Result:
     @property
     def wall_time(self) -> float:
         return float(self.history["wall_time"][-1]) if len(self.history.get("wall_time", [])) else 0.0
+
+    @property
+    def cpu_time(self) -> float:
+        """CPU seconds, all processes and threads (NaN for a run begun before they were counted)."""
+        return float(self.history["cpu_time"][-1]) if len(self.history.get("cpu_time", [])) else 0.0
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -259,7 +266,9 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     test = None
     if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0 or spent:
         test = pool.run(dataclasses.replace(task, backend="gymnasium"), [genomes[best]], test_seeds, None)
-    return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0, task)
+    # jobs in other processes (or machines) spent CPU this process's clock does not see
+    remote = ev.cpu_seconds + (test.cpu_seconds if test is not None else 0.0) if pool.parallel else 0.0
+    return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0, task, remote_cpu=remote)
 
 
 def _training(task: Task, train_kwargs: dict) -> Task:

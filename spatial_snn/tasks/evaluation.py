@@ -21,6 +21,7 @@ import collections
 import concurrent.futures as cf
 import itertools
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -77,6 +78,8 @@ class Evaluation:
     observation and one per step while the episode ran); the runner turns
     them into running observation statistics. Kept per episode so that the
     totals, summed in one fixed order, do not depend on how work was split.
+    cpu_seconds : CPU time of the process(es) that ran the rollouts, all
+    their threads, summed over jobs (a measurement, not reproducible).
     """
 
     returns: np.ndarray
@@ -85,6 +88,7 @@ class Evaluation:
     invalid: np.ndarray
     obs_sum: np.ndarray
     obs_sumsq: np.ndarray
+    cpu_seconds: float = 0.0
 
     @property
     def env_steps(self) -> int:
@@ -97,7 +101,8 @@ class Evaluation:
     @staticmethod
     def concat(parts: Sequence[Evaluation]) -> Evaluation:
         return Evaluation(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                            ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")))
+                            ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")),
+                          cpu_seconds=sum(p.cpu_seconds for p in parts))
 
     def observation_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
         """(count, sum, sum of squares) of all observations, summed in genome-episode order."""
@@ -175,6 +180,7 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     """
     from ..sim.network import Network
 
+    cpu0 = time.process_time()
     seeds = [int(s) for s in seeds]
     G, E = len(genomes), len(seeds)
     B = G * E
@@ -215,7 +221,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     counters = net.counters.reshape(G, E, 3).sum(axis=1)
     return Evaluation(returns.reshape(G, E), lengths.reshape(G, E), counters,
                       invalid.reshape(G, E).sum(axis=1).astype(np.int64),
-                      obs_sum.reshape(G, E, -1), obs_sumsq.reshape(G, E, -1))
+                      obs_sum.reshape(G, E, -1), obs_sumsq.reshape(G, E, -1),
+                      cpu_seconds=time.process_time() - cpu0)
 
 
 def _rollout_packed(task: Task, batch: dict, seeds, cap) -> Evaluation:
@@ -302,7 +309,8 @@ class WorkerPool:
                              np.concatenate([r.lengths for r in row], axis=1),
                              sum(r.counters for r in row), sum(r.invalid for r in row),
                              np.concatenate([r.obs_sum for r in row], axis=1),
-                             np.concatenate([r.obs_sumsq for r in row], axis=1)) for row in rows]
+                             np.concatenate([r.obs_sumsq for r in row], axis=1),
+                             cpu_seconds=sum(r.cpu_seconds for r in row)) for row in rows]
         return Evaluation.concat(merged)
 
     def _fan(self, task: Task, jobs: list, cap, limit: int | None = None) -> list[Evaluation]:
