@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 import warnings
 from collections.abc import Sequence
 
@@ -61,15 +62,18 @@ def envpool_kwargs(env_id: str, kwargs: dict | None) -> tuple[dict, int | None]:
     if "include_cfrc_ext_in_observation" not in kwargs:
         return kwargs, None
     include = bool(kwargs.pop("include_cfrc_ext_in_observation"))
-    return {**kwargs, "use_contact_force": True}, None if include else _width_without_forces(env_id)
+    width = None if include else _width_without_forces(env_id, json.dumps(kwargs, sort_keys=True))
+    return {**kwargs, "use_contact_force": True}, width
 
 
 @functools.cache
-def _width_without_forces(env_id: str) -> int:
-    """Observation width of EnvPool's ``env_id`` without contact forces (making a spec takes ~0.1 s)."""
+def _width_without_forces(env_id: str, kwargs_json: str) -> int:
+    """Observation width of EnvPool's ``env_id`` without contact forces, other settings as given
+    (JSON, so the cache key is hashable; making a spec takes ~0.1 s)."""
     import envpool
 
-    return int(envpool.make_spec(env_id, use_contact_force=False).observation_space.shape[0])
+    spec = envpool.make_spec(env_id, **json.loads(kwargs_json), use_contact_force=False)
+    return int(spec.observation_space.shape[0])
 
 
 def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
