@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -64,6 +65,18 @@ def _seed(text: str) -> int:
     if value is None or not 0 <= value <= _SEED_MAX:
         raise argparse.ArgumentTypeError(f"expected an integer in 0..{_SEED_MAX} (2**32 - 1), got {text!r}")
     return value
+
+
+def _steps(text: str) -> int:
+    """An argparse type: a positive step count, e.g. 4000000, 4e6, 4M or 500k."""
+    scale = {"k": 10**3, "m": 10**6, "g": 10**9}.get(text[-1:].lower(), 1)
+    try:
+        value = float(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise argparse.ArgumentTypeError(f"expected a step count such as 4000000, 4e6 or 4M, got {text!r}")
+    return int(value)
 
 
 def _count(limit: int | None = None, hint: str = ""):
@@ -238,9 +251,11 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_curves(args) -> int:
-    from .runs.curves import plot_curves, published_score, read_curve
+    from .runs.curves import at_budget, format_budget, plot_curves, published_score, read_curve
 
     curves = [read_curve(path) for path in args.paths]
+    if args.budget is not None:
+        print(format_budget(at_budget(curves, args.budget), args.budget))
     published = published_score(curves) if args.published is None else args.published
     out = plot_curves(curves, args.out, published=published, title=args.title, champion=not args.every_test)
     for c in curves:
@@ -300,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "nan: none)")
     q.add_argument("--title")
     q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
+    q.add_argument("--budget", type=_steps, help="also compare the runs at this many environment steps "
+                                                 "(e.g. 4M): median and range per scenario and dimension")
     q.set_defaults(func=_cmd_curves)
 
     q = sub.add_parser("replay", help="run the champion on fresh episodes")

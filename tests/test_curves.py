@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from spatial_snn.cli import main
 from spatial_snn.runs.curves import best_so_far, plot_curves, read_curve
@@ -56,3 +57,34 @@ def test_published_line_defaults_to_the_tasks_published_row():
     assert published_score([hopper, hopper]) == PUBLISHED["Hopper-v5"] == 2706.1
     assert published_score([hopper, swimmer]) is None  # mixed tasks: no single row
     assert published_score([Curve("c", "CartPole-v1", 2, 0, np.array([1.0]), np.array([2.0]))]) is None
+
+
+def test_runs_compared_at_a_budget_use_the_champion_then_and_skip_runs_not_there_yet():
+    from spatial_snn.runs.curves import Curve, at_budget, format_budget, score_at
+
+    def curve(seed, steps, test, total, group="arm 2D"):
+        return Curve(f"{group} seed {seed}", "Hopper-v5", 2, seed, np.array(steps, float), np.array(test, float),
+                     group, float(total))
+
+    a = curve(0, [1e6, 2e6, 3e6, 5e6], [100, 300, 200, 900], 5e6)
+    b = curve(1, [1e6, 4e6], [50, 400], 4e6)
+    short = curve(2, [1e6], [700], 2.5e6)
+    other = curve(0, [1e6, 4e6], [10, 20], 4e6, group="other 2D")
+    assert score_at(a, 4e6) == 300  # best test so far, not the last one, and nothing after the budget
+    assert score_at(b, 4e6) == 400 and np.isnan(score_at(short, 4e6))
+    rows = at_budget([a, b, short, other], 4e6)
+    assert [r["group"] for r in rows] == ["arm 2D", "other 2D"]
+    arm = rows[0]
+    assert arm["scores"] == [(0, 300.0), (1, 400.0)] and arm["short"] == [2]
+    assert (arm["n"], arm["median"], arm["min"], arm["max"]) == (2, 350.0, 300.0, 400.0)
+    text = format_budget(rows, 4e6)
+    assert "arm 2D: n=2  median 350" in text and "not there yet: s2" in text
+
+
+def test_cli_budget_accepts_suffixes_and_refuses_nonsense(tmp_path, capsys):
+    evolve(TINY, dim=2, seed=0, workers=1, archive=tmp_path / "a.h5")
+    assert main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png"), "--budget", "1k"]) == 0
+    assert "after 1,000 environment steps" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png"), "--budget", "lots"])
+    assert "expected a step count" in capsys.readouterr().err

@@ -45,6 +45,8 @@ class Curve:
     seed: int
     env_steps: np.ndarray
     test: np.ndarray
+    group: str = ""  # the scenario name: runs compared at a budget are grouped by it
+    total_steps: float = math.nan  # environment steps the run has spent so far (tested or not)
 
 
 def read_curve(path) -> Curve:
@@ -60,8 +62,57 @@ def read_curve(path) -> Curve:
         name = scenario.get("name") if isinstance(scenario, dict) else None
         env_id, dim, seed = task_name(run.config), int(run.dim), int(run.seed)
     keep = np.isfinite(test)
-    label = f"{name or Path(path).stem} {dim}D seed {seed}"
-    return Curve(label, env_id, dim, seed, steps[keep], test[keep])
+    group = f"{name or Path(path).stem} {dim}D"
+    total = float(steps[-1]) if steps.size else 0.0
+    return Curve(f"{group} seed {seed}", env_id, dim, seed, steps[keep], test[keep], group, total)
+
+
+def score_at(curve: Curve, budget: float) -> float:
+    """The champion's test score once the run had spent at most ``budget`` environment steps.
+
+    NaN when the run has not spent ``budget`` yet (it may still improve
+    within it) or had no test by then.
+    """
+    if not curve.total_steps >= budget and not (curve.test.size and curve.env_steps[-1] >= budget):
+        return math.nan
+    keep = curve.env_steps <= budget
+    return float(curve.test[keep].max()) if keep.any() else math.nan
+
+
+def at_budget(curves: list[Curve], budget: float) -> list[dict]:
+    """Runs compared at one environment-step budget, grouped by scenario and dimension.
+
+    One row per group: ``group``, ``scores`` (per run that spent the budget,
+    in the given order, with its seed), ``n``, ``median``, ``q1``, ``q3``,
+    ``min``, ``max``, and ``short``: seeds of runs that have not spent it yet.
+    """
+    rows: dict[str, dict] = {}
+    for c in curves:
+        row = rows.setdefault(c.group, {"group": c.group, "scores": [], "short": []})
+        score = score_at(c, budget)
+        if math.isnan(score):
+            row["short"].append(c.seed)
+        else:
+            row["scores"].append((c.seed, score))
+    for row in rows.values():
+        x = np.array([v for _, v in row["scores"]])
+        row["n"] = x.size
+        q = np.percentile(x, [0, 25, 50, 75, 100]) if x.size else [math.nan] * 5
+        row.update(zip(("min", "q1", "median", "q3", "max"), (float(v) for v in q), strict=True))
+    return list(rows.values())
+
+
+def format_budget(rows: list[dict], budget: float) -> str:
+    """``at_budget`` rows as a plain-text table."""
+    lines = [f"champion's test score after {budget:,.0f} environment steps (median [q1, q3], min-max):"]
+    for r in rows:
+        parts = [", ".join(f"s{k} {v:.0f}" for k, v in r["scores"])]
+        if r["short"]:
+            parts.append("not there yet: " + ", ".join(f"s{k}" for k in r["short"]))
+        stats = (f"median {r['median']:.0f} [{r['q1']:.0f}, {r['q3']:.0f}], {r['min']:.0f}-{r['max']:.0f}"
+                 if r["n"] else "no run there yet")
+        lines.append(f"  {r['group']}: n={r['n']}  {stats}  ({'; '.join(p for p in parts if p)})")
+    return "\n".join(lines)
 
 
 def best_so_far(curve: Curve) -> np.ndarray:
