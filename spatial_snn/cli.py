@@ -5,7 +5,7 @@
     spatial-snn batch SCENARIO --dims 1 2 3 --seeds 0-4
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
-    spatial-snn curves PATH... --out curves.png [--published SCORE]
+    spatial-snn curves PATH... --out curves.png [--published SCORE] [--budget 4M]
     spatial-snn export PATH --to genomes/NAME.h5 | model.nir [--trace STEPS]
     spatial-snn report PATH [--episodes 10] [--json] [--figures DIR]
     spatial-snn pack PATH [--to OUT]
