@@ -149,7 +149,7 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     envs = sorted({c.env_id for c in curves})
     ax.set_title(textwrap.fill(title or ", ".join(envs), 80), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")  # the least covered corner: curves may sit low (a plateau) or high
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -188,6 +188,10 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     shown = rec.spike_times < steps * S
     t_sub = np.arange(steps * S) / S  # sub-step k ends at env step k / S
     legend = {"fontsize": 7, "loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False}
+
+    def columns(n: int) -> int:  # at most 6 rows: a taller legend would push the panels apart
+        return max(1, -(-n // 6))
+
     fig, axes = plt.subplots(4, 1, figsize=(11, 9), sharex=True,
                              gridspec_kw={"height_ratios": [1.2, 2.2, 1.4, 1.0]})
     obs = rec.observations[:steps]
@@ -195,7 +199,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     for c in range(obs.shape[1]):
         axes[0].step(np.arange(steps), obs[:, c], where="post", lw=1, label=names[c])
     axes[0].set_ylabel("observation")
-    axes[0].legend(**legend)
+    axes[0].legend(**legend, ncol=columns(obs.shape[1]))
     exc = genome.sign[rec.spike_neurons[shown]] > 0
     x = rec.spike_times[shown] / S
     y = rec.spike_neurons[shown]
@@ -213,16 +217,16 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     if rel.size:
         axes[2].set_ylim(max(float(rel.min()), -3.0) - 0.1, 1.3)
     axes[2].set_ylabel("v / v_th")
-    axes[2].set_title("membrane potential / threshold after each sub-step, neurons from most to least active "
-                      "(dotted: 1, crossed = spike and reset;\na neuron that fires every sub-step stays at its reset)",
-                      fontsize=9)
+    axes[2].set_title("membrane potential / threshold after each sub-step, neurons spread over the episode's "
+                      "spike-count ranks (spikes: in this window);\ndotted: 1, crossed = spike and reset; "
+                      "a neuron that fires every sub-step stays at its reset", fontsize=9)
     if len(rec.traced):
         axes[2].legend(**legend)
     act = np.asarray(rec.actions[:steps], np.float64).reshape(steps, -1)
     for a in range(act.shape[1]):
         axes[3].step(np.arange(steps), act[:, a], where="post", lw=1, label=f"action {a}")
     axes[3].set_ylabel("action")
-    axes[3].legend(**legend)
+    axes[3].legend(**legend, ncol=columns(act.shape[1]))
     axes[3].set_xlabel(f"environment step ({rec.dt * 1e3 * S:g} ms of network time each: {S} sub-steps "
                        f"of {rec.dt * 1e3:g} ms)")
     axes[3].set_xlim(0, steps)
