@@ -138,9 +138,15 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     styles = {1: ":", 2: "-", 3: "--"}  # one colour per run, the line style tells the dimension
     for k, c in enumerate(curves):
-        y = best_so_far(c) if champion else c.test
-        ax.plot(c.env_steps, y, marker="o", markersize=3, linewidth=1.4, label=c.label,
-                color=f"C{k % 10}", linestyle=styles.get(c.dim, "-"), alpha=0.9)
+        x, y = c.env_steps, best_so_far(c) if champion else c.test
+        style = {"marker": "o", "markersize": 3, "linewidth": 1.4, "label": c.label, "color": f"C{k % 10}",
+                 "linestyle": styles.get(c.dim, "-"), "alpha": 0.9}
+        if champion:
+            # the champion's score holds until the next test beats it, and up to the steps spent so far
+            style.update(drawstyle="steps-post", markevery=list(range(len(x))))
+            if y.size and c.total_steps > x[-1]:
+                x, y = np.append(x, c.total_steps), np.append(y, y[-1])
+        ax.plot(x, y, **style)
     if published is not None and math.isfinite(published):
         ax.axhline(published, color="black", linestyle="--", linewidth=1.2, label=f"published {published:g}")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e6:g}M" if x else "0"))
