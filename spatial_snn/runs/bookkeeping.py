@@ -57,7 +57,7 @@ def _with_bounds(task: Task, low, high) -> Task:
 
 @dataclass
 class _Tally:
-    """The run's record so far: history, champion, cumulative steps and wall time."""
+    """The run's record so far: history, champion, cumulative steps, wall time and CPU time."""
 
     start: int
     history: dict
