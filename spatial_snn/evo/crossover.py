@@ -101,11 +101,7 @@ def geometric_crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple
     (parameters, sign, position, outgoing synapses); input channel ``k`` is
     split the same way by ``a.input_positions[k]``. ``child2`` is the
     complement. A plane may miss every neuron; the children are then copies.
-
-    Raises
-    ------
-    ValueError
-        If the parents differ in ``(n, n_inputs, n_outputs, dim)``.
+    Raises as :func:`crossover`.
     """
     _check_parents(a, b)
     _check_rng(rng)
