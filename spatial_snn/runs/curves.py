@@ -73,7 +73,7 @@ def score_at(curve: Curve, budget: float) -> float:
     NaN when the run has not spent ``budget`` yet (it may still improve
     within it) or had no test by then.
     """
-    if not curve.total_steps >= budget and not (curve.test.size and curve.env_steps[-1] >= budget):
+    if not curve.total_steps >= budget:  # NaN (unknown) counts as not spent
         return math.nan
     keep = curve.env_steps <= budget
     return float(curve.test[keep].max()) if keep.any() else math.nan
