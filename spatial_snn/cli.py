@@ -365,21 +365,28 @@ def _is_user_error(exc: BaseException) -> bool:
 
 
 def _interrupted(exc: KeyboardInterrupt, args) -> str:
-    """The one line printed on Ctrl-C: what is kept and the command that continues it."""
+    """The one line printed on Ctrl-C or SIGTERM: what is kept and the command that continues it."""
     archive = getattr(exc, "archive", None) or getattr(args, "archive", None)
     command = getattr(args, "command", None)
+    stopped = "terminated" if _terminated(exc) else "interrupted"
     if archive is None or not Path(archive).exists() or command not in ("evolve", "resume", "batch"):
         if command in ("evolve", "resume", "batch"):
-            return f"{PROG}: interrupted before any generation was written; nothing to resume, run the command again"
-        return f"{PROG}: interrupted"
+            return f"{PROG}: {stopped} before any generation was written; nothing to resume, run the command again"
+        return f"{PROG}: {stopped}"
     n = getattr(exc, "generations", None)
     kept = f"{n} complete generation{'' if n == 1 else 's'}" if n is not None else "every complete generation"
     if command == "batch":
-        return (f"{PROG}: interrupted; {archive} keeps {kept}; run the same batch command again to continue "
+        return (f"{PROG}: {stopped}; {archive} keeps {kept}; run the same batch command again to continue "
                 "(finished runs are skipped, this one resumes)")
     extend = f" --generations {args.generations}" if command == "resume" and args.generations else ""
     resume = f"{PROG} resume {shlex.quote(str(archive))}{extend}"
-    return f"{PROG}: interrupted; {archive} keeps {kept}; continue with: {resume}"
+    return f"{PROG}: {stopped}; {archive} keeps {kept}; continue with: {resume}"
+
+
+def _terminated(exc: KeyboardInterrupt) -> bool:
+    from .runs.interrupts import Terminated
+
+    return isinstance(exc, Terminated) or bool(getattr(exc, "terminated", False))
 
 
 #: What every command imports, loaded with Ctrl-C held back (see :func:`main`).
@@ -387,7 +394,14 @@ _HEAVY_MODULES = ("spatial_snn.runs.runner", "spatial_snn.store.archive")
 
 
 def main(argv=None) -> int:
-    """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C)."""
+    """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C, 143 SIGTERM)."""
+    from .runs.interrupts import terminate_like_interrupt
+
+    with terminate_like_interrupt():  # `kill PID` stops a run as Ctrl-C does: between generations, with a report
+        return _run(argv)
+
+
+def _run(argv) -> int:
     import importlib
 
     from .runs.interrupts import held_interrupts
@@ -402,9 +416,9 @@ def main(argv=None) -> int:
                 importlib.import_module(name)
         return args.func(args)
     except KeyboardInterrupt as exc:
-        with _interrupts_ignored():  # a second Ctrl-C must not turn the one line into a traceback
+        with _interrupts_ignored():  # a second Ctrl-C or SIGTERM must not turn the one line into a traceback
             print(_interrupted(exc, args), file=sys.stderr)
-        return 130
+        return 143 if _terminated(exc) else 130
     except Exception as exc:
         if not _is_user_error(exc):
             raise
@@ -420,12 +434,13 @@ def _interrupts_ignored():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            if handler is not None:
+                signal.signal(s, handler)
 
 
 if __name__ == "__main__":

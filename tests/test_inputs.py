@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from spatial_snn.cli import main
-from spatial_snn.runs.interrupts import held_interrupts
+from spatial_snn.runs.interrupts import Terminated, held_interrupts, terminate_like_interrupt
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import LIMITS, SEED_MAX, Scenario, check_run_args, scenario_from_dict
 
@@ -206,6 +206,18 @@ def test_a_ctrl_c_during_an_archive_write_is_raised_after_it():
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, outer)
+
+
+def test_a_sigterm_during_an_archive_write_is_raised_after_it_as_terminated():
+    before = signal.getsignal(signal.SIGTERM)
+    finished = []
+    with pytest.raises(Terminated):
+        with terminate_like_interrupt():
+            with held_interrupts():
+                signal.raise_signal(signal.SIGTERM)
+                finished.append(True)  # the write goes on to its end
+    assert finished == [True]
+    assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
 
 
 def _tiny_dict() -> dict:

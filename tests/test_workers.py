@@ -148,6 +148,30 @@ def test_ctrl_c_with_two_workers_is_one_line_naming_the_archive(tmp_path):
 
 
 @pytest.mark.slow
+def test_sigterm_of_the_main_process_stops_the_run_as_ctrl_c_does(tmp_path):
+    # `kill PID`: the usual way to stop a `nohup ... &` run, whose shell made it ignore SIGINT
+    proc = _start(tmp_path, "evolve", "long.toml", "--workers", "2", "--out", "run.h5")
+    try:
+        _wait_for(lambda: _workers(proc.pid), "two worker processes")
+        family = _children(proc.pid)
+        proc.send_signal(signal.SIGTERM)  # the main process only, not its group
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = err.decode()
+    assert proc.returncode == 143, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("spatial-snn: terminated; run.h5 keeps ") and err.endswith(
+        "continue with: spatial-snn resume run.h5\n"), err
+    _wait_for(lambda: not any(_alive(p) for p in family), "the workers to end")
+    done = subprocess.run([sys.executable, "-m", "spatial_snn.cli", "resume", "run.h5", "--generations", "1",
+                           "--workers", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     proc = _start(tmp_path, "evolve", "long.toml", "--workers", "2", "--out", "run.h5")
     try:

@@ -37,7 +37,7 @@ from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
 from ..tasks.evaluation import Task, WorkerPool
 from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write, _writer
-from .interrupts import held_interrupts
+from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
 
@@ -79,18 +79,18 @@ class Result:
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped :func:`evolve` or :func:`resume`.
+    """Ctrl-C (or SIGTERM, see :class:`~.interrupts.Terminated`) stopped :func:`evolve` or :func:`resume`.
 
     A ``KeyboardInterrupt``, so that code which stops on Ctrl-C still does.
     ``archive`` is the run archive if one exists (it keeps every complete
     generation: resume it), else None; ``generations`` counts the complete
-    generations in it.
+    generations in it; ``terminated`` is True when SIGTERM stopped the run.
     """
 
-    def __init__(self, archive: Path | None, generations: int):
-        self.archive, self.generations = archive, generations
+    def __init__(self, archive: Path | None, generations: int, terminated: bool = False):
+        self.archive, self.generations, self.terminated = archive, generations, terminated
         where = f"{archive} keeps {generations} complete generations" if archive else "no archive was written"
-        super().__init__(f"run interrupted; {where}")
+        super().__init__(f"run {'terminated' if terminated else 'interrupted'}; {where}")
 
 
 def _reports_interrupts(fn):
@@ -102,10 +102,10 @@ def _reports_interrupts(fn):
             return fn(*args, **kwargs)
         except RunInterrupted:
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             archive = kwargs.get("archive", args[0] if fn.__name__ == "resume" and args else None)
             path = Path(archive) if archive is not None and Path(archive).exists() else None
-            raise RunInterrupted(path, _complete_generations(path)) from None
+            raise RunInterrupted(path, _complete_generations(path), isinstance(exc, Terminated)) from None
 
     return wrapper
 
@@ -228,7 +228,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
             row = tally.add(g, offspring.genomes[gen.best], gen)                          # record
             if writer is not None:
-                with held_interrupts():  # a Ctrl-C lands between generations, not inside one
+                with held_interrupts():  # Ctrl-C or SIGTERM waits for the write to end
                     _write(writer, g, offspring, gen, row, tally, seed)
             _report(bar, callback, row, tally, gen)
             if tally.finished(proto):

@@ -94,6 +94,7 @@ def _watch_parent(parent_pid: int) -> None:
 def start_worker(parent_pid: int) -> None:
     """Initializer of a local worker: ignore Ctrl-C, die with the parent, then warm up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a SIGINT pending since start is discarded
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's Python handler (cli) is not the worker's
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent(parent_pid)
