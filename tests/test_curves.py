@@ -81,6 +81,23 @@ def test_runs_compared_at_a_budget_use_the_champion_then_and_skip_runs_not_there
     assert "arm 2D: n=2  median 350" in text and "not there yet: s2" in text
 
 
+def test_a_run_that_stopped_at_its_target_counts_at_any_larger_budget(tmp_path):
+    from spatial_snn.runs.curves import score_at
+
+    low = {**TINY, "protocol": {**TINY["protocol"], "test_every": 1, "target": 5.0}}
+    result = evolve(low, dim=2, seed=0, workers=1, archive=tmp_path / "t.h5")
+    curve = read_curve(tmp_path / "t.h5")
+    assert curve.reached_target and len(result.history["test"]) < TINY["evolution"]["generations"]
+    assert score_at(curve, 1e9) == curve.test.max()  # not "not there yet": it stopped, done
+    untargeted = read_curve(_evolved(tmp_path / "u.h5"))
+    assert not untargeted.reached_target and np.isnan(score_at(untargeted, 1e9))
+
+
+def _evolved(path):
+    evolve(TINY, dim=2, seed=0, workers=1, archive=path)
+    return path
+
+
 def test_cli_budget_accepts_suffixes_and_refuses_nonsense(tmp_path, capsys):
     evolve(TINY, dim=2, seed=0, workers=1, archive=tmp_path / "a.h5")
     assert main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png"), "--budget", "1k"]) == 0

@@ -47,6 +47,7 @@ class Curve:
     test: np.ndarray
     group: str = ""  # the scenario name: runs compared at a budget are grouped by it
     total_steps: float = math.nan  # environment steps the run has spent so far (tested or not)
+    reached_target: bool = False  # stopped at its scenario's target: its score is final at any budget
 
 
 def read_curve(path) -> Curve:
@@ -60,20 +61,24 @@ def read_curve(path) -> Curve:
         test = np.asarray(h.get("test", []), np.float64)
         scenario = run.config.get("scenario")
         name = scenario.get("name") if isinstance(scenario, dict) else None
+        protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
+        target = protocol.get("target") if isinstance(protocol, dict) else None
         env_id, dim, seed = task_name(run.config), int(run.dim), int(run.seed)
     keep = np.isfinite(test)
     group = f"{name or Path(path).stem} {dim}D"
     total = float(steps[-1]) if steps.size else 0.0
-    return Curve(f"{group} seed {seed}", env_id, dim, seed, steps[keep], test[keep], group, total)
+    reached = isinstance(target, int | float) and bool(keep.any()) and float(test[keep].max()) >= target
+    return Curve(f"{group} seed {seed}", env_id, dim, seed, steps[keep], test[keep], group, total, reached)
 
 
 def score_at(curve: Curve, budget: float) -> float:
     """The champion's test score once the run had spent at most ``budget`` environment steps.
 
     NaN when the run has not spent ``budget`` yet (it may still improve
-    within it) or had no test by then.
+    within it) or had no test by then. A run that stopped at its target
+    before the budget counts with its final score: it would not have run on.
     """
-    if not curve.total_steps >= budget:  # NaN (unknown) counts as not spent
+    if not (curve.total_steps >= budget or curve.reached_target):  # NaN (unknown) counts as not spent
         return math.nan
     keep = curve.env_steps <= budget
     return float(curve.test[keep].max()) if keep.any() else math.nan
