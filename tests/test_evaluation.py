@@ -120,6 +120,8 @@ def test_two_workers_give_the_same_results_as_one():
     assert np.array_equal(local.returns, par.returns)
     assert np.array_equal(local.counters, par.counters)
     assert np.array_equal(one.returns[0], rollout(task, genomes[:1], np.arange(6)).returns[0])
+    # the workers' own CPU time comes back with their results (the run's cpu_time adds it)
+    assert par.cpu_seconds > 0 and one.cpu_seconds > 0
 
 
 class _TakenFuture(cf.Future):
