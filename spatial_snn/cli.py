@@ -12,15 +12,14 @@
 
 Every bad argument or scenario value is one line on stderr,
 ``spatial-snn: error: ...``, exit status 2, before any file is made. Ctrl-C
-is one line naming the archive and the command that continues it (exit
-status 130). Module imports are deferred into the commands, so that Ctrl-C
+(or SIGTERM) is one line naming the archive and the command that continues
+it (exit status 130; 143 for SIGTERM). Module imports are deferred into the commands, so that Ctrl-C
 during start-up is caught as well.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import shlex
 import sys
@@ -364,31 +363,6 @@ def _is_user_error(exc: BaseException) -> bool:
         gym is not None and isinstance(exc, gym.Error))
 
 
-def _interrupted(exc: KeyboardInterrupt, args) -> str:
-    """The one line printed on Ctrl-C or SIGTERM: what is kept and the command that continues it."""
-    archive = getattr(exc, "archive", None) or getattr(args, "archive", None)
-    command = getattr(args, "command", None)
-    stopped = "terminated" if _terminated(exc) else "interrupted"
-    if archive is None or not Path(archive).exists() or command not in ("evolve", "resume", "batch"):
-        if command in ("evolve", "resume", "batch"):
-            return f"{PROG}: {stopped} before any generation was written; nothing to resume, run the command again"
-        return f"{PROG}: {stopped}"
-    n = getattr(exc, "generations", None)
-    kept = f"{n} complete generation{'' if n == 1 else 's'}" if n is not None else "every complete generation"
-    if command == "batch":
-        return (f"{PROG}: {stopped}; {archive} keeps {kept}; run the same batch command again to continue "
-                "(finished runs are skipped, this one resumes)")
-    extend = f" --generations {args.generations}" if command == "resume" and args.generations else ""
-    resume = f"{PROG} resume {shlex.quote(str(archive))}{extend}"
-    return f"{PROG}: {stopped}; {archive} keeps {kept}; continue with: {resume}"
-
-
-def _terminated(exc: KeyboardInterrupt) -> bool:
-    from .runs.interrupts import Terminated
-
-    return isinstance(exc, Terminated) or bool(getattr(exc, "terminated", False))
-
-
 #: What every command imports, loaded with Ctrl-C held back (see :func:`main`).
 _HEAVY_MODULES = ("spatial_snn.runs.runner", "spatial_snn.store.archive")
 
@@ -404,7 +378,7 @@ def main(argv=None) -> int:
 def _run(argv) -> int:
     import importlib
 
-    from .runs.interrupts import held_interrupts
+    from .runs.interrupts import held_interrupts, interrupts_ignored, stop_line, terminated
 
     args = None
     try:
@@ -416,31 +390,15 @@ def _run(argv) -> int:
                 importlib.import_module(name)
         return args.func(args)
     except KeyboardInterrupt as exc:
-        with _interrupts_ignored():  # a second Ctrl-C or SIGTERM must not turn the one line into a traceback
-            print(_interrupted(exc, args), file=sys.stderr)
-        return 143 if _terminated(exc) else 130
+        with interrupts_ignored():  # a second Ctrl-C or SIGTERM must not turn the one line into a traceback
+            print(stop_line(exc, getattr(args, "command", None), getattr(args, "archive", None),
+                            getattr(args, "generations", None), PROG), file=sys.stderr)
+        return 143 if terminated(exc) else 130
     except Exception as exc:
         if not _is_user_error(exc):
             raise
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-
-
-@contextlib.contextmanager
-def _interrupts_ignored():
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            if handler is not None:
-                signal.signal(s, handler)
 
 
 if __name__ == "__main__":
