@@ -93,7 +93,8 @@ def _within(count, trials, p, sigmas=4.0) -> bool:
 @pytest.mark.parametrize(
     "bad",
     [{"edge_delete": -0.1}, {"edge_add": 1.5}, {"sign_flip": float("nan")},
-     {"position_sigma": -1.0}, {"position_rate": 2}],
+     {"position_sigma": -1.0}, {"position_rate": 2}, {"perturb_rate": -0.5},
+     {"perturb_sigma": float("inf")}],
 )  # fmt: skip
 def test_mutation_params_reject_values_outside_their_domain(bad):
     name = next(iter(bad))
@@ -180,6 +181,36 @@ def test_uniform_mutation_rates_match_their_probabilities(big):
     for name in NEURON_PARAMS:
         assert _within(np.sum(getattr(m, name) != getattr(big, name)), big.n, p.param_resample)
     assert np.array_equal(m.positions, big.positions)
+
+
+def test_nudges_are_small_steps_at_their_rate_clipped_to_the_range_and_change_nothing_else(big):
+    p = dataclasses.replace(OFF, perturb_rate=0.3, perturb_sigma=0.02)
+    m = mutate(big, np.random.default_rng(6), p, RANGES)
+    lo, hi = RANGES.weight
+    for proj in ("input_synapses", "recurrent", "output_synapses"):
+        a, b = getattr(big, proj), getattr(m, proj)
+        assert np.array_equal(a.pre, b.pre) and np.array_equal(a.post, b.post), proj  # structure kept
+        moved = a.weight != b.weight
+        assert _within(moved.sum(), a.weight.size, p.perturb_rate), proj
+        assert b.weight.min() >= lo and b.weight.max() <= hi, proj
+        step = (b.weight[moved].astype(np.float64) - a.weight[moved]) / (hi - lo)
+        inside = (b.weight[moved] > lo) & (b.weight[moved] < hi)  # not clipped
+        assert abs(step[inside].std() / p.perturb_sigma - 1) < 0.1, proj  # a nudge, not a resample
+    for name in NEURON_PARAMS:
+        lo, hi = getattr(RANGES, name)
+        moved = getattr(m, name) != getattr(big, name)
+        # parents' v_reset sits at its range's top (0): half its nudges are clipped back to 0
+        rate = p.perturb_rate / 2 if name == "v_reset" else p.perturb_rate
+        assert _within(moved.sum(), big.n, rate), name
+        assert getattr(m, name).min() >= lo and getattr(m, name).max() <= hi, name
+    assert np.array_equal(m.sign, big.sign) and np.array_equal(m.positions, big.positions)
+
+
+def test_without_nudges_mutation_draws_what_the_published_operators_draw():
+    g = _genome(4)
+    published = mutate(g, np.random.default_rng(9), MutationParams(), RANGES)
+    assert _same(published, mutate(g, np.random.default_rng(9), MutationParams(perturb_sigma=0.5), RANGES))
+    assert not _same(published, mutate(g, np.random.default_rng(9), MutationParams(perturb_rate=0.5), RANGES))
 
 
 def test_uniform_edge_addition_ignores_distance(big):

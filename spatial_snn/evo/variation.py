@@ -18,6 +18,10 @@ Mutation, each event independent (defaults are the published rates):
   ``spatial_add``, ``edge_add * p(d) / p0`` under the genome's rule;
 * flip a hidden neuron's sign, ``sign_flip``;
 * resample each of a neuron's five LIF parameters, ``param_resample``;
+* nudge each weight and each LIF parameter that was not resampled,
+  ``perturb_rate``, by ``N(0, (perturb_sigma (high - low))**2)``, clipped to
+  its range: a small step near the parent, where resampling jumps anywhere in
+  the range (off by default; the published GA only resamples);
 * move a neuron, ``position_rate``, by ``N(0, position_sigma**2)`` per axis;
 * swap moves: ``Binomial(n // 2, position_swap)`` disjoint pairs of neurons
   exchange their positions (a neuron keeps its parameters and synapse genes
@@ -44,7 +48,8 @@ from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
 
 _PROBABILITIES = (
-    "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "position_rate", "position_swap",
+    "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "perturb_rate", "position_rate",
+    "position_swap",
 )  # fmt: skip
 
 
@@ -69,6 +74,12 @@ class MutationParams:
     param_resample : float
         Probability to redraw each of ``v_th, v_reset, v_leak, tau_mem_inv,
         tau_syn_inv`` of each neuron from its range.
+    perturb_rate : float
+        Probability to nudge each weight and each neuron parameter that was
+        not resampled (0 = off, the published GA).
+    perturb_sigma : float
+        Standard deviation of a nudge as a fraction of the gene's range
+        ``high - low`` (the result is clipped to the range).
     position_sigma : float
         Standard deviation of a move per axis (0 = off), position units, or
         calibrated lengths for a genome with a scaled rule (``spatial`` preset).
@@ -85,6 +96,8 @@ class MutationParams:
     spatial_add: bool = False
     sign_flip: float = 0.05
     param_resample: float = 0.10
+    perturb_rate: float = 0.0
+    perturb_sigma: float = 0.05
     position_sigma: float = 0.0
     position_rate: float = 0.0
     position_swap: float = 0.0
@@ -94,9 +107,10 @@ class MutationParams:
             v = getattr(self, name)
             if not isinstance(v, Real) or not 0.0 <= v <= 1.0:
                 raise ValueError(f"MutationParams.{name}: expected a probability in [0, 1], got {v!r}")
-        s = self.position_sigma
-        if not isinstance(s, Real) or not (math.isfinite(s) and s >= 0):
-            raise ValueError(f"MutationParams.position_sigma: expected a finite value >= 0, got {s!r}")
+        for name in ("position_sigma", "perturb_sigma"):
+            s = getattr(self, name)
+            if not isinstance(s, Real) or not (math.isfinite(s) and s >= 0):
+                raise ValueError(f"MutationParams.{name}: expected a finite value >= 0, got {s!r}")
         if not isinstance(self.spatial_add, bool | np.bool_):
             raise TypeError(f"MutationParams.spatial_add: expected a bool, got {self.spatial_add!r}")
 
@@ -199,6 +213,16 @@ def _add_spatial(genome: Genome, name: str, syn: Synapses, p: float, rng):
     return pre[absent], post[absent]
 
 
+def _nudge(values: np.ndarray, fixed: np.ndarray, rng, params: MutationParams, lo_hi) -> None:
+    """Nudge, in place, each of ``values`` not ``fixed`` with probability ``perturb_rate`` (no draw if 0)."""
+    if params.perturb_rate == 0:
+        return
+    lo, hi = lo_hi
+    nudge = _events(rng, params.perturb_rate, values.size) & ~fixed
+    step = rng.normal(0.0, params.perturb_sigma * (hi - lo), int(nudge.sum()))
+    values[nudge] = np.clip(values[nudge] + step, lo, hi)
+
+
 def _mutate_projection(genome, name, rng, params: MutationParams, ranges: ParameterRanges):
     syn: Synapses = getattr(genome, name)
     s = len(syn)
@@ -206,6 +230,7 @@ def _mutate_projection(genome, name, rng, params: MutationParams, ranges: Parame
     redraw = _events(rng, params.weight_resample, s) & keep
     weight = syn.weight.copy()
     weight[redraw] = ranges.draw("weight", int(redraw.sum()), rng)
+    _nudge(weight, redraw | ~keep, rng, params, ranges.weight)
     if params.spatial_add:
         add_pre, add_post = _add_spatial(genome, name, syn, params.edge_add, rng)
     else:
@@ -222,11 +247,13 @@ def _mutate_projection(genome, name, rng, params: MutationParams, ranges: Parame
 def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ranges: ParameterRanges) -> Genome:
     """A mutated copy of ``genome``; see the module docstring for the events.
 
-    Draw order (fixed, so a seed fixes the result): signs, the five parameters,
-    the input, recurrent and output projections (delete, resample, add),
-    positions. Structural events use the parent's positions; moved neurons
-    keep their synapse genes, and their effective weights follow the new
-    distances through :func:`~spatial_snn.space.connectivity.build`.
+    Draw order (fixed, so a seed fixes the result): signs, the five parameters
+    (resample, nudge), the input, recurrent and output projections (delete,
+    resample, nudge, add), positions. With ``perturb_rate = 0`` nothing is
+    drawn for nudges, so the draws are those of the published operators.
+    Structural events use the parent's positions; moved neurons keep their
+    synapse genes, and their effective weights follow the new distances
+    through :func:`~spatial_snn.space.connectivity.build`.
 
     Parameters
     ----------
@@ -252,6 +279,7 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
         values = getattr(genome, name).copy()
         redraw = _events(rng, params.param_resample, n)
         values[redraw] = ranges.draw(name, int(redraw.sum()), rng)
+        _nudge(values, redraw, rng, params, getattr(ranges, name))
         changes[name] = values
     for name in ("input_synapses", "recurrent", "output_synapses"):
         changes[name] = _mutate_projection(genome, name, rng, params, ranges)
