@@ -44,3 +44,32 @@ def test_episode_figure_shows_every_recorded_spike_of_its_window(tmp_path):
     assert drawn["steps"] == 40 and drawn["traces"] == len(rec.traced) == 4
     assert drawn["observation_lines"] == rec.observations.shape[1] and drawn["action_lines"] == 1
     assert _is_picture(out)
+
+
+def test_figures_are_written_as_palette_pngs_that_look_the_same_and_are_smaller(tmp_path):
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from spatial_snn.runs.png import save_png
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    rng = np.random.default_rng(0)
+    for k in range(30):  # many thin antialiased lines, as in a network figure
+        ax.plot(rng.random(40), lw=0.5 + k / 20, alpha=0.6)
+    ax.set_title("thirty lines")
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=80)
+    out = save_png(fig, tmp_path / "sub" / "lines.png", dpi=80)
+    plt.close(fig)
+    with Image.open(out) as img, Image.open(full) as ref:
+        assert img.mode == "P" and img.size == ref.size
+        a = np.asarray(img.convert("RGB"), np.int16)
+        b = np.asarray(ref.convert("RGB"), np.int16)
+    error = np.abs(a - b)  # per pixel and channel, of 255
+    assert error.mean() < 4 and error.max() <= 32  # no colour visibly wrong: the same picture
+    assert out.stat().st_size < 0.6 * len(full.getvalue())

@@ -32,6 +32,7 @@ import numpy as np
 from ..space.footing import format_footing
 from ..store.archive import open_run
 from .equal_footing import _FOOTING_SAMPLES, check_footing, footing_note, network_footing
+from .png import save_png
 from .runner import evolve
 from .scenarios import Scenario, archive_path, as_scenario, stored_scenario
 from .setup import resolve
@@ -299,7 +300,6 @@ def plot_summary(records: list[dict], rows: list[dict], path, title: str = "", n
         fig.text(0.01, 0.01, textwrap.fill(note, 180), fontsize=7, va="bottom")
     # fixed margins: tight_layout measured every text box and took half the time of a batch test
     fig.subplots_adjust(left=0.05, right=0.99, top=0.84, bottom=0.24 if note else 0.09, wspace=0.32)
-    path = Path(path)
-    fig.savefig(path, dpi=100)
+    path = save_png(fig, path, dpi=100)
     plt.close(fig)
     return path

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .png import save_png
+
 #: The published method's best score per task (mean return over 100 test
 #: episodes, 64 hidden neurons, gymnasium v5; ICANN 2025, its results table).
 PUBLISHED = {
@@ -162,8 +164,6 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")  # the least covered corner: curves may sit low (a plateau) or high
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    out = save_png(fig, out)
     plt.close(fig)
     return out

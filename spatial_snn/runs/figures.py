@@ -13,12 +13,12 @@ the content.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
 from ..space.connectivity import build
 from ..space.genome import Genome
+from .png import save_png
 from .recording import EpisodeRecord
 
 EXC, INH, IN_COLOUR, OUT_COLOUR = "tab:red", "tab:blue", "tab:green", "black"
@@ -36,8 +36,7 @@ def _pyplot():
 
 def _save(fig, path, dpi: int) -> None:
     """Write ``fig`` as a PNG, making its folder."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi)
+    save_png(fig, path, dpi)
 
 
 def _display_positions(genome: Genome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

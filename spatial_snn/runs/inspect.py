@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store.archive import Run
+from .png import save_png
 
 
 def task_name(config: dict) -> str:
@@ -165,6 +166,4 @@ _MARKERS_UP_TO = 12
 
 def plot(run: Run, out_png: str | os.PathLike) -> Path:
     """Write :func:`figure` to ``out_png`` and return its path."""
-    out = Path(out_png)
-    figure(run).savefig(out, format="png")
-    return out
+    return save_png(figure(run), out_png)
