@@ -73,6 +73,12 @@ class EvolutionConfig:
         :func:`~spatial_snn.evo.pruning.prune`).
     cost : str
         Second NSGA-II objective, minimised (one of :data:`COSTS`); unused by "classic".
+    init_genome : str or None
+        Start from a controller instead of random genomes: a genome file, a
+        run archive (its champion) or a ``.nir`` graph, path relative to the
+        working directory. Generation 0 is that genome and ``population - 1``
+        mutants of it (the runner loads it and checks that it fits the run;
+        see :meth:`GeneticAlgorithm.initial`). None: random genomes (published).
     """
 
     population: int = 100
@@ -84,6 +90,7 @@ class EvolutionConfig:
     prune: bool = True
     prune_keep_tonic: bool = False
     cost: str = "synaptic_events"
+    init_genome: str | None = None
 
     def __post_init__(self):
         if self.population < 4:
@@ -96,6 +103,8 @@ class EvolutionConfig:
             raise ValueError(f"evolution.crossover: expected one of {CROSSOVERS}, got {self.crossover!r}")
         if self.cost not in COSTS:
             raise ValueError(f"evolution.cost: expected one of {COSTS}, got {self.cost!r}")
+        if self.init_genome is not None and (not isinstance(self.init_genome, str) or not self.init_genome.strip()):
+            raise ValueError(f"evolution.init_genome: expected the path of a genome file, got {self.init_genome!r}")
         if not 0.0 <= self.random_fraction < 1.0:
             raise ValueError(f"evolution.random_fraction: expected a value in [0, 1), got {self.random_fraction}")
         m = self.n_elite
@@ -209,10 +218,26 @@ class GeneticAlgorithm:
         return np.array([ind.index for ind in tools.selBest(inds, m)], np.int64)
 
     # ---------------------------------------------------------------- ask
-    def initial(self) -> Offspring:
-        """Generation 0: ``population`` random genomes."""
+    def initial(self, start: Genome | None = None) -> Offspring:
+        """Generation 0: ``population`` random genomes, or ``start`` and mutants of it.
+
+        With ``start`` (e.g. a shipped champion to refine), individual 0 is
+        ``start`` (pruned as every new genome) and individual ``i`` a mutant
+        drawn from the stream of random genome ``i``; ``start`` must have this
+        GA's neuron count, inputs, outputs and dimension.
+        """
         n = self.config.population
-        genomes = [self._random(0, i) for i in range(n)]
+        if start is None:
+            genomes = [self._random(0, i) for i in range(n)]
+        else:
+            want = (self.spec.n_hidden, self.n_inputs, self.n_outputs, self.spec.dim)
+            got = (start.n, start.n_inputs, start.n_outputs, start.dim)
+            if got != want:
+                raise ValueError(f"evolution.init_genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
+                                 f"the run needs {want}; start from a genome of this task and network")
+            genomes = [self._finish(start)] + [
+                self._finish(mutate(start, seeding.variation_rng(self.seed, 0, i), self.mutation, self.spec.ranges))
+                for i in range(1, n)]
         return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8))
 
     def ask(self, generation: int, population: list[Genome], fitness: np.ndarray) -> Offspring:

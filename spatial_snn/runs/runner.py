@@ -40,6 +40,7 @@ from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write
 from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
+from .start import fit_start, load_start
 
 
 @dataclass
@@ -171,13 +172,19 @@ def evolve(
             raise ValueError(f"{archive}: the run trained on {state.train_backend}; resolve the scenario with "
                              f"backend={state.train_backend!r} to resume it, or pass the scenario itself")
         setup = scenario if state is None else scenario.with_bounds(*state.bounds)
+        start = load_start(setup.scenario) if state is None else None
     else:
         sc = as_scenario(scenario)
         check_run_args(sc, 2 if dim is None else dim, 0 if seed is None else seed, generations, workers)
+        start = load_start(sc) if state is None else None  # a resumed run has its generation 0 already
+        bounds = state.bounds if state else start.bounds if start else None
         setup = resolve(sc, 2 if dim is None else dim, 0 if seed is None else seed,
-                        bounds=state.bounds if state else None, backend=state.train_backend if state else None)
+                        bounds=bounds, backend=state.train_backend if state else None)
+    if start is not None:
+        setup = fit_start(start, setup)
     n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
-    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite)
+    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite,
+                 start.genome if start else None)
 
 
 @_reports_interrupts
@@ -214,11 +221,12 @@ def resume(
 
 
 # ------------------------------------------------------------------ the loop
-def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite) -> Result:
+def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite,
+          start: Genome | None = None) -> Result:
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     tally = _Tally.begin(state, setup.task)
-    offspring = ga.initial() if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
+    offspring = ga.initial(start) if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
         pool = stack.enter_context(_pool(workers, executor))

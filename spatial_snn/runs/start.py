@@ -1,0 +1,79 @@
+"""Runs that start from a controller: ``[evolution] init_genome``.
+
+A run normally starts from random genomes. With ``init_genome`` it starts
+from a genome file, a run archive's champion or a ``.nir`` graph: generation
+0 is that genome and mutants of it
+(:meth:`~spatial_snn.evo.evolution.GeneticAlgorithm.initial`), to refine a
+shipped champion or to continue a finished run under other settings (say,
+with nudges, ``[mutation] perturb_rate``). The genome is a controller only
+together with its codec, so the run adopts the stored observation bounds and
+refuses a file whose encoder, decoder or timing differ from the scenario's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..space.genome import Genome
+from ..tasks.evaluation import Task
+from .setup import RunSetup
+
+
+@dataclasses.dataclass(frozen=True)
+class Start:
+    """The controller a run starts from: its genome, its task, and where it came from."""
+
+    genome: Genome
+    task: Task
+    source: str
+
+    @property
+    def bounds(self) -> tuple[tuple, tuple]:
+        return tuple(self.task.obs_low), tuple(self.task.obs_high)
+
+
+def load_start(scenario) -> Start | None:
+    """The controller ``scenario.evolution.init_genome`` names, None when it names none.
+
+    Raises
+    ------
+    ValueError
+        The file does not exist or holds no controller.
+    """
+    path = scenario.evolution.init_genome
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise ValueError(f"evolution.init_genome: {path} is not a file; give a genome file (genomes/NAME.h5), "
+                         "a run archive or a .nir graph, relative to the working directory")
+    from .replay import load_controller
+
+    genome, task, _ = load_controller(path)
+    return Start(genome, task, str(path))
+
+
+def fit_start(start: Start, setup: RunSetup) -> RunSetup:
+    """``setup`` with the start's observation bounds, after checking that the start fits the run.
+
+    Raises
+    ------
+    ValueError
+        The start's codec or timing (sub-steps, dt, encoder, decoder), its
+        observation size or its connectivity rule differ from the run's.
+    """
+    mine, theirs = setup.task, start.task
+    for name in ("substeps", "dt", "encoder", "decoder"):
+        if getattr(theirs, name) != getattr(mine, name):
+            raise ValueError(f"evolution.init_genome: {start.source} was evolved with {name} "
+                             f"{getattr(theirs, name)!r}, the scenario has {getattr(mine, name)!r}; set the "
+                             f"scenario's {name} to the genome's, or start from a genome evolved with it")
+    if len(theirs.obs_low) != len(mine.obs_low):
+        raise ValueError(f"evolution.init_genome: {start.source} observes {len(theirs.obs_low)} values, "
+                         f"{mine.env_id} {len(mine.obs_low)}; start from a genome of this task")
+    rule = setup.spec.resolved_rule(setup.n_inputs)
+    if start.genome.rule != rule:
+        raise ValueError(f"evolution.init_genome: {start.source} has another connectivity rule than the "
+                         "scenario's network (preset, grid, lengths); start from a genome evolved with the "
+                         "scenario's [network]")
+    return setup.with_bounds(*start.bounds)
