@@ -122,21 +122,32 @@ def test_kill_9_of_the_main_process_ends_its_workers(tmp_path):
     _wait_for(lambda: not any(_alive(p) for p in family), f"processes {family} to end after kill -9 of their parent")
 
 
+def _ctrl_c(proc):
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole foreground group
+
+
+def _kill_pid(proc):
+    # `kill PID`: the usual way to stop a `nohup ... &` run, whose shell made it ignore SIGINT
+    proc.send_signal(signal.SIGTERM)  # the main process only, not its group
+
+
 @pytest.mark.slow
-def test_ctrl_c_with_two_workers_is_one_line_naming_the_archive(tmp_path):
+@pytest.mark.parametrize(("stop", "status", "word"), [(_ctrl_c, 130, "interrupted"), (_kill_pid, 143, "terminated")],
+                         ids=["ctrl-c", "sigterm"])
+def test_a_stopped_run_with_two_workers_is_one_line_naming_the_archive(tmp_path, stop, status, word):
     proc = _start(tmp_path, "evolve", "long.toml", "--workers", "2", "--out", "run.h5")
     try:
         _wait_for(lambda: _workers(proc.pid), "two worker processes")
         family = _children(proc.pid)
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does: the whole foreground group
+        stop(proc)
         out, err = proc.communicate(timeout=TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
     err = err.decode()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith("spatial-snn: interrupted; run.h5 keeps ") and err.endswith(
+    assert err.startswith(f"spatial-snn: {word}; run.h5 keeps ") and err.endswith(
         "continue with: spatial-snn resume run.h5\n"), err
     _wait_for(lambda: not any(_alive(p) for p in family), "the workers to end")
     # the printed command continues the run
@@ -145,30 +156,6 @@ def test_ctrl_c_with_two_workers_is_one_line_naming_the_archive(tmp_path):
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0, done.stderr
     assert "champion test score" in done.stdout
-
-
-@pytest.mark.slow
-def test_sigterm_of_the_main_process_stops_the_run_as_ctrl_c_does(tmp_path):
-    # `kill PID`: the usual way to stop a `nohup ... &` run, whose shell made it ignore SIGINT
-    proc = _start(tmp_path, "evolve", "long.toml", "--workers", "2", "--out", "run.h5")
-    try:
-        _wait_for(lambda: _workers(proc.pid), "two worker processes")
-        family = _children(proc.pid)
-        proc.send_signal(signal.SIGTERM)  # the main process only, not its group
-        out, err = proc.communicate(timeout=TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    err = err.decode()
-    assert proc.returncode == 143, err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
-    assert err.startswith("spatial-snn: terminated; run.h5 keeps ") and err.endswith(
-        "continue with: spatial-snn resume run.h5\n"), err
-    _wait_for(lambda: not any(_alive(p) for p in family), "the workers to end")
-    done = subprocess.run([sys.executable, "-m", "spatial_snn.cli", "resume", "run.h5", "--generations", "1",
-                           "--workers", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.slow
