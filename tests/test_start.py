@@ -39,10 +39,12 @@ def _cartpole(init_genome, **protocol) -> dict:
 
 def test_generation_0_is_the_start_and_mutants_of_it():
     spec = GenomeSpec.reference(dim=2, n_hidden=16)
-    start = prune(random_genome(spec, 4, 2, np.random.default_rng(0)))
+    start = random_genome(spec, 4, 2, np.random.default_rng(0))  # not pruned: generation 0 keeps it as it is
+    assert not _same(prune(start), start)
     ga = GeneticAlgorithm(EvolutionConfig(population=8), spec, MutationParams(), 4, 2, seed=5)
     first = ga.initial(start).genomes
-    assert len(first) == 8 and _same(first[0], start)  # kept as it is (already pruned)
+    assert len(first) == 8 and _same(first[0], start)
+    assert all(_same(prune(g), g) for g in first[1:])  # mutants are pruned as every new genome
     assert not any(_same(g, start) for g in first[1:])  # every other one is a mutant
     assert all((g.n, g.n_inputs, g.n_outputs, g.dim) == (16, 4, 2, 2) for g in first)
     again = GeneticAlgorithm(EvolutionConfig(population=8), spec, MutationParams(), 4, 2, seed=5).initial(start)

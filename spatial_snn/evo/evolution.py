@@ -222,9 +222,10 @@ class GeneticAlgorithm:
         """Generation 0: ``population`` random genomes, or ``start`` and mutants of it.
 
         With ``start`` (e.g. a shipped champion to refine), individual 0 is
-        ``start`` (pruned as every new genome) and individual ``i`` a mutant
-        drawn from the stream of random genome ``i``; ``start`` must have this
-        GA's neuron count, inputs, outputs and dimension.
+        ``start`` exactly (not pruned again: pruning under other settings could
+        change its outputs) and individual ``i`` a mutant drawn from the
+        stream of random genome ``i``, pruned as every new genome; ``start``
+        must have this GA's neuron count, inputs, outputs and dimension.
         """
         n = self.config.population
         if start is None:
@@ -235,7 +236,7 @@ class GeneticAlgorithm:
             if got != want:
                 raise ValueError(f"evolution.init_genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
                                  f"the run needs {want}; start from a genome of this task and network")
-            genomes = [self._finish(start)] + [
+            genomes = [start] + [
                 self._finish(mutate(start, seeding.variation_rng(self.seed, 0, i), self.mutation, self.spec.ranges))
                 for i in range(1, n)]
         return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8))
