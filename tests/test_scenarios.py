@@ -1,5 +1,6 @@
 """Scenario files: every shipped one loads, bad ones fail with a message that says what was expected."""
 
+import dataclasses
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -45,9 +46,22 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem.removesuffix("-reference").removesuffix("-equal-degree").removesuffix("-efficiency")
-    task = task.removesuffix("-spatial")
+    task = task.removesuffix("-spatial").removesuffix("-refine")
     assert sc.env.id == TASKS[task]
     assert path.read_text().startswith("# ")
+
+
+def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
+    from spatial_snn.runs.setup import resolve
+    from spatial_snn.runs.start import fit_start, load_start
+
+    root = SCENARIOS.parent
+    for path in sorted(SCENARIOS.glob("*-refine.toml")):
+        sc = load_scenario(path)
+        assert sc.evolution.init_genome.startswith("genomes/"), path
+        start = load_start(dataclasses.replace(sc, evolution=dataclasses.replace(
+            sc.evolution, init_genome=str(root / sc.evolution.init_genome))))
+        fit_start(start, resolve(sc, start.genome.dim, 0, check=False))  # raises if the codec differs
 
 
 @pytest.mark.parametrize("stem", TASKS)
