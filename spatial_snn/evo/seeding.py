@@ -10,6 +10,7 @@ in which order::
     |- (2,)        the run's held-out test episode seeds (odd numbers)
     |- (3,)        set-up (observation-bound estimation)
     |- (4, g)      selection: parent pairing in generation g
+    |- (5,)        held-out seeds that confirm a new champion (odd, none a test seed)
 
 Training seeds are even and test seeds odd, so the two sets are disjoint by
 construction.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION = 0, 1, 2, 3, 4
+_VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION, _CONFIRM = 0, 1, 2, 3, 4, 5
 _SEED_SPACE = 2**30
 
 
@@ -56,6 +57,13 @@ def test_seeds(run_seed: int, episodes: int) -> np.ndarray:
     """The run's held-out test seeds (odd, hence disjoint from training seeds)."""
     draws = rng(run_seed, _TEST).choice(_SEED_SPACE, size=episodes, replace=False)
     return (2 * draws + 1).astype(np.int64)
+
+
+def confirm_seeds(run_seed: int, episodes: int, tests: np.ndarray) -> np.ndarray:
+    """Held-out seeds that confirm a new champion: odd, distinct, none among ``tests`` (the test seeds)."""
+    draws = rng(run_seed, _CONFIRM).choice(_SEED_SPACE, size=episodes + len(tests), replace=False)
+    seeds = (2 * draws + 1).astype(np.int64)
+    return seeds[~np.isin(seeds, tests)][:episodes]
 
 
 def selection_rng(run_seed: int, generation: int) -> np.random.Generator:

@@ -35,7 +35,7 @@ from ..space.genome import Genome
 from ..store.archive import open_run
 from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
-from ..tasks.evaluation import Task, WorkerPool
+from ..tasks.evaluation import Evaluation, Task, WorkerPool
 from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write, _writer
 from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
@@ -273,7 +273,12 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     spent = proto.max_env_steps is not None and tally.steps + ev.env_steps >= proto.max_env_steps
     test = None
     if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0 or spent:
-        test = pool.run(dataclasses.replace(task, backend="gymnasium"), [genomes[best]], test_seeds, None)
+        test_task = dataclasses.replace(task, backend="gymnasium")
+        test = pool.run(test_task, [genomes[best]], test_seeds, None)
+        if proto.confirm_episodes and test.returns[0].mean() > tally.champ_test:  # a new champion? confirm it
+            more = seeding.confirm_seeds(setup.seed, proto.confirm_episodes, test_seeds)
+            test = Evaluation.join_episodes([test, pool.run(test_task, [genomes[best]], more, None)])
+            test_seeds = np.concatenate([test_seeds, more])
     # jobs in other processes (or machines) spent CPU this process's clock does not see
     remote = ev.cpu_seconds + (test.cpu_seconds if test is not None else 0.0) if pool.parallel else 0.0
     return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0, task, remote_cpu=remote)

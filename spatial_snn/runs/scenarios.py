@@ -45,6 +45,7 @@ LIMITS = {
     "evolution.generations": 100_000,
     "protocol.episodes": 1_000,
     "protocol.test_episodes": 10_000,
+    "protocol.confirm_episodes": 10_000,
     "protocol.bounds_episodes": 1_000,
     "env.max_episode_steps": 1_000_000,
     "workers": 256,
@@ -169,9 +170,13 @@ class ProtocolConfig:
     as published). The optional curriculum caps episodes at
     ``ceil(curriculum_start * curriculum_growth ** generation)`` steps. Every
     ``test_every`` generations (and at the first and the last) the best genome runs
-    ``test_episodes`` held-out episodes; that is the reported score. The run
-    stops early once the test score reaches ``target``, or once it has used
-    ``max_env_steps`` environment steps (training and tests; a budget).
+    ``test_episodes`` held-out episodes; that is the reported score. With
+    ``confirm_episodes`` a test that beats the champion's score is confirmed
+    first: the genome runs that many more held-out episodes and its score is
+    the mean over all of them, so a lucky short test cannot crown it (the best
+    of many noisy tests overstates what it picks). The run stops early once
+    the test score reaches ``target``, or once it has used ``max_env_steps``
+    environment steps (training and tests; a budget).
     """
 
     episodes: int = 3
@@ -184,6 +189,7 @@ class ProtocolConfig:
     target: float | None = None
     bounds_episodes: int = 10
     max_env_steps: int | None = None
+    confirm_episodes: int = 0
 
     def __post_init__(self):
         for name in ("episodes", "test_every", "test_episodes", "curriculum_start", "bounds_episodes"):
@@ -191,6 +197,8 @@ class ProtocolConfig:
                 raise ValueError(f"protocol.{name}: expected an integer >= 1, got {getattr(self, name)}")
         if self.max_env_steps is not None and self.max_env_steps < 1:
             raise ValueError(f"protocol.max_env_steps: expected an integer >= 1 or none, got {self.max_env_steps}")
+        if self.confirm_episodes < 0:
+            raise ValueError(f"protocol.confirm_episodes: expected an integer >= 0, got {self.confirm_episodes}")
         if not (math.isfinite(self.curriculum_growth) and self.curriculum_growth >= 1.0):
             raise ValueError(f"protocol.curriculum_growth: expected a finite value >= 1, got {self.curriculum_growth}")
         if self.target is not None and not math.isfinite(self.target):

@@ -100,8 +100,19 @@ class Evaluation:
 
     @staticmethod
     def concat(parts: Sequence[Evaluation]) -> Evaluation:
+        """More genomes: ``parts`` of other genomes, one after another."""
         return Evaluation(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                             ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")),
+                          cpu_seconds=sum(p.cpu_seconds for p in parts))
+
+    @staticmethod
+    def join_episodes(parts: Sequence[Evaluation]) -> Evaluation:
+        """More episodes: ``parts`` of the same genomes on other episodes, in episode order."""
+        return Evaluation(np.concatenate([p.returns for p in parts], axis=1),
+                          np.concatenate([p.lengths for p in parts], axis=1),
+                          sum(p.counters for p in parts), sum(p.invalid for p in parts),
+                          np.concatenate([p.obs_sum for p in parts], axis=1),
+                          np.concatenate([p.obs_sumsq for p in parts], axis=1),
                           cpu_seconds=sum(p.cpu_seconds for p in parts))
 
     def observation_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
@@ -305,13 +316,7 @@ class WorkerPool:
         results = self._fan(task, jobs, cap, slots)
         per_genome = len(s_cuts) - 1
         rows = [results[k:k + per_genome] for k in range(0, len(results), per_genome)]
-        merged = [Evaluation(np.concatenate([r.returns for r in row], axis=1),
-                             np.concatenate([r.lengths for r in row], axis=1),
-                             sum(r.counters for r in row), sum(r.invalid for r in row),
-                             np.concatenate([r.obs_sum for r in row], axis=1),
-                             np.concatenate([r.obs_sumsq for r in row], axis=1),
-                             cpu_seconds=sum(r.cpu_seconds for r in row)) for row in rows]
-        return Evaluation.concat(merged)
+        return Evaluation.concat([Evaluation.join_episodes(row) for row in rows])
 
     def _fan(self, task: Task, jobs: list, cap, limit: int | None = None) -> list[Evaluation]:
         """Run ``jobs``; with ``limit``, at most that many at a time, the next one as one finishes.
