@@ -13,8 +13,8 @@
 Every bad argument or scenario value is one line on stderr,
 ``spatial-snn: error: ...``, exit status 2, before any file is made. Ctrl-C
 (or SIGTERM) is one line naming the archive and the command that continues
-it (exit status 130; 143 for SIGTERM). Module imports are deferred into the commands, so that Ctrl-C
-during start-up is caught as well.
+it (exit status 130; 143 for SIGTERM). Module imports are deferred into the
+commands, so that Ctrl-C during start-up is caught as well.
 """
 
 from __future__ import annotations

@@ -80,3 +80,25 @@ def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="init_genome: the genome has"):
         evolve(_cartpole(SOLVED) | {"network": {"preset": "reference", "n_hidden": 32, "substeps": 4}},
                dim=2, seed=0, workers=1)
+
+
+def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_path, monkeypatch):
+    import spatial_snn.runs.runner as runner
+    from spatial_snn.store.archive import open_run
+
+    real = runner._evaluate
+
+    def stop_at_once(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_evaluate", stop_at_once)
+    with pytest.raises(KeyboardInterrupt):
+        evolve(_cartpole(SOLVED), dim=2, seed=3, workers=1, archive=tmp_path / "run.h5")
+    monkeypatch.setattr(runner, "_evaluate", real)
+    with open_run(tmp_path / "run.h5") as run:
+        assert run.n_generations == 0
+    done = resume(tmp_path / "run.h5", workers=1)
+    genome, _, _ = load_controller(SOLVED)
+    with open_run(tmp_path / "run.h5") as run:
+        assert _same(run.population(0)[0], genome)  # not a random genome
+    assert done.history["best"][0] == 500.0

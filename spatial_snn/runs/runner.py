@@ -226,6 +226,8 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     tally = _Tally.begin(state, setup.task)
+    if tally.start == 0 and start is None and sc.evolution.init_genome is not None:
+        start = load_start(sc).genome  # a run stopped before its first generation was complete; bounds are stored
     offspring = ga.initial(start) if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
