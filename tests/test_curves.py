@@ -59,6 +59,27 @@ def test_published_line_defaults_to_the_tasks_published_row():
     assert published_score([Curve("c", "CartPole-v1", 2, 0, np.array([1.0]), np.array([2.0]))]) is None
 
 
+def test_an_ablation_figure_has_one_colour_and_one_legend_entry_per_arm(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from spatial_snn.runs.curves import Curve
+
+    def curve(group, seed):
+        return Curve(f"{group} seed {seed}", "Hopper-v5", 2, seed, np.array([1e6, 2e6]),
+                     np.array([100.0 + seed, 200.0]), group, 2e6)
+
+    curves = [curve(g, s) for g in ("full 2D", "base 2D") for s in (0, 1, 2)]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    plot_curves(curves, tmp_path / "a.png", published=2706.1)
+    (ax,) = figures[0].axes
+    lines = ax.get_lines()[:6]
+    assert len({line.get_color() for line in lines[:3]}) == 1 and len({line.get_color() for line in lines[3:]}) == 1
+    assert lines[0].get_color() != lines[3].get_color()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["full 2D (3 seeds)", "base 2D (3 seeds)", "published 2706.1"]
+
+
 def test_runs_compared_at_a_budget_use_the_champion_then_and_skip_runs_not_there_yet():
     from spatial_snn.runs.curves import Curve, at_budget, format_budget, score_at
 

@@ -132,7 +132,9 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     """Write the figure: one line per run, the published score as a dashed line.
 
     ``champion`` plots the best test so far (what the run would ship at that
-    point), else every test as measured.
+    point), else every test as measured. Runs of one group (scenario and
+    dimension) share a colour and one legend entry when several groups have
+    several seeds each (an ablation); otherwise each run has its own.
     """
     import matplotlib
 
@@ -143,10 +145,19 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     if not curves:
         raise ValueError("curves: expected at least one run archive")
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    styles = {1: ":", 2: "-", 3: "--"}  # one colour per run, the line style tells the dimension
+    styles = {1: ":", 2: "-", 3: "--"}  # the line style tells the dimension
+    groups = list(dict.fromkeys(c.group for c in curves))
+    by_group = 1 < len(groups) < len(curves)
+    seeds = {g: sum(c.group == g for c in curves) for g in groups}
     for k, c in enumerate(curves):
         x, y = c.env_steps, best_so_far(c) if champion else c.test
-        style = {"marker": "o", "markersize": 3, "linewidth": 1.4, "label": c.label, "color": f"C{k % 10}",
+        if by_group:
+            first = next(d for d in curves if d.group == c.group) is c
+            label = f"{c.group} ({seeds[c.group]} seed{'s' if seeds[c.group] > 1 else ''})" if first else None
+            colour = f"C{groups.index(c.group) % 10}"
+        else:
+            label, colour = c.label, f"C{k % 10}"
+        style = {"marker": "o", "markersize": 3, "linewidth": 1.4, "label": label, "color": colour,
                  "linestyle": styles.get(c.dim, "-"), "alpha": 0.9}
         if champion:
             # the champion's score holds until the next test beats it, and up to the steps spent so far
