@@ -8,6 +8,13 @@ shipped champion or to continue a finished run under other settings (say,
 with nudges, ``[mutation] perturb_rate``). The genome is a controller only
 together with its codec, so the run adopts the stored observation bounds and
 refuses a file whose encoder, decoder or timing differ from the scenario's.
+
+With ``[encoder] normalise = true`` the stored bounds serve generation 0
+only: from generation 1 the bounds come from this run's own observation
+statistics (the file keeps bounds, not the statistics behind them), so the
+start genome is then encoded differently from how it was evolved. Refining
+works best with fixed bounds (``normalise = false``, as in
+``scenarios/swimmer-refine.toml``).
 """
 
 from __future__ import annotations
