@@ -97,8 +97,14 @@ def _start(tmp_path: Path, *argv: str) -> subprocess.Popen:
     sc = tmp_path / "long.toml"
     sc.write_text(LONG)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-m", "spatial_snn.cli", *argv], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # as from a terminal: a test process started in the background (`nohup ... &`) has SIGINT ignored,
+    # and an ignored signal stays ignored across exec, so the run would never see the Ctrl-C
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "spatial_snn.cli", *argv], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _workers(pid: int) -> list[int]:
