@@ -13,19 +13,20 @@ from spatial_snn.evo.pruning import prune
 from spatial_snn.evo.variation import MutationParams
 from spatial_snn.runs.replay import load_controller
 from spatial_snn.runs.runner import evolve, resume
-from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome
 from spatial_snn.space.layout import GenomeSpec, random_genome
 
-FIELDS = ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 SOLVED = GENOMES / "cartpole-2d.h5"  # solves CartPole-v1 (500 on every fresh episode)
 
 
-def _same(g: Genome, h: Genome) -> bool:
-    arrays = [(getattr(g, f), getattr(h, f)) for f in FIELDS] + [
-        (getattr(getattr(g, p), part), getattr(getattr(h, p), part))
-        for p in PROJECTIONS for part in ("pre", "post", "weight")]
-    return all(a.shape == b.shape and np.array_equal(a, b) for a, b in arrays)
+@pytest.fixture
+def same(genome_arrays):
+    """``same(g, h)``: every array of the two genomes equal (conftest's ``genome_arrays``)."""
+    def equal(g, h):
+        x, y = genome_arrays(g), genome_arrays(h)
+        return all(np.array_equal(x[k], y[k]) for k in x)
+
+    return equal
 
 
 def _cartpole(init_genome, **protocol) -> dict:
@@ -37,18 +38,18 @@ def _cartpole(init_genome, **protocol) -> dict:
             "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, **protocol}}
 
 
-def test_generation_0_is_the_start_and_mutants_of_it():
+def test_generation_0_is_the_start_and_mutants_of_it(same):
     spec = GenomeSpec.reference(dim=2, n_hidden=16)
     start = random_genome(spec, 4, 2, np.random.default_rng(0))  # not pruned: generation 0 keeps it as it is
-    assert not _same(prune(start), start)
+    assert not same(prune(start), start)
     ga = GeneticAlgorithm(EvolutionConfig(population=8), spec, MutationParams(), 4, 2, seed=5)
     first = ga.initial(start).genomes
-    assert len(first) == 8 and _same(first[0], start)
-    assert all(_same(prune(g), g) for g in first[1:])  # mutants are pruned as every new genome
-    assert not any(_same(g, start) for g in first[1:])  # every other one is a mutant
+    assert len(first) == 8 and same(first[0], start)
+    assert all(same(prune(g), g) for g in first[1:])  # mutants are pruned as every new genome
+    assert not any(same(g, start) for g in first[1:])  # every other one is a mutant
     assert all((g.n, g.n_inputs, g.n_outputs, g.dim) == (16, 4, 2, 2) for g in first)
     again = GeneticAlgorithm(EvolutionConfig(population=8), spec, MutationParams(), 4, 2, seed=5).initial(start)
-    assert all(_same(a, b) for a, b in zip(first, again.genomes, strict=True))  # the seed fixes them
+    assert all(same(a, b) for a, b in zip(first, again.genomes, strict=True))  # the seed fixes them
     with pytest.raises(ValueError, match="init_genome: the genome has"):
         ga.initial(random_genome(dataclasses.replace(spec, n_hidden=12), 4, 2, np.random.default_rng(0)))
 
@@ -82,7 +83,7 @@ def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
                dim=2, seed=0, workers=1)
 
 
-def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_path, monkeypatch):
+def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_path, monkeypatch, same):
     import spatial_snn.runs.runner as runner
     from spatial_snn.store.archive import open_run
 
@@ -100,5 +101,5 @@ def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_pa
     done = resume(tmp_path / "run.h5", workers=1)
     genome, _, _ = load_controller(SOLVED)
     with open_run(tmp_path / "run.h5") as run:
-        assert _same(run.population(0)[0], genome)  # not a random genome
+        assert same(run.population(0)[0], genome)  # not a random genome
     assert done.history["best"][0] == 500.0

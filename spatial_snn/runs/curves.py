@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,14 +147,16 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
         raise ValueError("curves: expected at least one run archive")
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     styles = {1: ":", 2: "-", 3: "--"}  # the line style tells the dimension
-    groups = list(dict.fromkeys(c.group for c in curves))
+    seeds = Counter(c.group for c in curves)  # runs per group, in order of first appearance
+    groups = list(seeds)
     by_group = 1 < len(groups) < len(curves)
-    seeds = {g: sum(c.group == g for c in curves) for g in groups}
+    labelled = set()
     for k, c in enumerate(curves):
         x, y = c.env_steps, best_so_far(c) if champion else c.test
         if by_group:
-            first = next(d for d in curves if d.group == c.group) is c
-            label = f"{c.group} ({seeds[c.group]} seed{'s' if seeds[c.group] > 1 else ''})" if first else None
+            n = seeds[c.group]
+            label = None if c.group in labelled else f"{c.group} ({n} seed{'s' if n > 1 else ''})"
+            labelled.add(c.group)
             colour = f"C{groups.index(c.group) % 10}"
         else:
             label, colour = c.label, f"C{k % 10}"
