@@ -103,3 +103,60 @@ def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_pa
     with open_run(tmp_path / "run.h5") as run:
         assert same(run.population(0)[0], genome)  # not a random genome
     assert done.history["best"][0] == 500.0
+
+
+def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_path):
+    """Export keeps the moments the champion's bounds came from; a refining run goes on from them."""
+    import json
+
+    import h5py
+
+    from spatial_snn.cli import main
+    from spatial_snn.store.archive import open_run
+    from spatial_snn.tasks.encoding import normalised_bounds
+
+    normalising = {"kind": "reference", "normalise": True}
+    first = _cartpole(SOLVED) | {"encoder": normalising}
+    first["evolution"] = {"population": 6, "generations": 3}
+    evolve(first, dim=2, seed=5, workers=1, archive=tmp_path / "run.h5")
+    assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "champ.h5")]) == 0
+    genome, task, meta = load_controller(tmp_path / "champ.h5")
+    moments = meta["obs_moments"]
+    assert meta["generation"] >= 1 and moments["count"] > 0  # seed 5: a later test beat generation 0's
+    low, high = normalised_bounds(moments["count"], moments["sum"], moments["sumsq"], 3.0,
+                                  np.full(4, np.nan), np.full(4, np.nan))
+    assert tuple(low) == task.obs_low and tuple(high) == task.obs_high  # exactly the champion's bounds
+
+    refine = _cartpole(tmp_path / "champ.h5") | {"encoder": normalising}
+    refine["evolution"]["generations"] = 2
+    evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "refine.h5")
+    with open_run(tmp_path / "refine.h5") as run:
+        g0, g1 = run.generation(0)["extra"], run.generation(1)["extra"]
+        refined = int(g0["obs_count"][0])
+        assert tuple(g0["obs_low"]) == task.obs_low  # generation 0 encodes the start as it was evolved
+        # the moments go on from the start's: generation 1's bounds are the start's and generation 0's together
+        assert int(g1["obs_count"][0]) > refined > moments["count"]
+        both = normalised_bounds(refined, g0["obs_sum"], g0["obs_sumsq"], 3.0, np.full(4, np.nan),
+                                 np.full(4, np.nan))
+        assert np.array_equal(g1["obs_low"], both[0]) and np.array_equal(g1["obs_high"], both[1])
+        assert int(run.run_data("obs_count0")[0]) == moments["count"]
+    # a champion of generation 0 (a one-generation run) is exported with the moments its run started from
+    evolve(refine | {"evolution": {"population": 6, "generations": 1, "init_genome": str(tmp_path / "champ.h5")}},
+           dim=2, seed=2, workers=1, archive=tmp_path / "one.h5")
+    assert main(["export", str(tmp_path / "one.h5"), "--to", str(tmp_path / "again.h5")]) == 0
+    assert load_controller(tmp_path / "again.h5")[2]["obs_moments"] == moments
+    # without the moments (a file exported before they were kept) the run's own statistics take over
+    with h5py.File(tmp_path / "champ.h5", "r+") as f:
+        old = json.loads(f.attrs["meta"])
+        del old["obs_moments"]
+        f.attrs["meta"] = json.dumps(old)
+    evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "plain.h5")
+    with open_run(tmp_path / "plain.h5") as run:  # the same episodes, counted from zero
+        assert int(run.generation(0)["extra"]["obs_count"][0]) == refined - moments["count"]
+        assert "obs_count0" not in run.run_data_names
+    # damaged moments: one clear error, nothing written
+    with h5py.File(tmp_path / "champ.h5", "r+") as f:
+        f.attrs["meta"] = json.dumps(old | {"obs_moments": {"count": 5, "sum": [1.0], "sumsq": [1.0]}})
+    with pytest.raises(ValueError, match="obs_moments is damaged .* export the genome again"):
+        evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "bad.h5")
+    assert not (tmp_path / "bad.h5").exists()

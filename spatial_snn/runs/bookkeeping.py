@@ -220,16 +220,25 @@ def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
 
 
 @contextlib.contextmanager
-def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool):
-    """The archive's writer (None without an archive), closed at the end."""
+def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool,
+            moments0: tuple | None = None):
+    """The archive's writer (None without an archive), closed at the end.
+
+    ``moments0``: the observation moments a normalising run started from
+    (``init_genome``), kept as ``run_data`` ``obs_count0``, ``obs_sum0``,
+    ``obs_sumsq0`` so that a champion of generation 0 can be exported with them.
+    """
     if archive is None:
         yield None
         return
+    run_data = {"obs_low": np.asarray(setup.task.obs_low), "obs_high": np.asarray(setup.task.obs_high)}
+    if moments0 is not None:
+        run_data |= {"obs_count0": np.array([moments0[0]], np.int64), "obs_sum0": np.asarray(moments0[1]),
+                     "obs_sumsq0": np.asarray(moments0[2])}
     # the header appears with its observation bounds, in one atomic commit
     with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
                    config=_config(setup, state, n_gen), resume=state is not None,
-                   run_data={"obs_low": np.asarray(setup.task.obs_low),
-                             "obs_high": np.asarray(setup.task.obs_high)}) as writer:
+                   run_data=run_data) as writer:
         yield writer
 
 

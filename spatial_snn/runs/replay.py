@@ -47,7 +47,11 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
                 raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
                                          "let it run past its first test generation")
             genome, info = ch
-            return genome, champion_task(run, info), dict(info)
+            info = dict(info)
+            moments = champion_moments(run, info)
+            if moments is not None:
+                info["obs_moments"] = moments
+            return genome, champion_task(run, info), info
     except ArchiveFormatError as first:
         try:
             genome, meta = load_genome(path, allow_import=allow_import)
@@ -75,6 +79,36 @@ def champion_task(run, info: dict) -> Task:
         task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra["obs_low"]),
                                    obs_high=tuple(float(x) for x in extra["obs_high"]))
     return task
+
+
+def champion_moments(run, info: dict) -> dict | None:
+    """The running observation moments the champion's bounds were made from; None without normalisation.
+
+    Generation ``g`` of a normalising run is encoded with bounds from the
+    observations of the generations before it: the moments stored with
+    generation ``g - 1`` (``extra/obs_count``, ``obs_sum``, ``obs_sumsq``),
+    or for ``g = 0`` those the run started from (``run_data`` ``obs_count0``,
+    ... when it started from a genome that carried them, none otherwise).
+    ``normalised_bounds`` of them gives the champion's bounds again; a run
+    that refines the champion (``[evolution] init_genome``) goes on from them.
+    Returns ``{"count": int, "sum": [...], "sumsq": [...]}`` (JSON, for a genome file's meta).
+    """
+    gen = int(info["generation"])
+    if "obs_low" not in run.generation(gen)["extra"]:
+        return None
+    if gen > 0:
+        extra = run.generation(gen - 1)["extra"]
+        if "obs_count" not in extra:
+            return None
+        count, total, total_sq = extra["obs_count"], extra["obs_sum"], extra["obs_sumsq"]
+    elif "obs_count0" in run.run_data_names:
+        count, total, total_sq = (run.run_data(k) for k in ("obs_count0", "obs_sum0", "obs_sumsq0"))
+    else:
+        n = len(run.run_data("obs_low"))
+        count, total, total_sq = 0, np.zeros(n), np.zeros(n)
+    return {"count": int(np.asarray(count).reshape(-1)[0]),
+            "sum": [float(x) for x in np.asarray(total, np.float64)],
+            "sumsq": [float(x) for x in np.asarray(total_sq, np.float64)]}
 
 
 def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,

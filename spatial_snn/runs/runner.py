@@ -40,7 +40,7 @@ from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write
 from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
-from .start import fit_start, load_start
+from .start import Start, fit_start, load_start
 
 
 @dataclass
@@ -183,8 +183,7 @@ def evolve(
     if start is not None:
         setup = fit_start(start, setup)
     n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
-    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite,
-                 start.genome if start else None)
+    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite, start)
 
 
 @_reports_interrupts
@@ -222,15 +221,19 @@ def resume(
 
 # ------------------------------------------------------------------ the loop
 def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite,
-          start: Genome | None = None) -> Result:
+          start: Start | None = None) -> Result:
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     tally = _Tally.begin(state, setup.task)
     if tally.start == 0 and start is None and sc.evolution.init_genome is not None:
-        start = load_start(sc).genome  # a run stopped before its first generation was complete; bounds are stored
-    offspring = ga.initial(start) if tally.start == 0 else ga.ask(tally.start, state.population, state.fitness)
+        start = load_start(sc)  # a run stopped before its first generation was complete; bounds are stored
+    moments0 = start.moments if start is not None and sc.encoder.normalise else None
+    if tally.start == 0 and moments0 is not None:
+        tally.moments = moments0  # go on from the statistics behind the start's bounds
+    offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
+        ga.ask(tally.start, state.population, state.fitness)
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite))
+        writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite, moments0))
         pool = stack.enter_context(_pool(workers, executor))
         bar = stack.enter_context(_progress(n_gen, tally.start, f"{sc.name} on {setup.task.backend}"))
         tally.clock()

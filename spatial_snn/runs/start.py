@@ -9,18 +9,22 @@ with nudges, ``[mutation] perturb_rate``). The genome is a controller only
 together with its codec, so the run adopts the stored observation bounds and
 refuses a file whose encoder, decoder or timing differ from the scenario's.
 
-With ``[encoder] normalise = true`` the stored bounds serve generation 0
-only: from generation 1 the bounds come from this run's own observation
-statistics (the file keeps bounds, not the statistics behind them), so the
-start genome is then encoded differently from how it was evolved. Refining
-works best with fixed bounds (``normalise = false``, as in
-``scenarios/swimmer-refine.toml``).
+With ``[encoder] normalise = true`` the run goes on from the running
+observation moments the start's bounds were made from (a run archive keeps
+them with every generation, ``spatial-snn export`` writes them into the
+genome file's meta as ``obs_moments``): its bounds then move as slowly as
+the original run's would have, and the start genome stays encoded as it was
+evolved. A genome file without them (exported before they were kept) serves
+its bounds to generation 0 only; from generation 1 the bounds come from this
+run's own statistics, so the start genome is encoded differently.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+
+import numpy as np
 
 from ..space.genome import Genome
 from ..tasks.evaluation import Task
@@ -34,6 +38,7 @@ class Start:
     genome: Genome
     task: Task
     source: str
+    moments: tuple | None = None  # (count, sum, sum of squares) behind the bounds; None when not stored
 
     @property
     def bounds(self) -> tuple[tuple, tuple]:
@@ -56,8 +61,27 @@ def load_start(scenario) -> Start | None:
                          "a run archive or a .nir graph, relative to the working directory")
     from .replay import load_controller
 
-    genome, task, _ = load_controller(path)
-    return Start(genome, task, str(path))
+    genome, task, info = load_controller(path)
+    return Start(genome, task, str(path), _moments(info.get("obs_moments"), len(task.obs_low), str(path)))
+
+
+def _moments(stored, n_obs: int, source: str) -> tuple | None:
+    """``obs_moments`` of a genome's meta as ``(count, sum, sum of squares)``, checked."""
+    if stored is None:
+        return None
+    try:
+        count = stored["count"]
+        total, total_sq = (np.asarray(stored[k], np.float64) for k in ("sum", "sumsq"))
+        ok = (isinstance(count, int) and not isinstance(count, bool) and count >= 0
+              and total.shape == total_sq.shape == (n_obs,) and np.isfinite(total).all()
+              and np.isfinite(total_sq).all())
+    except (TypeError, KeyError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"evolution.init_genome: {source}: meta obs_moments is damaged (expected count >= 0 and "
+                         f"finite sum and sumsq of {n_obs} values each); export the genome again from its run "
+                         "archive, or start from the archive itself")
+    return count, total, total_sq
 
 
 def fit_start(start: Start, setup: RunSetup) -> RunSetup:
