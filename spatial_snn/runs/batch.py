@@ -36,6 +36,7 @@ from .png import save_png
 from .runner import evolve
 from .scenarios import Scenario, archive_path, as_scenario, stored_scenario
 from .setup import resolve
+from .start import fit_start, load_start
 
 SUMMARY_COLUMNS = (
     "dim", "runs", "complete", "test_mean", "test_std", "synapses_mean", "synapses_std",
@@ -113,6 +114,9 @@ def run_batch(
     print(format_footing({d: footing[d]["samples"] for d in footing}), flush=True)
     if equal_footing:
         check_footing(sc, footing)
+    start = load_start(sc)
+    for dim in dims if start is not None else ():  # a start that fits one dimension only fails before any run
+        fit_start(start, resolve(sc, dim, seeds[0], bounds=start.bounds))
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = [(d, s) for d in dims for s in seeds]
     paths = [archive_path(sc.name, d, s, out_dir) for d, s in pairs]

@@ -91,7 +91,8 @@ def fit_start(start: Start, setup: RunSetup) -> RunSetup:
     ------
     ValueError
         The start's codec or timing (sub-steps, dt, encoder, decoder), its
-        observation size or its connectivity rule differ from the run's.
+        observation size, its shape (neurons, inputs, outputs, dimension) or
+        its connectivity rule differ from the run's.
     """
     mine, theirs = setup.task, start.task
     for name in ("substeps", "dt", "encoder", "decoder"):
@@ -102,6 +103,11 @@ def fit_start(start: Start, setup: RunSetup) -> RunSetup:
     if len(theirs.obs_low) != len(mine.obs_low):
         raise ValueError(f"evolution.init_genome: {start.source} observes {len(theirs.obs_low)} values, "
                          f"{mine.env_id} {len(mine.obs_low)}; start from a genome of this task")
+    want = (setup.spec.n_hidden, setup.n_inputs, setup.n_outputs, setup.spec.dim)
+    got = (start.genome.n, start.genome.n_inputs, start.genome.n_outputs, start.genome.dim)
+    if got != want:
+        raise ValueError(f"evolution.init_genome: {start.source} has (neurons, inputs, outputs, dim) = {got}, "
+                         f"the run needs {want}; start from a genome of this task, network and dimension")
     rule = setup.spec.resolved_rule(setup.n_inputs)
     if start.genome.rule != rule:
         raise ValueError(f"evolution.init_genome: {start.source} has another connectivity rule than the "
