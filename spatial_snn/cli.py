@@ -208,7 +208,7 @@ def _cmd_pack(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .runs.replay import champion_moments, champion_task
+    from .runs.replay import champion_env_steps, champion_moments, champion_task
     from .store.archive import open_run, save_genome
     from .tasks.evaluation import task_meta
 
@@ -223,7 +223,7 @@ def _cmd_export(args) -> int:
         meta = {"task": task_meta(champion_task(run, info)), "scenario": run.config["scenario"]["name"],
                 "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
-                "source": str(args.path)}
+                "source": str(args.path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
         if moments is not None:  # a refining run (init_genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments

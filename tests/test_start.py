@@ -107,12 +107,15 @@ def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_pa
 
 
 def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_path):
-    """Export keeps the moments the champion's bounds came from; a refining run goes on from them."""
+    """Export keeps the moments the champion's bounds came from and the steps that made it; a refining
+    run goes on from both."""
     import json
 
     import h5py
 
     from spatial_snn.cli import main
+    from spatial_snn.runs.curves import read_curve
+    from spatial_snn.runs.inspect import summary
     from spatial_snn.store.archive import open_run
     from spatial_snn.tasks.encoding import normalised_bounds
 
@@ -131,6 +134,15 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     refine = _cartpole(tmp_path / "champ.h5") | {"encoder": normalising}
     refine["evolution"]["generations"] = 2
     evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "refine.h5")
+    # the lineage's environment steps: the start's are kept, curves and exports go on from them
+    with open_run(tmp_path / "run.h5") as run:
+        made = int(run.history["env_steps"][meta["generation"]])
+    assert meta["env_steps"] == made
+    own = read_curve(tmp_path / "refine.h5")
+    with open_run(tmp_path / "refine.h5") as run:
+        assert int(run.run_data("start_env_steps")[0]) == made
+        assert np.array_equal(own.env_steps, made + run.history["env_steps"][np.isfinite(run.history["test"])])
+        assert f"+ {made:,} that made the start genome" in summary(run)
     with open_run(tmp_path / "refine.h5") as run:
         g0, g1 = run.generation(0)["extra"], run.generation(1)["extra"]
         refined = int(g0["obs_count"][0])
@@ -145,7 +157,10 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     evolve(refine | {"evolution": {"population": 6, "generations": 1, "init_genome": str(tmp_path / "champ.h5")}},
            dim=2, seed=2, workers=1, archive=tmp_path / "one.h5")
     assert main(["export", str(tmp_path / "one.h5"), "--to", str(tmp_path / "again.h5")]) == 0
-    assert load_controller(tmp_path / "again.h5")[2]["obs_moments"] == moments
+    again = load_controller(tmp_path / "again.h5")[2]
+    assert again["obs_moments"] == moments
+    with open_run(tmp_path / "one.h5") as run:
+        assert again["env_steps"] == made + int(run.history["env_steps"][0])
     # without the moments (a file exported before they were kept) the run's own statistics take over
     with h5py.File(tmp_path / "champ.h5", "r+") as f:
         old = json.loads(f.attrs["meta"])
@@ -155,9 +170,14 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     with open_run(tmp_path / "plain.h5") as run:  # the same episodes, counted from zero
         assert int(run.generation(0)["extra"]["obs_count"][0]) == refined - moments["count"]
         assert "obs_count0" not in run.run_data_names
-    # damaged moments: one clear error, nothing written
+    # damaged moments or steps: one clear error, nothing written
     with h5py.File(tmp_path / "champ.h5", "r+") as f:
         f.attrs["meta"] = json.dumps(old | {"obs_moments": {"count": 5, "sum": [1.0], "sumsq": [1.0]}})
     with pytest.raises(ValueError, match="obs_moments is damaged .* export the genome again"):
+        evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "bad.h5")
+    assert not (tmp_path / "bad.h5").exists()
+    with h5py.File(tmp_path / "champ.h5", "r+") as f:
+        f.attrs["meta"] = json.dumps(old | {"env_steps": -3})
+    with pytest.raises(ValueError, match="meta env_steps is -3, not a count >= 0; export the genome again"):
         evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "bad.h5")
     assert not (tmp_path / "bad.h5").exists()

@@ -221,12 +221,14 @@ def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
 
 @contextlib.contextmanager
 def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool,
-            moments0: tuple | None = None):
+            moments0: tuple | None = None, start_steps: int | None = None):
     """The archive's writer (None without an archive), closed at the end.
 
     ``moments0``: the observation moments a normalising run started from
     (``init_genome``), kept as ``run_data`` ``obs_count0``, ``obs_sum0``,
     ``obs_sumsq0`` so that a champion of generation 0 can be exported with them.
+    ``start_steps``: the environment steps behind the start genome, kept as
+    ``start_env_steps`` so that curves and exports count the whole lineage.
     """
     if archive is None:
         yield None
@@ -235,6 +237,8 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
     if moments0 is not None:
         run_data |= {"obs_count0": np.array([moments0[0]], np.int64), "obs_sum0": np.asarray(moments0[1]),
                      "obs_sumsq0": np.asarray(moments0[2])}
+    if start_steps is not None:
+        run_data["start_env_steps"] = np.array([start_steps], np.int64)
     # the header appears with its observation bounds, in one atomic commit
     with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
                    config=_config(setup, state, n_gen), resume=state is not None,

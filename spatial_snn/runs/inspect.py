@@ -94,6 +94,11 @@ def summary(run: Run) -> str:
         lines.append(("champion", "none yet"))
     steps = _last(h.get("env_steps", np.empty(0)))
     lines.append(("env steps", f"{int(steps):,}" if math.isfinite(steps) else "n/a"))
+    from .replay import start_env_steps  # the lineage helpers live with the champion's other readers
+
+    before = start_env_steps(run)
+    if before:
+        lines.append(("", f"+ {before:,} that made the start genome (init_genome)"))
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
     cpu = _last(h.get("cpu_time", np.empty(0)))
     lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))

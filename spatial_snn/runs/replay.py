@@ -51,6 +51,7 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
             moments = champion_moments(run, info)
             if moments is not None:
                 info["obs_moments"] = moments
+            info["env_steps"] = champion_env_steps(run, info)
             return genome, champion_task(run, info), info
     except ArchiveFormatError as first:
         try:
@@ -79,6 +80,24 @@ def champion_task(run, info: dict) -> Task:
         task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra["obs_low"]),
                                    obs_high=tuple(float(x) for x in extra["obs_high"]))
     return task
+
+
+def start_env_steps(run) -> int:
+    """Environment steps behind the genome a run started from (``init_genome``); 0 for a random start.
+
+    Stored as ``run_data`` ``start_env_steps`` when the start knew its own
+    (a run archive's champion, or a genome file exported with ``env_steps``).
+    """
+    if "start_env_steps" not in run.run_data_names:
+        return 0
+    return int(np.asarray(run.run_data("start_env_steps")).reshape(-1)[0])
+
+
+def champion_env_steps(run, info: dict) -> int:
+    """Environment steps to the champion: the run's, up to its generation, plus those behind its start."""
+    h = run.history
+    row = int(np.flatnonzero(np.asarray(h["generation"]) == int(info["generation"]))[0])
+    return int(h["env_steps"][row]) + start_env_steps(run)
 
 
 def champion_moments(run, info: dict) -> dict | None:

@@ -233,7 +233,8 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
         ga.ask(tally.start, state.population, state.fitness)
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite, moments0))
+        writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite, moments0,
+                                             start.env_steps if start is not None else None))
         pool = stack.enter_context(_pool(workers, executor))
         bar = stack.enter_context(_progress(n_gen, tally.start, f"{sc.name} on {setup.task.backend}"))
         tally.clock()

@@ -39,6 +39,7 @@ class Start:
     task: Task
     source: str
     moments: tuple | None = None  # (count, sum, sum of squares) behind the bounds; None when not stored
+    env_steps: int | None = None  # environment steps that made the genome; None when not stored
 
     @property
     def bounds(self) -> tuple[tuple, tuple]:
@@ -62,7 +63,11 @@ def load_start(scenario) -> Start | None:
     from .replay import load_controller
 
     genome, task, info = load_controller(path)
-    return Start(genome, task, str(path), _moments(info.get("obs_moments"), len(task.obs_low), str(path)))
+    steps = info.get("env_steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
+        raise ValueError(f"evolution.init_genome: {path}: meta env_steps is {steps!r}, not a count >= 0; export "
+                         "the genome again from its run archive, or start from the archive itself")
+    return Start(genome, task, str(path), _moments(info.get("obs_moments"), len(task.obs_low), str(path)), steps)
 
 
 def _moments(stored, n_obs: int, source: str) -> tuple | None:
