@@ -46,7 +46,7 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem.removesuffix("-reference").removesuffix("-equal-degree").removesuffix("-efficiency")
-    task = task.removesuffix("-spatial").removesuffix("-refine").removesuffix("-1ep")
+    task = task.removesuffix("-spatial").removesuffix("-refine").removesuffix("-4m")
     assert sc.env.id == TASKS[task]
     assert path.read_text().startswith("# ")
 
