@@ -143,7 +143,6 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
         assert int(run.run_data("start_env_steps")[0]) == made
         assert np.array_equal(own.env_steps, made + run.history["env_steps"][np.isfinite(run.history["test"])])
         assert f"+ {made:,} that made the start genome" in summary(run)
-    with open_run(tmp_path / "refine.h5") as run:
         g0, g1 = run.generation(0)["extra"], run.generation(1)["extra"]
         refined = int(g0["obs_count"][0])
         assert tuple(g0["obs_low"]) == task.obs_low  # generation 0 encodes the start as it was evolved
