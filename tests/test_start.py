@@ -180,3 +180,21 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     with pytest.raises(ValueError, match="meta env_steps is -3, not a count >= 0; export the genome again"):
         evolve(refine, dim=2, seed=2, workers=1, archive=tmp_path / "bad.h5")
     assert not (tmp_path / "bad.h5").exists()
+
+
+def test_generation_0_of_a_refinement_tests_the_start_not_its_luckiest_mutant(tmp_path, same):
+    """A mutant with a lucky training episode must not replace the start before any test has compared them."""
+    from spatial_snn.cli import main
+    from spatial_snn.store.archive import open_run
+
+    first = _cartpole(SOLVED)
+    first["evolution"] = {"population": 6, "generations": 2}  # a random start: a mediocre controller
+    evolve(first, dim=2, seed=1, workers=1, archive=tmp_path / "run.h5")
+    assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "champ.h5")]) == 0
+    start, _, _ = load_controller(tmp_path / "champ.h5")
+    evolve(_cartpole(tmp_path / "champ.h5"), dim=2, seed=3, workers=1, archive=tmp_path / "refine.h5")
+    with open_run(tmp_path / "refine.h5") as run:
+        trained = run.generation(0)["fitness"][:, 0]
+        champion, info = run.champion()
+    assert int(np.argmax(trained)) != 0  # seed 3: a mutant trained better than the start
+    assert (info["generation"], info["index"]) == (0, 0) and same(champion, start)

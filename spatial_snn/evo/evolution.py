@@ -44,6 +44,8 @@ from .variation import MutationParams, mutate
 ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
 SELECTIONS = ("classic", "nsga2")
 CROSSOVERS = ("published", "geometric", "none")
+#: Bounds of a self-adapting mutation strength (``MutationParams.adapt_tau``).
+STRENGTH_RANGE = (0.01, 10.0)
 #: What NSGA-II minimises beside maximising the return.
 COSTS = ("synaptic_events", "synaptic_ops", "nonzero_weights", "wiring_length")
 
@@ -128,12 +130,15 @@ class Offspring:
     """A generation to evaluate: genomes with their lineage.
 
     parents : (N, 2) int64 indices into the previous generation (-1 = none);
-    origin : (N,) int8 codes from :data:`ORIGIN`.
+    origin : (N,) int8 codes from :data:`ORIGIN`;
+    strengths : (N,) float64 mutation strengths their offspring inherit
+    (all 1 unless ``MutationParams.adapt_tau > 0``).
     """
 
     genomes: list[Genome]
     parents: np.ndarray
     origin: np.ndarray
+    strengths: np.ndarray
 
 
 class _Fitness2(base.Fitness):
@@ -236,33 +241,59 @@ class GeneticAlgorithm:
             if got != want:
                 raise ValueError(f"evolution.init_genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
                                  f"the run needs {want}; start from a genome of this task and network")
-            genomes = [start] + [
-                self._finish(mutate(start, seeding.variation_rng(self.seed, 0, i), self.mutation, self.spec.ranges))
-                for i in range(1, n)]
-        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8))
+            genomes, strengths = [start], [1.0]
+            for i in range(1, n):
+                rng = seeding.variation_rng(self.seed, 0, i)
+                strength = self._strength(1.0, rng)
+                genomes.append(self._finish(mutate(start, rng, self._params(strength), self.spec.ranges)))
+                strengths.append(strength)
+            return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8),
+                             np.array(strengths))
+        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8), np.ones(n))
 
-    def ask(self, generation: int, population: list[Genome], fitness: np.ndarray) -> Offspring:
-        """Offspring of ``population`` (scored ``fitness``) as generation ``generation``."""
+    def _strength(self, inherited: float, rng: np.random.Generator) -> float:
+        """A new genome's mutation strength: ``inherited * exp(tau N(0, 1))`` within
+        :data:`STRENGTH_RANGE`, drawn from its own stream before its mutation; 1 (and no draw) when off."""
+        tau = self.mutation.adapt_tau
+        if tau == 0:
+            return 1.0
+        return float(np.clip(inherited * math.exp(tau * rng.standard_normal()), *STRENGTH_RANGE))
+
+    def _params(self, strength: float) -> MutationParams:
+        return self.mutation if strength == 1.0 else self.mutation.scaled(strength)
+
+    def ask(self, generation: int, population: list[Genome], fitness: np.ndarray,
+            strengths: np.ndarray | None = None) -> Offspring:
+        """Offspring of ``population`` (scored ``fitness``, mutation ``strengths``, default all 1) as
+        generation ``generation``."""
         if generation < 1:
             raise ValueError(f"generation: expected >= 1 (generation 0 comes from initial()), got {generation}")
         if len(population) != len(fitness):
             raise ValueError(f"fitness: expected {len(population)} rows, got {len(fitness)}")
+        strengths = np.ones(len(population)) if strengths is None else np.asarray(strengths, np.float64)
+        if strengths.shape != (len(population),) or not np.all(strengths > 0):
+            raise ValueError(f"strengths: expected {len(population)} values > 0, got shape {strengths.shape}")
         cfg, n = self.config, self.config.population
         elite = self.parents(fitness)
         m, r = len(elite), cfg.n_random
         n_children = n - 2 * m - r
         pair_rng = seeding.selection_rng(self.seed, generation)
         genomes: list[Genome] = []
-        parents, origin = [], []
+        parents, origin, strength = [], [], []
 
-        def add(g, p, o):
-            genomes.append(g), parents.append(p), origin.append(ORIGIN[o])
+        def add(g, p, o, s=1.0):
+            genomes.append(g), parents.append(p), origin.append(ORIGIN[o]), strength.append(s)
+
+        def mutated(g, inherited, rng):
+            s = self._strength(inherited, rng)
+            return self._finish(mutate(g, rng, self._params(s), self.spec.ranges)), s
 
         for e in elite:
-            add(population[e], (e, -1), "elite")
+            add(population[e], (e, -1), "elite", strengths[e])
         for e in elite:
             rng = seeding.variation_rng(self.seed, generation, len(genomes))
-            add(self._finish(mutate(population[e], rng, self.mutation, self.spec.ranges)), (e, -1), "mutant")
+            g, s = mutated(population[e], strengths[e], rng)
+            add(g, (e, -1), "mutant", s)
         while n_children > 0:
             i = len(genomes)
             rng = seeding.variation_rng(self.seed, generation, i)
@@ -274,12 +305,14 @@ class GeneticAlgorithm:
                 op = crossover if cfg.crossover == "published" else geometric_crossover
                 kids = list(op(population[a], population[b], rng))
                 pairs = [(a, b), (b, a)]
+            inherited = math.sqrt(strengths[a] * strengths[b]) if cfg.crossover != "none" else strengths[a]
             for kid, p in list(zip(kids, pairs, strict=True))[:n_children]:
-                add(self._finish(mutate(kid, rng, self.mutation, self.spec.ranges)), p, "child")
+                g, s = mutated(kid, inherited, rng)
+                add(g, p, "child", s)
                 n_children -= 1
         while len(genomes) < n:
             add(self._random(generation, len(genomes)), (-1, -1), "random")
-        return Offspring(genomes, np.array(parents, np.int64), np.array(origin, np.int8))
+        return Offspring(genomes, np.array(parents, np.int64), np.array(origin, np.int8), np.array(strength))
 
 
 def wiring_length(genome: Genome) -> float:

@@ -33,6 +33,14 @@ A position move changes nothing but positions: synapse genes stay, and the
 effective weights and delays of the synapses touching a moved neuron follow
 the new distances through the rule (strength, delay); all other synapses keep
 theirs exactly.
+
+Self-adapting mutation strength (``adapt_tau > 0``, off by default): the GA
+gives each individual a strength ``s`` that multiplies every probability above
+(capped at 1) and both sigmas (:meth:`MutationParams.scaled`); a new genome
+inherits its parent's ``s`` (a crossover child the geometric mean of its two
+parents') times ``exp(adapt_tau * N(0, 1))``, so strengths that make good
+offspring spread with them (Schwefel's log-normal self-adaptation, applied to
+the whole operator instead of one sigma per gene).
 """
 
 from __future__ import annotations
@@ -88,6 +96,9 @@ class MutationParams:
     position_swap : float
         Probability of each of ``n // 2`` swap events: a random pair of neurons
         exchanges positions (pairs disjoint within one mutation; 0 = off).
+    adapt_tau : float
+        Learning rate of the self-adapting strength (0 = off, every mutation
+        at the rates above); read by the GA, not by :func:`mutate`.
     """
 
     edge_delete: float = 0.05
@@ -101,18 +112,27 @@ class MutationParams:
     position_sigma: float = 0.0
     position_rate: float = 0.0
     position_swap: float = 0.0
+    adapt_tau: float = 0.0
 
     def __post_init__(self):
         for name in _PROBABILITIES:
             v = getattr(self, name)
             if not isinstance(v, Real) or not 0.0 <= v <= 1.0:
                 raise ValueError(f"MutationParams.{name}: expected a probability in [0, 1], got {v!r}")
-        for name in ("position_sigma", "perturb_sigma"):
+        for name in ("position_sigma", "perturb_sigma", "adapt_tau"):
             s = getattr(self, name)
             if not isinstance(s, Real) or not (math.isfinite(s) and s >= 0):
                 raise ValueError(f"MutationParams.{name}: expected a finite value >= 0, got {s!r}")
         if not isinstance(self.spatial_add, bool | np.bool_):
             raise TypeError(f"MutationParams.spatial_add: expected a bool, got {self.spatial_add!r}")
+
+    def scaled(self, strength: float) -> MutationParams:
+        """These parameters at mutation strength ``strength``: every probability times it (capped at 1),
+        both sigmas times it."""
+        if not (math.isfinite(strength) and strength > 0):
+            raise ValueError(f"strength: expected a finite value > 0, got {strength!r}")
+        return replace(self, **{name: min(1.0, getattr(self, name) * strength) for name in _PROBABILITIES},
+                       perturb_sigma=self.perturb_sigma * strength, position_sigma=self.position_sigma * strength)
 
 
 # ------------------------------------------------------------------ checks

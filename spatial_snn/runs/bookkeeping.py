@@ -39,7 +39,8 @@ class _Generation:
     cap: int | None
     ev: Evaluation
     fitness: np.ndarray  # (N, 2): mean return, -cost (NSGA-II's second objective, evolution.cost)
-    best: int
+    best: int  # the best-trained individual
+    tested: int  # the individual tested: the best-trained, or at generation 0 of a refinement the start
     test_seeds: np.ndarray
     test: Evaluation | None
     started: float
@@ -128,7 +129,7 @@ def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, ta
     """Generation ``g`` (and a new champion) into the archive."""
     test_returns = gen.test.returns[0] if gen.test is not None else None
     if tally.champ_improved:
-        writer.write_champion(tally.champion, generation=g, index=gen.best, test_returns=test_returns,
+        writer.write_champion(tally.champion, generation=g, index=gen.tested, test_returns=test_returns,
                               test_seeds=gen.test_seeds)
     writer.write_generation(
         g, population=offspring.genomes, fitness=gen.fitness, episode_returns=gen.ev.returns,
@@ -136,8 +137,17 @@ def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, ta
         parents=offspring.parents, origin=offspring.origin,
         stats={k: row[k] for k in (*HISTORY_KEYS, CPU_KEY)}, test_returns=test_returns,
         test_seeds=gen.test_seeds if gen.test is not None else None,
-        rng_state=_rng_state(seed, g + 1), extra=_normalisation_record(gen, tally),
+        rng_state=_rng_state(seed, g + 1), extra=_extra(offspring, gen, tally),
     )
+
+
+def _extra(offspring, gen: _Generation, tally: _Tally) -> dict | None:
+    """What resuming needs beyond the population: the normalisation record and, when mutation strengths
+    self-adapt, the strengths the generation's offspring will inherit."""
+    extra = _normalisation_record(gen, tally) or {}
+    if not np.all(offspring.strengths == 1.0):
+        extra["mutation_strengths"] = np.asarray(offspring.strengths, np.float64)
+    return extra or None
 
 
 def _normalisation_record(gen: _Generation, tally: _Tally) -> dict | None:
@@ -165,6 +175,7 @@ class _ResumeState:
     champ_bounds: tuple | None
     moments: tuple
     config: dict
+    strengths: np.ndarray | None = None  # the last generation's mutation strengths (None: all 1)
 
     @property
     def train_backend(self) -> str:
@@ -190,6 +201,7 @@ def _read_resume(archive) -> _ResumeState:
             champ_bounds=(champ_extra["obs_low"], champ_extra["obs_high"]) if "obs_low" in champ_extra else None,
             moments=_moments(extra),
             config=run.config,
+            strengths=np.asarray(extra["mutation_strengths"], np.float64) if "mutation_strengths" in extra else None,
         )
 
 

@@ -231,7 +231,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     if tally.start == 0 and moments0 is not None:
         tally.moments = moments0  # go on from the statistics behind the start's bounds
     offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
-        ga.ask(tally.start, state.population, state.fitness)
+        ga.ask(tally.start, state.population, state.fitness, state.strengths)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite, moments0,
                                              start.env_steps if start is not None else None))
@@ -240,7 +240,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
         tally.clock()
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
-            row = tally.add(g, offspring.genomes[gen.best], gen)                          # record
+            row = tally.add(g, offspring.genomes[gen.tested], gen)                        # record
             if writer is not None:
                 with held_interrupts():  # Ctrl-C or SIGTERM waits for the write to end
                     _write(writer, g, offspring, gen, row, tally, seed)
@@ -248,7 +248,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
             if tally.finished(proto):
                 break
             if g + 1 < n_gen:
-                offspring = ga.ask(g + 1, offspring.genomes, gen.fitness)                  # select, ask
+                offspring = ga.ask(g + 1, offspring.genomes, gen.fitness, offspring.strengths)  # select, ask
     return Result(sc, setup.dim, seed, tally.champion, tally.champ_test, np.asarray(tally.champ_returns),
                   {k: np.asarray(v) for k, v in tally.history.items()},
                   Path(archive) if archive is not None else None, tally.champ_task)
@@ -256,7 +256,8 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
 
 def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int,
               tally: _Tally) -> _Generation:
-    """Run generation ``g`` on its training seeds, then its best on the test seeds if a test is due.
+    """Run generation ``g`` on its training seeds, then its best (at generation 0 of a refinement: the start) on
+    the test seeds if a test is due.
 
     With observation normalisation the encoder's bounds come from the
     observations of generations before ``g`` (``tally.moments``); training
@@ -275,19 +276,22 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     ev = pool.run(_training(task, sc.env.train_kwargs), genomes, seeds, cap)
     fitness = np.column_stack([ev.returns.mean(axis=1), -ga.cost(ev.events_per_step(), genomes)])
     best = int(np.argmax(fitness[:, 0]))
+    # generation 0 of a refinement tests the start itself (individual 0), not its best-trained mutant: the
+    # champion never begins below the start because a mutant had a lucky training episode
+    tested = 0 if g == 0 and sc.evolution.init_genome is not None else best
     test_seeds = seeding.test_seeds(setup.seed, proto.test_episodes)
     spent = proto.max_env_steps is not None and tally.steps + ev.env_steps >= proto.max_env_steps
     test = None
     if (g + 1) % proto.test_every == 0 or g == n_gen - 1 or g == 0 or spent:
         test_task = dataclasses.replace(task, backend="gymnasium")
-        test = pool.run(test_task, [genomes[best]], test_seeds, None)
+        test = pool.run(test_task, [genomes[tested]], test_seeds, None)
         if proto.confirm_episodes and test.returns[0].mean() > tally.champ_test:  # a new champion? confirm it
             more = seeding.confirm_seeds(setup.seed, proto.confirm_episodes, test_seeds)
-            test = Evaluation.join_episodes([test, pool.run(test_task, [genomes[best]], more, None)])
+            test = Evaluation.join_episodes([test, pool.run(test_task, [genomes[tested]], more, None)])
             test_seeds = np.concatenate([test_seeds, more])
     # jobs in other processes (or machines) spent CPU this process's clock does not see
     remote = ev.cpu_seconds + (test.cpu_seconds if test is not None else 0.0) if pool.parallel else 0.0
-    return _Generation(seeds, cap, ev, fitness, best, test_seeds, test, t0, task, remote_cpu=remote)
+    return _Generation(seeds, cap, ev, fitness, best, tested, test_seeds, test, t0, task, remote_cpu=remote)
 
 
 def _training(task: Task, train_kwargs: dict) -> Task:
