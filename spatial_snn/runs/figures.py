@@ -207,7 +207,9 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     axes[1].set_ylim(-1, genome.n)
     axes[1].set_ylabel("hidden neuron")
     axes[1].legend(**legend, markerscale=6)
-    axes[1].set_title(f"spikes ({int(shown.sum())} in {steps} env steps of {S} sub-steps)", fontsize=9)
+    # titles start at the panel's left edge: a wide legend narrows the panel, and a centred title wider than
+    # the panel would run off the figure's left edge
+    axes[1].set_title(f"spikes ({int(shown.sum())} in {steps} env steps of {S} sub-steps)", fontsize=9, loc="left")
     rel = rec.v[:steps * S] / np.where(genome.v_th[rec.traced] != 0, genome.v_th[rec.traced], 1.0)
     for k, j in enumerate(rec.traced):
         n_spk = int(np.count_nonzero(rec.spike_neurons[shown] == j))
@@ -218,7 +220,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     axes[2].set_ylabel("v / v_th")
     axes[2].set_title("membrane potential / threshold after each sub-step, neurons spread over the episode's "
                       "spike-count ranks (spikes: in this window);\ndotted: 1, crossed = spike and reset; "
-                      "a neuron that fires every sub-step stays at its reset", fontsize=9)
+                      "a neuron that fires every sub-step stays at its reset", fontsize=9, loc="left")
     if len(rec.traced):
         axes[2].legend(**legend)
     act = np.asarray(rec.actions[:steps], np.float64).reshape(steps, -1)
