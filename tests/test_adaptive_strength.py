@@ -10,6 +10,7 @@ import pytest
 from spatial_snn.evo import seeding
 from spatial_snn.evo.evolution import ORIGIN, STRENGTH_RANGE, EvolutionConfig, GeneticAlgorithm
 from spatial_snn.evo.variation import MutationParams
+from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.space.layout import GenomeSpec
@@ -106,4 +107,6 @@ def test_an_adapting_run_stores_its_strengths_and_resumes_to_the_same_history(tm
             sa, sb = a.generation(g)["extra"], b.generation(g)["extra"]
             assert np.array_equal(sa["mutation_strengths"], sb["mutation_strengths"])
             assert [x.v_th.tobytes() for x in a.population(g)] == [x.v_th.tobytes() for x in b.population(g)]
-        assert len(set(a.generation(3)["extra"]["mutation_strengths"].round(9))) > 1
+        last = a.generation(3)["extra"]["mutation_strengths"]
+        assert len(set(last.round(9))) > 1
+        assert f"strength median {np.median(last):.3g}" in summary(a)  # inspect shows them

@@ -50,8 +50,9 @@ def summary(run: Run) -> str:
     episodes) and its generation; best test return (the champion's mean +-
     std over its test episodes); the champion's synapse count and connection
     sparsity (fraction of possible synapses absent); environment steps,
-    wall time and CPU time (cumulative, the last ``env_steps`` /
-    ``wall_time`` / ``cpu_time`` entries).
+    the steps behind a start genome; the last generation's self-adapting
+    mutation strengths, if any; wall time and CPU time (cumulative, the last
+    ``env_steps`` / ``wall_time`` / ``cpu_time`` entries).
     """
     cfg = run.config
     h = run.history
@@ -99,6 +100,12 @@ def summary(run: Run) -> str:
     before = start_env_steps(run)
     if before:
         lines.append(("", f"+ {before:,} that made the start genome (init_genome)"))
+    if n:
+        strengths = run.generation(n - 1)["extra"].get("mutation_strengths")
+        if strengths is not None:  # self-adapting mutation ([mutation] adapt_tau)
+            q = np.quantile(strengths, [0.0, 0.5, 1.0])
+            lines.append(("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) "
+                                      f"in generation {n - 1}"))
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
     cpu = _last(h.get("cpu_time", np.empty(0)))
     lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))
