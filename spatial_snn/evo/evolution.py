@@ -234,33 +234,27 @@ class GeneticAlgorithm:
         """
         n = self.config.population
         if start is None:
-            genomes = [self._random(0, i) for i in range(n)]
+            genomes, strengths = [self._random(0, i) for i in range(n)], [1.0] * n
         else:
             want = (self.spec.n_hidden, self.n_inputs, self.n_outputs, self.spec.dim)
             got = (start.n, start.n_inputs, start.n_outputs, start.dim)
             if got != want:
                 raise ValueError(f"evolution.init_genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
                                  f"the run needs {want}; start from a genome of this task and network")
-            genomes, strengths = [start], [1.0]
-            for i in range(1, n):
-                rng = seeding.variation_rng(self.seed, 0, i)
-                strength = self._strength(1.0, rng)
-                genomes.append(self._finish(mutate(start, rng, self._params(strength), self.spec.ranges)))
-                strengths.append(strength)
-            return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8),
-                             np.array(strengths))
-        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8), np.ones(n))
+            mutants = [self._mutant(start, 1.0, seeding.variation_rng(self.seed, 0, i)) for i in range(1, n)]
+            genomes = [start] + [g for g, _ in mutants]
+            strengths = [1.0] + [s for _, s in mutants]
+        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8),
+                         np.array(strengths))
 
-    def _strength(self, inherited: float, rng: np.random.Generator) -> float:
-        """A new genome's mutation strength: ``inherited * exp(tau N(0, 1))`` within
-        :data:`STRENGTH_RANGE`, drawn from its own stream before its mutation; 1 (and no draw) when off."""
+    def _mutant(self, genome: Genome, inherited: float, rng: np.random.Generator) -> tuple[Genome, float]:
+        """A mutant of ``genome`` and its strength: ``inherited * exp(tau N(0, 1))`` within
+        :data:`STRENGTH_RANGE`, drawn from ``rng`` before the mutation (1, and no draw, when off)."""
         tau = self.mutation.adapt_tau
         if tau == 0:
-            return 1.0
-        return float(np.clip(inherited * math.exp(tau * rng.standard_normal()), *STRENGTH_RANGE))
-
-    def _params(self, strength: float) -> MutationParams:
-        return self.mutation if strength == 1.0 else self.mutation.scaled(strength)
+            return self._finish(mutate(genome, rng, self.mutation, self.spec.ranges)), 1.0
+        strength = float(np.clip(inherited * math.exp(tau * rng.standard_normal()), *STRENGTH_RANGE))
+        return self._finish(mutate(genome, rng, self.mutation.scaled(strength), self.spec.ranges)), strength
 
     def ask(self, generation: int, population: list[Genome], fitness: np.ndarray,
             strengths: np.ndarray | None = None) -> Offspring:
@@ -284,15 +278,11 @@ class GeneticAlgorithm:
         def add(g, p, o, s=1.0):
             genomes.append(g), parents.append(p), origin.append(ORIGIN[o]), strength.append(s)
 
-        def mutated(g, inherited, rng):
-            s = self._strength(inherited, rng)
-            return self._finish(mutate(g, rng, self._params(s), self.spec.ranges)), s
-
         for e in elite:
             add(population[e], (e, -1), "elite", strengths[e])
         for e in elite:
             rng = seeding.variation_rng(self.seed, generation, len(genomes))
-            g, s = mutated(population[e], strengths[e], rng)
+            g, s = self._mutant(population[e], strengths[e], rng)
             add(g, (e, -1), "mutant", s)
         while n_children > 0:
             i = len(genomes)
@@ -307,7 +297,7 @@ class GeneticAlgorithm:
                 pairs = [(a, b), (b, a)]
             inherited = math.sqrt(strengths[a] * strengths[b]) if cfg.crossover != "none" else strengths[a]
             for kid, p in list(zip(kids, pairs, strict=True))[:n_children]:
-                g, s = mutated(kid, inherited, rng)
+                g, s = self._mutant(kid, inherited, rng)
                 add(g, p, "child", s)
                 n_children -= 1
         while len(genomes) < n:
