@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spatial_snn.evo import seeding
-from spatial_snn.evo.evolution import ORIGIN, STRENGTH_RANGE, EvolutionConfig, GeneticAlgorithm
+from spatial_snn.evo.evolution import ORIGIN, STRENGTH_MAX, EvolutionConfig, GeneticAlgorithm
 from spatial_snn.evo.variation import MutationParams
 from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
@@ -17,9 +17,9 @@ from spatial_snn.space.layout import GenomeSpec
 from spatial_snn.store.archive import open_run
 
 
-def _ga(tau, population=20, seed=0):
+def _ga(tau, population=20, seed=0, floor=0.01):
     return GeneticAlgorithm(EvolutionConfig(population=population), GenomeSpec.reference(2),
-                            MutationParams(adapt_tau=tau), 4, 2, seed)
+                            MutationParams(adapt_tau=tau, adapt_min=floor), 4, 2, seed)
 
 
 def _changed(a, b) -> int:
@@ -63,7 +63,7 @@ def test_offspring_inherit_their_parents_strength_times_a_lognormal_factor():
     strengths = np.geomspace(0.1, 5.0, 20)
     off = ga.ask(2, pop, fit, strengths)
     for i, (origin, (a, b), s) in enumerate(zip(off.origin, off.parents, off.strengths, strict=True)):
-        assert STRENGTH_RANGE[0] <= s <= STRENGTH_RANGE[1]
+        assert 0.01 <= s <= STRENGTH_MAX
         if origin == ORIGIN["elite"]:
             assert s == strengths[a]  # an elite keeps its strength with its genome
         elif origin == ORIGIN["mutant"]:
@@ -110,3 +110,23 @@ def test_an_adapting_run_stores_its_strengths_and_resumes_to_the_same_history(tm
         last = a.generation(3)["extra"]["mutation_strengths"]
         assert len(set(last.round(9))) > 1
         assert f"strength median {np.median(last):.3g}" in summary(a)  # inspect shows them
+
+
+def test_the_strength_floor_holds_and_its_default_changes_nothing():
+    pop = _ga(0.5).initial().genomes
+    fit = np.arange(20.0)[:, None]
+    tiny = np.full(20, 0.011)  # just above the default floor: most draws fall below 0.2
+    low = _ga(0.5).ask(3, pop, fit, tiny)
+    floored = _ga(0.5, floor=0.2).ask(3, pop, fit, tiny)
+    new = low.origin != ORIGIN["elite"]
+    assert np.min(low.strengths[new]) < 0.2 and np.min(floored.strengths[new]) == pytest.approx(0.2)
+    assert np.all(floored.strengths[new] >= 0.2)
+    # the draws are the same; only the clip differs
+    same = low.strengths >= 0.2
+    assert np.array_equal(low.strengths[same & new], floored.strengths[same & new])
+    default = GeneticAlgorithm(EvolutionConfig(population=20), GenomeSpec.reference(2), MutationParams(adapt_tau=0.5),
+                               4, 2, 0).ask(3, pop, fit, tiny)
+    assert np.array_equal(default.strengths, low.strengths)
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="adapt_min: expected a strength floor in \\(0, 1\\]"):
+            MutationParams(adapt_min=bad)

@@ -44,8 +44,9 @@ from .variation import MutationParams, mutate
 ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
 SELECTIONS = ("classic", "nsga2")
 CROSSOVERS = ("published", "geometric", "none")
-#: Bounds of a self-adapting mutation strength (``MutationParams.adapt_tau``).
-STRENGTH_RANGE = (0.01, 10.0)
+#: Ceiling of a self-adapting mutation strength (``MutationParams.adapt_tau``); its floor is
+#: ``MutationParams.adapt_min``.
+STRENGTH_MAX = 10.0
 #: What NSGA-II minimises beside maximising the return.
 COSTS = ("synaptic_events", "synaptic_ops", "nonzero_weights", "wiring_length")
 
@@ -249,11 +250,12 @@ class GeneticAlgorithm:
 
     def _mutant(self, genome: Genome, inherited: float, rng: np.random.Generator) -> tuple[Genome, float]:
         """A mutant of ``genome`` and its strength: ``inherited * exp(tau N(0, 1))`` within
-        :data:`STRENGTH_RANGE`, drawn from ``rng`` before the mutation (1, and no draw, when off)."""
+        ``[adapt_min, STRENGTH_MAX]``, drawn from ``rng`` before the mutation (1, and no draw, when off)."""
         tau = self.mutation.adapt_tau
         if tau == 0:
             return self._finish(mutate(genome, rng, self.mutation, self.spec.ranges)), 1.0
-        strength = float(np.clip(inherited * math.exp(tau * rng.standard_normal()), *STRENGTH_RANGE))
+        floor = self.mutation.adapt_min
+        strength = float(np.clip(inherited * math.exp(tau * rng.standard_normal()), floor, STRENGTH_MAX))
         return self._finish(mutate(genome, rng, self.mutation.scaled(strength), self.spec.ranges)), strength
 
     def ask(self, generation: int, population: list[Genome], fitness: np.ndarray,

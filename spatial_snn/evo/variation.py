@@ -38,7 +38,7 @@ Self-adapting mutation strength (``adapt_tau > 0``, off by default): the GA
 gives each individual a strength ``s`` that multiplies every probability above
 (capped at 1) and both sigmas (:meth:`MutationParams.scaled`); a new genome
 inherits its parent's ``s`` (a crossover child the geometric mean of its two
-parents') times ``exp(adapt_tau * N(0, 1))``, so strengths that make good
+parents') times ``exp(adapt_tau * N(0, 1))``, kept within ``[adapt_min, 10]``, so strengths that make good
 offspring spread with them (Schwefel's log-normal self-adaptation, applied to
 the whole operator instead of one sigma per gene).
 """
@@ -99,6 +99,10 @@ class MutationParams:
     adapt_tau : float
         Learning rate of the self-adapting strength (0 = off, every mutation
         at the rates above); read by the GA, not by :func:`mutate`.
+    adapt_min : float
+        Floor of the self-adapting strength, in ``(0, 1]`` (default 0.01): a
+        higher floor keeps structural mutations alive where self-adaptation
+        would shrink every step towards nothing; read by the GA.
     """
 
     edge_delete: float = 0.05
@@ -113,6 +117,7 @@ class MutationParams:
     position_rate: float = 0.0
     position_swap: float = 0.0
     adapt_tau: float = 0.0
+    adapt_min: float = 0.01
 
     def __post_init__(self):
         for name in _PROBABILITIES:
@@ -123,6 +128,9 @@ class MutationParams:
             s = getattr(self, name)
             if not isinstance(s, Real) or not (math.isfinite(s) and s >= 0):
                 raise ValueError(f"MutationParams.{name}: expected a finite value >= 0, got {s!r}")
+        if not isinstance(self.adapt_min, Real) or not 0.0 < self.adapt_min <= 1.0:
+            raise ValueError(f"MutationParams.adapt_min: expected a strength floor in (0, 1] (default 0.01), "
+                             f"got {self.adapt_min!r}")
         if not isinstance(self.spatial_add, bool | np.bool_):
             raise TypeError(f"MutationParams.spatial_add: expected a bool, got {self.spatial_add!r}")
 
