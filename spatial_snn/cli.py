@@ -5,7 +5,7 @@
     spatial-snn batch SCENARIO --dims 1 2 3 --seeds 0-4
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
-    spatial-snn curves PATH... --out curves.png [--published SCORE] [--budget 4M]
+    spatial-snn curves PATH... --out curves.png [--published SCORE] [--budget 4M] [--legend below]
     spatial-snn export PATH --to genomes/NAME.h5 | model.nir [--trace STEPS]
     spatial-snn report PATH [--episodes 10] [--json] [--figures DIR]
     spatial-snn pack PATH [--to OUT]
@@ -259,7 +259,8 @@ def _cmd_curves(args) -> int:
     if args.budget is not None:
         print(format_budget(at_budget(curves, args.budget), args.budget))
     published = published_score(curves) if args.published is None else args.published
-    out = plot_curves(curves, args.out, published=published, title=args.title, champion=not args.every_test)
+    out = plot_curves(curves, args.out, published=published, title=args.title, champion=not args.every_test,
+                      legend=args.legend)
     for c in curves:
         best = f"{c.test.max():.1f} at {c.env_steps[c.test.argmax()]:,.0f} steps" if c.test.size else "no test yet"
         print(f"{c.label}: best test {best}")
@@ -317,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "nan: none)")
     q.add_argument("--title")
     q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
+    q.add_argument("--legend", choices=("inside", "below"), default="inside",  # curves.LEGENDS (lazy import)
+                   help="inside the axes (their least covered corner) or below them, covering no curve")
     q.add_argument("--budget", type=_steps, help="also compare the runs at this many environment steps "
                                                  "(e.g. 4M): median and range per scenario and dimension")
     q.set_defaults(func=_cmd_curves)

@@ -126,3 +126,30 @@ def test_cli_budget_accepts_suffixes_and_refuses_nonsense(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png"), "--budget", "lots"])
     assert "expected a step count" in capsys.readouterr().err
+
+
+def test_a_legend_below_covers_no_curve_and_the_cli_passes_it_on(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from spatial_snn.runs import curves as mod
+    from spatial_snn.runs.curves import Curve
+
+    assert mod.LEGENDS == ("inside", "below")  # the CLI's choices, spelled out there to keep its import light
+    runs = [Curve(f"r{s}", "Hopper-v5", 2, s, np.array([1e6, 2e6]), np.array([100.0, 200.0 + s])) for s in (0, 1)]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    for where in mod.LEGENDS:
+        plot_curves(runs, tmp_path / f"{where}.png", published=2706.1, legend=where)
+        fig = figures[-1]
+        fig.canvas.draw()
+        (ax,) = fig.axes
+        box, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert (box.y1 < axes.y0) == (where == "below")
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)  # not cut off
+    with pytest.raises(ValueError, match="legend: expected one of"):
+        plot_curves(runs, tmp_path / "x.png", legend="left")
+    evolve(TINY, dim=2, seed=0, workers=1, archive=tmp_path / "a.h5")
+    assert main(["curves", str(tmp_path / "a.h5"), "--out", str(tmp_path / "c.png"), "--legend", "below"]) == 0
+    fig = figures[-1]
+    fig.canvas.draw()
+    assert fig.axes[0].get_legend().get_window_extent().y1 < fig.axes[0].get_window_extent().y0

@@ -134,15 +134,23 @@ def best_so_far(curve: Curve) -> np.ndarray:
     return np.maximum.accumulate(curve.test) if curve.test.size else curve.test
 
 
+LEGENDS = ("inside", "below")
+
+
 def plot_curves(curves: list[Curve], out, *, published: float | None = None, title: str | None = None,
-                champion: bool = True) -> Path:
+                champion: bool = True, legend: str = "inside") -> Path:
     """Write the figure: one line per run, the published score as a dashed line.
 
     ``champion`` plots the best test so far (what the run would ship at that
     point), else every test as measured. Runs of one group (scenario and
     dimension) share a colour and one legend entry when several groups have
     several seeds each (an ablation); otherwise each run has its own.
+    ``legend``: ``"inside"`` the axes, in their least covered corner, or
+    ``"below"`` them, where it covers no curve (for figures whose curves fill
+    every corner).
     """
+    if legend not in LEGENDS:
+        raise ValueError(f"legend: expected one of {LEGENDS}, got {legend!r}")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -182,7 +190,10 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     envs = sorted({c.env_id for c in curves})
     ax.set_title(textwrap.fill(title or ", ".join(envs), 80), fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")  # the least covered corner: curves may sit low (a plateau) or high
+    if legend == "below":
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    else:
+        ax.legend(fontsize=8, loc="best")  # the least covered corner: curves may sit low (a plateau) or high
     fig.tight_layout()
     out = save_png(fig, out)
     plt.close(fig)
