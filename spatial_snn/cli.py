@@ -1,7 +1,7 @@
 """Command line: a thin layer over the Python API.
 
     spatial-snn evolve SCENARIO [--dim D] [--seed K] [--generations G] [--workers W]
-    spatial-snn resume PATH
+    spatial-snn resume PATH [--generations N] [--max-env-steps 24M]
     spatial-snn batch SCENARIO --dims 1 2 3 --seeds 0-4
     spatial-snn inspect PATH [--plot out.png]
     spatial-snn replay PATH [--episodes N] [--video out.mp4]
@@ -156,8 +156,8 @@ def _cmd_resume(args) -> int:
     sc = stored_scenario(cfg["scenario"])
     n_gen = args.generations if args.generations is not None else int(cfg["generations"])
     check_run_args(sc, int(cfg["dim"]), int(cfg["seed"]), n_gen, args.workers)
-    res = resume(args.path, generations=n_gen, workers=args.workers, executor=_executor(args),
-                 allow_import=tuple(args.import_module))
+    res = resume(args.path, generations=n_gen, max_env_steps=args.max_env_steps, workers=args.workers,
+                 executor=_executor(args), allow_import=tuple(args.import_module))
     _report(res)
     return 0
 
@@ -292,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("path")
     q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
                    help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
+    q.add_argument("--max-env-steps", type=_steps,
+                   help="extend the run's own step budget (protocol.max_env_steps), e.g. 24M")
     run_opts(q)
     q.set_defaults(func=_cmd_resume)
 

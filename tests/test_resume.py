@@ -124,6 +124,28 @@ def test_resuming_a_run_that_reached_its_target_evolves_nothing(tmp_path, tiny):
         assert run.n_generations == 1
 
 
+def test_a_run_stopped_by_its_step_budget_resumes_with_a_larger_one(tmp_path, tiny):
+    from spatial_snn.cli import main
+
+    whole = evolve(scenario_from_dict(tiny), seed=3, workers=1, archive=tmp_path / "whole.h5")
+    steps = [int(x) for x in whole.history["env_steps"]]
+    sc = scenario_from_dict({**tiny, "protocol": {**tiny["protocol"], "max_env_steps": steps[1]}})
+    path = tmp_path / "cut.h5"
+    evolve(sc, seed=3, workers=1, archive=path)
+    with open_run(path) as run:
+        assert run.n_generations == 2  # the budget stopped it
+        config = run.config
+    assert list(resume(path, workers=1).history["env_steps"]) == steps[:2]  # the stored budget: nothing more
+    assert main(["resume", str(path), "--workers", "1", "--max-env-steps", str(steps[3])]) == 0
+    with open_run(path) as run:
+        assert run.n_generations == 4 and run.config == config  # the archive keeps its scenario
+        _compare({k: v[:4] for k, v in whole.history.items()}, run.history)
+    with pytest.raises(ValueError, match="max_env_steps: expected an integer >= 1"):
+        resume(path, max_env_steps=0, workers=1)
+    with open_run(path) as run:
+        assert run.n_generations == 4
+
+
 def _as_written_before_io_degree(path):
     """Rewrite an archive's stored scenario as a version without ``network.io_degree`` wrote it."""
     import h5py

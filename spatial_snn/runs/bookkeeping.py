@@ -217,10 +217,13 @@ def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
     """The run's config as the archive stores it; a resumed run keeps the stored one where it is the same."""
     scenario, task = setup.scenario.to_dict(), task_meta(setup.task)
     if state is not None:
-        n_gen = state.generations  # a resumed run may be extended: only the generation count may differ
+        n_gen = state.generations  # a resumed run may be extended: its generation count and step budget
         stored = state.config.get("scenario")
         with contextlib.suppress(TypeError, ValueError, AttributeError):
-            if stored_scenario(stored) == setup.scenario:
+            old = stored_scenario(stored)
+            same_budget = dataclasses.replace(setup.scenario, protocol=dataclasses.replace(
+                setup.scenario.protocol, max_env_steps=old.protocol.max_env_steps))
+            if old == same_budget:
                 scenario = stored  # as written, perhaps by an older version without newer keys
         with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError):
             if dataclasses.replace(task_from_meta(state.config["task"]), backend=setup.task.backend) == setup.task:

@@ -191,6 +191,7 @@ def resume(
     path: str | Path,
     *,
     generations: int | None = None,
+    max_env_steps: int | None = None,
     workers: int | None = None,
     executor: Executor | str | None = None,
     callback: Callable[[dict], None] | None = None,
@@ -199,10 +200,13 @@ def resume(
     """Continue the run archived at ``path`` from its last complete generation.
 
     The scenario, dimension, seed and observation bounds are the ones stored
-    in the archive; ``generations`` (default: the stored count) may extend a
-    finished run. A stored env id ``module:Env`` is refused unless that module
-    is in ``allow_import``: an archive does not choose what code runs. Other
-    parameters as for :func:`evolve`.
+    in the archive; ``generations`` (default: the stored count) and
+    ``max_env_steps`` (the run's own step budget, default: the stored
+    ``protocol.max_env_steps``) may extend a finished run. Like the
+    generation count, an extended budget holds for this call: the archive
+    keeps the scenario it was written with. A stored env id ``module:Env`` is
+    refused unless that module is in ``allow_import``: an archive does not
+    choose what code runs. Other parameters as for :func:`evolve`.
     """
     state = _read_resume(path)
     env = (state.config.get("scenario") or {}).get("env") or {}
@@ -212,6 +216,8 @@ def resume(
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: the stored scenario cannot be read by this version ({exc}); "
                          "resume it with the version that wrote it") from None
+    if max_env_steps is not None:
+        sc = dataclasses.replace(sc, protocol=dataclasses.replace(sc.protocol, max_env_steps=max_env_steps))
     setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds,
                     backend=state.train_backend)
     n_gen = check_run_args(sc, setup.dim, setup.seed, generations if generations is not None else state.generations,
