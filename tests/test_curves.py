@@ -146,6 +146,7 @@ def test_a_legend_below_covers_no_curve_and_the_cli_passes_it_on(tmp_path, monke
         box, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
         assert (box.y1 < axes.y0) == (where == "below")
         assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)  # not cut off
+        assert ax.get_ylim()[1] > 2706.1 + 100  # the published line, above every curve, is not on the frame
     with pytest.raises(ValueError, match="legend: expected one of"):
         plot_curves(runs, tmp_path / "x.png", legend="left")
     evolve(TINY, dim=2, seed=0, workers=1, archive=tmp_path / "a.h5")

@@ -45,8 +45,9 @@ def test_every_task_ships_our_defaults_and_the_published_settings():
 def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
-    task = path.stem.removesuffix("-reference").removesuffix("-equal-degree").removesuffix("-efficiency")
-    task = task.removesuffix("-spatial").removesuffix("-refine").removesuffix("-4m").removesuffix("-adapt")
+    task = path.stem
+    for variant in ("-reference", "-equal-degree", "-efficiency", "-spatial", "-refine", "-4m", "-adapt", "-floor"):
+        task = task.removesuffix(variant)
     assert sc.env.id == TASKS[task]
     assert path.read_text().startswith("# ")
 
@@ -56,7 +57,7 @@ def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
     from spatial_snn.runs.start import fit_start, load_start
 
     root = SCENARIOS.parent
-    for path in sorted([*SCENARIOS.glob("*-refine.toml"), *SCENARIOS.glob("*-adapt.toml")]):
+    for path in sorted(p for kind in ("refine", "adapt", "floor") for p in SCENARIOS.glob(f"*-{kind}.toml")):
         sc = load_scenario(path)
         assert sc.evolution.init_genome.startswith("genomes/"), path
         start = load_start(dataclasses.replace(sc, evolution=dataclasses.replace(

@@ -159,11 +159,13 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
 
     if not curves:
         raise ValueError("curves: expected at least one run archive")
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     styles = {1: ":", 2: "-", 3: "--"}  # the line style tells the dimension
     seeds = Counter(c.group for c in curves)  # runs per group, in order of first appearance
     groups = list(seeds)
     by_group = 1 < len(groups) < len(curves)
+    # a legend below the axes takes its rows from the figure's height, not from the axes'
+    entries = (len(groups) if by_group else len(curves)) + (published is not None)
+    fig, ax = plt.subplots(figsize=(7, 4.2 + (0.2 * math.ceil(entries / 2) if legend == "below" else 0)), dpi=110)
     labelled = set()
     for k, c in enumerate(curves):
         x, y = c.env_steps, best_so_far(c) if champion else c.test
@@ -183,6 +185,9 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
                 x, y = np.append(x, c.total_steps), np.append(y, y[-1])
         ax.plot(x, y, **style)
     if published is not None and math.isfinite(published):
+        low, high = ax.get_ylim()
+        pad = 0.05 * (max(high, published) - min(low, published))
+        ax.set_ylim(min(low, published - pad), max(high, published + pad))  # the line never sits on the frame
         ax.axhline(published, color="black", linestyle="--", linewidth=1.2, label=f"published {published:g}")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e6:g}M" if x else "0"))
     ax.set_xlabel("environment steps (training and tests)")
@@ -191,7 +196,7 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
     ax.set_title(textwrap.fill(title or ", ".join(envs), 80), fontsize=10)
     ax.grid(alpha=0.3)
     if legend == "below":
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     else:
         ax.legend(fontsize=8, loc="best")  # the least covered corner: curves may sit low (a plateau) or high
     fig.tight_layout()
