@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store.archive import open_run
@@ -136,14 +137,21 @@ def test_a_run_stopped_by_its_step_budget_resumes_with_a_larger_one(tmp_path, ti
         assert run.n_generations == 2  # the budget stopped it
         config = run.config
     assert list(resume(path, workers=1).history["env_steps"]) == steps[:2]  # the stored budget: nothing more
+    with open_run(path) as run:
+        assert not any(name.startswith("extension_") for name in run.run_data_names)
     assert main(["resume", str(path), "--workers", "1", "--max-env-steps", str(steps[3])]) == 0
     with open_run(path) as run:
         assert run.n_generations == 4 and run.config == config  # the archive keeps its scenario
         _compare({k: v[:4] for k, v in whole.history.items()}, run.history)
+        assert run.run_data("extension_0").tolist() == [2, 6, steps[3]]  # ... and says what it went on with
+        assert f"from generation 2: 6 generations, {steps[3]:,} env steps" in summary(run)
+    resume(path, generations=5, max_env_steps=steps[5], workers=1)
+    with open_run(path) as run:
+        assert run.n_generations == 5 and run.run_data("extension_1").tolist() == [4, 5, steps[5]]
     with pytest.raises(ValueError, match="max_env_steps: expected an integer >= 1"):
         resume(path, max_env_steps=0, workers=1)
     with open_run(path) as run:
-        assert run.n_generations == 4
+        assert run.n_generations == 5 and "extension_2" not in run.run_data_names
 
 
 def _as_written_before_io_degree(path):

@@ -38,9 +38,9 @@ Self-adapting mutation strength (``adapt_tau > 0``, off by default): the GA
 gives each individual a strength ``s`` that multiplies every probability above
 (capped at 1) and both sigmas (:meth:`MutationParams.scaled`); a new genome
 inherits its parent's ``s`` (a crossover child the geometric mean of its two
-parents') times ``exp(adapt_tau * N(0, 1))``, kept within ``[adapt_min, 10]``, so strengths that make good
-offspring spread with them (Schwefel's log-normal self-adaptation, applied to
-the whole operator instead of one sigma per gene).
+parents') times ``exp(adapt_tau * N(0, 1))``, kept within ``[adapt_min, 10]``,
+so strengths that make good offspring spread with them (Schwefel's log-normal
+self-adaptation, applied to the whole operator instead of one sigma per gene).
 """
 
 from __future__ import annotations

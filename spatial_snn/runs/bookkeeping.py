@@ -176,6 +176,7 @@ class _ResumeState:
     moments: tuple
     config: dict
     strengths: np.ndarray | None = None  # the last generation's mutation strengths (None: all 1)
+    run_data_names: tuple = ()  # what the archive stores beside its generations
 
     @property
     def train_backend(self) -> str:
@@ -202,6 +203,7 @@ def _read_resume(archive) -> _ResumeState:
             moments=_moments(extra),
             config=run.config,
             strengths=np.asarray(extra["mutation_strengths"], np.float64) if "mutation_strengths" in extra else None,
+            run_data_names=tuple(run.run_data_names),
         )
 
 
@@ -254,11 +256,29 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
                      "obs_sumsq0": np.asarray(moments0[2])}
     if start_steps is not None:
         run_data["start_env_steps"] = np.array([start_steps], np.int64)
+    if state is not None:
+        run_data |= _extension(setup, state, n_gen)
     # the header appears with its observation bounds, in one atomic commit
     with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
                    config=_config(setup, state, n_gen), resume=state is not None,
                    run_data=run_data) as writer:
         yield writer
+
+
+def _extension(setup: RunSetup, state: _ResumeState, n_gen: int) -> dict:
+    """A resume that extends the stored generation count or step budget leaves a record of it.
+
+    ``run_data`` ``extension_<k>`` (write-once, so one name per extension):
+    ``[first generation of the extension, generations, max_env_steps or -1]``.
+    The stored scenario stays as written; these say what the run went on with.
+    """
+    stored = ((state.config.get("scenario") or {}).get("protocol") or {}).get("max_env_steps")
+    budget = setup.scenario.protocol.max_env_steps
+    if n_gen == state.generations and budget == stored:
+        return {}
+    k = sum(name.startswith("extension_") for name in state.run_data_names)
+    row = [state.start, n_gen, -1 if budget is None else budget]
+    return {f"extension_{k}": np.array(row, np.int64)}
 
 
 def _rng_state(seed: int, next_generation: int) -> dict:

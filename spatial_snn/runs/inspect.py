@@ -100,6 +100,10 @@ def summary(run: Run) -> str:
     before = start_env_steps(run)
     if before:
         lines.append(("", f"+ {before:,} that made the start genome (init_genome)"))
+    for name in sorted((x for x in run.run_data_names if x.startswith("extension_")), key=lambda x: int(x[10:])):
+        first, gens, budget = (int(v) for v in run.run_data(name))  # a resume that extended the run
+        limit = f"{budget:,} env steps" if budget >= 0 else "no step budget"
+        lines.append(("extended", f"from generation {first}: {gens} generations, {limit}"))
     if n:
         strengths = run.generation(n - 1)["extra"].get("mutation_strengths")
         if strengths is not None:  # self-adapting mutation ([mutation] adapt_tau)
