@@ -100,7 +100,8 @@ def summary(run: Run) -> str:
     before = start_env_steps(run)
     if before:
         lines.append(("", f"+ {before:,} that made the start genome (init_genome)"))
-    for name in sorted((x for x in run.run_data_names if x.startswith("extension_")), key=lambda x: int(x[10:])):
+    extensions = (x for x in run.run_data_names if x.startswith("extension_"))
+    for name in sorted(extensions, key=lambda x: int(x.removeprefix("extension_"))):
         first, gens, budget = (int(v) for v in run.run_data(name))  # a resume that extended the run
         limit = f"{budget:,} env steps" if budget >= 0 else "no step budget"
         lines.append(("extended", f"from generation {first}: {gens} generations, {limit}"))
