@@ -19,7 +19,8 @@ over (mean return, -cost) instead of by return alone; ``cost`` is one of
 environment step (the kernel's count: spikes x outgoing synapses), synaptic
 operations per step (those events, the NeuroBench ACs, plus one MAC per input
 synapse, every input channel taken as non-zero), non-zero weights, or wiring
-length (sum of the Euclidean lengths of all synapses). Every new genome is pruned when ``prune`` is set (elites are
+length (sum of the lengths of all synapses, minimum-image on a periodic box:
+:func:`~spatial_snn.space.connectivity.wiring_length`). Every new genome is pruned when ``prune`` is set (elites are
 already pruned). Randomness: individual ``i`` of generation ``g`` draws only
 from ``seeding.variation_rng(seed, g, i)``; parent pairing from
 ``seeding.selection_rng(seed, g)``.
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from deap import base, tools
 
+from ..space.connectivity import wiring_length
 from ..space.genome import Genome
 from ..space.layout import GenomeSpec, random_genome
 from . import seeding
@@ -305,20 +307,6 @@ class GeneticAlgorithm:
         while len(genomes) < n:
             add(self._random(generation, len(genomes)), (-1, -1), "random")
         return Offspring(genomes, np.array(parents, np.int64), np.array(origin, np.int8), np.array(strength))
-
-
-def wiring_length(genome: Genome) -> float:
-    """Sum of the Euclidean lengths of all synapses (input, recurrent, output), from the positions.
-
-    ``sum |x_pre - x_post|`` over synapses; a self-loop has length 0.
-    """
-    total = 0.0
-    for syn, src, dst in ((genome.input_synapses, genome.input_positions, genome.positions),
-                          (genome.recurrent, genome.positions, genome.positions),
-                          (genome.output_synapses, genome.positions, genome.output_positions)):
-        if len(syn):
-            total += float(np.linalg.norm(src[syn.pre] - dst[syn.post], axis=1).sum())
-    return total
 
 
 def statistics(returns: np.ndarray) -> dict[str, float]:

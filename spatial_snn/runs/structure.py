@@ -1,8 +1,10 @@
 """How a controller is wired in its space: wiring length, distances, modularity, small-worldness.
 
-Distances here are physical: the Euclidean distance between the two ends'
-positions (a self-loop has length 0), whatever distance the connectivity rule
-assumes (the reference preset puts every input and output at distance 1).
+Distances here are physical: the distance between the two ends' positions,
+minimum-image on the periodic box of the ``spatial`` preset
+(:func:`~spatial_snn.space.connectivity.wire_lengths`; a self-loop has length
+0), whatever distance the connectivity rule assumes for input and output
+synapses (the reference preset puts every input and output at distance 1).
 Weights are effective weights ``|w_eff| = weight * strength(d)`` (the sign
 dropped) unless named genes.
 
@@ -30,17 +32,10 @@ import math
 import networkx as nx
 import numpy as np
 
-from ..space.connectivity import build
+from ..space.connectivity import build, point_distances, wire_lengths
 from ..space.genome import Genome
 
 _MAX_PAIRS = 1_000_000
-
-
-def _lengths(genome: Genome, projection: str) -> np.ndarray:
-    syn = getattr(genome, projection)
-    src = genome.input_positions if projection == "input_synapses" else genome.positions
-    dst = genome.output_positions if projection == "output_synapses" else genome.positions
-    return np.linalg.norm(src[syn.pre] - dst[syn.post], axis=1)
 
 
 def _abs_weights(genome: Genome) -> dict[str, np.ndarray]:
@@ -55,8 +50,10 @@ def _abs_weights(genome: Genome) -> dict[str, np.ndarray]:
     return out
 
 
-def _mean_pair_distance(pos: np.ndarray, rng: np.random.Generator) -> float:
-    """Mean distance over distinct pairs (all pairs, or 10^6 random ones for big networks)."""
+def _mean_pair_distance(pos: np.ndarray, rng: np.random.Generator, period=None) -> float:
+    """Mean distance over distinct pairs (all pairs, or 10^6 random ones for big networks).
+
+    Minimum-image on the periodic box ``period`` if given, like the synapse lengths."""
     k = pos.shape[0]
     if k < 2:
         return math.nan
@@ -65,7 +62,7 @@ def _mean_pair_distance(pos: np.ndarray, rng: np.random.Generator) -> float:
     else:
         a = rng.integers(0, k, _MAX_PAIRS)
         b = (a + rng.integers(1, k, _MAX_PAIRS)) % k
-    return float(np.linalg.norm(pos[a] - pos[b], axis=1).mean())
+    return float(point_distances(pos[a], pos[b], period).mean())
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -90,11 +87,11 @@ def wiring(genome: Genome, seed: int = 0) -> dict:
     w = _abs_weights(genome)
     total_d = total_wd = 0.0
     for name in ("input_synapses", "recurrent", "output_synapses"):
-        d = _lengths(genome, name)
+        d = wire_lengths(genome, name)
         total_d += float(d.sum())
         total_wd += float((w[name] * d).sum())
     rec = genome.recurrent
-    d_rec = _lengths(genome, "recurrent")
+    d_rec = wire_lengths(genome, "recurrent")
     off = rec.pre != rec.post
     wired = np.zeros(genome.n, bool)
     for idx in (genome.input_synapses.post, rec.pre, rec.post, genome.output_synapses.pre):
@@ -105,7 +102,7 @@ def wiring(genome: Genome, seed: int = 0) -> dict:
         "recurrent_wiring_length": float(d_rec.sum()),
         "recurrent_wiring_cost": float((w["recurrent"] * d_rec).sum()),
         "mean_synapse_length": float(d_rec[off].mean()) if off.any() else math.nan,
-        "mean_neuron_distance": _mean_pair_distance(genome.positions[wired], rng),
+        "mean_neuron_distance": _mean_pair_distance(genome.positions[wired], rng, genome.rule.period),
         "corr_distance_weight_gene": _pearson(d_rec[off], rec.weight[off].astype(np.float64)),
         "corr_distance_abs_weight": _pearson(d_rec[off], w["recurrent"][off]),
     }
