@@ -14,6 +14,7 @@ from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.space.layout import GenomeSpec
+from spatial_snn.store import schema
 from spatial_snn.store.archive import open_run
 
 
@@ -108,6 +109,7 @@ def test_an_adapting_run_stores_its_strengths_and_resumes_to_the_same_history(tm
             assert np.array_equal(sa["mutation_strengths"], sb["mutation_strengths"])
             assert [x.v_th.tobytes() for x in a.population(g)] == [x.v_th.tobytes() for x in b.population(g)]
         last = a.generation(3)["extra"]["mutation_strengths"]
+        assert set(a.generation(3)["extra"]) <= set(schema.GENERATION_EXTRAS)  # declared names only
         assert len(set(last.round(9))) > 1
         assert f"strength median {np.median(last):.3g}" in summary(a)  # inspect shows them
 

@@ -12,6 +12,7 @@ import pytest
 from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.store import schema
 from spatial_snn.store.archive import open_run
 
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
@@ -148,6 +149,7 @@ def test_a_run_stopped_by_its_step_budget_resumes_with_a_larger_one(tmp_path, ti
     resume(path, generations=5, max_env_steps=steps[5], workers=1)
     with open_run(path) as run:
         assert run.n_generations == 5 and run.run_data("extension_1").tolist() == [4, 5, steps[5]]
+        assert all(schema.is_run_data_name(name) for name in run.run_data_names)  # declared names only
     with pytest.raises(ValueError, match="max_env_steps: expected an integer >= 1"):
         resume(path, max_env_steps=0, workers=1)
     with open_run(path) as run:

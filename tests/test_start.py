@@ -152,6 +152,11 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
                                  np.full(4, np.nan))
         assert np.array_equal(g1["obs_low"], both[0]) and np.array_equal(g1["obs_high"], both[1])
         assert int(run.run_data("obs_count0")[0]) == moments["count"]
+        from spatial_snn.store import schema
+
+        # every name the runner stored is declared in the schema
+        assert all(schema.is_run_data_name(name) for name in run.run_data_names)
+        assert set(g0) | set(g1) <= set(schema.GENERATION_EXTRAS)
     # a champion of generation 0 (a one-generation run) is exported with the moments its run started from
     evolve(refine | {"evolution": {"population": 6, "generations": 1, "init_genome": str(tmp_path / "champ.h5")}},
            dim=2, seed=2, workers=1, archive=tmp_path / "one.h5")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..store import schema
 from ..store.archive import Run
 from .png import save_png
 
@@ -100,19 +101,19 @@ def summary(run: Run) -> str:
     before = start_env_steps(run)
     if before:
         lines.append(("", f"+ {before:,} that made the start genome (init_genome)"))
-    extensions = (x for x in run.run_data_names if x.startswith("extension_"))
-    for name in sorted(extensions, key=lambda x: int(x.removeprefix("extension_"))):
+    extensions = (x for x in run.run_data_names if schema.extension_index(x) is not None)
+    for name in sorted(extensions, key=schema.extension_index):
         first, gens, budget = (int(v) for v in run.run_data(name))  # a resume that extended the run
         limit = f"{budget:,} env steps" if budget >= 0 else "no step budget"
         lines.append(("extended", f"from generation {first}: {gens} generations, {limit}"))
     if n:
-        strengths = run.generation(n - 1)["extra"].get("mutation_strengths")
+        strengths = run.generation(n - 1)["extra"].get(schema.MUTATION_STRENGTHS)
         if strengths is not None:  # self-adapting mutation ([mutation] adapt_tau)
             q = np.quantile(strengths, [0.0, 0.5, 1.0])
             lines.append(("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) "
                                       f"in generation {n - 1}"))
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
-    cpu = _last(h.get("cpu_time", np.empty(0)))
+    cpu = _last(h.get(schema.CPU_TIME, np.empty(0)))
     lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)

@@ -16,6 +16,7 @@ import numpy as np
 from ..evo import seeding
 from ..sim.network import Network
 from ..space.genome import Genome
+from ..store import schema
 from ..store.archive import ArchiveFormatError, load_genome, open_run
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import make_env
@@ -76,9 +77,9 @@ def champion_task(run, info: dict) -> Task:
     """
     task = task_from_meta(run.task)  # a clear error naming the file when the archive has none
     extra = run.generation(int(info["generation"]))["extra"]
-    if "obs_low" in extra and "obs_high" in extra:
-        task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra["obs_low"]),
-                                   obs_high=tuple(float(x) for x in extra["obs_high"]))
+    if schema.OBS_LOW in extra and schema.OBS_HIGH in extra:
+        task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra[schema.OBS_LOW]),
+                                   obs_high=tuple(float(x) for x in extra[schema.OBS_HIGH]))
     return task
 
 
@@ -88,9 +89,9 @@ def start_env_steps(run) -> int:
     Stored as ``run_data`` ``start_env_steps`` when the start knew its own
     (a run archive's champion, or a genome file exported with ``env_steps``).
     """
-    if "start_env_steps" not in run.run_data_names:
+    if schema.START_ENV_STEPS not in run.run_data_names:
         return 0
-    return int(np.asarray(run.run_data("start_env_steps")).reshape(-1)[0])
+    return int(np.asarray(run.run_data(schema.START_ENV_STEPS)).reshape(-1)[0])
 
 
 def champion_env_steps(run, info: dict) -> int:
@@ -113,17 +114,17 @@ def champion_moments(run, info: dict) -> dict | None:
     Returns ``{"count": int, "sum": [...], "sumsq": [...]}`` (JSON, for a genome file's meta).
     """
     gen = int(info["generation"])
-    if "obs_low" not in run.generation(gen)["extra"]:
+    if schema.OBS_LOW not in run.generation(gen)["extra"]:
         return None
     if gen > 0:
         extra = run.generation(gen - 1)["extra"]
-        if "obs_count" not in extra:
+        if schema.OBS_MOMENTS[0] not in extra:
             return None
-        count, total, total_sq = extra["obs_count"], extra["obs_sum"], extra["obs_sumsq"]
-    elif "obs_count0" in run.run_data_names:
-        count, total, total_sq = (run.run_data(k) for k in ("obs_count0", "obs_sum0", "obs_sumsq0"))
+        count, total, total_sq = (extra[k] for k in schema.OBS_MOMENTS)
+    elif schema.OBS_MOMENTS0[0] in run.run_data_names:
+        count, total, total_sq = (run.run_data(k) for k in schema.OBS_MOMENTS0)
     else:
-        n = len(run.run_data("obs_low"))
+        n = len(run.run_data(schema.OBS_LOW))
         count, total, total_sq = 0, np.zeros(n), np.zeros(n)
     return {"count": int(np.asarray(count).reshape(-1)[0]),
             "sum": [float(x) for x in np.asarray(total, np.float64)],

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap
 from ..space.genome import Genome
+from ..store import schema
 from ..store.archive import open_run
 from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
@@ -76,7 +77,8 @@ class Result:
     @property
     def cpu_time(self) -> float:
         """CPU seconds, all processes and threads (NaN for a run begun before they were counted)."""
-        return float(self.history["cpu_time"][-1]) if len(self.history.get("cpu_time", [])) else 0.0
+        h = self.history
+        return float(h[schema.CPU_TIME][-1]) if len(h.get(schema.CPU_TIME, [])) else 0.0
 
 
 class RunInterrupted(KeyboardInterrupt):
