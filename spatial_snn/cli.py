@@ -225,7 +225,7 @@ def _cmd_export(args) -> int:
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
                 "source": str(args.path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
-        if moments is not None:  # a refining run (init_genome) goes on from the statistics behind the bounds
+        if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments
     save_genome(args.to, genome, meta, overwrite=args.overwrite)
     print(f"champion written to {args.to}")

@@ -59,9 +59,9 @@ def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
     root = SCENARIOS.parent
     for path in sorted(p for kind in ("refine", "adapt", "floor") for p in SCENARIOS.glob(f"*-{kind}.toml")):
         sc = load_scenario(path)
-        assert sc.evolution.init_genome.startswith("genomes/"), path
-        start = load_start(dataclasses.replace(sc, evolution=dataclasses.replace(
-            sc.evolution, init_genome=str(root / sc.evolution.init_genome))))
+        assert sc.start.genome.startswith("genomes/"), path
+        start = load_start(dataclasses.replace(sc, start=dataclasses.replace(
+            sc.start, genome=str(root / sc.start.genome))))
         fit_start(start, resolve(sc, start.genome.dim, 0, check=False))  # raises if the codec differs
 
 
@@ -157,9 +157,15 @@ def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
     ("text", "expected"),
     [
         ("[evolution]\npopulation = 2\n", "evolution.population: expected an integer >= 4, got 2"),
-        ("[network]\nsubsteps = 0\n", "network.substeps: expected 1..10000"),
+        ("[network]\nsubsteps = 0\n", "network.substeps: expected an integer in 1..10000"),
         ("[protocol]\ntest_every = 0\n", "protocol.test_every: expected an integer >= 1, got 0"),
-        ("[mutation]\nedge_add = 1.5\n", "expected a probability in [0, 1], got 1.5"),
+        ("[mutation]\nedge_add = 1.5\n", "MutationParams.edge_add: expected a value in [0, 1], got 1.5"),
+        ("[encoder]\nbins = 1000000000\n", "encoder.bins: expected at most 1,000, got 1,000,000,000; set `allow_large"),
+        ("[decoder]\nbins = 1000000000\n", "decoder.bins: expected at most 1,000, got 1,000,000,000; set `allow_large"),
+        ("[encoder]\nbins = 1\n", "EncoderSpec.bins: expected an integer >= 2, got 1"),
+        ("[network]\ndt = 0.5\n", "network.dt: expected a value in (0, 0.1], got 0.5"),
+        ('[start]\ngenome = "x.h5"\n[evolution]\ninit_genome = "y.h5"\n',
+         "evolution.init_genome: moved to start.genome, which is given too; drop evolution.init_genome"),
         ('[decoder]\nkind = "sigmiod"\n', "expected one of ('auto', 'argmax', 'linear', 'sigmoid', 'binned')"),
         ('[network]\npreset = "grid"\n', "network.preset: expected one of ('reference', 'spatial'), got 'grid'"),
         ("[network]\nio_degree = 8.0\n", "network.io_degree: the reference preset puts every input/output pair"),
@@ -248,3 +254,61 @@ def test_every_task_ships_a_spatial_scenario_that_differs_only_in_network_and_mu
     for section in ("env", "encoder", "decoder", "evolution", "protocol"):
         assert getattr(spatial, section) == getattr(ours, section), section
     assert (net.n_hidden, net.substeps) == (ours.network.n_hidden, ours.network.substeps)
+
+
+def test_keys_moved_to_the_part_that_reads_them_load_from_their_old_place(tmp_path):
+    from spatial_snn.runs.scenarios import MOVED_KEYS, migrate, stored_scenario
+
+    old = {"evolution": {"population": 10, "init_genome": "genomes/x.h5"},
+           "mutation": {"adapt_tau": 0.5, "adapt_min": 0.1, "edge_add": 0.02}}
+    new = {"start": {"genome": "genomes/x.h5"}, "evolution": {"population": 10, "adapt_tau": 0.5, "adapt_min": 0.1},
+           "mutation": {"edge_add": 0.02}}
+    assert migrate(old) == new and "init_genome" in old["evolution"]  # a new dict; the input is kept
+    assert scenario_from_dict(old) == scenario_from_dict(new)
+    # an old scenario file, and an archive's scenario stored whole by a version before the move
+    path = _write(tmp_path, '[evolution]\ninit_genome = "genomes/x.h5"\n[mutation]\nadapt_tau = 0.5\n')
+    sc = load_scenario(path)
+    assert (sc.start.genome, sc.evolution.adapt_tau, sc.evolution.adapt_min) == ("genomes/x.h5", 0.5, 0.01)
+    stored = scenario_from_dict(new).to_dict()
+    for (old_section, old_key), (new_section, new_key) in MOVED_KEYS.items():
+        stored[old_section][old_key] = stored[new_section].pop(new_key)
+    del stored["start"]
+    assert stored_scenario(stored) == scenario_from_dict(new)
+
+
+def test_the_table_of_keys_is_every_key_the_loader_accepts():
+    from spatial_snn.runs.scenarios import _NESTED, Scenario, scenario_keys
+    from spatial_snn.space.settings import key_of
+
+    accepted = [f.name for f in dataclasses.fields(Scenario) if (Scenario, f.name) not in _NESTED]
+    accepted += [f"{section}.{f.name}" for (_, section), cls in _NESTED.items() for f in dataclasses.fields(cls)]
+    table = [name for name, _, _ in scenario_keys()]
+    assert sorted(table) == sorted(accepted) and len(set(table)) == len(table)
+    undeclared = [f"{section}.{f.name}" for (_, section), cls in _NESTED.items()
+                  for f in dataclasses.fields(cls) if key_of(f) is None]
+    assert undeclared == []
+    for name, default, key in scenario_keys():
+        assert key.meaning.strip(), name
+        if default is not None and (key.choices or key.low is not None or key.high is not None):
+            assert key.admits(default), f"{name}: the default {default!r} is outside {key.bounds()}"
+
+
+def test_limits_come_from_the_table_and_every_size_has_one():
+    from spatial_snn.runs.scenarios import LIMITS, scenario_keys
+
+    table = {name: key for name, _, key in scenario_keys()}
+    assert {k: v for k, v in LIMITS.items() if k != "workers"} == {
+        name: key.limit for name, key in table.items() if key.limit is not None}
+    sizes = ("network.n_hidden", "encoder.bins", "decoder.bins", "evolution.population", "evolution.generations",
+             "protocol.episodes", "protocol.test_episodes", "protocol.bounds_episodes", "env.max_episode_steps")
+    assert all(table[name].limit for name in sizes)
+    big = {"encoder": {"kind": "binned", "bins": 10**9}, "allow_large": True}
+    assert scenario_from_dict(big).encoder.bins == 10**9  # allow_large lifts it
+
+
+def test_docs_scenarios_md_is_what_the_table_generates():
+    from spatial_snn.runs.scenario_doc import render
+
+    doc = SCENARIOS.parent / "docs" / "scenarios.md"
+    assert doc.read_text() == render(), (
+        "docs/scenarios.md differs from the table of keys; regenerate it: python -m spatial_snn.runs.scenario_doc")

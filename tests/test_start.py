@@ -1,4 +1,4 @@
-"""Runs that start from a controller (``[evolution] init_genome``)."""
+"""Runs that start from a controller (``[start] genome``)."""
 
 from __future__ import annotations
 
@@ -29,12 +29,12 @@ def same(genome_arrays):
     return equal
 
 
-def _cartpole(init_genome, **protocol) -> dict:
+def _cartpole(start_genome, **protocol) -> dict:
     """scenarios/cartpole.toml (the codec that made cartpole-2d.h5), small."""
     return {"name": "start", "env": {"id": "CartPole-v1"},
             "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
             "encoder": {"kind": "reference"}, "decoder": {"kind": "argmax"},
-            "evolution": {"population": 6, "generations": 1, "init_genome": str(init_genome)},
+            "start": {"genome": str(start_genome)}, "evolution": {"population": 6, "generations": 1},
             "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, **protocol}}
 
 
@@ -50,7 +50,7 @@ def test_generation_0_is_the_start_and_mutants_of_it(same):
     assert all((g.n, g.n_inputs, g.n_outputs, g.dim) == (16, 4, 2, 2) for g in first)
     again = GeneticAlgorithm(EvolutionConfig(population=8), spec, MutationParams(), 4, 2, seed=5).initial(start)
     assert all(same(a, b) for a, b in zip(first, again.genomes, strict=True))  # the seed fixes them
-    with pytest.raises(ValueError, match="init_genome: the genome has"):
+    with pytest.raises(ValueError, match="start.genome: the genome has"):
         ga.initial(random_genome(dataclasses.replace(spec, n_hidden=12), 4, 2, np.random.default_rng(0)))
 
 
@@ -71,14 +71,14 @@ def test_a_run_started_from_a_solved_controller_keeps_its_codec_and_solves_at_on
 
 
 def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="init_genome: .*nowhere.h5 is not a file"):
+    with pytest.raises(ValueError, match="start.genome: .*nowhere.h5 is not a file"):
         evolve(_cartpole(tmp_path / "nowhere.h5"), dim=2, seed=0, workers=1)
     other = _cartpole(SOLVED)
     other["network"]["substeps"] = 8
-    with pytest.raises(ValueError, match="init_genome: .* was evolved with substeps 4, the scenario has 8"):
+    with pytest.raises(ValueError, match="start.genome: .* was evolved with substeps 4, the scenario has 8"):
         evolve(other, dim=2, seed=0, workers=1, archive=tmp_path / "x.h5")
     assert not (tmp_path / "x.h5").exists()  # refused before any file is made
-    with pytest.raises(ValueError, match=r"init_genome: .*cartpole-2d.h5 has \(neurons, inputs, outputs, dim\) = "
+    with pytest.raises(ValueError, match=r"start.genome: .*cartpole-2d.h5 has \(neurons, inputs, outputs, dim\) = "
                                          r"\(64, 4, 2, 2\), the run needs \(32, 4, 2, 2\)"):
         evolve(_cartpole(SOLVED) | {"network": {"preset": "reference", "n_hidden": 32, "substeps": 4}},
                dim=2, seed=0, workers=1)
@@ -158,7 +158,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
         assert all(schema.is_run_data_name(name) for name in run.run_data_names)
         assert set(g0) | set(g1) <= set(schema.GENERATION_EXTRAS)
     # a champion of generation 0 (a one-generation run) is exported with the moments its run started from
-    evolve(refine | {"evolution": {"population": 6, "generations": 1, "init_genome": str(tmp_path / "champ.h5")}},
+    evolve(refine | {"start": {"genome": str(tmp_path / "champ.h5")}, "evolution": {"population": 6, "generations": 1}},
            dim=2, seed=2, workers=1, archive=tmp_path / "one.h5")
     assert main(["export", str(tmp_path / "one.h5"), "--to", str(tmp_path / "again.h5")]) == 0
     again = load_controller(tmp_path / "again.h5")[2]

@@ -247,7 +247,7 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
     """The archive's writer (None without an archive), closed at the end.
 
     ``moments0``: the observation moments a normalising run started from
-    (``init_genome``), kept as ``run_data`` ``obs_count0``, ``obs_sum0``,
+    (``[start] genome``), kept as ``run_data`` ``obs_count0``, ``obs_sum0``,
     ``obs_sumsq0`` so that a champion of generation 0 can be exported with them.
     ``start_steps``: the environment steps behind the start genome, kept as
     ``start_env_steps`` so that curves and exports count the whole lineage.

@@ -56,7 +56,7 @@ class Curve:
 def read_curve(path) -> Curve:
     """The tested generations of a run archive as a :class:`Curve`.
 
-    A run that started from a stored genome (``init_genome``) is drawn from
+    A run that started from a stored genome (``[start] genome``) is drawn from
     the environment steps that made that genome on, when they are known.
     """
     from ..store.archive import open_run
@@ -72,7 +72,7 @@ def read_curve(path) -> Curve:
         protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
         target = protocol.get("target") if isinstance(protocol, dict) else None
         env_id, dim, seed = task_name(run.config), int(run.dim), int(run.seed)
-        steps = steps + start_env_steps(run)  # a refinement (init_genome) goes on from its start's steps
+        steps = steps + start_env_steps(run)  # a refinement ([start] genome) goes on from its start's steps
     keep = np.isfinite(test)
     group = f"{name or Path(path).stem} {dim}D"
     total = float(steps[-1]) if steps.size else 0.0

@@ -100,7 +100,7 @@ def summary(run: Run) -> str:
 
     before = start_env_steps(run)
     if before:
-        lines.append(("", f"+ {before:,} that made the start genome (init_genome)"))
+        lines.append(("", f"+ {before:,} that made the start genome ([start] genome)"))
     extensions = (x for x in run.run_data_names if schema.extension_index(x) is not None)
     for name in sorted(extensions, key=schema.extension_index):
         first, gens, budget = (int(v) for v in run.run_data(name))  # a resume that extended the run
@@ -108,7 +108,7 @@ def summary(run: Run) -> str:
         lines.append(("extended", f"from generation {first}: {gens} generations, {limit}"))
     if n:
         strengths = run.generation(n - 1)["extra"].get(schema.MUTATION_STRENGTHS)
-        if strengths is not None:  # self-adapting mutation ([mutation] adapt_tau)
+        if strengths is not None:  # self-adapting mutation ([evolution] adapt_tau)
             q = np.quantile(strengths, [0.0, 0.5, 1.0])
             lines.append(("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) "
                                       f"in generation {n - 1}"))

@@ -84,7 +84,7 @@ def champion_task(run, info: dict) -> Task:
 
 
 def start_env_steps(run) -> int:
-    """Environment steps behind the genome a run started from (``init_genome``); 0 for a random start.
+    """Environment steps behind the genome a run started from (``[start] genome``); 0 for a random start.
 
     Stored as ``run_data`` ``start_env_steps`` when the start knew its own
     (a run archive's champion, or a genome file exported with ``env_steps``).
@@ -110,7 +110,7 @@ def champion_moments(run, info: dict) -> dict | None:
     or for ``g = 0`` those the run started from (``run_data`` ``obs_count0``,
     ... when it started from a genome that carried them, none otherwise).
     ``normalised_bounds`` of them gives the champion's bounds again; a run
-    that refines the champion (``[evolution] init_genome``) goes on from them.
+    that refines the champion (``[start] genome``) goes on from them.
     Returns ``{"count": int, "sum": [...], "sumsq": [...]}`` (JSON, for a genome file's meta).
     """
     gen = int(info["generation"])

@@ -113,9 +113,9 @@ CPU_TIME = "cpu_time"
 OBS_LOW = "obs_low"
 OBS_HIGH = "obs_high"
 #: ``run_data``: the observation moments a normalising run started from (an
-#: ``init_genome`` start): (1,) int64 count, (obs_dim,) float64 sum and sum of squares.
+#: ``[start] genome``): (1,) int64 count, (obs_dim,) float64 sum and sum of squares.
 OBS_MOMENTS0 = ("obs_count0", "obs_sum0", "obs_sumsq0")
-#: ``run_data``: (1,) int64 environment steps behind an ``init_genome`` start.
+#: ``run_data``: (1,) int64 environment steps behind a ``[start] genome``.
 START_ENV_STEPS = "start_env_steps"
 #: ``run_data``: prefix of ``extension_<k>``, (3,) int64 ``[first generation, generations,
 #: max_env_steps or -1]`` for the ``k``-th resume that extended the run.
