@@ -13,7 +13,9 @@ from spatial_snn.runs.runner import check_scenario
 from spatial_snn.runs.scenarios import load_scenario, rule_for, scenario_from_dict
 from spatial_snn.space.connectivity import mean_fan_out
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+RECIPES = ROOT / "genomes" / "recipes"
 TASKS = {
     "cartpole": "CartPole-v1",
     "pendulum": "Pendulum-v1",
@@ -26,7 +28,10 @@ TASKS = {
     "ant": "Ant-v5",
 }
 SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
-SHIPPED = sorted(SCENARIOS.glob("*.toml"))
+#: Our defaults at the top of scenarios/, the published presets and variants in its subfolders, and the
+#: recipes of shipped genomes beside them.
+SHIPPED = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("published/*.toml"),
+                  *SCENARIOS.glob("variants/*.toml"), *RECIPES.glob("*.toml")])
 
 
 def _write(tmp_path, text: str) -> Path:
@@ -36,9 +41,25 @@ def _write(tmp_path, text: str) -> Path:
 
 
 def test_every_task_ships_our_defaults_and_the_published_settings():
-    names = {p.stem for p in SHIPPED}
     for stem in TASKS:
-        assert {stem, f"{stem}-reference"} <= names
+        assert (SCENARIOS / f"{stem}.toml").is_file()
+        assert (SCENARIOS / "published" / f"{stem}-reference.toml").is_file()
+    assert {p.parent.name for p in SCENARIOS.rglob("*.toml")} == {"scenarios", "published", "variants"}
+    assert sorted(p.stem for p in SCENARIOS.glob("*.toml")) == sorted(TASKS)  # the top holds our defaults only
+
+
+def test_the_menu_names_every_shipped_scenario_and_each_file_is_settings_with_a_short_header():
+    menu = (SCENARIOS / "README.md").read_text()
+    for path in SHIPPED:
+        rel = path.relative_to(SCENARIOS).as_posix() if path.is_relative_to(SCENARIOS) else path.relative_to(
+            ROOT).as_posix()
+        named = f"`{rel}`" in menu or (path.stem.endswith("-spatial") and "`variants/<task>-spatial.toml`" in menu)
+        assert named, f"scenarios/README.md does not list {rel}"
+        lines = path.read_text().splitlines()
+        comments = [line for line in lines if line.lstrip().startswith("#")]
+        assert len(comments) <= 4 and lines[len(comments)] == "", f"{rel}: a short header, then settings"
+    provenance = (ROOT / "docs" / "scenario-provenance.md").read_text()
+    assert all(f"`{p.relative_to(ROOT).as_posix()}`" in provenance for p in SHIPPED)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -57,7 +78,9 @@ def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
     from spatial_snn.runs.start import fit_start, load_start
 
     root = SCENARIOS.parent
-    for path in sorted(p for kind in ("refine", "adapt", "floor") for p in SCENARIOS.glob(f"*-{kind}.toml")):
+    starts = [p for p in SHIPPED if load_scenario(p).start.genome is not None]
+    assert sorted(p.stem for p in starts) == sorted(p.stem for p in RECIPES.glob("*.toml") if p.stem != "hopper-4m")
+    for path in starts:
         sc = load_scenario(path)
         assert sc.start.genome.startswith("genomes/"), path
         start = load_start(dataclasses.replace(sc, start=dataclasses.replace(
@@ -67,7 +90,7 @@ def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
 
 @pytest.mark.parametrize("stem", TASKS)
 def test_reference_scenarios_have_the_published_settings(stem):
-    sc = load_scenario(SCENARIOS / f"{stem}-reference.toml")
+    sc = load_scenario(SCENARIOS / "published" / f"{stem}-reference.toml")
     assert sc.network.preset == "reference" and sc.network.n_hidden == 64
     assert sc.network.substeps == (4 if stem == "cartpole" else 64)
     assert (sc.evolution.population, sc.evolution.generations, sc.evolution.n_elite) == (100, 1000, 10)
@@ -84,12 +107,12 @@ def test_our_scenarios_draw_fresh_seeds_and_stop_at_the_solved_threshold(stem):
     assert not sc.protocol.fixed_seeds
     assert sc.protocol.target == SOLVED.get(sc.env.id, sc.protocol.target)
     assert sc.decoder.kind == ("argmax" if stem == "cartpole" else "sigmoid")
-    ref = load_scenario(SCENARIOS / f"{stem}-reference.toml")
+    ref = load_scenario(SCENARIOS / "published" / f"{stem}-reference.toml")
     assert sc.network.substeps <= ref.network.substeps and sc.evolution.population < ref.evolution.population
 
 
 def test_equal_degree_scenario_calibrates_every_dimension_to_the_same_mean_degree():
-    sc = load_scenario(SCENARIOS / "cartpole-equal-degree.toml")
+    sc = load_scenario(SCENARIOS / "variants" / "cartpole-equal-degree.toml")
     footing = network_footing(sc, (1, 2, 3), 4, 2)
     assert calibrated(sc)
     for dim in (1, 2, 3):
@@ -200,7 +223,7 @@ def test_wrong_type_says_what_was_expected_and_what_was_given(tmp_path, text, ex
 def test_invalid_toml_and_missing_file_are_clear(tmp_path):
     with pytest.raises(ValueError, match="not valid TOML"):
         load_scenario(_write(tmp_path, "[evolution\n"))
-    with pytest.raises(FileNotFoundError, match="scenarios/\\*.toml"):
+    with pytest.raises(FileNotFoundError, match="scenarios/README.md"):
         load_scenario(tmp_path / "nope.toml")
 
 
@@ -246,7 +269,8 @@ def test_check_scenario_passes_for_every_shipped_scenario(path):
 
 @pytest.mark.parametrize("stem", TASKS)
 def test_every_task_ships_a_spatial_scenario_that_differs_only_in_network_and_mutation(stem):
-    ours, spatial = load_scenario(SCENARIOS / f"{stem}.toml"), load_scenario(SCENARIOS / f"{stem}-spatial.toml")
+    ours = load_scenario(SCENARIOS / f"{stem}.toml")
+    spatial = load_scenario(SCENARIOS / "variants" / f"{stem}-spatial.toml")
     net, mut = spatial.network, spatial.mutation
     assert net.preset == "spatial" and net.conduction_speed is not None  # delays from distance
     assert mut.position_rate > 0 and mut.position_sigma > 0 and mut.position_swap > 0  # positions evolve

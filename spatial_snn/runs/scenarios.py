@@ -229,6 +229,7 @@ class StartConfig:
             raise ValueError(f"start.genome: expected the path of a genome file, got {self.genome!r}")
 
 
+@document
 @dataclass(frozen=True)
 class Scenario:
     """Everything a run needs, except the embedding dimension and the seed."""
@@ -376,10 +377,10 @@ def scenario_from_dict(data: dict, name: str | None = None) -> Scenario:
 
 
 def load_scenario(path) -> Scenario:
-    """Load ``scenarios/NAME.toml``; the scenario's name defaults to the file stem."""
+    """Load a scenario file (e.g. ``scenarios/NAME.toml``); the scenario's name defaults to the file stem."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"scenario file {path} not found; shipped scenarios are in scenarios/*.toml")
+        raise FileNotFoundError(f"scenario file {path} not found; the shipped ones are listed in scenarios/README.md")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
