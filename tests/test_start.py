@@ -121,7 +121,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
 
     normalising = {"kind": "reference", "normalise": True}
     first = _cartpole(SOLVED) | {"encoder": normalising}
-    first["evolution"] = {"population": 6, "generations": 3}
+    first["evolution"], first["start"] = {"population": 6, "generations": 3}, {}  # a random start
     evolve(first, dim=2, seed=5, workers=1, archive=tmp_path / "run.h5")
     assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "champ.h5")]) == 0
     genome, task, meta = load_controller(tmp_path / "champ.h5")
@@ -193,7 +193,7 @@ def test_generation_0_of_a_refinement_tests_the_start_not_its_luckiest_mutant(tm
     from spatial_snn.store.archive import open_run
 
     first = _cartpole(SOLVED)
-    first["evolution"] = {"population": 6, "generations": 2}  # a random start: a mediocre controller
+    first["evolution"], first["start"] = {"population": 6, "generations": 2}, {}  # random: a mediocre controller
     evolve(first, dim=2, seed=1, workers=1, archive=tmp_path / "run.h5")
     assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "champ.h5")]) == 0
     start, _, _ = load_controller(tmp_path / "champ.h5")
