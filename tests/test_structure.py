@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spatial_snn.evo.evolution import wiring_length
-from spatial_snn.runs import structure
+from spatial_snn.analysis import structure
 from spatial_snn.space.connectivity import ConnectivityRule
 from spatial_snn.space.genome import Genome, Synapses
 
