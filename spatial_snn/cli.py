@@ -177,7 +177,7 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .runs.inspect import plot, summary
+    from .analysis.inspect import plot, summary
     from .store.archive import open_run
 
     with open_run(args.path) as run:
@@ -189,7 +189,7 @@ def _cmd_inspect(args) -> int:
 
 
 def _cmd_replay(args) -> int:
-    from .runs.replay import replay
+    from .analysis.replay import replay
 
     returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
                      max_frames=args.max_frames, allow_import=args.import_module)
@@ -208,8 +208,8 @@ def _cmd_pack(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .runs.replay import champion_env_steps, champion_moments, champion_task
     from .store.archive import open_run, save_genome
+    from .store.controller import champion_env_steps, champion_moments, champion_task
     from .tasks.evaluation import task_meta
 
     if Path(args.to).suffix == ".nir":
@@ -233,7 +233,7 @@ def _cmd_export(args) -> int:
 
 
 def _export_nir(args) -> int:
-    from .runs.replay import load_controller
+    from .store.controller import load_controller
     from .store.nir_io import to_nir
     from .store.nir_trace import golden_trace, write_nir
 
@@ -245,7 +245,7 @@ def _export_nir(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .runs.report import format_report, report, to_json
+    from .analysis.report import format_report, report, to_json
 
     rep = report(args.path, episodes=args.episodes, seed=args.seed, figures=args.figures)
     print(to_json(rep) if args.json else format_report(rep))
@@ -253,7 +253,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_curves(args) -> int:
-    from .runs.curves import at_budget, format_budget, plot_curves, published_score, read_curve
+    from .analysis.curves import at_budget, format_budget, plot_curves, published_score, read_curve
 
     curves = [read_curve(path) for path in args.paths]
     if args.budget is not None:

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from spatial_snn.analysis.inspect import summary
 from spatial_snn.evo import seeding
 from spatial_snn.evo.evolution import ORIGIN, STRENGTH_MAX, EvolutionConfig, GeneticAlgorithm
 from spatial_snn.evo.variation import MutationParams
-from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.space.layout import GenomeSpec

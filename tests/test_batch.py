@@ -6,7 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from spatial_snn.runs.batch import run_batch, summarise
+from spatial_snn.analysis.summary import summarise
+from spatial_snn.runs.batch import run_batch
 from spatial_snn.runs.equal_footing import check_footing, network_footing
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store.archive import open_run

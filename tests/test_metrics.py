@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatial_snn.runs import metrics
+from spatial_snn.analysis import metrics
 from spatial_snn.sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network
 from spatial_snn.space.connectivity import ConnectivityRule
 from spatial_snn.space.genome import Genome, Synapses

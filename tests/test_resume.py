@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from spatial_snn.runs.inspect import summary
+from spatial_snn.analysis.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store import schema

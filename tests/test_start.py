@@ -11,9 +11,9 @@ import pytest
 from spatial_snn.evo.evolution import EvolutionConfig, GeneticAlgorithm
 from spatial_snn.evo.pruning import prune
 from spatial_snn.evo.variation import MutationParams
-from spatial_snn.runs.replay import load_controller
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.store.controller import load_controller
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 SOLVED = GENOMES / "cartpole-2d.h5"  # solves CartPole-v1 (500 on every fresh episode)
@@ -113,9 +113,9 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
 
     import h5py
 
+    from spatial_snn.analysis.curves import read_curve
+    from spatial_snn.analysis.inspect import summary
     from spatial_snn.cli import main
-    from spatial_snn.runs.curves import read_curve
-    from spatial_snn.runs.inspect import summary
     from spatial_snn.store.archive import open_run
     from spatial_snn.tasks.encoding import normalised_bounds
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from spatial_snn.runs import structure
+from spatial_snn.analysis import structure
 from spatial_snn.space.connectivity import ConnectivityRule, wire_lengths, wiring_length
 from spatial_snn.space.genome import Genome, Synapses
 

@@ -60,7 +60,7 @@ def load_start(scenario) -> Start | None:
     if not Path(path).is_file():
         raise ValueError(f"start.genome: {path} is not a file; give a genome file (genomes/NAME.h5), "
                          "a run archive or a .nir graph, relative to the working directory")
-    from .replay import load_controller
+    from ..store.controller import load_controller
 
     genome, task, info = load_controller(path)
     steps = info.get("env_steps")

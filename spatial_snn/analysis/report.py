@@ -26,11 +26,12 @@ import numpy as np
 from ..evo import seeding
 from ..evo.pruning import compact
 from ..sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, set_threads
+from ..store.controller import load_controller
 from ..tasks.envs import make_env
 from ..tasks.evaluation import rollout
 from . import metrics
 from .recording import control_rate, record_episode
-from .replay import _REPLAY_STREAM, load_controller
+from .replay import _REPLAY_STREAM
 
 
 def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int = 20,

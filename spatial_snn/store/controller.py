@@ -1,28 +1,23 @@
-"""Run a stored controller again: the champion of an archive or a genome file.
+"""Read a controller from disk: the champion of a run archive, a genome file or a ``.nir`` graph.
 
-Replays use fresh reset seeds (``seeding.rng(seed, 5)``), never the training
-or test seeds of the run, and can record a video headlessly
-(``MUJOCO_GL=egl`` for MuJoCo bodies).
+A controller is a genome and the task it was evolved for (environment,
+encoder with its observation bounds, decoder, sub-steps). A run that
+normalised its observations stores the bounds of every generation; the
+champion keeps those of its own generation, and the running moments behind
+them (:func:`champion_moments`) so a refinement goes on from them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
 
-from ..evo import seeding
-from ..sim.network import Network
 from ..space.genome import Genome
-from ..store import schema
-from ..store.archive import ArchiveFormatError, load_genome, open_run
-from ..tasks.encoding import make_decoder, make_encoder
-from ..tasks.envs import make_env
-from ..tasks.evaluation import Task, rollout, task_from_meta
-
-_REPLAY_STREAM = 5
+from ..tasks.evaluation import Task, task_from_meta
+from . import schema
+from .archive import ArchiveFormatError, load_genome, open_run
 
 
 def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
@@ -33,8 +28,8 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
     """
     path = Path(path)
     if path.suffix == ".nir":
-        from ..store.nir_import import read_nir
-        from ..store.nir_io import NIRImportError
+        from .nir_import import read_nir
+        from .nir_io import NIRImportError
 
         genome, task = read_nir(path)
         if task is None:
@@ -129,54 +124,3 @@ def champion_moments(run, info: dict) -> dict | None:
     return {"count": int(np.asarray(count).reshape(-1)[0]),
             "sum": [float(x) for x in np.asarray(total, np.float64)],
             "sumsq": [float(x) for x in np.asarray(total_sq, np.float64)]}
-
-
-def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
-           max_frames: int | None = None, allow_import=()) -> np.ndarray:
-    """Returns of the stored controller over ``episodes`` fresh episodes.
-
-    With ``video``, the first episode (up to ``max_frames`` frames) is also
-    rendered to that file (mp4 or gif); ``allow_import``: see
-    :func:`load_controller`. Headless rendering is software rendering here:
-    count about 0.05-0.2 s per MuJoCo frame.
-    """
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
-        raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
-    genome, task, _ = load_controller(path, allow_import=allow_import)
-    seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
-    result = rollout(task, [genome], seeds)
-    if video is not None:
-        record(genome, task, int(seeds[0]), video, max_frames=max_frames)
-    return result.returns[0]
-
-
-def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None = None) -> Path:
-    """Render one episode to a video file (headless; MuJoCo frames at 320x240)."""
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no window
-    import gymnasium
-    import imageio.v2 as imageio  # only videos need it
-
-    kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
-    if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):
-        kwargs.setdefault("width", 320)
-        kwargs.setdefault("height", 240)
-    env = make_env(task.env_id, kwargs, task.max_episode_steps)
-    enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
-    dec = make_decoder(task.decoder, env.action_space)
-    net = Network([genome], dt=task.dt)
-    obs, _ = env.reset(seed=seed)
-    frames = [env.render()]
-    done = False
-    while not done and (max_frames is None or len(frames) < max_frames):
-        action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))[0]
-        obs, _, terminated, truncated, _ = env.step(action)
-        frames.append(env.render())
-        done = terminated or truncated or not np.all(np.isfinite(obs))
-    env.close()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fps = int(env.metadata.get("render_fps", 30))
-    extra = {} if out.suffix == ".gif" else {"macro_block_size": 1}
-    imageio.mimsave(out, frames, fps=fps, **extra)
-    return out

@@ -96,7 +96,7 @@ def summary(run: Run) -> str:
         lines.append(("champion", "none yet"))
     steps = _last(h.get("env_steps", np.empty(0)))
     lines.append(("env steps", f"{int(steps):,}" if math.isfinite(steps) else "n/a"))
-    from .replay import start_env_steps  # the lineage helpers live with the champion's other readers
+    from ..store.controller import start_env_steps
 
     before = start_env_steps(run)
     if before:

@@ -60,8 +60,8 @@ def read_curve(path) -> Curve:
     the environment steps that made that genome on, when they are known.
     """
     from ..store.archive import open_run
+    from ..store.controller import start_env_steps
     from .inspect import task_name
-    from .replay import start_env_steps
 
     with open_run(path) as run:
         h = run.history
