@@ -9,7 +9,7 @@ import pytest
 from spatial_snn.evo import seeding
 from spatial_snn.evo.edge_codec import EdgeCodec
 from spatial_snn.evo.gene_vector import GeneVector, GeneVectorSpec
-from spatial_snn.evo.search import Search, plateaued, strategy_params
+from spatial_snn.evo.search import Search, SearchConfig, make_search, plateaued, strategy_params
 from spatial_snn.evo.strategies import Optimizer, ars, open_es
 from spatial_snn.space.layout import GenomeSpec, ParameterRanges, random_genome
 
@@ -95,6 +95,29 @@ def test_strategy_and_codec_must_match(template):
         Search("ec", strategy_params("ec", 8), GeneVector(template, GeneVectorSpec(), ParameterRanges()), 0)
     with pytest.raises(TypeError, match="needs a GeneVector"):
         Search("open_es", strategy_params("open_es", 8), EdgeCodec(template), 0)
+
+
+def test_search_config_defaults_to_the_ga_and_names_bad_values(template):
+    assert SearchConfig().strategy == "ga"
+    with pytest.raises(ValueError, match="search.strategy: .* got 'open-es'; did you mean 'open_es'"):
+        SearchConfig(strategy="open-es")
+    with pytest.raises(ValueError, match="search.then: expected an evolution strategy"):
+        SearchConfig(strategy="open_es", then="pgpe")
+    with pytest.raises(ValueError, match="search.then"):
+        SearchConfig(then="ec")
+    with pytest.raises(ValueError, match="genes.groups"):
+        SearchConfig(strategy="pgpe", genes=("delays",))
+    with pytest.raises(ValueError, match="search.prior"):
+        SearchConfig(strategy="ec", prior="gaussian")
+    ranges = ParameterRanges()
+    es = make_search(SearchConfig(strategy="ga", then="sep_cma_es", genes=("weights", "positions")), template, 12,
+                     ranges, 0, name="sep_cma_es")
+    assert isinstance(es.codec, GeneVector) and es.codec.spec.groups == ("weights", "positions")
+    assert es.params.population == 12
+    ec_search = make_search(SearchConfig(strategy="ec", prior="uniform"), template, 12, ranges, 0)
+    assert isinstance(ec_search.codec, EdgeCodec) and ec_search.codec.prior == "uniform"
+    with pytest.raises(ValueError, match="not a Search"):
+        make_search(SearchConfig(), template, 12, ranges, 0)
 
 
 def test_plateau_rule():

@@ -17,15 +17,80 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..space.genome import Genome
+from ..space.layout import ParameterRanges
 from . import seeding
-from .edge_codec import EdgeCodec
-from .gene_vector import GeneVector
+from .edge_codec import PRIORS, EdgeCodec
+from .gene_vector import GeneVector, GeneVectorSpec
 from .strategies import STRATEGIES, Optimizer, state_arrays, state_from_arrays
+
+#: What ``search.strategy`` may name: today's GA or one of the strategies.
+SEARCHES = ("ga", *STRATEGIES)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How a run searches (scenario values; the GA, today's behaviour, by default).
+
+    strategy : str
+        ``"ga"`` or a strategy of :data:`~.strategies.STRATEGIES`.
+    then : str or None
+        GA-then-ES: with ``strategy = "ga"``, the evolution strategy that takes
+        over from the GA's champion once :func:`plateaued` says so
+        (``plateau_window`` generations, relative gain below ``plateau_gain``).
+    genes, bounds : what an evolution strategy moves (:class:`~.gene_vector.GeneVectorSpec`).
+    prior : {"spatial", "uniform"}
+        EC's initial probabilities (:class:`~.edge_codec.EdgeCodec`).
+    settings : dict
+        The strategy's ``Params`` fields (see :func:`strategy_params`).
+    """
+
+    strategy: str = "ga"
+    then: str | None = None
+    genes: tuple[str, ...] = ("weights",)
+    bounds: str = "clip"
+    prior: str = "spatial"
+    settings: dict = field(default_factory=dict)
+    plateau_window: int = 20
+    plateau_gain: float = 0.01
+
+    def __post_init__(self):
+        if self.strategy not in SEARCHES:
+            near = difflib.get_close_matches(str(self.strategy), SEARCHES, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"search.strategy: expected one of {SEARCHES}, got {self.strategy!r}{hint}")
+        if self.then is not None and (self.strategy != "ga" or self.then not in STRATEGIES or self.then == "ec"):
+            es = tuple(k for k in STRATEGIES if k != "ec")
+            raise ValueError(f"search.then: expected an evolution strategy of {es} after strategy = 'ga', "
+                             f"got then = {self.then!r} after {self.strategy!r}")
+        object.__setattr__(self, "genes", tuple(self.genes))
+        GeneVectorSpec(self.genes, self.bounds)  # validates both
+        if self.prior not in PRIORS:
+            raise ValueError(f"search.prior: expected one of {PRIORS}, got {self.prior!r}")
+        if not isinstance(self.plateau_window, int) or self.plateau_window < 1:
+            raise ValueError(f"search.plateau_window: expected an integer >= 1, got {self.plateau_window!r}")
+        if not isinstance(self.plateau_gain, int | float) or self.plateau_gain < 0:
+            raise ValueError(f"search.plateau_gain: expected a number >= 0, got {self.plateau_gain!r}")
+
+
+def make_search(config: SearchConfig, template: Genome, population: int, ranges: ParameterRanges, seed: int,
+                name: str | None = None) -> Search:
+    """The :class:`Search` a config asks for, over ``template`` (``name`` overrides ``config.strategy``,
+    e.g. ``config.then`` when a GA-then-ES run switches)."""
+    name = config.strategy if name is None else name
+    if name == "ga":
+        raise ValueError("search.strategy: 'ga' runs the genetic algorithm, not a Search")
+    params = strategy_params(name, population, config.settings)
+    if name == "ec":
+        codec = EdgeCodec(template, config.prior)
+    else:
+        codec = GeneVector(template, GeneVectorSpec(config.genes, config.bounds), ranges)
+    return Search(name, params, codec, seed)
 
 
 def strategy_params(name: str, population: int, settings: dict | None = None):
