@@ -43,7 +43,7 @@ truncated mass is at most ``cutoff`` (default 0.1 %) in every dimension and
 shape; in a bounded or periodic box it is smaller still.
 :mod:`~spatial_snn.space.sampling` draws the edges from a spatial
 index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
-:func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`,
+:func:`sample_constant`, :func:`candidate_pairs`, :func:`mean_degree`, :func:`length_for_degree`,
 :func:`mean_fan_out`, :func:`io_length_for_degree`).
 :func:`build` is O(n + synapses), blockwise; no all-pairs matrix is ever
 built.
@@ -59,11 +59,12 @@ import scipy.sparse as sp
 from .calibration import box_integral, io_length_for_degree, length_for_degree, mean_degree, mean_fan_out
 from .genome import Genome, Synapses
 from .rules import DEFAULT_CUTOFF, ConnectivityRule
-from .sampling import _distance, sample_constant, sample_edges, sample_pairs
+from .sampling import _distance, candidate_pairs, sample_constant, sample_edges, sample_pairs
 
 __all__ = [
     "DEFAULT_CUTOFF",
     "box_integral",
+    "candidate_pairs",
     "Connectivity",
     "ConnectivityRule",
     "build",
