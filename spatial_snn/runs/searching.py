@@ -79,8 +79,10 @@ class SearchDriver:
             template = driver._first_template() if ref == _NOT_STORED else run.population(ref[0])[ref[1]]
         switch = int(np.asarray(extra[schema.SEARCH_SWITCH]).ravel()[0])
         driver._start(switch, template, ref, config.strategy if config.strategy != "ga" else config.then)
-        fields = {name.removeprefix(schema.SEARCH_STATE_PREFIX): value for name, value in extra.items()
+        fields = {name.removeprefix(schema.SEARCH_STATE_PREFIX): np.asarray(value) for name, value in extra.items()
                   if name.startswith(schema.SEARCH_STATE_PREFIX)}
+        scalars = [k for k, v in driver.search.state_arrays(driver.state).items() if v.ndim == 0]
+        fields |= {k: fields[k].reshape(()) for k in scalars if k in fields and fields[k].size == 1}  # stored (1,)
         driver.state = driver.search.state_from_arrays(fields)
         return driver
 
