@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from spatial_snn.evo.evolution import ORIGIN
-from spatial_snn.evo.search import SEARCHES
+from spatial_snn.evo.search import SEARCHES, STRATEGY_ORIGIN
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.space.genome import Genome
@@ -55,7 +55,8 @@ def test_each_strategy_runs_from_a_scenario_and_archives_its_state(tmp_path, tin
         pops = [run.population(g) for g in range(3)]
         for g in range(3):
             gen = run.generation(g)
-            assert np.all(gen["origin"] == ORIGIN["strategy"]) and np.all(gen["parents"] == -1)
+            assert np.all(gen["origin"] == STRATEGY_ORIGIN) and np.all(gen["parents"] == -1)
+            assert STRATEGY_ORIGIN not in ORIGIN.values()  # not a code the GA uses
             extra = gen["extra"]
             assert set(extra) <= {n for n in extra if schema.is_generation_extra(n)}
             assert extra[schema.SEARCH_CANDIDATES].shape[0] == 8
@@ -85,8 +86,8 @@ def test_ga_then_es_switches_on_a_plateau_and_resumes_on_the_same_branch(tmp_pat
     whole = evolve(sc, seed=4, workers=1, archive=tmp_path / "whole.h5")
     with open_run(tmp_path / "whole.h5") as run:
         origins = [set(run.generation(g)["origin"].tolist()) for g in range(5)]
-        assert ORIGIN["strategy"] not in origins[0] | origins[1]
-        assert origins[2:] == [{ORIGIN["strategy"]}] * 3
+        assert STRATEGY_ORIGIN not in origins[0] | origins[1]
+        assert origins[2:] == [{STRATEGY_ORIGIN}] * 3
         extra = run.generation(4)["extra"]
         assert int(extra[schema.SEARCH_SWITCH][0]) == 2
         t_gen, t_index = (int(x) for x in extra[schema.SEARCH_TEMPLATE])

@@ -43,8 +43,8 @@ from .crossover import crossover, geometric_crossover
 from .pruning import prune
 from .variation import MutationParams, mutate
 
-#: How each individual came to be (the archive's ``origin`` codes; ``strategy``: sampled by a ``[search]`` strategy).
-ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4, "strategy": 5}
+#: How each individual came to be (the archive's ``origin`` codes).
+ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
 SELECTIONS = ("classic", "nsga2")
 CROSSOVERS = ("published", "geometric", "none")
 #: Ceiling of a self-adapting mutation strength (``EvolutionConfig.adapt_tau``); its floor is

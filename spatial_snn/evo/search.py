@@ -34,6 +34,8 @@ from .strategies import STRATEGIES, Optimizer, ars, ec, open_es, pgpe, sep_cma_e
 SEARCHES = ("ga", *STRATEGIES)
 
 
+#: The archive's ``origin`` code of a strategy's candidates (beside the GA's codes in ``evolution.ORIGIN``).
+STRATEGY_ORIGIN = 5
 #: The evolution strategies a GA-then-ES schedule may switch to (EC moves edges, not genes).
 ES_NAMES = tuple(k for k in STRATEGIES if k != "ec")
 

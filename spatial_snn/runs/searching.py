@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..evo.evolution import ORIGIN, GeneticAlgorithm, Offspring
-from ..evo.search import Search, make_search, plateaued
+from ..evo.evolution import GeneticAlgorithm, Offspring
+from ..evo.search import STRATEGY_ORIGIN, Search, make_search, plateaued
 from ..space.genome import Genome
 from ..store import schema
 from ..store.archive import open_run
@@ -117,7 +117,7 @@ class SearchDriver:
             self._start(g, champion, self.champion_ref, self.config.then)
         self.candidates, genomes = self.search.ask(self.state, g)
         n = len(genomes)
-        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["strategy"], np.int8),
+        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, STRATEGY_ORIGIN, np.int8),
                          np.ones(n))
 
     def record_champion(self, g: int, improved: bool, index: int) -> None:
