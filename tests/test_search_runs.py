@@ -10,6 +10,7 @@ from spatial_snn.evo.evolution import ORIGIN
 from spatial_snn.evo.search import SEARCHES, STRATEGY_ORIGIN
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.runs.searching import stored_centre
 from spatial_snn.space.genome import Genome
 from spatial_snn.store import schema
 from spatial_snn.store.archive import open_run
@@ -93,6 +94,15 @@ def test_ga_then_es_switches_on_a_plateau_and_resumes_on_the_same_branch(tmp_pat
         t_gen, t_index = (int(x) for x in extra[schema.SEARCH_TEMPLATE])
         assert t_gen < 2  # the GA's champion at the switch, kept in the archive
         assert schema.SEARCH_SWITCH not in run.generation(1)["extra"]
+        template = run.population(t_gen)[t_index]
+    # the distribution's centre, from the stored state: the template's network with moved genes
+    centre, later = stored_centre(tmp_path / "whole.h5", 2), stored_centre(tmp_path / "whole.h5")
+    for g in (centre, later):
+        np.testing.assert_array_equal(g.recurrent.pre, template.recurrent.pre)
+        np.testing.assert_array_equal(g.recurrent.post, template.recurrent.post)
+    assert not np.array_equal(centre.recurrent.weight, later.recurrent.weight)
+    with pytest.raises(ValueError, match="generation 1 was made by the GA"):
+        stored_centre(tmp_path / "whole.h5", 1)
     # cut in the GA phase (the switch is decided again) and in the ES phase (read back); each cut run ends on a
     # generation the whole run tests too (a run tests its last generation)
     for cut in (2, 4):

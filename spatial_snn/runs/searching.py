@@ -31,7 +31,8 @@ from ..evo.search import STRATEGY_ORIGIN, Search, make_search, plateaued
 from ..space.genome import Genome
 from ..store import schema
 from ..store.archive import open_run
-from .setup import RunSetup
+from .scenarios import stored_scenario
+from .setup import RunSetup, resolve
 from .start import load_start
 
 #: ``search_template`` of a template that is not in the archive (the start genome, or the GA's first random one).
@@ -140,3 +141,25 @@ class SearchDriver:
                       candidates.astype(np.float64),
                       schema.SEARCH_SWITCH: np.array([self.switch], np.int64),
                       schema.SEARCH_TEMPLATE: np.array(self.template_ref, np.int64)}
+
+
+def stored_centre(path, generation: int | None = None) -> Genome:
+    """The search distribution's centre after ``generation`` (default: the last) of an archived run, as a genome.
+
+    The ES mean decoded over the template, or EC's most probable network
+    (every edge with ``p > 0.5``); the run does not score it (docs/search.md).
+    Raises ValueError when that generation was not made by a strategy.
+    """
+    with open_run(path) as run:
+        config, n = run.config, run.n_generations
+        bounds = (run.run_data(schema.OBS_LOW), run.run_data(schema.OBS_HIGH))
+    generation = n - 1 if generation is None else int(generation)
+    if not 0 <= generation < n:
+        raise ValueError(f"generation: expected 0..{n - 1} (the complete generations of {path}), got {generation}")
+    sc = stored_scenario(config["scenario"])
+    setup = resolve(sc, int(config["dim"]), int(config["seed"]), bounds=bounds, check=False)
+    ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, setup.seed)
+    driver = SearchDriver.begin(setup, ga, generation + 1, path, None)
+    if driver is None or driver.search is None:
+        raise ValueError(f"{path}: generation {generation} was made by the GA; it has no search distribution")
+    return driver.search.centre_genome(driver.state)
