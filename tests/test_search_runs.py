@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+from spatial_snn.analysis.inspect import summary
 from spatial_snn.evo.evolution import ORIGIN
 from spatial_snn.evo.search import SEARCHES, STRATEGY_ORIGIN
 from spatial_snn.runs.runner import evolve
@@ -70,6 +71,9 @@ def test_each_strategy_runs_from_a_scenario_and_archives_its_state(tmp_path, tin
         np.testing.assert_array_equal(genome.recurrent.weight, same.recurrent.weight)
         if strategy == "ec":  # EC samples connections: the networks differ in their synapses
             assert len({p.recurrent.pre.tobytes() for p in pops[1]}) > 1
+        line = next(line for line in summary(run).splitlines() if line.startswith("search"))
+        assert f"{strategy} from generation 0" in line  # inspect names the strategy and sums up its state
+        assert ("candidate edges" if strategy == "ec" else "sigma") in line
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
