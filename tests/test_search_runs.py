@@ -159,3 +159,20 @@ def test_a_bad_search_key_is_one_line_naming_the_key(tmp_path, tiny_toml, table,
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+@pytest.mark.parametrize("strategy", ["open_es", "ec"])
+def test_a_search_champion_replays_its_test_and_exports_like_any_genome(tmp_path, tiny_scenario, strategy):
+    from spatial_snn.cli import main
+    from spatial_snn.store.controller import load_controller
+    from spatial_snn.tasks.evaluation import rollout
+
+    path = tmp_path / "run.h5"
+    evolve(_scenario(tiny_scenario, strategy, generations=2), seed=6, workers=1, archive=path)
+    genome, task, _ = load_controller(path)
+    with open_run(path) as run:
+        _, info = run.champion()
+    again = rollout(task, [genome], info["test_seeds"]).returns[0]
+    np.testing.assert_array_equal(again, info["test_returns"])  # the champion is what was tested
+    assert main(["export", str(path), "--to", str(tmp_path / "champion.nir")]) == 0
+    assert (tmp_path / "champion.nir").stat().st_size > 0

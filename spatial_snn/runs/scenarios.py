@@ -275,6 +275,9 @@ class Scenario:
 SECTIONS = {f.name: f.default_factory for f in fields(Scenario) if f.default_factory is not dataclasses.MISSING}
 
 
+#: Fields of a nested table that the run sets rather than the scenario: the hint for a scenario that sets them.
+_RUN_SET = {"population": "the number of candidates is evolution.population",
+            "directions": "ARS's directions are evolution.population / 2"}
 #: Nested tables: (dataclass, field) -> the dataclass of its table.
 _NESTED = {
     (Scenario, "env"): EnvConfig,
@@ -359,6 +362,8 @@ def _build(cls, data, where: str, base=None):
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f"did you mean '{close[0]}'? " if close else ""
+            if key in _RUN_SET:  # a field the run fills in, e.g. a strategy's population
+                hint = f"{_RUN_SET[key]}; "
             raise ValueError(f"{where}.{key}: unknown key; {hint}valid keys: {', '.join(known)}")
     kwargs = {}
     for key, value in data.items():
