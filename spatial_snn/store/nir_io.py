@@ -175,6 +175,10 @@ def to_nir(genome: Genome, task: Task):
         "delay_convention": "a cycle lif -> Linear -> lif costs one step of dt; Delay adds (d - 1) dt",
         "update_order": "Norse <= 1.0: v from the previous current, then current decays, spike if v > "
         "v_threshold (reset), then the step's weighted input is added to the current",
+        "integration": "forward Euler at dt for both equations (decay factors 1 - dt/tau, not exp(-dt/tau))",
+        "reset": "to v_reset (not by subtracting the threshold); at most one spike per neuron per step; a spike "
+        "is a 1 in its step (a Dirac of area dt)",
+        "initial_state": "v = v_reset, I = 0, no spikes in flight",
         "task": json.dumps(task_meta(task)),
         "action_space": json.dumps(_action_space(task)),
         "rule": json.dumps(dataclasses.asdict(genome.rule)),
