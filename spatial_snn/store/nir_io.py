@@ -42,7 +42,7 @@ import numpy as np
 from ..space.connectivity import build
 from ..space.genome import Genome
 from ..tasks.envs import make_env
-from ..tasks.evaluation import Task, task_meta
+from ..tasks.evaluation import Task, task_from_meta, task_meta
 
 __all__ = ["FORMAT", "NIRImportError", "to_nir"]
 
@@ -110,8 +110,9 @@ def to_nir(genome: Genome, task: Task):
     Parameters
     ----------
     genome : Genome
-    task : Task
-        Its environment, codec, sub-steps and ``dt`` (stored as metadata).
+    task : Task or dict
+        Its environment, codec, sub-steps and ``dt`` (stored as metadata); a
+        dict is the task a genome file stores (``load_genome(path)[1]["task"]``).
 
     Returns
     -------
@@ -122,8 +123,10 @@ def to_nir(genome: Genome, task: Task):
     nir = _nir()
     if not isinstance(genome, Genome):
         raise TypeError(f"genome: expected a Genome, got {type(genome).__name__}")
+    if isinstance(task, dict):  # the task as a genome file stores it
+        task = task_from_meta(task)
     if not isinstance(task, Task):
-        raise TypeError(f"task: expected a Task, got {type(task).__name__}")
+        raise TypeError(f"task: expected a Task (or a genome file's meta['task'] dict), got {type(task).__name__}")
     if genome.n == 0:
         raise ValueError("genome: expected at least one hidden neuron, got 0; there is nothing to export")
     if np.any(genome.tau_syn_inv == 0):
