@@ -117,6 +117,38 @@ def run_rockpool(graph, x: np.ndarray, dt: float):
     return torch.stack(spikes).numpy(), np.array(outputs)
 
 
+def rockpool_replica(graph, x: np.ndarray, dt: float) -> dict:
+    """Spike totals of a numpy replica of Rockpool's LIF update on a rockpool-target graph, three ways.
+
+    ``isyn <- b (isyn + input)``, ``v <- m v + isyn + bias`` as Rockpool; then
+    its own spiking (as many spikes as thresholds crossed, reset by
+    subtraction), one spike per step with subtraction, or one spike with a
+    reset to 0 (ours): which of Rockpool's departures changes the count.
+    """
+    lif, nodes = graph.nodes["lif"], graph.nodes
+    m, b = np.exp(-dt / np.asarray(lif.tau_mem)), np.exp(-dt / np.asarray(lif.tau_syn))
+    w_in, w_rec = (np.asarray(nodes[k].weight, float) for k in ("w_in", "w_rec"))
+    th, bias = np.asarray(lif.v_threshold, float), np.asarray(lif.v_leak, float)
+    out = {}
+    for mode in ("several, subtract", "one, subtract", "one, reset to 0"):
+        v, isyn, z, total = np.zeros(th.size), np.zeros(th.size), np.zeros(th.size), 0.0
+        for xt in x:
+            isyn = b * (isyn + w_in @ xt + w_rec @ z)
+            v = m * v + isyn + bias
+            if mode == "several, subtract":
+                z = np.floor(np.maximum(v, 0) / th) * (v >= th)
+                v = v - z * th
+            elif mode == "one, subtract":
+                z = (v >= th).astype(float)
+                v = v - z * th
+            else:
+                z = (v > th).astype(float)
+                v = np.where(z > 0, 0.0, v)
+            total += z.sum()
+        out[mode] = int(total)
+    return out
+
+
 CONSUMERS = {
     "Norse": ("norse", run_norse),
     "snnTorch": ("snntorch", run_snntorch),
@@ -173,6 +205,8 @@ def run_file(path: Path, consumer: str, trace: dict) -> dict:
         return row
     row["seconds"] = time.perf_counter() - t0
     row.update(compare(trace["spikes"], np.asarray(spikes, float)))
+    if consumer == "Rockpool" and row["target"] == "rockpool":
+        row["replica_spikes"] = rockpool_replica(graph, trace["x"], dt)
     steps, sub = trace["actions"].shape[0], int(meta["substeps"])
     mean = np.asarray(out, float).reshape(steps, sub, -1).mean(axis=1)
     task, space = json.loads(meta["task"]), json.loads(meta["action_space"])
@@ -238,6 +272,11 @@ def markdown(rows: list[dict], versions: dict) -> str:
         lines.append(f"| {r['champion']} | {r['consumer']} {r['version']} | {graph} | {_pct(r['agreement'])} / "
                      f"{_pct(r['agreement_within_1'])} | {_pct(r['ours_one_step_late'])} | {ratio} "
                      f"({r['spikes_theirs']} / {r['spikes_ours']}) | {corr} | {act} |")
+    for r in rows:
+        if "replica_spikes" in r:
+            lines += ["", f"{r['champion']}, numpy replica of Rockpool's update on the rockpool-target graph "
+                      f"(ours: {r['spikes_ours']} spikes): " + ", ".join(
+                          f"{k}: {v} ({v / r['spikes_ours']:.3f}x)" for k, v in r["replica_spikes"].items())]
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), ""]
     return "\n".join(lines)
 
