@@ -8,7 +8,12 @@ sub-step by sub-step, and gathers:
 
 * the NeuroBench metrics and energy estimates (:mod:`.metrics`) from the
   kernel counters of the ``episodes`` episodes (MACs use the share of env
-  steps on which each input channel was non-zero in the recorded episode);
+  steps on which each input channel was non-zero in the recorded episode),
+  with the synaptic operations counted twice: as the kernel computes them
+  (input MACs once per env step) and as a NeuroBench hook count (every
+  sub-step);
+* energy per env step on each device of :mod:`.devices`, priced on the
+  count that device uses;
 * wiring and graph structure (:mod:`.structure`);
 * optionally both pictures (:mod:`.figures`).
 
