@@ -148,3 +148,9 @@ def test_cli_target_needs_a_nir_file(tmp_path, capsys):
     assert "--target norse: applies to a NIR graph" in capsys.readouterr().err
     assert main(["export", str(src), "--to", str(tmp_path / "x.nir"), "--target", "snntorch"]) == 0
     assert nir.read(tmp_path / "x.nir").metadata["target"] == "snntorch"
+    # the command line offers exactly the targets the module knows
+    from spatial_snn.cli import build_parser
+
+    export = build_parser()._subparsers._group_actions[0].choices["export"]
+    target = next(a for a in export._actions if a.dest == "target")
+    assert set(target.choices) == set(TARGETS)
