@@ -182,7 +182,8 @@ def format_report(rep: dict) -> str:
             lines.append(f"  {d['device']}: n/a (no published per-operation energy found)")
             continue
         dev = devices.DEVICES[key]
-        checked = "verified" if all(c.verified for c in (dev.e_ac, dev.e_mac, dev.e_mem) if c.value) else "unverified"
+        used = [c for c in (dev.e_ac, dev.e_mac, dev.e_mem, dev.e_neuron) if c.value is not None]
+        checked = "verified" if all(c.verified for c in used) else "unverified"
         lines.append(f"  {d['device']}: {_fmt(d['pj_per_env_step'])} pJ ({_fmt(d['pj_per_substep'])} pJ per "
                      f"sub-step, {_fmt(d['power_uw'])} uW), {d['count']} count ({_fmt(d['acs'])} ACs + "
                      f"{_fmt(d['macs'])} MACs), priced: {', '.join(d['priced'])}; constants {checked}")
