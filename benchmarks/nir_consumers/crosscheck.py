@@ -149,6 +149,28 @@ def rockpool_replica(graph, x: np.ndarray, dt: float) -> dict:
     return out
 
 
+def current_first_replica(graph, x: np.ndarray, dt: float, i_start) -> np.ndarray:
+    """Raster (T, n) of a numpy replica of Norse 1.1's update on a norse-target graph.
+
+    ``I' <- (1 - a_syn) I' + input``, then ``v <- (1 - a_mem) v + I'`` from
+    that current, spike above 1, reset to 0; started at ``I' = i_start``: with
+    0 it is what Norse does, with ``g v_leak`` it starts where ours does, so
+    what is left is the update order alone.
+    """
+    lif, nodes = graph.nodes["lif"], graph.nodes
+    a_mem, a_syn = dt / np.asarray(lif.tau_mem), dt / np.asarray(lif.tau_syn)
+    w_in, bias = np.asarray(nodes["w_in"].weight, float), np.asarray(nodes["w_in"].bias, float)
+    w_rec = np.asarray(nodes["w_rec"].weight, float)
+    v, i, z, out = np.zeros(a_mem.size), np.asarray(i_start, float).copy(), np.zeros(a_mem.size), []
+    for xt in x:
+        i = (1 - a_syn) * i + w_in @ xt + bias + w_rec @ z
+        v = (1 - a_mem) * v + i
+        z = (v > 1).astype(float)
+        v = np.where(z > 0, 0.0, v)
+        out.append(z)
+    return np.array(out)
+
+
 CONSUMERS = {
     "Norse": ("norse", run_norse),
     "snnTorch": ("snntorch", run_snntorch),
@@ -207,6 +229,13 @@ def run_file(path: Path, consumer: str, trace: dict) -> dict:
     row.update(compare(trace["spikes"], np.asarray(spikes, float)))
     if consumer == "Rockpool" and row["target"] == "rockpool":
         row["replica_spikes"] = rockpool_replica(graph, trace["x"], dt)
+    if consumer == "Norse" and row["target"] == "norse":
+        base = nir.read(path.with_name(path.name.replace("-norse.nir", ".nir"))).nodes["lif"]
+        gain = (dt / np.asarray(base.tau_mem)) / np.asarray(base.v_threshold)
+        as_norse = current_first_replica(graph, trace["x"], dt, np.zeros(gain.size))
+        row["replica_equals_norse"] = bool(np.array_equal(as_norse > 0, np.asarray(spikes) > 0))
+        row["replica_started_as_ours"] = compare(
+            trace["spikes"], current_first_replica(graph, trace["x"], dt, gain * np.asarray(base.v_leak)))
     steps, sub = trace["actions"].shape[0], int(meta["substeps"])
     mean = np.asarray(out, float).reshape(steps, sub, -1).mean(axis=1)
     task, space = json.loads(meta["task"]), json.loads(meta["action_space"])
@@ -273,6 +302,12 @@ def markdown(rows: list[dict], versions: dict) -> str:
                      f"{_pct(r['agreement_within_1'])} | {_pct(r['ours_one_step_late'])} | {ratio} "
                      f"({r['spikes_theirs']} / {r['spikes_ours']}) | {corr} | {act} |")
     for r in rows:
+        if "replica_started_as_ours" in r:
+            q = r["replica_started_as_ours"]
+            lines += ["", f"{r['champion']}, numpy replica of Norse's update on the norse-target graph (raster equal "
+                      f"to Norse's: {r['replica_equals_norse']}), started at ours (I' = g v_leak): agreement "
+                      f"{_pct(q['agreement'])} / {_pct(q['agreement_within_1'])} within 1, one sub-step early "
+                      f"{_pct(q['ours_one_step_late'])}, count ratio {q['count_ratio']:.3f}"]
         if "replica_spikes" in r:
             lines += ["", f"{r['champion']}, numpy replica of Rockpool's update on the rockpool-target graph "
                       f"(ours: {r['spikes_ours']} spikes): " + ", ".join(
