@@ -214,6 +214,8 @@ def _cmd_export(args) -> int:
 
     if Path(args.to).suffix == ".nir":
         return _export_nir(args)
+    if args.target != "spatial-snn":
+        raise ValueError(f"--target {args.target}: applies to a NIR graph; pass --to NAME.nir")
 
     with open_run(args.path) as run:
         ch = run.champion()
@@ -235,12 +237,15 @@ def _cmd_export(args) -> int:
 def _export_nir(args) -> int:
     from .store.controller import load_controller
     from .store.nir_io import to_nir
+    from .store.nir_targets import retarget
     from .store.nir_trace import golden_trace, write_nir
 
     genome, task, _ = load_controller(args.path)
+    graph = retarget(to_nir(genome, task), args.target)
     trace = golden_trace(genome, task, seed=args.trace_seed, steps=args.trace) if args.trace else None
-    write_nir(args.to, to_nir(genome, task), trace, overwrite=args.overwrite)
-    print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else ""))
+    write_nir(args.to, graph, trace, overwrite=args.overwrite)
+    print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else "")
+          + (f" for {args.target}'s importer" if args.target != "spatial-snn" else ""))
     return 0
 
 
@@ -349,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--trace", type=_count(), default=0, metavar="STEPS",
                    help=".nir only: include a golden trace of one episode of up to STEPS env steps")
     q.add_argument("--trace-seed", type=_seed, default=0, help="reset seed of the traced episode")
+    q.add_argument("--target", default="spatial-snn", choices=["spatial-snn", "norse", "snntorch", "spyx", "rockpool"],
+                   help=".nir only: rewrite the graph for that simulator's NIR importer (docs/nir.md)")
     q.add_argument("--overwrite", action="store_true")
     q.set_defaults(func=_cmd_export)
 
