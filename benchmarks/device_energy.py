@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spatial_snn.runs.devices import DEVICES
-from spatial_snn.runs.report import report
+from spatial_snn.analysis.devices import DEVICES
+from spatial_snn.analysis.report import report
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAMPIONS = ["hopper-2d-1ep", "cartpole-2d"]

@@ -1,4 +1,4 @@
-"""Device energy table (spatial_snn.runs.devices): sources, hand-computed estimates, and the report that prints them."""
+"""Device energy table (spatial_snn.analysis.devices): sources, hand-computed estimates, the report that prints them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from spatial_snn.runs.devices import DEVICES, Constant, Device, device_energy
-from spatial_snn.runs.report import format_report, report
+from spatial_snn.analysis.devices import DEVICES, Constant, Device, device_energy
+from spatial_snn.analysis.report import format_report, report
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 

@@ -298,7 +298,7 @@ def test_an_edited_delay_or_damaged_metadata_is_named():
 
 def test_to_nir_takes_the_task_a_genome_file_stores_as_in_the_docs(tmp_path):
     # docs/nir.md: genome, meta = load_genome(path); to_nir(genome, meta["task"])
-    from spatial_snn.runs.replay import load_controller
+    from spatial_snn.store.controller import load_controller
 
     genome, meta = load_genome(GENOMES / "cartpole-2d.h5")
     graph = to_nir(genome, meta["task"])

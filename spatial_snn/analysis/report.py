@@ -176,7 +176,7 @@ def format_report(rep: dict) -> str:
         rows.append(("graph note", s["graph_note"]))
     width = max(len(r[0]) for r in rows)
     lines += [f"{label:<{width}}  {value}" for label, value in rows]
-    lines += ["", "device estimates per env step (one action; runs/devices.py, constants and sources in "
+    lines += ["", "device estimates per env step (one action; analysis/devices.py, constants and sources in "
               "docs/efficiency.md; static power not included):"]
     for key, d in rep.get("devices", {}).items():
         if d["pj_per_env_step"] is None:
