@@ -226,7 +226,7 @@ def _cmd_export(args) -> int:
                 "source": str(args.path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
         if moments is not None:  # a refining run (init_genome) goes on from the statistics behind the bounds
-            meta["obs_moments"] = moments
+            meta["obs_moments"] = moments.to_json()
     save_genome(args.to, genome, meta, overwrite=args.overwrite)
     print(f"champion written to {args.to}")
     return 0

@@ -117,7 +117,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     from spatial_snn.analysis.inspect import summary
     from spatial_snn.cli import main
     from spatial_snn.store.archive import open_run
-    from spatial_snn.tasks.encoding import normalised_bounds
+    from spatial_snn.tasks.moments import ObsMoments
 
     normalising = {"kind": "reference", "normalise": True}
     first = _cartpole(SOLVED) | {"encoder": normalising}
@@ -127,8 +127,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     genome, task, meta = load_controller(tmp_path / "champ.h5")
     moments = meta["obs_moments"]
     assert meta["generation"] >= 1 and moments["count"] > 0  # seed 5: a later test beat generation 0's
-    low, high = normalised_bounds(moments["count"], moments["sum"], moments["sumsq"], 3.0,
-                                  np.full(4, np.nan), np.full(4, np.nan))
+    low, high = ObsMoments.from_json(moments, 4).bounds(3.0, np.full(4, np.nan), np.full(4, np.nan))
     assert tuple(low) == task.obs_low and tuple(high) == task.obs_high  # exactly the champion's bounds
 
     refine = _cartpole(tmp_path / "champ.h5") | {"encoder": normalising}
@@ -148,8 +147,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
         assert tuple(g0["obs_low"]) == task.obs_low  # generation 0 encodes the start as it was evolved
         # the moments go on from the start's: generation 1's bounds are the start's and generation 0's together
         assert int(g1["obs_count"][0]) > refined > moments["count"]
-        both = normalised_bounds(refined, g0["obs_sum"], g0["obs_sumsq"], 3.0, np.full(4, np.nan),
-                                 np.full(4, np.nan))
+        both = ObsMoments.from_arrays(g0).bounds(3.0, np.full(4, np.nan), np.full(4, np.nan))
         assert np.array_equal(g1["obs_low"], both[0]) and np.array_equal(g1["obs_high"], both[1])
         assert int(run.run_data("obs_count0")[0]) == moments["count"]
     # a champion of generation 0 (a one-generation run) is exported with the moments its run started from

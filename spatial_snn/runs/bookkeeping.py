@@ -23,6 +23,7 @@ from ..evo.evolution import statistics
 from ..space.genome import Genome
 from ..store.archive import HISTORY_KEYS, RunWriter, open_run
 from ..tasks.evaluation import Evaluation, Task, task_from_meta, task_meta
+from ..tasks.moments import ObsMoments
 from .scenarios import stored_scenario
 from .setup import RunSetup
 
@@ -67,7 +68,7 @@ class _Tally:
     steps: int
     wall: float
     champ_task: Task
-    moments: tuple = (0, 0.0, 0.0)  # running observation count, sum, sum of squares (normalisation)
+    moments: ObsMoments  # running observation statistics (normalisation)
     cpu: float = 0.0
     champ_improved: bool = False
     _t_last: float = 0.0
@@ -76,14 +77,16 @@ class _Tally:
     @classmethod
     def begin(cls, state, task: Task) -> _Tally:
         if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, CPU_KEY)}, None, np.empty(0), 0, 0.0, task)
+            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, CPU_KEY)}, None, np.empty(0), 0, 0.0, task,
+                       ObsMoments.empty(len(task.obs_low)))
         h = state.history
         champ_task = _with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
+        moments = state.moments if state.moments is not None else ObsMoments.empty(len(task.obs_low))
         if CPU_KEY not in h:
             h[CPU_KEY] = [math.nan] * len(h["generation"])
         return cls(state.start, h, state.champion, state.champ_returns,
                    int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
-                   champ_task, state.moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
+                   champ_task, moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
 
     @property
     def champ_test(self) -> float:
@@ -107,8 +110,7 @@ class _Tally:
         self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
         if self.champ_improved:
             self.champion, self.champ_returns, self.champ_task = best_genome, test.returns[0], gen.task
-        count, total, total_sq = ev.observation_moments()
-        self.moments = (self.moments[0] + count, self.moments[1] + total, self.moments[2] + total_sq)
+        self.moments = self.moments.merge(ev.observation_moments())
         self.steps += gen.env_steps
         now = time.perf_counter()
         self.wall += now - self._t_last  # includes the variation that made this generation
@@ -154,10 +156,8 @@ def _normalisation_record(gen: _Generation, tally: _Tally) -> dict | None:
     """With normalisation: the generation's bounds and the running moments after it (what resuming needs)."""
     if not gen.task.encoder.normalise:
         return None
-    count, total, total_sq = tally.moments
     return {"obs_low": np.asarray(gen.task.obs_low), "obs_high": np.asarray(gen.task.obs_high),
-            "obs_count": np.array([count], np.int64), "obs_sum": np.asarray(total, np.float64),
-            "obs_sumsq": np.asarray(total_sq, np.float64)}
+            **tally.moments.to_arrays()}
 
 
 @dataclass
@@ -173,7 +173,7 @@ class _ResumeState:
     champion: Genome | None
     champ_returns: np.ndarray
     champ_bounds: tuple | None
-    moments: tuple
+    moments: ObsMoments | None  # the running statistics after the last generation (None: not stored)
     config: dict
     strengths: np.ndarray | None = None  # the last generation's mutation strengths (None: all 1)
     run_data_names: tuple = ()  # what the archive stores beside its generations
@@ -200,19 +200,11 @@ def _read_resume(archive) -> _ResumeState:
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
             champ_bounds=(champ_extra["obs_low"], champ_extra["obs_high"]) if "obs_low" in champ_extra else None,
-            moments=_moments(extra),
+            moments=ObsMoments.from_arrays(extra),
             config=run.config,
             strengths=np.asarray(extra["mutation_strengths"], np.float64) if "mutation_strengths" in extra else None,
             run_data_names=tuple(run.run_data_names),
         )
-
-
-def _moments(extra: dict) -> tuple:
-    """Running observation moments ``(count, sum, sum of squares)`` stored with a generation."""
-    if "obs_count" not in extra:
-        return (0, 0.0, 0.0)
-    return (int(np.asarray(extra["obs_count"]).reshape(-1)[0]), np.asarray(extra["obs_sum"], np.float64),
-            np.asarray(extra["obs_sumsq"], np.float64))
 
 
 def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
@@ -238,7 +230,7 @@ def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
 
 @contextlib.contextmanager
 def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool,
-            moments0: tuple | None = None, start_steps: int | None = None):
+            moments0: ObsMoments | None = None, start_steps: int | None = None):
     """The archive's writer (None without an archive), closed at the end.
 
     ``moments0``: the observation moments a normalising run started from
@@ -252,8 +244,7 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
         return
     run_data = {"obs_low": np.asarray(setup.task.obs_low), "obs_high": np.asarray(setup.task.obs_high)}
     if moments0 is not None:
-        run_data |= {"obs_count0": np.array([moments0[0]], np.int64), "obs_sum0": np.asarray(moments0[1]),
-                     "obs_sumsq0": np.asarray(moments0[2])}
+        run_data |= moments0.to_arrays("0")
     if start_steps is not None:
         run_data["start_env_steps"] = np.array([start_steps], np.int64)
     if state is not None:

@@ -34,7 +34,6 @@ from ..evo.evolution import GeneticAlgorithm, curriculum_cap
 from ..space.genome import Genome
 from ..store.archive import open_run
 from ..store.genome_io import check_env_id
-from ..tasks.encoding import normalised_bounds
 from ..tasks.evaluation import Evaluation, Task, WorkerPool
 from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write, _writer
 from .interrupts import Terminated, held_interrupts
@@ -274,8 +273,7 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     proto = sc.protocol
     task = setup.task
     if sc.encoder.normalise:
-        low, high = normalised_bounds(*tally.moments, sc.encoder.normalise_width, setup.task.obs_low,
-                                      setup.task.obs_high)
+        low, high = tally.moments.bounds(sc.encoder.normalise_width, setup.task.obs_low, setup.task.obs_high)
         task = _with_bounds(task, low, high)
     seeds = seeding.train_seeds(setup.seed, g, proto.episodes, proto.fixed_seeds)
     cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) if proto.curriculum else None
