@@ -25,12 +25,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from .runs.arguments import DIMS, SEED_MAX, check_seed
 from .runs.paths import DEFAULT_ARCHIVE_DIR, archive_path
 
 PROG = "spatial-snn"
 #: Most episodes one ``replay`` runs (run several with other ``--seed`` values for more).
 MAX_REPLAY_EPISODES = 10_000
-_SEED_MAX = 2**32 - 1  # spatial_snn.runs.scenarios.SEED_MAX, without importing numpy at start-up
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -50,20 +50,17 @@ def parse_seeds(text: str) -> list[int]:
             raise argparse.ArgumentTypeError(f"seeds: expected e.g. '0-4' or '0,3,7', got {text!r}") from None
     if not out:
         raise argparse.ArgumentTypeError(f"seeds: expected at least one seed, got {text!r}")
-    bad = [k for k in out if not 0 <= k <= _SEED_MAX]
-    if bad:
-        raise argparse.ArgumentTypeError(f"seeds: expected integers in 0..{_SEED_MAX} (2**32 - 1), got {bad[0]}")
-    return out
+    try:
+        return [check_seed(k) for k in out]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seed(text: str) -> int:
     try:
-        value = int(text)
+        return check_seed(int(text))
     except ValueError:
-        value = None
-    if value is None or not 0 <= value <= _SEED_MAX:
-        raise argparse.ArgumentTypeError(f"expected an integer in 0..{_SEED_MAX} (2**32 - 1), got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..{SEED_MAX} (2**32 - 1), got {text!r}") from None
 
 
 def _steps(text: str) -> int:
@@ -280,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("evolve", help="evolve a controller for a scenario")
     q.add_argument("scenario")
-    q.add_argument("--dim", type=int, default=2, choices=(1, 2, 3))
+    q.add_argument("--dim", type=int, default=2, choices=DIMS)
     q.add_argument("--seed", type=_seed, default=0, help="run seed, 0..2**32-1")
     q.add_argument("--out", help="archive path (default archive/<scenario>-<dim>d-seed<k>.h5)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing archive")
@@ -299,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("batch", help="run every (dim, seed) pair and summarise per dimension")
     q.add_argument("scenario")
-    q.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3], choices=(1, 2, 3))
+    q.add_argument("--dims", type=int, nargs="+", default=list(DIMS), choices=DIMS)
     q.add_argument("--seeds", type=parse_seeds, default=[0])
     q.add_argument("--out-dir", default=str(DEFAULT_ARCHIVE_DIR))
     q.add_argument("--allow-unequal-footing", action="store_true",

@@ -142,10 +142,14 @@ def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_ch
 
 
 def test_bad_arguments_fail_before_any_run(tmp_path, tiny):
-    with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
+    with pytest.raises(ValueError, match="dim: expected 1, 2 or 3, got 4"):
         run_batch(tiny, dims=(1, 4), out_dir=tmp_path)
-    with pytest.raises(ValueError, match="seeds: expected distinct integers >= 0"):
+    with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
+        run_batch(tiny, dims=(2, 2), out_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"seed: expected an integer in 0\.\.4294967295 \(2\*\*32 - 1\), got -1"):
         run_batch(tiny, seeds=(-1,), out_dir=tmp_path)
+    with pytest.raises(ValueError, match="seeds: expected distinct integers"):
+        run_batch(tiny, seeds=(3, 3), out_dir=tmp_path)
     with pytest.raises(ValueError, match="CartPole-v1"):
         run_batch({**tiny, "env": {"id": "CartPol-v1"}}, out_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
