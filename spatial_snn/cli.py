@@ -144,7 +144,8 @@ def _report(res) -> None:
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
     from .runs.scenarios import check_run_args, stored_scenario
-    from .store.archive import check_env_id, open_run
+    from .store.genome_io import check_env_id
+    from .store.run_reader import open_run
 
     args.archive = Path(args.path)
     with open_run(args.path) as run:
@@ -175,7 +176,7 @@ def _cmd_batch(args) -> int:
 
 def _cmd_inspect(args) -> int:
     from .analysis.inspect import plot, summary
-    from .store.archive import open_run
+    from .store.run_reader import open_run
 
     with open_run(args.path) as run:
         print(summary(run))
@@ -197,7 +198,7 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_pack(args) -> int:
-    from .store.archive import pack_run
+    from .store.pack import pack_run
 
     out = pack_run(args.path, args.to, overwrite=args.overwrite)
     print(f"run packed into one file: {out}")
@@ -205,8 +206,9 @@ def _cmd_pack(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .store.archive import open_run, save_genome
     from .store.controller import champion_env_steps, champion_moments, champion_task
+    from .store.genome_io import save_genome
+    from .store.run_reader import open_run
     from .tasks.evaluation import task_meta
 
     if Path(args.to).suffix == ".nir":

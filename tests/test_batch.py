@@ -10,7 +10,7 @@ from spatial_snn.analysis.summary import summarise
 from spatial_snn.runs.batch import run_batch
 from spatial_snn.runs.equal_footing import check_footing, network_footing
 from spatial_snn.runs.scenarios import scenario_from_dict
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 
 @pytest.fixture
@@ -169,9 +169,9 @@ def test_summary_of_one_seed_has_zero_std_and_nan_without_champion():
 
 def test_equal_footing_check_refuses_distributions_that_differ_and_names_the_way_out(tmp_path, tiny, monkeypatch):
     from spatial_snn.runs import batch
-    from spatial_snn.space.connectivity import ConnectivityRule
     from spatial_snn.space.footing import footing_samples
     from spatial_snn.space.layout import GenomeSpec
+    from spatial_snn.space.rules import ConnectivityRule
 
     sc = scenario_from_dict({**tiny, "network": {"preset": "spatial", "n_hidden": 27, "substeps": 4}})
     footing = network_footing(sc, (1, 3), 4, 2)

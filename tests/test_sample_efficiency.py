@@ -15,8 +15,8 @@ from spatial_snn.runs.setup import resolve
 from spatial_snn.sim.network import Network
 from spatial_snn.space.genome import Genome, Synapses
 from spatial_snn.space.layout import GenomeSpec, random_genome
-from spatial_snn.store.archive import open_run
 from spatial_snn.store.controller import load_controller
+from spatial_snn.store.run_reader import open_run
 from spatial_snn.tasks.encoding import make_decoder, make_encoder
 from spatial_snn.tasks.envs import make_env
 from spatial_snn.tasks.evaluation import rollout

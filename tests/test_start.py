@@ -86,7 +86,7 @@ def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
 
 def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_path, monkeypatch, same):
     import spatial_snn.runs.runner as runner
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
 
     real = runner._evaluate
 
@@ -116,7 +116,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     from spatial_snn.analysis.curves import read_curve
     from spatial_snn.analysis.inspect import summary
     from spatial_snn.cli import main
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
     from spatial_snn.tasks.moments import ObsMoments
 
     normalising = {"kind": "reference", "normalise": True}
@@ -183,7 +183,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
 def test_generation_0_of_a_refinement_tests_the_start_not_its_luckiest_mutant(tmp_path, same):
     """A mutant with a lucky training episode must not replace the start before any test has compared them."""
     from spatial_snn.cli import main
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
 
     first = _cartpole(SOLVED)
     first["evolution"] = {"population": 6, "generations": 2}  # a random start: a mediocre controller

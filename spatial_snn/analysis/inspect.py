@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store.archive import Run
+from ..store.run_reader import Run
 from .png import save_png
 
 

@@ -51,9 +51,10 @@ from numbers import Real
 
 import numpy as np
 
-from ..space.connectivity import ConnectivityRule, sample_pairs
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
+from ..space.rules import ConnectivityRule
+from ..space.sampling import sample_pairs
 
 _PROBABILITIES = (
     "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "perturb_rate", "position_rate",
@@ -144,12 +145,12 @@ class MutationParams:
 
 
 # ------------------------------------------------------------------ checks
-def _check_genome(g, name: str) -> None:
+def check_genome(g, name: str) -> None:
     if not isinstance(g, Genome):
         raise TypeError(f"{name}: expected a Genome, got {type(g).__name__}")
 
 
-def _check_rng(rng) -> None:
+def check_rng(rng) -> None:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected np.random.Generator (default_rng(seed)), got {type(rng).__name__}")
 
@@ -295,8 +296,8 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
     -------
     Genome with the same ``n``, ``n_inputs``, ``n_outputs`` and ``dim``.
     """
-    _check_genome(genome, "genome")
-    _check_rng(rng)
+    check_genome(genome, "genome")
+    check_rng(rng)
     if not isinstance(params, MutationParams):
         raise TypeError(f"params: expected MutationParams, got {type(params).__name__}")
     if not isinstance(ranges, ParameterRanges):
@@ -330,7 +331,7 @@ def move_positions(
     come first. Positions in a periodic box are not folded back: every
     distance is minimum-image, so folding would change nothing.
     """
-    _check_rng(rng)
+    check_rng(rng)
     if not isinstance(params, MutationParams):
         raise TypeError(f"params: expected MutationParams, got {type(params).__name__}")
     positions = np.array(positions, dtype=np.float64)

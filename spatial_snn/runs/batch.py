@@ -28,11 +28,12 @@ from pathlib import Path
 
 from ..analysis.summary import format_table, plot_summary, reached_target, read_record, summarise, write_csv
 from ..space.footing import format_footing
-from ..store.archive import open_run
+from ..store.run_reader import open_run
 from .arguments import check_dims, check_seeds
-from .equal_footing import _FOOTING_SAMPLES, check_footing, footing_note, network_footing
+from .equal_footing import FOOTING_SAMPLES, check_footing, footing_note, network_footing
+from .paths import archive_path
 from .runner import evolve
-from .scenarios import Scenario, archive_path, as_scenario, stored_scenario
+from .scenarios import Scenario, as_scenario, stored_scenario
 from .setup import resolve
 from .start import fit_start, load_start
 
@@ -101,7 +102,7 @@ def run_batch(
     setup = resolve(sc, dims[0], seeds[0])  # a broken scenario fails here, in a second
     footing = network_footing(sc, dims, setup.n_inputs, setup.n_outputs)
     note = footing_note(sc, footing)
-    print(f"Random genomes per dimension ({_FOOTING_SAMPLES} each):", flush=True)
+    print(f"Random genomes per dimension ({FOOTING_SAMPLES} each):", flush=True)
     print(format_footing({d: footing[d]["samples"] for d in footing}), flush=True)
     if equal_footing:
         check_footing(sc, footing)

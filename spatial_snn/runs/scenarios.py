@@ -31,12 +31,11 @@ import numpy as np
 
 from ..evo.evolution import EvolutionConfig
 from ..evo.variation import MutationParams
-from ..space.connectivity import ConnectivityRule
 from ..space.layout import PLACEMENTS, GenomeSpec
+from ..space.rules import ConnectivityRule
 from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
 from .arguments import check_dim, check_seed
-from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
 
 PRESETS = ("reference", "spatial")
 #: Upper bounds of sizes, lifted by the scenario key ``allow_large = true``.

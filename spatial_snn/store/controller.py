@@ -17,7 +17,9 @@ import numpy as np
 from ..space.genome import Genome
 from ..tasks.evaluation import Task, task_from_meta
 from ..tasks.moments import ARRAY_NAMES, ObsMoments
-from .archive import ArchiveFormatError, load_genome, open_run
+from .genome_io import load_genome
+from .h5io import ArchiveFormatError
+from .run_reader import open_run
 
 
 def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:

@@ -31,7 +31,7 @@ from .genome_io import check_env_id, read_genomes
 from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "check_env_id", "list_parts", "open_run"]
+__all__ = ["Run", "list_parts", "open_run"]
 
 
 def open_run(path, *, allow_import=()) -> Run:

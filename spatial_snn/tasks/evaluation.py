@@ -29,8 +29,8 @@ import numpy as np
 
 from ..evo.pruning import compact
 from ..space.codec import decode_batch, encode_batch
-from ..space.connectivity import ConnectivityRule
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.rules import ConnectivityRule
 from .backends import make_batch
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
 from .moments import ObsMoments
