@@ -440,7 +440,8 @@ FUZZ = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from spatial_snn.store.archive import ArchiveFormatError, open_run
+    from spatial_snn.store.h5io import ArchiveFormatError
+    from spatial_snn.store.run_reader import open_run
 
     src, work, n_cases, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 

@@ -96,7 +96,8 @@ DRIVER = textwrap.dedent(
     import numpy as np
     from spatial_snn.runs.runner import evolve
     from spatial_snn.runs.scenarios import scenario_from_dict
-    from spatial_snn.store.archive import ArchiveFormatError, open_run
+    from spatial_snn.store.h5io import ArchiveFormatError
+    from spatial_snn.store.run_reader import open_run
 
     work = sys.argv[1]
     shim = ctypes.CDLL(None)

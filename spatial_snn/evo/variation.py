@@ -219,7 +219,7 @@ def _unit_rule(rule: ConnectivityRule, io: bool) -> ConnectivityRule:
 def _add_spatial(genome: Genome, name: str, syn: Synapses, p: float, rng):
     """Absent pairs, each added with probability ``p * p(d) / p0`` under the genome's rule.
 
-    Candidates are drawn by :func:`~spatial_snn.space.connectivity.sample_pairs` with
+    Candidates are drawn by :func:`~spatial_snn.space.sampling.sample_pairs` with
     probability ``p(d) / p0`` (within the rule's radius), then kept with
     probability ``p``; existing pairs are dropped.
     """

@@ -91,7 +91,7 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
     the recurrent synapses, the mean input and output synapse counts, and
     ``init_input_fan_out`` / ``init_output_fan_in``, the expected synapses per
     input channel / output unit given the drawn positions
-    (:func:`~spatial_snn.space.connectivity.mean_fan_out`; ``n exp(-2)`` in the
+    (:func:`~spatial_snn.space.calibration.mean_fan_out`; ``n exp(-2)`` in the
     reference layout), and ``samples``, the distributions of
     :func:`~spatial_snn.space.footing.footing_samples` (from other genomes of
     the same seed).

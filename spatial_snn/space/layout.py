@@ -2,7 +2,7 @@
 
 A spec fixes the hidden-neuron count, the embedding dimension, the placement
 of neurons (``grid``, ``jittered`` grid or ``uniform`` in the grid's cells),
-the :class:`~spatial_snn.space.connectivity.ConnectivityRule`, the ranges of the
+the :class:`~spatial_snn.space.rules.ConnectivityRule`, the ranges of the
 initial parameters and the excitatory fraction.
 
 The grid has spacing 1 and sides ``grid_shape = (s_0, ..., s_{dim-1})``, as

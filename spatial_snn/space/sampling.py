@@ -1,7 +1,7 @@
 """Spatial-index sampling: candidate pairs within a radius and random edges (calibration is in
 :mod:`~spatial_snn.space.calibration`).
 
-For a :class:`~spatial_snn.space.connectivity.ConnectivityRule` with probability
+For a :class:`~spatial_snn.space.rules.ConnectivityRule` with probability
 ``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius ``r =
 rule.radius(io, dim)`` (``p(r) <= cutoff`` and at most a fraction ``cutoff``
 of the expected degree beyond ``r``; see :mod:`~spatial_snn.space.connectivity`):

@@ -11,7 +11,7 @@ Three kinds of HDF5 file carry a ``format`` root attribute:
   user's path (config, seed, dim, ``run_data/``) whose generations are
   immutable part files in the directory ``<path>.d/``; ``format_version`` 1
   is one self-contained file (what the writer before the part files
-  produced, and what :func:`~.archive.pack_run` produces).
+  produced, and what :func:`~.pack.pack_run` produces).
 * ``spatial-snn-run-part``: one part file, ``gen-NNNNNN.h5`` (a generation,
   with the champion it made, if any), ``champion-NNNNNN-K.h5`` (a champion
   recorded after generation ``NNNNNN`` was committed) or ``index.h5`` (the
