@@ -26,6 +26,16 @@ def test_every_constant_states_its_source_and_whether_it_was_checked():
         Device("x", "x", *(Constant(1.0, "s", "w", False),) * 4, count="dense", why_count="")
 
 
+
+def test_a_device_without_a_per_operation_constant_says_what_was_read_and_gets_no_estimate():
+    for key in ("loihi2", "spinnaker2", "xylo"):
+        dev = DEVICES[key]
+        assert dev.e_ac.value is None and not dev.e_ac.verified
+        assert dev.e_ac.where.startswith("read") and "arXiv" in dev.e_ac.where  # the primary sources read
+        assert dev.e_ac.note  # why no figure could be taken or derived
+        est = device_energy(dev, acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0)
+        assert est["pj_per_env_step"] is None and est["pj_per_substep"] is None and est["power_uw"] is None
+
 def test_estimates_by_hand_from_counts_and_table():
     loihi = device_energy(DEVICES["loihi"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
                           control_rate=50.0)
