@@ -72,6 +72,14 @@ def _missing(where: str, note: str = _NONE) -> Constant:
 
 
 _AS_E_AC = "see e_ac"
+_HOEPPNER19 = ("S. Hoeppner et al., 'Dynamic Power Management for Neuromorphic Many-Core Systems', IEEE "
+               "Transactions on Circuits and Systems I 66(8), 2019 (arXiv 1903.08941)")
+_SPINNAKER2_NOTE = ("value as KerasSpiking's device table gives it (nengo/keras-spiking, keras_spiking/"
+                    "model_energy.py, ModelEnergy.devices, citing this paper), the one transcription found; the "
+                    "paper's body not read here (its abstract gives only savings: 75% less PE power, "
+                    "80% less baseline power, 50% less energy per neuron and synapse computation); a 28 nm test chip, "
+                    "not the 22 nm SpiNNaker2, whose own papers read here (arXiv 2103.08392, 2401.04491, 1911.02385: "
+                    "abstracts) give no energy per event")
 DEVICES: dict[str, Device] = {
     "digital-45nm": Device(
         "digital-45nm", "45 nm digital (float32)",
@@ -106,17 +114,14 @@ DEVICES: dict[str, Device] = {
         e_mac=_missing(_AS_E_AC), e_mem=_missing(_AS_E_AC), e_neuron=_missing(_AS_E_AC),
         count="hooks", why_count="as Loihi"),
     "spinnaker2": Device(
-        "spinnaker2", "SpiNNaker2 (22 nm FDSOI)",
-        e_ac=_missing(
-            "read (abstracts): Hoeppner et al., 'The SpiNNaker 2 Processing Element Architecture for Hybrid "
-            "Digital Neuromorphic Computing', arXiv 2103.08392 (2021); Gonzalez et al., 'SpiNNaker2: A "
-            "Large-Scale Neuromorphic System for Event-Based and Asynchronous Machine Learning', arXiv 2401.04491 "
-            "(2024); Hoeppner et al., 'Dynamic Power Management for Neuromorphic Many-Core Systems', IEEE TCAS-I "
-            "2019 (arXiv 1903.08941)",
-            "no absolute energy per event in what was read: the 2019 paper, on a 28 nm four-PE prototype rather "
-            "than the 22 nm chip, gives only savings (75% less PE power, 80% less baseline power, 50% less energy "
-            "per neuron and synapse computation), and a per-operation energy cannot be derived from ratios"),
-        e_mac=_missing(_AS_E_AC), e_mem=_missing(_AS_E_AC), e_neuron=_missing(_AS_E_AC),
+        "spinnaker2", "SpiNNaker2 (28 nm prototype figures)",
+        e_ac=Constant(450.0, _HOEPPNER19, "energy per synaptic event, on the 28 nm four-PE SpiNNaker2 prototype "
+                      "(neuron and synapse code in software, per-core DVFS)", False, _SPINNAKER2_NOTE),
+        e_mac=Constant(450.0, _HOEPPNER19, "as e_ac: an input current reaches the cores as synaptic events too",
+                       False, _SPINNAKER2_NOTE),
+        e_mem=Constant(None, _HOEPPNER19, "", False, "not given apart; a measured per-event energy of a processor "
+                       "that fetches its synapse rows likely includes the fetch (our reading)"),
+        e_neuron=Constant(2190.0, _HOEPPNER19, "energy per neuron update, same prototype", False, _SPINNAKER2_NOTE),
         count="hooks", why_count="time-stepped: the input is applied every time step"),
     "xylo": Device(
         "xylo", "SynSense Xylo Audio 2 (28 nm)",
