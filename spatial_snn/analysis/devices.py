@@ -62,8 +62,9 @@ class Device:
 _HOROWITZ = "M. Horowitz, 'Computing's energy problem (and what we can do about it)', ISSCC 2014"
 _DAVIES = "M. Davies et al., 'Loihi: A Neuromorphic Manycore Processor with On-Chip Learning', IEEE Micro 38(1), 2018"
 _LOIHI_NOTE = ("pre-silicon SDF/SPICE simulation at 0.75 V, stated as consistent with early silicon; only the "
-               "paper's first page was readable here, so the value is as two independent third-party "
-               "transcriptions of Table 2 give it (SANA-FE's Loihi architecture file, a constants audit)")
+               "paper's first page was readable here, so the value is as independent third-party "
+               "transcriptions of Table 2 give it (SANA-FE's Loihi architecture file, a constants audit; "
+               "KerasSpiking's device table has the same 23.6 pJ and 81 pJ active)")
 _NONE = "no per-operation energy in a primary source read here"
 
 
