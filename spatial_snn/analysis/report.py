@@ -181,7 +181,8 @@ def format_report(rep: dict) -> str:
               "docs/efficiency.md; static power not included):"]
     for key, d in rep.get("devices", {}).items():
         if d["pj_per_env_step"] is None:
-            lines.append(f"  {d['device']}: n/a (no published per-operation energy found)")
+            lines.append(f"  {d['device']}: n/a (no energy per operation in a primary source read; "
+                         "docs/efficiency.md says what was read)")
             continue
         dev = devices.DEVICES[key]
         used = [c for c in (dev.e_ac, dev.e_mac, dev.e_mem, dev.e_neuron) if c.value is not None]
