@@ -14,7 +14,7 @@ from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.runs.searching import stored_centre
 from spatial_snn.space.genome import Genome
 from spatial_snn.store import schema
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 STRATEGIES = [s for s in SEARCHES if s != "ga"]
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")

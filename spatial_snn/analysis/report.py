@@ -8,7 +8,12 @@ sub-step by sub-step, and gathers:
 
 * the NeuroBench metrics and energy estimates (:mod:`.metrics`) from the
   kernel counters of the ``episodes`` episodes (MACs use the share of env
-  steps on which each input channel was non-zero in the recorded episode);
+  steps on which each input channel was non-zero in the recorded episode),
+  with the synaptic operations counted twice: as the kernel computes them
+  (input MACs once per env step) and as a NeuroBench hook count (every
+  sub-step);
+* energy per env step on each device of :mod:`.devices`, priced on the
+  count that device uses;
 * wiring and graph structure (:mod:`.structure`);
 * optionally both pictures (:mod:`.figures`).
 
@@ -25,13 +30,14 @@ import numpy as np
 
 from ..evo import seeding
 from ..evo.pruning import compact
-from ..sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, set_threads
+from ..sim.kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
+from ..sim.network import set_threads
 from ..store.controller import load_controller
 from ..tasks.envs import make_env
 from ..tasks.evaluation import rollout
-from . import metrics
+from . import devices, metrics
 from .recording import control_rate, record_episode
-from .replay import _REPLAY_STREAM
+from .replay import REPLAY_STREAM
 
 
 def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int = 20,
@@ -65,7 +71,7 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
     path = Path(path)
     genome, task, info = load_controller(path)
     set_threads(1)  # one small network: numba's thread team only adds launch overhead
-    seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=int(episodes), replace=False)
+    seeds = seeding.rng(seed, REPLAY_STREAM).choice(2**30, size=int(episodes), replace=False)
     ev = rollout(task, [genome], seeds)
     counts = ev.counters[0]
     steps = int(ev.lengths.sum())
@@ -91,6 +97,10 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
                     "std": float(ev.returns.std()), "env_steps": steps},
         "neurobench": nb,
         "energy": metrics.energy(nb["acs_per_step"], nb["macs_per_step"], rate, energy),
+        "devices": {key: devices.device_energy(dev, acs=nb["acs_per_step"], macs_kernel=nb["macs_per_step"],
+                                               substeps=task.substeps, neuron_updates=nb["neuron_updates_per_step"],
+                                               control_rate=rate)
+                    for key, dev in devices.DEVICES.items()},
         "structure": structure.structure(genome, nulls=nulls),
     }
     if figures is not None:
@@ -118,9 +128,11 @@ def _fmt(v) -> str:
 _ROWS = [
     ("returns", "mean", "return (mean over episodes)"), ("returns", "std", "return (std)"),
     ("returns", "episodes", "episodes"), ("returns", "env_steps", "environment steps"),
-    ("neurobench", "synaptic_ops_per_step", "synaptic ops / env step (ACs + MACs)"),
+    ("neurobench", "synaptic_ops_per_step", "synaptic ops / env step, kernel count (ACs + MACs)"),
     ("neurobench", "acs_per_step", "  ACs / env step (spikes x outgoing synapses)"),
-    ("neurobench", "macs_per_step", "  MACs / env step (non-zero inputs x input weights)"),
+    ("neurobench", "macs_per_step", "  MACs / env step, input current once per env step"),
+    ("neurobench", "synaptic_ops_per_step_hooks", "synaptic ops / env step, NeuroBench hook count"),
+    ("neurobench", "macs_per_step_hooks", "  MACs / env step, input current every sub-step"),
     ("neurobench", "spikes_per_step", "spikes / env step"),
     ("neurobench", "activation_sparsity", "activation sparsity (silent neuron-sub-steps)"),
     ("neurobench", "connection_sparsity", "connection sparsity (self-connections excluded)"),
@@ -129,9 +141,9 @@ _ROWS = [
     ("neurobench", "footprint_bytes", "footprint, bytes (parameters + buffers)"),
     ("neurobench", "neuron_updates_per_step", "neuron updates / env step"),
     ("neurobench", "execution_rate_hz", "execution rate, sub-steps/s for real time"),
-    ("energy", "energy_ops_45nm_pj_per_step", "energy / env step, 45 nm ops (pJ)"),
-    ("energy", "energy_neuromorphic_pj_per_step", "energy / env step, neuromorphic SOPs (pJ)"),
-    ("energy", "energy_memory_inclusive_pj_per_step", "energy / env step, 45 nm + weight fetches (pJ)"),
+    ("energy", "energy_ops_45nm_pj_per_step", "energy / env step, 45 nm ops, kernel count (pJ)"),
+    ("energy", "energy_neuromorphic_pj_per_step", "energy / env step, neuromorphic SOPs, kernel count (pJ)"),
+    ("energy", "energy_memory_inclusive_pj_per_step", "energy / env step, 45 nm + weight fetches, kernel count (pJ)"),
     ("energy", "power_memory_inclusive_uw", "power in real time, 45 nm + fetches (uW)"),
     ("structure", "wiring_length", "wiring length, sum of d (all synapses)"),
     ("structure", "wiring_cost", "wiring cost, sum of |w| d (all synapses)"),
@@ -165,6 +177,19 @@ def format_report(rep: dict) -> str:
         rows.append(("graph note", s["graph_note"]))
     width = max(len(r[0]) for r in rows)
     lines += [f"{label:<{width}}  {value}" for label, value in rows]
+    lines += ["", "device estimates per env step (one action; analysis/devices.py, constants and sources in "
+              "docs/efficiency.md; static power not included):"]
+    for key, d in rep.get("devices", {}).items():
+        if d["pj_per_env_step"] is None:
+            lines.append(f"  {d['device']}: n/a (no energy per operation in a primary source read; "
+                         "docs/efficiency.md says what was read)")
+            continue
+        dev = devices.DEVICES[key]
+        used = [c for c in (dev.e_ac, dev.e_mac, dev.e_mem, dev.e_neuron) if c.value is not None]
+        checked = "verified" if all(c.verified for c in used) else "unverified"
+        lines.append(f"  {d['device']}: {_fmt(d['pj_per_env_step'])} pJ ({_fmt(d['pj_per_substep'])} pJ per "
+                     f"sub-step, {_fmt(d['power_uw'])} uW), {d['count']} count ({_fmt(d['acs'])} ACs + "
+                     f"{_fmt(d['macs'])} MACs), priced: {', '.join(d['priced'])}; constants {checked}")
     if "figures" in rep:
         lines += ["", f"figures: {rep['figures']['network']}, {rep['figures']['episode']}"]
     return "\n".join(lines)

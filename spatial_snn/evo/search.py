@@ -28,7 +28,10 @@ from ..space.settings import check, document, setting
 from . import seeding
 from .edge_codec import PRIORS, EdgeCodec
 from .gene_vector import BOUNDS, GeneVector, GeneVectorSpec
-from .strategies import STRATEGIES, Optimizer, ars, ec, open_es, pgpe, sep_cma_es, state_arrays, state_from_arrays
+from .strategies import ars, ec, open_es, pgpe, sep_cma_es
+from .strategies.common import state_arrays, state_from_arrays
+from .strategies.optimizers import Optimizer
+from .strategies.registry import STRATEGIES
 
 #: What ``search.strategy`` may name: today's GA or one of the strategies.
 SEARCHES = ("ga", *STRATEGIES)
@@ -137,7 +140,7 @@ def strategy_params(name: str, population: int, settings: dict | None = None):
     """``STRATEGIES[name].Params`` from a population size and a dict of settings.
 
     ``settings`` keys are the Params fields; ``optimizer`` may be a dict of
-    :class:`~.strategies.Optimizer` fields. ARS takes ``population`` as
+    :class:`~.strategies.optimizers.Optimizer` fields. ARS takes ``population`` as
     ``2 * directions``. Unknown keys are one ValueError naming the nearest.
     """
     if name not in STRATEGIES:
@@ -173,7 +176,7 @@ class Search:
     Parameters
     ----------
     name : str
-        A key of :data:`~.strategies.STRATEGIES`.
+        A key of :data:`~.strategies.registry.STRATEGIES`.
     params
         That strategy's ``Params``.
     codec : GeneVector or EdgeCodec

@@ -30,7 +30,7 @@ from ..evo.evolution import GeneticAlgorithm, Offspring
 from ..evo.search import STRATEGY_ORIGIN, Search, make_search, plateaued
 from ..space.genome import Genome
 from ..store import schema
-from ..store.archive import open_run
+from ..store.run_reader import open_run
 from .scenarios import stored_scenario
 from .setup import RunSetup, resolve
 from .start import load_start

@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 
 from .._version import __version__
-from .schema import FORMAT_VERSION, GENOME_FORMAT_NAME, LIBVER, MAX_VERSION  # noqa: F401 - re-exported
+from .schema import FORMAT_VERSION, GENOME_FORMAT_NAME, MAX_VERSION
 
 #: What h5py and the checks raise on a damaged file; readers turn these into
 #: :class:`ArchiveFormatError`.

@@ -17,10 +17,11 @@ import os
 
 import numpy as np
 
-from ..space.connectivity import ConnectivityRule, build, synapse_distances
+from ..space.connectivity import build, synapse_distances
 from ..space.genome import Genome, Synapses
+from ..space.rules import ConnectivityRule
 from ..tasks.evaluation import Task, task_from_meta
-from .nir_io import FORMAT, NIRImportError, _nir
+from .nir_io import FORMAT, NIRImportError, nir_package
 
 __all__ = ["from_nir", "read_nir"]
 
@@ -223,7 +224,7 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
         neuron's outgoing weights, delays that are not whole steps; the message
         names the node.
     """
-    nir = _nir()
+    nir = nir_package()
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph, got {type(graph).__name__}")
     inp, w_in_name, lif_name, branches, w_out_name, out = _structure(graph)
@@ -298,7 +299,7 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
 # -------------------------------------------------------------------- files
 def read_nir(path) -> tuple[Genome, Task | None]:
     """``from_nir(nir.read(path))``, with a clear error for a file that is not a NIR graph."""
-    nir = _nir()
+    nir = nir_package()
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such NIR file")

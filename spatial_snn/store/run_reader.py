@@ -9,7 +9,7 @@ Two layouts (:mod:`.schema`, ``docs/archive.md``), one reader:
   the index), the history is read from their ``stats``, and the champion is
   the last one committed (inside a generation's part, or a champion part).
 * a *packed* run (``format_version`` 1): one self-contained file, as written
-  by the single-file writer of before and by :func:`~.archive.pack_run`.
+  by the single-file writer of before and by :func:`~.pack.pack_run`.
 
 Every count is bounded by what the files hold before anything is allocated,
 every dataset's checksum is verified, and any damage ends in one
@@ -31,7 +31,7 @@ from .genome_io import check_env_id, read_genomes
 from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "check_env_id", "list_parts", "open_run"]
+__all__ = ["Run", "list_parts", "open_run"]
 
 
 def open_run(path, *, allow_import=()) -> Run:

@@ -26,14 +26,14 @@ from .schema import FORMAT_NAME, HISTORY_KEYS
 from .writer_lock import WriterLock
 
 
-def _normalise(config) -> str:
+def config_json(config) -> str:
     try:
         return json.dumps(config, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"config: expected a JSON-serialisable dict ({one_line(exc)})") from exc
 
 
-class _Opening:
+class WriterOpening:
     """Opening a run for :class:`~spatial_snn.store.archive.RunWriter`, which inherits these methods.
 
     They set and use the writer's attributes (``path``, ``parts_dir``,
@@ -103,7 +103,7 @@ class _Opening:
             )
         for name in parts:  # the last generation first: an interrupted delete leaves a prefix
             os.unlink(os.path.join(self.parts_dir, name))
-        self.dim, self.seed, self.config = dim, seed, json.loads(_normalise(config))
+        self.dim, self.seed, self.config = dim, seed, json.loads(config_json(config))
         # the header appears with its run data: now if given, else at the first commit (or close),
         # so a kill in between leaves no run rather than one without its observation bounds
         self._run_data = dict(run_data)
@@ -125,9 +125,9 @@ class _Opening:
                         f"{name}: the run was written with {stored[name]}, got {given}; "
                         "pass the stored value or start a new run"
                     )
-            if config is not None and _normalise(config) != _normalise(run.config):
+            if config is not None and config_json(config) != config_json(run.config):
                 keys = sorted(k for k in set(config) | set(run.config)
-                              if _normalise(config.get(k)) != _normalise(run.config.get(k)))
+                              if config_json(config.get(k)) != config_json(run.config.get(k)))
                 raise ValueError(
                     f"config: differs from the stored one in {keys}; resume with Run.config or start a new run"
                 )

@@ -26,7 +26,7 @@ import numpy as np
 
 from ...space.settings import setting
 from . import optimizers
-from ._common import check_candidates, check_fitness, check_x0, positive
+from .common import check_candidates, check_fitness, check_x0, positive
 from .optimizers import Optimizer
 
 NAME = "ars"

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...space.settings import setting
 from . import optimizers
-from ._common import centred_ranks, check_candidates, check_fitness, population_size
+from .common import centred_ranks, check_candidates, check_fitness, population_size
 from .optimizers import Optimizer
 
 NAME = "ec"

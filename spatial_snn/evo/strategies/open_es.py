@@ -24,7 +24,7 @@ import numpy as np
 
 from ...space.settings import setting
 from . import optimizers
-from ._common import (
+from .common import (
     centred_ranks,
     check_candidates,
     check_fitness,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...space.settings import setting
-from ._common import positive, unit_interval
+from .common import positive, unit_interval
 
 OPTIMIZERS = ("sgd", "adam", "clipup")
 
