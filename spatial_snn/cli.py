@@ -238,8 +238,9 @@ def _export_nir(args) -> int:
     from .store.nir_trace import golden_trace, write_nir
 
     genome, task, _ = load_controller(args.path)
+    graph = to_nir(genome, task)  # refuses (plasticity, ...) before any episode runs or anything is written
     trace = golden_trace(genome, task, seed=args.trace_seed, steps=args.trace) if args.trace else None
-    write_nir(args.to, to_nir(genome, task), trace, overwrite=args.overwrite)
+    write_nir(args.to, graph, trace, overwrite=args.overwrite)
     print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else ""))
     return 0
 

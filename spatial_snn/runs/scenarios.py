@@ -125,9 +125,15 @@ class NetworkConfig:
     substeps: int = setting(64, "Network sub-steps per environment step (published: 64, CartPole 4).",
                             "sub-steps", low=1, high=10_000, integer=True)
     dt: float = setting(1e-3, "Time step of the neuron model.", "s", low=0, high=0.1, low_open=True)
+    plasticity: bool = setting(False, "Tsodyks-Markram short-term plasticity: each neuron's outgoing synapses "
+                               "scale with its release u x, with genes U, tau_f, tau_d per neuron that evolve like "
+                               "the other neuron parameters (docs/plasticity.md); false: static synapses "
+                               "(published).")
 
     def __post_init__(self):
         check(self, "network")
+        if not isinstance(self.plasticity, bool):
+            raise ValueError(f"network.plasticity: expected true or false, got {self.plasticity!r}")
         if self.io_degree is not None:
             if self.preset == "reference":
                 raise ValueError(
@@ -152,7 +158,7 @@ class NetworkConfig:
         else:
             base = GenomeSpec.spatial(dim, self.n_hidden, self.mean_degree or 4.0, self.io_degree)
         rule_changes = {"conduction_speed": self.conduction_speed, "max_delay": self.max_delay}
-        changes = {"excitatory_fraction": self.excitatory_fraction}
+        changes = {"excitatory_fraction": self.excitatory_fraction, "plasticity": self.plasticity}
         if self.io_length is not None:
             rule_changes["io_length"] = self.io_length
             changes["io_degree"] = None  # a fixed io length, not calibrated
