@@ -279,3 +279,28 @@ def test_nir_export_of_a_plastic_champion_refuses_and_writes_nothing(tmp_path, c
     err = capsys.readouterr().err
     assert "NIR has no plasticity primitive" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plastic.h5"]
+
+
+# ------------------------------------------------------------------ end to end
+def test_a_plastic_run_resumes_exactly_and_its_champion_replays(tmp_path, tiny_scenario):
+    from spatial_snn.analysis.inspect import summary
+    from spatial_snn.analysis.replay import replay
+    from spatial_snn.runs.runner import evolve
+    from spatial_snn.runs.scenarios import scenario_from_dict
+    from spatial_snn.store.archive import open_run
+
+    sc = scenario_from_dict(tiny_scenario(network={"substeps": 4, "plasticity": True}))
+    whole = evolve(sc, seed=5, workers=1, archive=tmp_path / "whole.h5")
+    evolve(sc, seed=5, workers=1, generations=1, archive=tmp_path / "cut.h5")
+    resumed = evolve(sc, seed=5, workers=1, archive=tmp_path / "cut.h5", resume=True)
+    for k in ("best", "mean", "test"):
+        np.testing.assert_array_equal(whole.history[k], resumed.history[k], err_msg=k)
+    with open_run(tmp_path / "whole.h5") as a, open_run(tmp_path / "cut.h5") as b:
+        ga, gb = a.champion()[0], b.champion()[0]
+        assert ga.plastic
+        for name in STP_PARAMS:
+            np.testing.assert_array_equal(getattr(ga, name), getattr(gb, name))
+    assert np.array_equal(replay(tmp_path / "whole.h5", episodes=2, seed=3),
+                          replay(tmp_path / "cut.h5", episodes=2, seed=3))
+    with open_run(tmp_path / "whole.h5") as run:
+        assert "Tsodyks-Markram" in summary(run)
