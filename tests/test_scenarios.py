@@ -27,6 +27,8 @@ TASKS = {
     "walker2d": "Walker2d-v5",
     "ant": "Ant-v5",
 }
+#: Tasks of ours with variants only (no default at the top of scenarios/).
+VARIANT_TASKS = {"cue-delay": "SpatialSNN/CueDelay-v0"}
 SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
 #: Our defaults at the top of scenarios/, the published presets and variants in its subfolders, and the
 #: recipes of shipped genomes beside them.
@@ -67,9 +69,12 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem
-    for variant in ("-reference", "-equal-degree", "-efficiency", "-spatial", "-refine", "-4m", "-adapt", "-floor"):
+    for variant in ("-stp", "-pomdp", "-reference", "-equal-degree", "-efficiency", "-spatial", "-refine", "-4m",
+                    "-adapt", "-floor"):
         task = task.removesuffix(variant)
-    assert sc.env.id == TASKS[task]
+    assert sc.env.id == {**TASKS, **VARIANT_TASKS}[task]
+    assert sc.network.plasticity == path.stem.endswith("-stp")
+    assert bool(sc.env.hide_obs) == ("-pomdp" in path.stem)
     assert path.read_text().startswith("# ")
 
 

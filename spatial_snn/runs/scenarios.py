@@ -45,6 +45,7 @@ from ..space.layout import PLACEMENTS, GenomeSpec
 from ..space.settings import Key, check, document, keys_of, setting
 from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
+from ..tasks.envs import HIDE_OBS, split_hidden
 from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
 
 PRESETS = ("reference", "spatial")
@@ -77,13 +78,28 @@ class EnvConfig:
     backend: str = setting("auto", "Where training episodes run: gymnasium, envpool (C++ batches; an error if "
                            "EnvPool lacks the id or a keyword argument) or auto (EnvPool where it can, gymnasium "
                            "elsewhere).", choices=BACKENDS)
+    hide_obs: tuple[int, ...] = setting((), "Observation entries hidden from the controller (a partially "
+                                        "observed task), e.g. [1, 3]: CartPole without its velocities; the rest "
+                                        "keep their order. Applies to training, tests and replays alike.", "indices")
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
             raise ValueError(f"env.id: expected a gymnasium id such as 'Hopper-v5', got {self.id!r}")
         if not isinstance(self.kwargs, dict):
             raise ValueError(f"env.kwargs: expected a table of keyword arguments, got {self.kwargs!r}")
+        if HIDE_OBS in self.kwargs:
+            raise ValueError(f"env.kwargs: {HIDE_OBS} is a key of [env] itself, not a keyword argument of the "
+                             f"environment; write `{HIDE_OBS} = {self.kwargs[HIDE_OBS]!r}` under [env]")
+        try:
+            split_hidden({HIDE_OBS: self.hide_obs})  # a list of distinct indices >= 0
+        except ValueError as exc:
+            raise ValueError(f"env.{exc}") from None
         check(self, "env")
+
+    @property
+    def task_kwargs(self) -> dict:
+        """Keyword arguments of :func:`~spatial_snn.tasks.envs.make_env`: ``kwargs``, plus ``hide_obs`` if any."""
+        return {**self.kwargs, HIDE_OBS: list(self.hide_obs)} if self.hide_obs else dict(self.kwargs)
 
 
 @document
@@ -457,7 +473,7 @@ def check_env(env: EnvConfig) -> None:
     ``LunarLander-v3``: the message names the package to install),
     keyword arguments the environment rejects, and unsupported spaces.
     """
-    open_env(env.id, env.kwargs, env.max_episode_steps).close()
+    open_env(env.id, env.task_kwargs, env.max_episode_steps).close()
 
 
 def open_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):
