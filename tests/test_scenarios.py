@@ -237,7 +237,7 @@ OBS_DIMS = {"CartPole-v1": 4, "Hopper-v5": 11}
 
 def _assert_task_follows(task, sc):
     """The task check_scenario returns carries the scenario's settings and usable observation bounds."""
-    assert task.env_id == sc.env.id and task.env_kwargs == dict(sc.env.kwargs)
+    assert task.env_id == sc.env.id and task.env_kwargs == sc.env.task_kwargs  # kwargs, plus hide_obs if any
     assert (task.substeps, task.dt) == (sc.network.substeps, sc.network.dt)
     assert (task.encoder, task.decoder) == (sc.encoder, sc.decoder)
     low, high = np.asarray(task.obs_low), np.asarray(task.obs_high)
