@@ -183,7 +183,9 @@ def _scatter_stp(sp, nsp, p0, row, dn, now, use, kf, kd, su, sx, slast, syn_ptr,
 
     ``use, kf, kd``: ``U``, ``dt / tau_f``, ``dt / tau_d`` of the network's
     neurons (float64); ``su, sx, slast``: its ``u``, ``x`` and sub-step of
-    the last spike, updated in place.
+    the last spike, updated in place. No row prefetching (unlike
+    :func:`_scatter_prefetch`): a plastic genome above ``_PREFETCH_MIN``
+    synapses takes this path too.
     """
     events = 0
     for q in range(nsp):
