@@ -27,6 +27,8 @@ TASKS = {
     "walker2d": "Walker2d-v5",
     "ant": "Ant-v5",
 }
+#: Tasks of ours with variants only (no default at the top of scenarios/).
+VARIANT_TASKS = {"cue-delay": "SpatialSNN/CueDelay-v0"}
 SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
 #: Our defaults at the top of scenarios/, the published presets and variants in its subfolders, and the
 #: recipes of shipped genomes beside them.
@@ -67,10 +69,12 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem
-    for variant in ("-ec-spatial", "-ec-uniform", "-es", "-reference", "-equal-degree", "-efficiency", "-spatial",
-                    "-refine", "-4m", "-adapt", "-floor"):
+    for variant in ("-ec-spatial", "-ec-uniform", "-es", "-stp", "-pomdp", "-reference", "-equal-degree", "-efficiency",
+                    "-spatial", "-refine", "-4m", "-adapt", "-floor"):
         task = task.removesuffix(variant)
-    assert sc.env.id == TASKS[task]
+    assert sc.env.id == {**TASKS, **VARIANT_TASKS}[task]
+    assert sc.network.plasticity == path.stem.endswith("-stp")
+    assert bool(sc.env.hide_obs) == ("-pomdp" in path.stem)
     assert path.read_text().startswith("# ")
 
 
@@ -233,7 +237,7 @@ OBS_DIMS = {"CartPole-v1": 4, "Hopper-v5": 11}
 
 def _assert_task_follows(task, sc):
     """The task check_scenario returns carries the scenario's settings and usable observation bounds."""
-    assert task.env_id == sc.env.id and task.env_kwargs == dict(sc.env.kwargs)
+    assert task.env_id == sc.env.id and task.env_kwargs == sc.env.task_kwargs  # kwargs, plus hide_obs if any
     assert (task.substeps, task.dt) == (sc.network.substeps, sc.network.dt)
     assert (task.encoder, task.decoder) == (sc.encoder, sc.decoder)
     low, high = np.asarray(task.obs_low), np.asarray(task.obs_high)

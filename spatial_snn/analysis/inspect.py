@@ -89,6 +89,8 @@ def summary(run: Run) -> str:
                 f"({genome.n} neurons, {genome.n_inputs} inputs, {genome.n_outputs} outputs)",
             )
         )
+        if genome.plastic:
+            lines.append(("plasticity", _plasticity_line(genome)))
     else:
         tests = h.get("test", np.empty(0))
         tested = tests[np.isfinite(tests)]
@@ -211,3 +213,11 @@ _MARKERS_UP_TO = 12
 def plot(run: Run, out_png: str | os.PathLike) -> Path:
     """Write :func:`figure` to ``out_png`` and return its path."""
     return save_png(figure(run), out_png)
+
+
+def _plasticity_line(genome) -> str:
+    """Medians of a plastic genome's short-term plasticity genes, and how many neurons depress."""
+    use, tau_f, tau_d = genome.stp_use, genome.stp_tau_f, genome.stp_tau_d
+    depressing = int(np.sum(tau_d > tau_f))
+    return (f"Tsodyks-Markram, median U {np.median(use):.2f}, tau_f {1e3 * np.median(tau_f):.0f} ms, "
+            f"tau_d {1e3 * np.median(tau_d):.0f} ms; {depressing} of {genome.n} neurons with tau_d > tau_f")

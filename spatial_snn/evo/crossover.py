@@ -3,7 +3,8 @@
 Within one run genomes keep a fixed number of hidden neuron slots, index
 aligned between individuals (see :mod:`~spatial_snn.evo.variation`): slot
 ``i`` of one parent meets slot ``i`` of the other. A hidden neuron carries its
-parameters, sign, position and outgoing synapses (recurrent and output); an
+parameters (with its short-term plasticity genes, if plastic), sign, position and outgoing
+synapses (recurrent and output); an
 input channel carries its sign, position and outgoing input synapses.
 :func:`crossover` swaps a random half of them (published),
 :func:`geometric_crossover` the ones on one side of a random hyperplane.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from .variation import check_genome, check_rng
 
 _SYN = ("pre", "post", "weight")
@@ -32,6 +33,11 @@ def _check_parents(a, b) -> None:
             "crossover: expected parents of equal shape (n, n_inputs, n_outputs, dim), "
             f"got a = {_shape(a)} and b = {_shape(b)}; cross genomes drawn from one GenomeSpec"
         )
+    if a.plastic != b.plastic:
+        raise ValueError(
+            f"crossover: expected parents both plastic or both static, got a.plastic = {a.plastic} and "
+            f"b.plastic = {b.plastic}; cross genomes drawn from one GenomeSpec"
+        )
 
 
 def _outgoing(base: Synapses, other: Synapses, from_other: np.ndarray) -> Synapses:
@@ -42,7 +48,8 @@ def _outgoing(base: Synapses, other: Synapses, from_other: np.ndarray) -> Synaps
 
 def _mix(base: Genome, other: Genome, swap: np.ndarray, swap_in: np.ndarray) -> Genome:
     """``base`` with hidden neurons ``swap`` and input channels ``swap_in`` taken from ``other``."""
-    fields = {f: np.where(swap, getattr(other, f), getattr(base, f)) for f in _PER_NEURON}
+    names = (*_PER_NEURON, *STP_PARAMS) if base.plastic else _PER_NEURON
+    fields = {f: np.where(swap, getattr(other, f), getattr(base, f)) for f in names}
     return base.replace(
         **fields,
         positions=np.where(swap[:, None], other.positions, base.positions),

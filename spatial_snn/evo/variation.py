@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
 from ..space.rules import ConnectivityRule
 from ..space.sampling import sample_pairs
@@ -82,7 +82,8 @@ class MutationParams:
                                 "radius); if false, uniformly (published).")
     sign_flip: float = setting(0.05, "Probability to flip each hidden neuron's sign.", "probability", low=0, high=1)
     param_resample: float = setting(0.10, "Probability to redraw each of v_th, v_reset, v_leak, tau_mem_inv, "
-                                    "tau_syn_inv of each neuron from its range.", "probability", low=0, high=1)
+                                    "tau_syn_inv (and, in a plastic network, stp_use, stp_tau_f, stp_tau_d) of "
+                                    "each neuron from its range.", "probability", low=0, high=1)
     perturb_rate: float = setting(0.0, "Probability to nudge each weight and each neuron parameter that was not "
                                   "resampled (0 = off, the published GA).", "probability", low=0, high=1)
     perturb_sigma: float = setting(0.05, "Standard deviation of a nudge as a fraction of the gene's range "
@@ -243,8 +244,11 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
 
     Draw order (fixed, so a seed fixes the result): signs, the five parameters
     (resample, nudge), the input, recurrent and output projections (delete,
-    resample, nudge, add), positions. With ``perturb_rate = 0`` nothing is
-    drawn for nudges, so the draws are those of the published operators.
+    resample, nudge, add), positions, and last, for a plastic genome only,
+    the three short-term plasticity genes (resample with ``param_resample``,
+    nudge, like the five parameters). With ``perturb_rate = 0`` nothing is
+    drawn for nudges, so the draws are those of the published operators; a
+    static genome draws nothing for plasticity.
     Structural events use the parent's positions; moved neurons keep their
     synapse genes, and their effective weights follow the new distances
     through :func:`~spatial_snn.space.connectivity.build`.
@@ -267,18 +271,28 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
         raise TypeError(f"params: expected MutationParams, got {type(params).__name__}")
     if not isinstance(ranges, ParameterRanges):
         raise TypeError(f"ranges: expected ParameterRanges, got {type(ranges).__name__}")
-    n = genome.n
-    changes = {"sign": np.where(_events(rng, params.sign_flip, n), -genome.sign, genome.sign)}
-    for name in NEURON_PARAMS:
-        values = getattr(genome, name).copy()
-        redraw = _events(rng, params.param_resample, n)
-        values[redraw] = ranges.draw(name, int(redraw.sum()), rng)
-        _nudge(values, redraw, rng, params, getattr(ranges, name))
-        changes[name] = values
+    changes = {"sign": np.where(_events(rng, params.sign_flip, genome.n), -genome.sign, genome.sign)}
+    changes.update(_mutate_params(genome, NEURON_PARAMS, rng, params, ranges))
     for name in ("input_synapses", "recurrent", "output_synapses"):
         changes[name] = _mutate_projection(genome, name, rng, params, ranges)
     unit = genome.rule.length if genome.rule.scaled else 1.0
-    return genome.replace(positions=move_positions(genome.positions, rng, params, unit), **changes)
+    changes["positions"] = move_positions(genome.positions, rng, params, unit)
+    if genome.plastic:
+        changes.update(_mutate_params(genome, STP_PARAMS, rng, params, ranges))
+    return genome.replace(**changes)
+
+
+def _mutate_params(genome: Genome, names, rng, params: MutationParams, ranges: ParameterRanges) -> dict:
+    """New arrays of the per-neuron parameters ``names``: each value redrawn from its range with
+    probability ``param_resample``, then the others nudged (in this order, parameter by parameter)."""
+    out = {}
+    for name in names:
+        values = getattr(genome, name).copy()
+        redraw = _events(rng, params.param_resample, genome.n)
+        values[redraw] = ranges.draw(name, int(redraw.sum()), rng)
+        _nudge(values, redraw, rng, params, getattr(ranges, name))
+        out[name] = values
+    return out
 
 
 def move_positions(

@@ -49,6 +49,7 @@ from ..space.rules import ConnectivityRule
 from ..space.settings import Key, check, document, key_of, keys_of, setting
 from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
+from ..tasks.envs import HIDE_OBS, split_hidden
 from .arguments import check_dim, check_seed
 
 PRESETS = ("reference", "spatial")
@@ -79,13 +80,28 @@ class EnvConfig:
     backend: str = setting("auto", "Where training episodes run: gymnasium, envpool (C++ batches; an error if "
                            "EnvPool lacks the id or a keyword argument) or auto (EnvPool where it can, gymnasium "
                            "elsewhere).", choices=BACKENDS)
+    hide_obs: tuple[int, ...] = setting((), "Observation entries hidden from the controller (a partially "
+                                        "observed task), e.g. [1, 3]: CartPole without its velocities; the rest "
+                                        "keep their order. Applies to training, tests and replays alike.", "indices")
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
             raise ValueError(f"env.id: expected a gymnasium id such as 'Hopper-v5', got {self.id!r}")
         if not isinstance(self.kwargs, dict):
             raise ValueError(f"env.kwargs: expected a table of keyword arguments, got {self.kwargs!r}")
+        if HIDE_OBS in self.kwargs:
+            raise ValueError(f"env.kwargs: {HIDE_OBS} is a key of [env] itself, not a keyword argument of the "
+                             f"environment; write `{HIDE_OBS} = {self.kwargs[HIDE_OBS]!r}` under [env]")
+        try:
+            split_hidden({HIDE_OBS: self.hide_obs})  # a list of distinct indices >= 0
+        except ValueError as exc:
+            raise ValueError(f"env.{exc}") from None
         check(self, "env")
+
+    @property
+    def task_kwargs(self) -> dict:
+        """Keyword arguments of :func:`~spatial_snn.tasks.envs.make_env`: ``kwargs``, plus ``hide_obs`` if any."""
+        return {**self.kwargs, HIDE_OBS: list(self.hide_obs)} if self.hide_obs else dict(self.kwargs)
 
 
 @document
@@ -127,9 +143,15 @@ class NetworkConfig:
     substeps: int = setting(64, "Network sub-steps per environment step (published: 64, CartPole 4).",
                             "sub-steps", low=1, high=10_000, integer=True)
     dt: float = setting(1e-3, "Time step of the neuron model.", "s", low=0, high=0.1, low_open=True)
+    plasticity: bool = setting(False, "Tsodyks-Markram short-term plasticity: each neuron's outgoing synapses "
+                               "scale with its release u x, with genes U, tau_f, tau_d per neuron that evolve like "
+                               "the other neuron parameters (docs/plasticity.md); false: static synapses "
+                               "(published).")
 
     def __post_init__(self):
         check(self, "network")
+        if not isinstance(self.plasticity, bool):
+            raise ValueError(f"network.plasticity: expected true or false, got {self.plasticity!r}")
         if self.io_degree is not None:
             if self.preset == "reference":
                 raise ValueError(
@@ -154,7 +176,7 @@ class NetworkConfig:
         else:
             base = GenomeSpec.spatial(dim, self.n_hidden, self.mean_degree or 4.0, self.io_degree)
         rule_changes = {"conduction_speed": self.conduction_speed, "max_delay": self.max_delay}
-        changes = {"excitatory_fraction": self.excitatory_fraction}
+        changes = {"excitatory_fraction": self.excitatory_fraction, "plasticity": self.plasticity}
         if self.io_length is not None:
             rule_changes["io_length"] = self.io_length
             changes["io_degree"] = None  # a fixed io length, not calibrated
@@ -496,7 +518,7 @@ def check_env(env: EnvConfig) -> None:
     ``LunarLander-v3``: the message names the package to install),
     keyword arguments the environment rejects, and unsupported spaces.
     """
-    open_env(env.id, env.kwargs, env.max_episode_steps).close()
+    open_env(env.id, env.task_kwargs, env.max_episode_steps).close()
 
 
 def open_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):

@@ -105,15 +105,16 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     sc = as_scenario(scenario)
     dim, seed = check_dim(dim), check_seed(seed)
     # the registered time limit, as the bounds estimate has always used; one step needs no other
-    env = open_env(sc.env.id, sc.env.kwargs)  # a bad id, kwarg or missing dependency: one ValueError
+    env = open_env(sc.env.id, sc.env.task_kwargs)  # a bad id, kwarg or missing dependency: one ValueError
     try:
         if bounds is None:
-            bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
+            bounds = observation_bounds(sc.env.id, sc.env.task_kwargs, env.observation_space, seed=seed,
                                         episodes=sc.protocol.bounds_episodes, env=env)
         low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in bounds)
         # training episodes run with the training-only kwargs too: the backend must accept them all
-        train_backend = resolve_backend(backend or sc.env.backend, sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
-        task = Task(sc.env.id, dict(sc.env.kwargs), sc.env.max_episode_steps, sc.network.substeps,
+        train_backend = resolve_backend(backend or sc.env.backend, sc.env.id,
+                                        {**sc.env.task_kwargs, **sc.env.train_kwargs})
+        task = Task(sc.env.id, sc.env.task_kwargs, sc.env.max_episode_steps, sc.network.substeps,
                     sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend)
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
@@ -123,7 +124,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     finally:
         env.close()
     if check and sc.env.train_kwargs:  # the training environment must accept its own keyword arguments
-        train_env = open_env(sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
+        train_env = open_env(sc.env.id, {**sc.env.task_kwargs, **sc.env.train_kwargs})
         try:
             _one_step(setup, train_env, encoder, decoder)
         finally:

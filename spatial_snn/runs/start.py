@@ -109,4 +109,8 @@ def fit_start(start: Start, setup: RunSetup) -> RunSetup:
         raise ValueError(f"start.genome: {start.source} has another connectivity rule than the "
                          "scenario's network (preset, grid, lengths); start from a genome evolved with the "
                          "scenario's [network]")
+    if start.genome.plastic != setup.spec.plasticity:
+        raise ValueError(f"start.genome: {start.source} is {'plastic' if start.genome.plastic else 'static'}, "
+                         f"the scenario's network.plasticity is {str(setup.spec.plasticity).lower()}; set it to "
+                         f"{str(start.genome.plastic).lower()} or start from a genome evolved with it")
     return setup.with_bounds(*start.bounds)

@@ -32,9 +32,33 @@ target offset, so that a spike costs one loop over one contiguous row; a
 network's ``buf`` is its ``(D, n)`` ring followed by ``n_out`` output sums.
 Each sub-step is two passes: a vectorisable update of all neurons that
 flags the spikers, then a scatter over the spikers' rows only.
+
+Short-term plasticity (optional, per genome; Tsodyks-Markram with the
+facilitation update before release, as NEST ``tsodyks2_synapse`` and Mongillo
+et al. 2008). Each hidden neuron ``j`` of a plastic genome has genes ``U``,
+``tau_f``, ``tau_d`` and per network a utilisation ``u`` and a resource ``x``
+shared by all its outgoing synapses (they see the same presynaptic spikes).
+Between spikes ``u`` relaxes to ``U`` with ``tau_f`` and ``x`` to 1 with
+``tau_d``; the state is stored just after the last spike (sub-step
+``t_last``) and advanced in closed form only when ``j`` spikes again, at
+sub-step ``t`` (all float64, ``h = (t - t_last) dt``)::
+
+    u = U + (u - U) exp(-h / tau_f)        x = 1 + (x - 1) exp(-h / tau_d)
+    u = u + U (1 - u)                      (facilitation, before release)
+    r = u x;  x = x - r                    (release, depression)
+    s = float32(r / (U (2 - U)))
+
+and every outgoing synapse of that spike delivers ``w * s`` (float32)
+instead of ``w``. ``U (2 - U)`` is the release of a spike from rest
+(``u = U``, ``x = 1``), so the first spike after a long silence, and every
+spike in the limit ``tau_f, tau_d -> 0``, delivers the static weight
+(``s = 1``). Reset puts ``u = U``, ``x = 1`` (rest, a fixed point of the
+relaxation). A static genome takes the scatter paths above unchanged.
 """
 
 from __future__ import annotations
+
+import math
 
 import numba
 import numpy as np
@@ -135,16 +159,67 @@ def _scatter_prefetch(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb):
 
 
 @njit(cache=True, nogil=True)
+def _deliver_scaled(p, urow, udn, scale, syn_ptr, syn_mid, syn, syn_f, bb):
+    """:func:`_deliver` with every weight times ``scale`` (float32): ``bb[t] += w * scale``."""
+    one, two = np.uint64(1), np.uint64(2)
+    lo = np.uint64(syn_ptr[p])
+    mid = np.uint64(syn_mid[p])
+    hi = np.uint64(syn_ptr[p + one])
+    for e in range(lo, hi):
+        off = np.uint64(syn[two * e])
+        t = urow + off
+        if t >= udn:
+            t -= udn
+        if e >= mid:
+            t = off
+        bb[t] += syn_f[two * e + one] * scale
+    return np.int64(hi - lo)
+
+
+@njit(cache=True, nogil=True)
+def _scatter_stp(sp, nsp, p0, row, dn, now, use, kf, kd, su, sx, slast, syn_ptr, syn_mid, syn, syn_f, bb):
+    """Advance the plasticity state of spikers ``sp[:nsp]`` to sub-step ``now`` and deliver
+    their synapses scaled by their release (module docstring); return the synapse count.
+
+    ``use, kf, kd``: ``U``, ``dt / tau_f``, ``dt / tau_d`` of the network's
+    neurons (float64); ``su, sx, slast``: its ``u``, ``x`` and sub-step of
+    the last spike, updated in place. No row prefetching (unlike
+    :func:`_scatter_prefetch`): a plastic genome above ``_PREFETCH_MIN``
+    synapses takes this path too.
+    """
+    events = 0
+    for q in range(nsp):
+        k = sp[q]
+        gap = np.float64(now - slast[k])
+        uu = use[k]
+        u = uu + (su[k] - uu) * math.exp(-gap * kf[k])
+        xr = 1.0 + (sx[k] - 1.0) * math.exp(-gap * kd[k])
+        u = u + uu * (1.0 - u)
+        r = u * xr
+        su[k] = u
+        sx[k] = xr - r
+        slast[k] = now
+        scale = np.float32(r / (uu * (2.0 - uu)))
+        p = np.uint64(p0) + np.uint64(k)
+        events += _deliver_scaled(p, np.uint64(row), np.uint64(dn), scale, syn_ptr, syn_mid, syn, syn_f, bb)
+    return events
+
+
+@njit(cache=True, nogil=True)
 def _run_network(
     b, substeps, x, n, n_in, slots, prefetch, p0, r0,
     a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn,
     s0, q0, v, i, cur, spk, buf, clock, out, counters,
+    plastic, stp_use, stp_kf, stp_kd, stp_u, stp_x, stp_last,
 ):  # fmt: skip
     """Advance network ``b`` by ``substeps``; see :func:`advance_networks` and the module docstring.
 
     ``p0``: first row of its genome in the per-neuron arrays and ``syn_ptr``;
     ``r0``: its first row in ``in_ptr``; ``s0``: first neuron of the network
     in ``v, i, cur, spk``; ``q0``: start of its block in ``buf``.
+    ``plastic``: scatter through :func:`_scatter_stp` (its genome's neurons
+    at ``p0`` in ``stp_use, stp_kf, stp_kd``, its state at ``s0`` in
+    ``stp_u, stp_x, stp_last``; otherwise these are not read).
     """
     n_out = out.shape[1]
     dn = slots * n
@@ -172,7 +247,7 @@ def _run_network(
     slot = clock[b] % slots
     spikes = 0
     events = 0
-    for _ in range(substeps):
+    for t in range(substeps):
         # pass 1: update every neuron (a vectorisable loop), flag spikers in sp
         row = slot * n
         now = bb[row : row + n]
@@ -192,7 +267,14 @@ def _run_network(
             sp[nsp] = k
             nsp += z
         # pass 2: scatter the spikers' synapses
-        if prefetch:
+        if plastic:
+            events += _scatter_stp(
+                sp, nsp, p0, row, dn, clock[b] + t,
+                stp_use[p0 : p0 + n], stp_kf[p0 : p0 + n], stp_kd[p0 : p0 + n],
+                stp_u[s0 : s0 + n], stp_x[s0 : s0 + n], stp_last[s0 : s0 + n],
+                syn_ptr, syn_mid, syn, syn_f, bb,
+            )  # fmt: skip
+        elif prefetch:
             events += _scatter_prefetch(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb)
         else:
             events += _scatter(sp, nsp, p0, row, dn, syn_ptr, syn_mid, syn, syn_f, bb)
@@ -214,6 +296,7 @@ def advance_networks(
     nets, substeps, x, episodes, n_of, slots_of, prefetch_of, p_ofs,
     a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn,
     s_ofs, q_ofs, v, i, cur, spk, buf, clock, out, counters,
+    plastic_of, stp_use, stp_kf, stp_kd, stp_u, stp_x, stp_last,
 ):  # fmt: skip
     """Advance the networks ``nets`` by ``substeps`` sub-steps each.
 
@@ -255,6 +338,12 @@ def advance_networks(
         Written: mean output over the sub-steps (active rows only).
     counters : (B, 3) int64
         Incremented: spikes, synaptic events, neuron updates.
+    plastic_of : (G,) bool
+        Genomes with short-term plasticity.
+    stp_use, stp_kf, stp_kd : (sum n,) or (0,) float64
+        ``U``, ``dt / tau_f``, ``dt / tau_d`` per neuron (read for plastic genomes only).
+    stp_u, stp_x : (sum over networks of n,) or (0,) float64; stp_last : int64
+        Per network and neuron: ``u`` and ``x`` after the last spike and its sub-step.
     """
     n_in = x.shape[1]
     for a in prange(nets.shape[0]):
@@ -265,12 +354,17 @@ def advance_networks(
             a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w,
             syn_ptr, syn_mid, syn,
             s_ofs[b], q_ofs[b], v, i, cur, spk, buf, clock, out, counters,
+            plastic_of[g], stp_use, stp_kf, stp_kd, stp_u, stp_x, stp_last,
         )  # fmt: skip
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def reset_networks(nets, episodes, n_out, n_of, slots_of, p_ofs, v_reset, s_ofs, q_ofs, v, i, buf, clock):
-    """Reset networks ``nets``: ``v = v_reset``, ``i = 0``, ``buf = 0``, clock 0."""
+def reset_networks(
+    nets, episodes, n_out, n_of, slots_of, p_ofs, v_reset, s_ofs, q_ofs, v, i, buf, clock,
+    plastic_of, stp_use, stp_u, stp_x, stp_last,
+):  # fmt: skip
+    """Reset networks ``nets``: ``v = v_reset``, ``i = 0``, ``buf = 0``, clock 0;
+    plastic ones also ``u = U``, ``x = 1``, last spike at sub-step 0 (rest)."""
     for a in prange(nets.shape[0]):
         b = nets[a]
         g = b // episodes
@@ -284,6 +378,11 @@ def reset_networks(nets, episodes, n_out, n_of, slots_of, p_ofs, v_reset, s_ofs,
         for k in range(slots_of[g] * n + n_out):
             buf[q0 + k] = np.float32(0.0)
         clock[b] = 0
+        if plastic_of[g]:
+            for k in range(n):
+                stp_u[s0 + k] = stp_use[p0 + k]
+                stp_x[s0 + k] = 1.0
+                stp_last[s0 + k] = 0
 
 
 def max_kernel_threads() -> int:

@@ -12,6 +12,12 @@ Norse <= 1.0 ``lif_step`` with ``a_mem = float32(dt * tau_mem_inv)``,
 
     out[b, o] = (sum over sub-steps of sum_{j spiking} W_out[j, o]) / substeps.
 
+A plastic genome (:attr:`~spatial_snn.space.genome.Genome.plastic`) scales
+each spike's outgoing weights by its Tsodyks-Markram release; its ``u``, ``x``
+and last spike time are state per network, reset with the rest. A batch may
+mix plastic and static genomes; without any plastic genome nothing of it is
+allocated and the kernel runs exactly its static path.
+
 Example
 -------
 >>> net = Network(genomes, episodes=3)
@@ -179,6 +185,31 @@ class Network:
         )
         # genomes whose synapse rows exceed the caches: the kernel prefetches rows ahead
         self._prefetch_of = np.diff(self._syn[0][self._p_ofs]) > _PREFETCH_MIN
+        self._stp_layout(genomes)
+
+    def _stp_layout(self, genomes: list[Genome]) -> None:
+        """Short-term plasticity genes per neuron: ``U``, ``dt / tau_f``, ``dt / tau_d`` (float64).
+
+        Empty when no genome is plastic; a static genome of a mixed batch gets
+        placeholders the kernel does not read.
+        """
+        self._plastic_of = np.array([g.plastic for g in genomes], np.bool_)
+        if not self._plastic_of.any():
+            self._stp = tuple(np.zeros(0, np.float64) for _ in range(3))
+            return
+        dt = self.dt
+
+        def gene(g, name, rate):
+            if not g.plastic:
+                return np.ones(g.n) if name == "stp_use" else np.zeros(g.n)
+            values = getattr(g, name)
+            return dt / values if rate else values
+
+        self._stp = (
+            _concat([gene(g, "stp_use", False) for g in genomes], np.float64),
+            _concat([gene(g, "stp_tau_f", True) for g in genomes], np.float64),
+            _concat([gene(g, "stp_tau_d", True) for g in genomes], np.float64),
+        )
 
     def _state(self) -> None:
         """Per-network state arrays and their offsets."""
@@ -194,13 +225,15 @@ class Network:
         self._spk = np.zeros(size, np.int32)
         self._buf = np.zeros(int(q_b.sum()), np.float32)
         self._clock = np.zeros(self.n_networks, np.int64)
+        stp_size = size if self._plastic_of.any() else 0
+        self._stp_state = (np.ones(stp_size), np.ones(stp_size), np.zeros(stp_size, np.int64))
 
     @property
     def nbytes(self) -> dict[str, int]:
         """Memory in bytes: ``connectivity`` (CSR arrays and parameters), ``state``."""
         conn = [*self._in, *self._syn]
-        conn += [self._a_mem, self._a_syn, self._v_leak, self._v_th, self._v_reset]
-        state = [self._v, self._i, self._cur, self._spk, self._buf, self._clock]
+        conn += [self._a_mem, self._a_syn, self._v_leak, self._v_th, self._v_reset, *self._stp]
+        state = [self._v, self._i, self._cur, self._spk, self._buf, self._clock, *self._stp_state]
         return {"connectivity": sum(a.nbytes for a in conn), "state": sum(a.nbytes for a in state)}
 
     # ----------------------------------------------------------- checks
@@ -230,6 +263,7 @@ class Network:
             nets, self.episodes, self.n_outputs, self._n_of, self._slots_of, self._p_ofs,
             self._v_reset,
             self._s_ofs, self._q_ofs, self._v, self._i, self._buf, self._clock,
+            self._plastic_of, self._stp[0], *self._stp_state,
         )  # fmt: skip
 
     def step(self, inputs, substeps: int, active: np.ndarray | None = None) -> np.ndarray:
@@ -281,6 +315,7 @@ class Network:
             *self._in, *self._syn,
             self._s_ofs, self._q_ofs, self._v, self._i, self._cur, self._spk, self._buf,
             self._clock, out, self._counters,
+            self._plastic_of, *self._stp, *self._stp_state,
         )  # fmt: skip
         return out
 
@@ -291,6 +326,18 @@ class Network:
         n = int(self._n_of[int(b) // self.episodes])
         s = slice(int(self._s_ofs[b]), int(self._s_ofs[b]) + n)
         return self._v[s].copy(), self._i[s].copy()
+
+    def plasticity_state(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of network ``b``'s utilisations ``u`` and resources ``x`` just after each
+        neuron's last spike (or reset), (n,) float64; ValueError for a static genome."""
+        if isinstance(b, bool) or int(b) != b or not 0 <= b < self.n_networks:
+            raise ValueError(f"b: expected a network index in 0..{self.n_networks - 1}, got {b!r}")
+        g = int(b) // self.episodes
+        if not self._plastic_of[g]:
+            raise ValueError(f"b: network {b} runs a static genome (no short-term plasticity state)")
+        n = int(self._n_of[g])
+        s = slice(int(self._s_ofs[b]), int(self._s_ofs[b]) + n)
+        return self._stp_state[0][s].copy(), self._stp_state[1][s].copy()
 
     def last_spikes(self, b: int) -> np.ndarray:
         """Hidden neurons of network ``b`` that spiked in the last call of :meth:`step`, ascending.

@@ -10,7 +10,11 @@ rule dicts), the same whatever ``N`` is:
   to which part), e.g. ``positions`` ``(n_total, dim)`` float64,
   ``recurrent_pre`` ``(s_total,)`` int32;
 * ``rules``: the distinct :class:`ConnectivityRule` s as dicts, and
-  ``rule_index`` ``(N,)`` int32 saying which one each genome uses.
+  ``rule_index`` ``(N,)`` int32 saying which one each genome uses;
+* only if some genome is plastic, the optional part ``plasticity``
+  (:data:`OPTIONAL_PARTS`: ``stp_use``, ``stp_tau_f``, ``stp_tau_d``), where a
+  genome owns ``n`` rows if it is plastic and 0 if not. A batch without it
+  (every batch written before plasticity existed) holds static genomes.
 
 Both the worker transport (``tasks.evaluation.pack_batch``) and the run
 archive (``store.genome_io.write_genomes``) use it, so the two cannot drift.
@@ -26,10 +30,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .genome import NEURON_PARAMS, Genome, Synapses
+from .genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from .rules import ConnectivityRule
 
-__all__ = ["FIELD_DTYPES", "PARTS", "PROJECTION_PARTS", "decode_batch", "encode_batch", "offsets_of"]
+__all__ = ["FIELD_DTYPES", "OPTIONAL_PARTS", "PARTS", "PROJECTION_PARTS", "decode_batch", "encode_batch", "offsets_of"]
 
 #: Genome attribute of each projection and its short name in a batch.
 PROJECTION_PARTS = (("input_synapses", "input"), ("recurrent", "recurrent"), ("output_synapses", "output"))
@@ -40,12 +44,14 @@ PARTS = {
     "outputs": ("output_positions",),
     **{short: (f"{short}_pre", f"{short}_post", f"{short}_weight") for _, short in PROJECTION_PARTS},
 }
+#: Parts a batch holds only when some genome has them (a genome owns 0 rows or ``n``).
+OPTIONAL_PARTS = {"plasticity": STP_PARAMS}
 #: dtype of every field of a batch.
 FIELD_DTYPES = {
     "positions": np.float64,
     "input_positions": np.float64,
     "output_positions": np.float64,
-    **{p: np.float64 for p in NEURON_PARAMS},
+    **{p: np.float64 for p in (*NEURON_PARAMS, *STP_PARAMS)},
     "sign": np.int8,
     "input_sign": np.int8,
     **{f"{short}_{c}": dt for _, short in PROJECTION_PARTS for c, dt in
@@ -87,6 +93,12 @@ def encode_batch(genomes: Sequence[Genome]) -> dict:
             tail = (dim,) if name in _POSITIONS else ()
             pieces = [np.asarray(_field(g, name), FIELD_DTYPES[name]) for g in genomes]
             out[name] = np.concatenate(pieces) if pieces else np.zeros((0, *tail), FIELD_DTYPES[name])
+    if any(g.plastic for g in genomes):
+        for part, names in OPTIONAL_PARTS.items():
+            out[f"counts/{part}"] = np.array([g.n if g.plastic else 0 for g in genomes], np.int64)
+            for name in names:
+                out[name] = np.concatenate([np.asarray(getattr(g, name), FIELD_DTYPES[name])
+                                            for g in genomes if g.plastic])
     return out
 
 
@@ -100,7 +112,8 @@ def _checked(batch: dict) -> tuple[int, dict[str, np.ndarray]]:
     if n and not 0 <= rule_index.min() <= rule_index.max() < n_rules:
         raise ValueError(f"rule_index: expected indices into the {n_rules} stored rules")
     offsets = {}
-    for part, names in PARTS.items():
+    parts = {**PARTS, **{part: names for part, names in OPTIONAL_PARTS.items() if f"counts/{part}" in batch}}
+    for part, names in parts.items():
         counts = np.asarray(batch[f"counts/{part}"])
         if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and counts.min() < 0):
             raise ValueError(f"counts/{part}: expected {n} non-negative integers, got shape {counts.shape}")
@@ -133,6 +146,9 @@ def decode_batch(batch: dict, indices: Sequence[int] | None = None) -> list[Geno
         cut = {part: slice(int(o[k]), int(o[k + 1])) for part, o in offsets.items()}
         fields = {name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name])
                   for part, names in PARTS.items() for name in names}
+        for part, names in OPTIONAL_PARTS.items():
+            if part in cut and cut[part].stop > cut[part].start:  # a genome without rows is static
+                fields.update({name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name]) for name in names})
         synapses = {attr: Synapses(fields.pop(f"{short}_pre"), fields.pop(f"{short}_post"),
                                    fields.pop(f"{short}_weight")) for attr, short in PROJECTION_PARTS}
         out.append(Genome(**fields, **synapses, rule=rules[int(batch["rule_index"][k])]))

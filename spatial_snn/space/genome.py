@@ -9,6 +9,12 @@ space (``dim`` in {1, 2, 3}):
 * ``n_in`` input channels (``input_positions``, ``input_sign``);
 * ``n_out`` non-spiking output units (``output_positions``).
 
+Optional short-term plasticity genes (Tsodyks-Markram, :mod:`spatial_snn.sim.kernels`):
+``stp_use`` (U, in (0, 1]), ``stp_tau_f`` and ``stp_tau_d`` (facilitation and
+depression time constants, s), one per hidden neuron, all three present (a
+plastic genome, :attr:`Genome.plastic`) or all None (static synapses, the
+published model). They ride on the neuron index like every per-neuron field.
+
 Synapses are three projections, each a :class:`Synapses` triple
 ``(pre, post, weight)`` with ``weight > 0`` (the gene); the sign of a synapse
 is its presynaptic neuron's (Dale's law) and its strength follows from the
@@ -35,6 +41,8 @@ from .rules import ConnectivityRule
 
 #: Names of the per-hidden-neuron LIF parameters, in a fixed order.
 NEURON_PARAMS = ("v_th", "v_reset", "v_leak", "tau_mem_inv", "tau_syn_inv")
+#: Names of the optional per-neuron short-term plasticity genes (all present or all None).
+STP_PARAMS = ("stp_use", "stp_tau_f", "stp_tau_d")
 #: Names of the three projections.
 PROJECTIONS = ("input_synapses", "recurrent", "output_synapses")
 
@@ -181,6 +189,9 @@ class Genome:
         input -> hidden, hidden -> hidden and hidden -> output projections.
     rule : ConnectivityRule
         Maps distances to strengths (and delays); see ``connectivity``.
+    stp_use, stp_tau_f, stp_tau_d : (n,) float64 or None
+        Short-term plasticity genes of each neuron's outgoing synapses: U in
+        (0, 1], time constants in seconds (> 0); all three or none.
     """
 
     positions: np.ndarray
@@ -197,6 +208,9 @@ class Genome:
     recurrent: Synapses
     output_synapses: Synapses
     rule: ConnectivityRule = field(default=None)  # type: ignore[assignment]
+    stp_use: np.ndarray | None = None
+    stp_tau_f: np.ndarray | None = None
+    stp_tau_d: np.ndarray | None = None
 
     def __post_init__(self):
         if self.rule is None:
@@ -205,6 +219,15 @@ class Genome:
             raise TypeError(f"rule: expected a ConnectivityRule, got {type(self.rule).__name__}")
         for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS):
             object.__setattr__(self, name, _as_float(getattr(self, name), name))
+        present = [getattr(self, name) is not None for name in STP_PARAMS]
+        if any(present) and not all(present):
+            raise ValueError(
+                f"{', '.join(STP_PARAMS)}: expected all three (a plastic genome) or none, got "
+                f"{[name for name, p in zip(STP_PARAMS, present, strict=True) if p]} only"
+            )
+        if all(present):
+            for name in STP_PARAMS:
+                object.__setattr__(self, name, _as_float(getattr(self, name), name))
         for name in ("sign", "input_sign"):
             object.__setattr__(self, name, _as_sign(getattr(self, name), name))
         for name in PROJECTIONS:
@@ -247,6 +270,8 @@ class Genome:
             if a.size and a.min() < 0:
                 at = _first(a < 0)
                 raise ValueError(f"{name}: expected values >= 0 (1/s), got {a[at]} at index {at}")
+        if self.plastic:
+            self._validate_stp(n)
         for name, size in (("sign", n), ("input_sign", self.n_inputs)):
             s = getattr(self, name)
             if s.shape != (size,):
@@ -255,7 +280,35 @@ class Genome:
         self.recurrent._check("recurrent", n, n)
         self.output_synapses._check("output_synapses", n, self.n_outputs)
 
+    def _validate_stp(self, n: int) -> None:
+        for name in STP_PARAMS:
+            a = getattr(self, name)
+            if a.shape != (n,):
+                raise ValueError(f"{name}: expected shape ({n},) (one value per neuron), got {a.shape}")
+            if not np.all(np.isfinite(a)):
+                at = _first(~np.isfinite(a))
+                raise ValueError(f"{name}: expected finite values, got {a[at]} at index {at}")
+        use = self.stp_use
+        if use.size and (use.min() <= 0 or use.max() > 1):
+            at = _first((use <= 0) | (use > 1))
+            raise ValueError(f"stp_use: expected values in (0, 1] (a release fraction), got {use[at]} at index {at}")
+        for name in ("stp_tau_f", "stp_tau_d"):
+            a = getattr(self, name)
+            if a.size and a.min() <= 0:
+                at = _first(a <= 0)
+                raise ValueError(f"{name}: expected time constants > 0 (s), got {a[at]} at index {at}")
+
     # -------------------------------------------------------------- properties
+    @property
+    def plastic(self) -> bool:
+        """Whether the genome carries short-term plasticity genes (``stp_use``, ``stp_tau_f``, ``stp_tau_d``)."""
+        return self.stp_use is not None
+
+    @property
+    def neuron_fields(self) -> tuple[str, ...]:
+        """Names of the per-neuron parameter fields this genome carries (LIF, then STP if plastic)."""
+        return (*NEURON_PARAMS, *STP_PARAMS) if self.plastic else NEURON_PARAMS
+
     @property
     def n(self) -> int:
         """Number of hidden neurons."""
@@ -323,7 +376,7 @@ class Genome:
             keep = (pre >= 0) & (post >= 0)
             return Synapses(pre[keep], post[keep], syn.weight[keep])
 
-        fields = {name: getattr(self, name)[idx] for name in ("positions", *NEURON_PARAMS, "sign")}
+        fields = {name: getattr(self, name)[idx] for name in ("positions", *self.neuron_fields, "sign")}
         return self.replace(
             **fields,
             input_synapses=remap(self.input_synapses, False, True),
@@ -344,4 +397,5 @@ class Genome:
             "output_synapses": len(self.output_synapses),
             "sparsity": self.sparsity(),
             "excitatory_fraction": float(np.mean(self.sign > 0)) if self.n else 0.0,
+            "plastic": self.plastic,
         }

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calibration import calibrated_io_rule, calibrated_rule
-from .genome import NEURON_PARAMS, Genome, Synapses
+from .genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from .rules import ConnectivityRule
 from .sampling import sample_constant, sample_edges
 
@@ -64,7 +64,12 @@ class ParameterRanges:
 
     Defaults are the published ones: ``v_th`` U(0.1, 1000), ``v_reset`` = 0,
     ``v_leak`` U(0, 127), ``tau_mem_inv`` and ``tau_syn_inv`` U(10, 1000) 1/s,
-    synapse weights U(0.1, 127).
+    synapse weights U(0.1, 127). Short-term plasticity genes (ours, drawn
+    only for a plastic spec): ``stp_use`` U(0.05, 0.95), ``stp_tau_f`` and
+    ``stp_tau_d`` U(0.01, 1) s, which span depressing (large ``U``, long
+    ``tau_d``) and facilitating (small ``U``, long ``tau_f``) synapses around
+    the cortical values of Markram et al. 1998 (``tau_d`` 0.1-0.8 s,
+    ``tau_f`` up to ~1 s).
     """
 
     v_th: tuple[float, float] = (0.1, 1000.0)
@@ -73,9 +78,12 @@ class ParameterRanges:
     tau_mem_inv: tuple[float, float] = (10.0, 1000.0)
     tau_syn_inv: tuple[float, float] = (10.0, 1000.0)
     weight: tuple[float, float] = (0.1, 127.0)
+    stp_use: tuple[float, float] = (0.05, 0.95)
+    stp_tau_f: tuple[float, float] = (0.01, 1.0)
+    stp_tau_d: tuple[float, float] = (0.01, 1.0)
 
     def __post_init__(self):
-        for name in (*NEURON_PARAMS, "weight"):
+        for name in (*NEURON_PARAMS, "weight", *STP_PARAMS):
             lo_hi = tuple(float(x) for x in getattr(self, name))
             if len(lo_hi) != 2 or not all(map(math.isfinite, lo_hi)) or lo_hi[0] > lo_hi[1]:
                 raise ValueError(f"ParameterRanges.{name}: expected (low, high) with low <= high, got {lo_hi}")
@@ -85,6 +93,11 @@ class ParameterRanges:
         for name in ("tau_mem_inv", "tau_syn_inv"):
             if getattr(self, name)[0] < 0:
                 raise ValueError(f"ParameterRanges.{name}: expected low >= 0 (1/s), got {getattr(self, name)}")
+        if not (0 < self.stp_use[0] and self.stp_use[1] <= 1):
+            raise ValueError(f"ParameterRanges.stp_use: expected 0 < low <= high <= 1, got {self.stp_use}")
+        for name in ("stp_tau_f", "stp_tau_d"):
+            if getattr(self, name)[0] <= 0:
+                raise ValueError(f"ParameterRanges.{name}: expected low > 0 (s), got {getattr(self, name)}")
 
     def draw(self, name: str, size, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
         """``size`` values ``U(low, high)`` of field ``name``.
@@ -127,6 +140,8 @@ class GenomeSpec:
     ranges : ParameterRanges
     excitatory_fraction : float
         Probability that a neuron (or input channel) is excitatory.
+    plasticity : bool
+        Draw short-term plasticity genes (``ranges.stp_*``): plastic genomes.
     """
 
     n_hidden: int = 64
@@ -138,6 +153,7 @@ class GenomeSpec:
     io_degree: float | None = None
     ranges: ParameterRanges = field(default_factory=ParameterRanges)
     excitatory_fraction: float = 0.8
+    plasticity: bool = False
 
     def __post_init__(self):
         if int(self.n_hidden) != self.n_hidden or self.n_hidden < 1:
@@ -349,8 +365,10 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     out sorted by (pre, post). Draw order (fixed, so a seed fixes the
     genome): positions (in a periodic box, then input and output positions,
     uniform in the box), the five parameters, signs, input signs, recurrent
-    edges and weights, input edges and weights, output edges and weights.
-    O(n + synapses) time and memory.
+    edges and weights, input edges and weights, output edges and weights,
+    and last, for a plastic spec only, ``stp_use``, ``stp_tau_f``,
+    ``stp_tau_d`` (so a plastic genome is the static genome of the same
+    seed plus its plasticity genes). O(n + synapses) time and memory.
     """
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs, n_outputs: expected >= 1, got {n_inputs}, {n_outputs}")
@@ -377,6 +395,8 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     else:
         inputs = draw_synapses(*sample_edges(in_pos, pos, rule, rng, io=True))
         outputs = draw_synapses(*sample_edges(pos, out_pos, rule, rng, io=True))
+    if spec.plasticity:
+        params.update({name: spec.ranges.draw(name, n, rng) for name in STP_PARAMS})
     return Genome(
         positions=pos,
         input_positions=in_pos,

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
-from ..space.codec import FIELD_DTYPES, PARTS, PROJECTION_PARTS, decode_batch, encode_batch, offsets_of
+from ..space.codec import FIELD_DTYPES, OPTIONAL_PARTS, PARTS, PROJECTION_PARTS, decode_batch, encode_batch, offsets_of
 from ..space.genome import Genome
 from .h5io import (
     READ_ERRORS,
@@ -57,6 +57,8 @@ AXES = ("x", "y", "z")
 # are split into x, y, z; projections keep their names in subgroups
 _NODE_PARTS = (("neurons", "", "node_offsets"), ("inputs", "input_", "input_offsets"),
                ("outputs", "output_", "output_offsets"))
+# optional parts (written only when some genome has them): (batch part, offsets dataset)
+_OPTIONAL_PARTS = (("plasticity", "stp_offsets"),)
 _SYN_COLUMNS = (("pre", "source_node_id"), ("post", "target_node_id"), ("weight", "syn_weight"))
 
 
@@ -88,6 +90,11 @@ def write_genomes(group: h5py.Group, genomes: Sequence[Genome]) -> None:
             put(group, prefix + AXES[axis], pos[:, axis], np.float64)
         for name in PARTS[part][1:]:
             put(group, name, batch[name], FIELD_DTYPES[name])
+    for part, offsets_name in _OPTIONAL_PARTS:
+        if f"counts/{part}" in batch:
+            put(group, offsets_name, offsets_of(batch[f"counts/{part}"]), np.int64)
+            for name in OPTIONAL_PARTS[part]:
+                put(group, name, batch[name], FIELD_DTYPES[name])
     for _, short in PROJECTION_PARTS:
         sg = group.create_group(short)
         put(sg, "offsets", offsets_of(batch[f"counts/{short}"]), np.int64)
@@ -152,6 +159,11 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
             batch[f"{prefix}positions"] = np.stack(cols, axis=1) if cols else np.zeros((length, 0))
             for name in PARTS[part][1:]:
                 batch[name] = get(group, name, FIELD_DTYPES[name], 1)
+        for part, offsets_name in _OPTIONAL_PARTS:
+            if offsets_name in group:
+                batch[f"counts/{part}"] = _counts(group, offsets_name, n_genomes)
+                for name in OPTIONAL_PARTS[part]:
+                    batch[name] = get(group, name, FIELD_DTYPES[name], 1)
         for _, short in PROJECTION_PARTS:
             sg = group[short]
             batch[f"counts/{short}"] = _counts(sg, "offsets", n_genomes)

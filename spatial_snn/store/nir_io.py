@@ -127,6 +127,9 @@ def to_nir(genome: Genome, task: Task):
         task = task_from_meta(task)
     if not isinstance(task, Task):
         raise TypeError(f"task: expected a Task (or a genome file's meta['task'] dict), got {type(task).__name__}")
+    if genome.plastic:
+        raise ValueError("genome: has short-term plasticity, and NIR has no plasticity primitive; a plastic "
+                         "network cannot be exported to NIR (export it as a genome file, --to genomes/NAME.h5)")
     if genome.n == 0:
         raise ValueError("genome: expected at least one hidden neuron, got 0; there is nothing to export")
     if np.any(genome.tau_syn_inv == 0):

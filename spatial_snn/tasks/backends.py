@@ -34,7 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .envs import make_env
+from .envs import make_env, split_hidden, visible_columns
 
 BACKENDS = ("auto", "gymnasium", "envpool")
 
@@ -90,7 +90,7 @@ def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
         hint = f" (close: {', '.join(close)})" if close else ""
         return f"EnvPool has no task {env_id!r}{hint}"
     accepted = _envpool_settings(env_id)
-    unknown = sorted(set(kwargs or {}) - accepted)
+    unknown = sorted(set(split_hidden(kwargs)[0]) - accepted)  # hide_obs is ours: the batch drops columns
     if unknown:
         return (f"EnvPool's {env_id} does not accept the keyword argument(s) {', '.join(unknown)}; "
                 f"it accepts: {', '.join(sorted(accepted)) or 'none'}")
@@ -194,6 +194,7 @@ class EnvPoolBatch:
         limit = {} if max_episode_steps is None else {"max_episode_steps": int(max_episode_steps)}
         with warnings.catch_warnings():  # EnvPool's spaces warn about float64 bounds cast to float32
             warnings.simplefilter("ignore", UserWarning)
+            kwargs, hidden = split_hidden(kwargs)
             kwargs, self._keep = envpool_kwargs(env_id, kwargs)
             self.pool = envpool.make_gymnasium(env_id, num_envs=len(seeds), batch_size=len(seeds),
                                                num_threads=int(threads), env_seed=seeds,
@@ -202,6 +203,10 @@ class EnvPoolBatch:
             space = self.pool.observation_space
             if self._keep is not None:
                 space = spaces.Box(space.low[:self._keep], space.high[:self._keep], (self._keep,), space.dtype)
+            # the visible columns (hide_obs), as gymnasium's HiddenObservations keeps them; None: all
+            self._cols = visible_columns(space.shape[0], hidden) if hidden else None
+            if self._cols is not None:
+                space = spaces.Box(space.low[self._cols], space.high[self._cols], (self._cols.size,), space.dtype)
             self.observation_space = space
         self._where = np.empty(len(seeds), np.int64)  # scratch: row of each env id in a reply
         self.last_info: dict = {}
@@ -217,8 +222,11 @@ class EnvPoolBatch:
         """(B, obs_dim) float64 first observations, in environment order."""
         obs, info = self.pool.reset()
         rows = self._aligned(info["env_id"], np.arange(len(obs)))
-        obs = np.asarray(obs[:, :self._keep], np.float64)
+        obs = self._visible(np.asarray(obs[:, :self._keep], np.float64))
         return obs if rows is None else obs[rows]
+
+    def _visible(self, obs: np.ndarray) -> np.ndarray:
+        return obs if self._cols is None else obs[:, self._cols]
 
     def step(self, actions: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Step environments ``idx`` (k,) only, in one call; as :meth:`GymBatch.step`."""
@@ -228,7 +236,7 @@ class EnvPoolBatch:
         rows = self._aligned(info["env_id"], idx)
         if rows is not None:
             obs, reward, done = obs[rows], reward[rows], done[rows]
-        return np.asarray(obs[:, :self._keep], np.float64), np.asarray(reward, np.float64), done
+        return self._visible(np.asarray(obs[:, :self._keep], np.float64)), np.asarray(reward, np.float64), done
 
     def close(self) -> None:
         self.pool.close()

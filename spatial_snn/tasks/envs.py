@@ -16,6 +16,19 @@ Supported spaces
 Images (``Box`` with two or more axes), ``Dict``, ``Tuple``, ``MultiDiscrete``,
 ``MultiBinary``, ``Text`` and ``Graph`` spaces are rejected.
 
+Hidden observation entries (partial observability)
+--------------------------------------------------
+The keyword argument ``hide_obs`` (a list of observation indices, the
+scenario's ``[env] hide_obs``) is read by :func:`make_env` itself, never
+passed to the environment: the environment is wrapped in
+:class:`HiddenObservations`, which drops those entries from every
+observation and from the observation space (so the encoder, the bounds and
+the network see only the rest). EnvPool batches drop the same columns
+(:mod:`.backends`). Everything that makes an environment from a task's
+keyword arguments (training, tests, replay, report, recording, NIR traces)
+therefore sees the same partial observations. CartPole without velocities is
+``hide_obs = [1, 3]``; Pendulum-v1 without angular velocity ``[2]``.
+
 Observation bounds
 ------------------
 The reference encoder scales each observation dimension ``x_d`` by bounds
@@ -41,10 +54,17 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.registration import find_highest_version
 
+from . import memory
+
+memory.register()  # our tasks (SpatialSNN/CueDelay-v0) are known wherever environments are made
+
 #: Space bounds at or beyond this magnitude count as infinite.
 HUGE_BOUND = 1e10
 #: Smallest estimated bound; dimensions below it get the bound 1.
 MIN_BOUND = 1e-6
+
+#: The keyword argument of :func:`make_env` that hides observation entries.
+HIDE_OBS = "hide_obs"
 
 SUPPORTED_SPACES = (
     "supported spaces: observation Box with a 1-D shape (obs_dim,) and a float or integer "
@@ -80,8 +100,9 @@ def make_env(
         Re-raised from gymnasium with the fix appended.
     """
     spec = _find_spec(env_id)
+    kwargs, hidden = split_hidden(kwargs)
     try:
-        env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **(kwargs or {}))
+        env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
         raise type(err)(f"cannot make {env_id!r}: {err}; fix: {_install_hint(spec)}") from err
     except TypeError as err:
@@ -91,10 +112,57 @@ def make_env(
         ) from err
     try:
         check_spaces(env.observation_space, env.action_space)
+        if hidden:
+            env = HiddenObservations(env, hidden)
     except ValueError as err:
         env.close()
         raise ValueError(f"{env_id!r}: {err}") from None
     return env
+
+
+def split_hidden(kwargs: dict | None) -> tuple[dict, tuple[int, ...]]:
+    """``kwargs`` without ``hide_obs``, and the hidden indices (sorted, distinct; () for none)."""
+    kwargs = dict(kwargs or {})
+    hidden = kwargs.pop(HIDE_OBS, None)
+    if hidden is None:
+        return kwargs, ()
+    if (not isinstance(hidden, list | tuple) or
+            not all(isinstance(k, int | np.integer) and not isinstance(k, bool) and k >= 0 for k in hidden)):
+        raise ValueError(f"hide_obs: expected a list of observation indices >= 0, got {hidden!r}")
+    if len(set(hidden)) != len(hidden):
+        raise ValueError(f"hide_obs: expected distinct observation indices, got {list(hidden)}")
+    return kwargs, tuple(sorted(int(k) for k in hidden))
+
+
+def visible_columns(obs_dim: int, hidden) -> np.ndarray:
+    """Indices of the observation entries left visible when ``hidden`` are hidden, (k,) int64."""
+    hidden = tuple(hidden)
+    if hidden and max(hidden) >= obs_dim:
+        raise ValueError(f"hide_obs: expected indices in 0..{obs_dim - 1} (the observation has {obs_dim} "
+                         f"entries), got {max(hidden)}")
+    keep = np.setdiff1d(np.arange(obs_dim), hidden)
+    if keep.size == 0:
+        raise ValueError(f"hide_obs: hides all {obs_dim} observation entries; leave at least one visible")
+    return keep
+
+
+class HiddenObservations(gymnasium.ObservationWrapper):
+    """An environment whose observations lack the entries ``hidden`` (a POMDP of it).
+
+    ``observation(obs) = obs[keep]`` with ``keep`` the other indices in
+    ascending order; the observation space is the Box of those entries.
+    """
+
+    def __init__(self, env: gymnasium.Env, hidden):
+        super().__init__(env)
+        space = env.observation_space
+        self.hidden = tuple(hidden)
+        self.keep = visible_columns(space.shape[0], self.hidden)
+        self.observation_space = spaces.Box(space.low[self.keep], space.high[self.keep], (self.keep.size,),
+                                            space.dtype)
+
+    def observation(self, observation):
+        return np.asarray(observation)[self.keep]
 
 
 def _find_spec(env_id: str):

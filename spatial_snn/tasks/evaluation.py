@@ -29,7 +29,7 @@ import numpy as np
 
 from ..evo.pruning import compact
 from ..space.codec import decode_batch, encode_batch
-from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from ..space.rules import ConnectivityRule
 from .backends import make_batch
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
@@ -146,6 +146,8 @@ def pack(genome: Genome) -> dict:
     """A genome as a flat dict of numpy arrays (and the rule as plain floats)."""
     d = {name: getattr(genome, name) for name in
          ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")}
+    if genome.plastic:
+        d.update({name: getattr(genome, name) for name in STP_PARAMS})
     for name, short in _PROJ.items():
         syn = getattr(genome, name)
         d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"] = syn.pre, syn.post, syn.weight
@@ -156,7 +158,8 @@ def pack(genome: Genome) -> dict:
 def unpack(d: dict) -> Genome:
     """Inverse of :func:`pack`."""
     fields = {k: v for k, v in d.items() if k in
-              ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")}
+              ("positions", "input_positions", "output_positions", *NEURON_PARAMS, *STP_PARAMS, "sign",
+               "input_sign")}
     for name, short in _PROJ.items():
         fields[name] = Synapses(d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"])
     return Genome(**fields, rule=ConnectivityRule(**d["rule"]))
