@@ -158,9 +158,17 @@ def _as_written_before_io_degree(path):
     """Rewrite an archive's stored scenario as a version without ``network.io_degree`` wrote it."""
     import h5py
 
+    from spatial_snn.store import schema
     from spatial_snn.store.h5io import get_json, set_json
 
+    for name in os.listdir(f"{path}.d"):  # that version wrote no run identity either
+        if name.endswith(".h5"):
+            with h5py.File(f"{path}.d/{name}", "r+") as f:
+                for key in (schema.RUN_ID, schema.RUN_DIGEST, schema.PREVIOUS):
+                    f.attrs.pop(key, None)
     with h5py.File(path, "r+") as f:
+        for key in (schema.RUN_ID, schema.RUN_DIGEST, schema.IDENTITY_FROM):
+            f.attrs.pop(key, None)
         config = get_json(f, "config")
         network = config["scenario"]["network"]
         del network["io_degree"]
@@ -182,5 +190,6 @@ def test_a_run_written_before_io_degree_resumes_with_its_own_io_law(tmp_path, pr
     assert main(["resume", str(path), "--workers", "1", "--generations", "2"]) == 0
     with open_run(path) as run:
         assert run.n_generations == 2 and run.config == stored  # the stored scenario is kept as written
+        assert run.identity is not None and run.identity_from == 1  # given an identity from the resume on
         io_lengths = {g.rule.io_length for k in range(2) for g in run.population(k)}
     assert io_lengths == ({1.0} if preset == "spatial" else {0.5})  # new genomes drawn with the old law

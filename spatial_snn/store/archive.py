@@ -121,6 +121,7 @@ class RunWriter(_Opening):
                  overwrite: bool = False, resume: bool = False, run_data: dict | None = None):
         self.path = path = os.fspath(path)
         self._lock: WriterLock | None = None
+        self._dir_lock: WriterLock | None = None
         self._pending: dict | None = None  # a champion waiting for its generation
         self._open = False
         self._deferred: dict | None = None  # a new run's header, until its run data are known
@@ -158,10 +159,19 @@ class RunWriter(_Opening):
             raise
 
     # ------------------------------------------------------------- writing
-    @staticmethod
-    def _fill_part(f: h5py.File, gen: int) -> None:
+    def _fill_part(self, f: h5py.File, gen: int, after: int | None = None) -> None:
+        """Root attributes of a part: kind, generation, the run's identity and the chain link
+        (sha256 of generation part ``after``, by default ``gen - 1``; "" for none)."""
         write_file_attrs(f, schema.PART_FORMAT_NAME)
         f.attrs["generation"] = np.int64(gen)
+        self._fill_identity(f)
+        after = gen - 1 if after is None else after
+        previous = self._digests[after].hex() if 0 <= after < len(self._digests) else ""
+        f.attrs[schema.PREVIOUS] = np.bytes_(previous.encode("ascii"))
+
+    def _fill_identity(self, f: h5py.File) -> None:
+        f.attrs[schema.RUN_ID] = np.bytes_(self.run_id.encode("ascii"))
+        f.attrs[schema.RUN_DIGEST] = np.bytes_(self.run_digest.encode("ascii"))
 
     def set_run_data(self, name: str, array) -> None:
         """Store a run-level array once (e.g. ``"obs_low"``, ``"obs_high"``).
@@ -277,7 +287,8 @@ class RunWriter(_Opening):
             if champion is not None:
                 write_champion_group(f.create_group(schema.CHAMPION), champion)
 
-        commit_file(self.parts_dir, schema.generation_part(gen), fill)
+        digest = commit_file(self.parts_dir, schema.generation_part(gen), fill)
+        self._digests.append(digest)
         self.next_generation += 1
         self._champions_after = 0
         if champion is not None:
@@ -312,7 +323,8 @@ class RunWriter(_Opening):
         self._publish_deferred()
         self._champions_after += 1
         name = schema.champion_part(self.next_generation - 1, self._champions_after)
-        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
+        after = self.next_generation - 1
+        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"], after),
                                                       write_champion_group(f.create_group(schema.CHAMPION), champion)))
         self._champion = (self.next_generation - 1, self._champions_after, name)
         self._write_index()
@@ -323,6 +335,8 @@ class RunWriter(_Opening):
 
         def fill(f):
             write_file_attrs(f, schema.PART_FORMAT_NAME)
+            self._fill_identity(f)  # and the sha256 of every part it covers: a swapped part does not match
+            put(f, schema.DIGESTS, np.frombuffer(b"".join(self._digests), np.uint8).reshape(-1, 32), np.uint8)
             h = f.create_group(schema.HISTORY)
             for key, values in self._history.items():
                 dtype = np.int64 if key == "generation" else np.float64
@@ -357,6 +371,9 @@ class RunWriter(_Opening):
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+            if getattr(self, "_dir_lock", None) is not None:
+                self._dir_lock.release()
+                self._dir_lock = None
 
     def __enter__(self) -> RunWriter:
         return self

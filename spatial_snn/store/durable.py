@@ -12,6 +12,7 @@ state plus temporaries, which the next writer removes
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable
 
@@ -49,11 +50,17 @@ def write_tmp(directory: str, final_name: str, fill: Callable[[h5py.File], None]
     return tmp
 
 
-def commit_file(directory: str, name: str, fill: Callable[[h5py.File], None]) -> None:
-    """Write ``directory/name`` atomically: temporary file, fsync, rename, fsync the directory."""
+def commit_file(directory: str, name: str, fill: Callable[[h5py.File], None]) -> bytes:
+    """Write ``directory/name`` atomically: temporary file, fsync, rename, fsync the directory.
+
+    Returns the sha256 of the file's bytes (the link of the chain of parts).
+    """
     tmp = write_tmp(directory, name, fill)
+    with open(tmp, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).digest()
     os.replace(tmp, os.path.join(directory, name))
     fsync_dir(directory)
+    return digest
 
 
 def remove_temporaries(directory: str) -> None:

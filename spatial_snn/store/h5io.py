@@ -45,6 +45,10 @@ class ArchiveFormatError(Exception):
     """
 
 
+class ArchiveWarning(UserWarning):
+    """A cache of a run (``index.h5``, a packed ``/history``) disagrees with the data; the data are used."""
+
+
 # ------------------------------------------------------------ checked arrays
 def crc32(arr: np.ndarray) -> int:
     """zlib CRC-32 of the little-endian bytes of ``arr`` (the ``crc32`` attribute)."""

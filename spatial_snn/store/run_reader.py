@@ -15,12 +15,24 @@ Every count is bounded by what the files hold before anything is allocated,
 every dataset's checksum is verified, and any damage ends in one
 :class:`ArchiveFormatError` naming the file and the part. Files are opened
 without HDF5 file locking, so a run that is being written can be read.
+
+Identity (``docs/archive.md``): the part directory is derived from the
+header's own path; every generation part is hashed (sha256 of its bytes) and
+must carry the header's ``run_id`` and ``run_digest`` and the digest of the
+part before it. ``index.h5`` is used only when it carries the run's identity
+and the digests of the very parts it covers; otherwise every part's own
+statistics are read, and an index or packed ``/history`` that disagrees with
+them is reported with an :class:`ArchiveWarning`. A header without identity
+(written before identities) is read as it was written: :func:`_identity` is
+the one place that accepts it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import warnings
 
 import h5py
 import numpy as np
@@ -28,10 +40,51 @@ import numpy as np
 from ..space.genome import Genome
 from . import schema
 from .genome_io import check_env_id, read_genomes
-from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
+from .h5io import (
+    READ_ERRORS,
+    ArchiveFormatError,
+    ArchiveWarning,
+    check_file,
+    get,
+    get_json,
+    one_line,
+    open_checked,
+    text_attr,
+)
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "Run", "check_env_id", "list_parts", "open_run"]
+__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "MissingRunData", "Run", "check_env_id",
+           "list_parts", "open_run"]
+
+
+class MissingRunData(ArchiveFormatError, KeyError):
+    """A run-level array the run does not store (an :class:`ArchiveFormatError` and a KeyError)."""
+
+    __str__ = Exception.__str__
+
+
+def _identity(f, path: str, config: dict, seed: int, dim: int) -> tuple[str, str] | None:
+    """``(run_id, run_digest)`` of a header or packed file; None for one written before identities.
+
+    The one place that accepts a file without identity (a *legacy* run). A
+    digest that does not match the stored config, seed and dim is refused: the
+    file was edited or pieced together.
+    """
+    if schema.RUN_ID not in f.attrs:
+        return None
+    run_id, digest = text_attr(f, schema.RUN_ID), text_attr(f, schema.RUN_DIGEST)
+    if digest != schema.run_digest(config, seed, dim):
+        raise ArchiveFormatError(
+            f"{path}: its config, seed or dim do not match its run_digest (the header was edited or pieced "
+            "together from another run's); restore it from a copy"
+        )
+    return run_id, digest
+
+
+def _part_identity(p) -> tuple[str, str] | None:
+    if schema.RUN_ID not in p.attrs:
+        return None
+    return text_attr(p, schema.RUN_ID), text_attr(p, schema.RUN_DIGEST)
 
 
 def open_run(path, *, allow_import=()) -> Run:
@@ -147,27 +200,64 @@ class Run:
             if self.dim not in (1, 2, 3):
                 raise ValueError(f"dim: expected 1, 2 or 3, got {self.dim}")
             self.split = attrs["format_version"] == schema.SPLIT_VERSION
+        with _reading(path, "identity attributes"):
+            self.identity = _identity(f, path, self.config, self.seed, self.dim)
+            self.identity_from = int(f.attrs.get(schema.IDENTITY_FROM, 0)) if self.identity else math.inf
         if self.split:
-            with _reading(path, "root attribute parts"):
-                stored = text_attr(f, "parts")
-                if not stored or os.path.basename(stored) != stored or stored.startswith("."):
-                    raise ValueError(f"expected the base name of a directory beside the header, got {stored!r}")
-                self.parts_dir = schema.parts_dir(path, stored)
+            # derived from the header's own path only: nothing stored in a file decides where the parts are
+            self.parts_dir = schema.parts_dir(path)
+            if not os.path.isdir(self.parts_dir) or os.path.islink(self.parts_dir):
+                raise ArchiveFormatError(
+                    f"{path}: its part directory {self.parts_dir} is missing (or not a plain directory); a run's "
+                    "generations sit beside its header under the header's name + '.d': a copied or renamed "
+                    "header has none; move the directory along with the header, or pack the run first"
+                )
             self.n_generations, champions = list_parts(self.parts_dir)
             self._load_split(champions)
         else:
             self.parts_dir = None
+            self.part_digests = []
             self._load_packed()
 
     # ----------------------------------------------------------- split runs
     def _part(self, name: str) -> h5py.File:
         return open_checked(os.path.join(self.parts_dir, name), schema.PART_FORMAT_NAME)
 
+    def _check_part(self, p: h5py.File, name: str, gen: int, after: int) -> None:
+        """A part belongs here: generation ``gen``, this run's identity, chained to generation ``after``."""
+        where = os.path.join(self.parts_dir, name)
+        with _reading(where, "part attributes"):
+            stored = int(p.attrs["generation"])
+            ident = _part_identity(p)
+            previous = text_attr(p, schema.PREVIOUS) if ident is not None else None
+        is_generation = name.startswith("gen-")
+        if (stored != gen) if is_generation else (stored > after or stored < 0):
+            raise ArchiveFormatError(f"{where}: holds generation {stored}, not {gen}; it was moved or copied "
+                                     "from elsewhere: restore the run's own part")
+        if after < self.identity_from:  # written before the run had an identity
+            if ident is not None:
+                raise ArchiveFormatError(f"{where}: belongs to another run (run_id {ident[0]}), not to {self.path}, "
+                                         "which was written before run identities; restore the run's own part")
+            return
+        if ident != self.identity:
+            other = f"run_id {ident[0]}" if ident else "no run identity"
+            raise ArchiveFormatError(f"{where}: belongs to another run ({other}), not to {self.path} (run_id "
+                                     f"{self.identity[0]}); restore the run's own part or open that run's header")
+        # a generation part follows the part before it; a champion part, the generation it was recorded after
+        link = after - 1 if is_generation else after
+        want = self.part_digests[link].hex() if link >= 0 else ""
+        if previous != want:  # the part it follows is not the one the writer committed
+            changed = os.path.join(self.parts_dir, schema.generation_part(link))
+            raise ArchiveFormatError(f"{changed}: differs from the part the run committed ({name} records "
+                                     "another digest for it): it was modified or replaced; restore the run's own part")
+
     def _read_index(self, n: int):
-        """``(n_indexed, columns, champion)`` from ``index.h5``, or None if absent or not trustworthy.
+        """``(n_indexed, columns, champion, trusted)`` from ``index.h5``, or None if absent or unreadable.
 
         The index is a cache the writer replaces (atomically) after each
-        commit; it may lag the parts by one generation, never lead them.
+        commit; it may lag the parts by one generation, never lead them. It is
+        *trusted* when it carries the run's identity and the sha256 of every
+        part it covers equals that part's bytes.
         """
         name = os.path.join(self.parts_dir, schema.INDEX_PART)
         if not os.path.lexists(name):
@@ -178,45 +268,80 @@ class Run:
                 gen = get(h, "generation", np.int64, 1)
                 m = len(gen)
                 if m > n or not np.array_equal(gen, np.arange(m)):
-                    return None
+                    raise ValueError(f"covers generations {gen[:1].tolist()}..{gen[-1:].tolist()}, the run {n}")
                 columns = {key: get(h, key, np.float64, 1) for key in h if key != "generation"}
                 if any(len(col) != m for col in columns.values()):
-                    return None
+                    raise ValueError("history columns of different lengths")
                 champ = get_json(f, "champion")
                 if champ is not None:
                     after, k, part = int(champ[0]), int(champ[1]), str(champ[2])
                     if schema.PART_RE.match(part) is None or after >= n:
-                        return None
+                        raise ValueError(f"champion part {part!r} after generation {after}")
                     champ = ((after, k), part)
-            return m, columns, champ
-        except (ArchiveFormatError, *READ_ERRORS):
+                ident = _part_identity(f)
+                digests = get(f, schema.DIGESTS, np.uint8, 2) if schema.DIGESTS in f else None
+        except (ArchiveFormatError, *READ_ERRORS) as exc:
+            warnings.warn(f"{name}: damaged ({one_line(exc)}); read the generations' own statistics instead",
+                          ArchiveWarning, stacklevel=4)
             return None
+        trusted = (ident is not None and ident == self.identity and digests is not None
+                   and digests.shape == (m, 32) and [bytes(d) for d in digests] == self.part_digests[:m])
+        if not trusted and ident is not None and ident != self.identity:
+            warnings.warn(f"{name}: belongs to another run (run_id {ident[0]}); ignored, the generations' own "
+                          "statistics are read instead", ArchiveWarning, stacklevel=4)
+            return None
+        return m, columns, champ, trusted
 
     def _load_split(self, champions) -> None:
         n = self.n_generations
+        with _reading(self.parts_dir, "generation parts"):
+            for gen in range(n):
+                check_file(os.path.join(self.parts_dir, schema.generation_part(gen)))
+            self.part_digests = [schema.file_digest(os.path.join(self.parts_dir, schema.generation_part(g)))
+                                 for g in range(n)]
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         best = None  # (commit order key, part name) of the last committed champion
         start = 0
         index = self._read_index(n)
-        if index is not None:
-            start, indexed, best = index
+        if index is not None and index[3]:
+            start, indexed, best, _ = index
             for key, col in indexed.items():
                 columns[key] = np.full(n, np.nan)
                 columns[key][:start] = col
         for gen in range(start, n):
             name = schema.generation_part(gen)
-            with self._part(name) as p, _reading(os.path.join(self.parts_dir, name), "generation part"):
-                if int(p.attrs["generation"]) != gen:
-                    raise ValueError(f"attribute generation = {int(p.attrs['generation'])}, expected {gen}")
-                self._stats_into(p[schema.GENERATION], gen, columns)
-                if schema.CHAMPION in p:
-                    best = ((gen, 0), name)
+            with self._part(name) as p:
+                self._check_part(p, name, gen, gen)
+                with _reading(os.path.join(self.parts_dir, name), "generation part"):
+                    self._stats_into(p[schema.GENERATION], gen, columns)
+                    if schema.CHAMPION in p:
+                        best = ((gen, 0), name)
+        if index is not None and not index[3]:
+            self._compare_index(index, columns)
         for after, k, name in champions:
             if after < n and (best is None or (after, k) > best[0]):
+                with self._part(name) as p:
+                    self._check_part(p, name, after, after)
                 best = ((after, k), name)
         self._champion = best
         self._champion_part = best[1] if best else None
         self._history = self._complete(columns)
+
+    def _compare_index(self, index, columns: dict) -> None:
+        """An index not bound to these parts: the parts win; say so if it claims other values."""
+        m, indexed, _, _ = index
+        name = os.path.join(self.parts_dir, schema.INDEX_PART)
+        for key, col in indexed.items():
+            mine = columns.get(key)
+            if mine is None or not np.array_equal(np.asarray(mine[:m], np.float64), col, equal_nan=True):
+                bad = key
+                break
+        else:
+            if self.identity is None:
+                return  # a run from before identities: its index agrees with the parts
+            bad = "the part digests"
+        warnings.warn(f"{name}: disagrees with the generation parts ({bad}); the parts' own statistics are used "
+                      "(a resume rewrites the index)", ArchiveWarning, stacklevel=4)
 
     def _stats_into(self, g: h5py.Group, gen: int, columns: dict) -> None:
         keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
@@ -250,22 +375,31 @@ class Run:
         self._champion_part = self._champion = None
 
     def _packed_history(self) -> dict[str, np.ndarray]:
-        """``/history`` trimmed to the complete generations; rebuilt from their stats if damaged."""
+        """The generations' own ``stats``; ``/history`` (a copy) is checked against them, and any
+        disagreement or damage is reported with an :class:`ArchiveWarning` (the stats win)."""
         n = self.n_generations
-        try:
-            hist = {key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
-                    for key in self._f[schema.HISTORY]}
-            if any(len(arr) < n for arr in hist.values()) or "generation" not in hist:
-                raise ValueError("history shorter than the complete generations")
-            if not np.array_equal(hist["generation"][:n], np.arange(n)):
-                raise ValueError("generation")
-            return self._complete({key: arr[:n].copy() for key, arr in hist.items()})
-        except READ_ERRORS:
-            pass  # the fast copy is damaged or missing: the per-generation stats are the truth
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         for gen in range(n):
             with self.generation_group(gen) as g:
                 self._stats_into(g, gen, columns)
+        problem = None
+        try:
+            hist = {key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
+                    for key in self._f[schema.HISTORY]}
+            if any(len(arr) < n for arr in hist.values()) or "generation" not in hist:
+                raise ValueError("shorter than the complete generations")
+            if not np.array_equal(hist["generation"][:n], np.arange(n)):
+                raise ValueError("generation numbers out of order")
+            for key, arr in hist.items():
+                if key in columns and not np.array_equal(arr[:n], columns[key], equal_nan=True):
+                    problem = f"disagrees with the generations' own statistics ({key})"
+                    break
+                columns.setdefault(key, arr[:n].copy())  # a column the stats do not hold: kept as stored
+        except READ_ERRORS as exc:
+            problem = f"is damaged ({one_line(exc)})"
+        if problem is not None:
+            warnings.warn(f"{self.path}: /history {problem}; the generations' own statistics are used",
+                          ArchiveWarning, stacklevel=4)
         return self._complete(columns)
 
     # --------------------------------------------------------------- access
@@ -361,7 +495,22 @@ class Run:
 
     def champion(self) -> tuple[Genome, dict] | None:
         """``(genome, info)`` of the champion, or None; info: test_returns, test_seeds,
-        generation, index."""
+        generation, index.
+
+        ArchiveFormatError when the champion names a generation the run does
+        not hold complete (an old single-file archive killed mid-generation).
+        """
+        found = self._stored_champion()
+        if found is not None and not 0 <= found[1]["generation"] < self.n_generations:
+            raise ArchiveFormatError(
+                f"{self.path}: its champion was tested in generation {found[1]['generation']}, but the run holds "
+                f"{self.n_generations} complete generations (the writer was stopped inside that generation); "
+                "resume the run (`spatial-snn resume`) with a writer that drops it, or restore a copy"
+            )
+        return found
+
+    def _stored_champion(self) -> tuple[Genome, dict] | None:
+        """The champion as stored, not checked against the complete generations (the writer's split)."""
         if self.split:
             if self._champion_part is None:
                 return None
@@ -372,6 +521,38 @@ class Run:
             if schema.CHAMPION not in self._f:
                 return None
             return self._read_champion(self._f[schema.CHAMPION])
+
+    def verify(self) -> None:
+        """Read every dataset of every generation and champion and check its checksum, and every
+        part's identity and chain; ArchiveFormatError naming the first file that fails."""
+
+        def check_all(f: h5py.Group, where: str) -> None:
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    get(obj.parent, obj.name.rpartition("/")[2])
+
+            with _reading(where, "data"):
+                f.visititems(visit)
+
+        if not self.split:  # /history is a copy, checked against the stats when opened
+            for key in (schema.GENERATIONS, schema.CHAMPION, schema.RUN_DATA):
+                if key in self._f:
+                    with _reading(self.path, key):
+                        group = self._f[key]
+                    check_all(group, self.path)
+            return
+        names = [schema.generation_part(g) for g in range(self.n_generations)]
+        names += [c[2] for c in list_parts(self.parts_dir)[1] if c[0] < self.n_generations]
+        for name in names:
+            m = schema.PART_RE.match(name)
+            gen = int(m.group(2))
+            with self._part(name) as p:
+                self._check_part(p, name, gen, gen)
+                check_all(p, os.path.join(self.parts_dir, name))
+            if name.startswith("gen-") and schema.file_digest(os.path.join(self.parts_dir, name)) != \
+                    self.part_digests[gen]:
+                raise ArchiveFormatError(f"{os.path.join(self.parts_dir, name)}: changed since the run was opened; "
+                                         "reopen it")
 
     @staticmethod
     def _read_champion(c: h5py.Group) -> tuple[Genome, dict]:
@@ -393,7 +574,8 @@ class Run:
         """A run-level array stored with the writer's ``run_data`` (e.g. ``obs_low``)."""
         names = self.run_data_names
         if name not in names:
-            raise KeyError(f"run data {name!r}: not in {self.path}; stored: {names}")
+            raise MissingRunData(f"{self.path}: run data {name!r} is missing (stored: {names}); the header was not "
+                                 "written by spatial-snn's runner, or was damaged: restore it from a copy")
         with _reading(self.path, f"run data {name}"):
             return get(self._f[schema.RUN_DATA], name)
 
