@@ -45,6 +45,7 @@ from .h5io import ArchiveFormatError, check_file, put, set_json, write_file_attr
 from .pack import pack_run
 from .run_reader import Run, open_run
 from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS
+from .targets import check_replace
 from .writer_lock import ArchiveLockedError, WriterLock
 from .writer_open import _normalise, _Opening
 
@@ -99,7 +100,8 @@ class RunWriter(_Opening):
     seed : int
         Run seed. dim : int, embedding dimension 1..3.
     overwrite : bool
-        Replace an existing run at ``path`` (refused by default).
+        Replace an existing run at ``path`` (refused by default; only a
+        run archive is replaced, see :func:`~.targets.check_replace`).
     resume : bool
         Open an existing run and continue after its last committed
         generation (``next_generation``).
@@ -144,6 +146,8 @@ class RunWriter(_Opening):
                 raise FileExistsError(
                     f"{path}: exists; pass overwrite=True (--overwrite) to replace it or resume=True to continue it"
                 )
+            if os.path.lexists(path):  # only a run archive is replaced, never a device, a folder or another file
+                check_replace(path, FORMAT_NAME, overwrite=True)
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise FileNotFoundError(f"{path}: directory {parent} does not exist; create it first")
