@@ -198,7 +198,7 @@ def write_champion_group(c: h5py.Group, champion: dict) -> None:
 
 
 # ------------------------------------------------------------- genome files
-def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bool = False) -> None:
+def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bool = False, inputs=()) -> None:
     """Write one genome as a standalone file (``genomes/NAME.h5``).
 
     The file holds the root attributes ``format = "spatial-snn-genome"``,
@@ -207,10 +207,14 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
     and the genome as a one-genome group ``/genome``, the format of
     :func:`write_genomes` (also used by a run archive's ``/champion``).
 
+    ``inputs``: files the caller read (a run archive), never replaced.
+
     Raises
     ------
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
+    ValueError
+        ``path`` is an input, or exists and is not a genome file.
     """
     path = os.fspath(path)
     if not isinstance(genome, Genome):
@@ -220,8 +224,9 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
         json.dumps(meta)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"meta: expected a JSON-serialisable dict ({one_line(exc)})") from exc
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
+    from .targets import check_replace  # only a genome file is replaced, never a device, a run or a folder
+
+    check_replace(path, GENOME_FORMAT_NAME, overwrite=overwrite, inputs=inputs)
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         with h5py.File(tmp, "w", libver=LIBVER, locking=False) as f:

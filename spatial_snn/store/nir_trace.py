@@ -138,7 +138,7 @@ def golden_trace(genome: Genome, task: Task, *, seed: int = 0, steps: int = 200)
     })
 
 
-def write_nir(path, graph, trace=None, *, overwrite: bool = False) -> None:
+def write_nir(path, graph, trace=None, *, overwrite: bool = False, inputs=()) -> None:
     """Write ``graph`` (and optionally a golden ``trace``) to one HDF5 file.
 
     The file is what ``nir.write`` writes; a ``nir.NIRGraphData`` trace is
@@ -146,13 +146,15 @@ def write_nir(path, graph, trace=None, *, overwrite: bool = False) -> None:
     ``nodes``, beside the graph's ``version`` and ``node``), so
     ``nir.read(path)`` and ``nir.read_data(path)`` both read the one file.
     Written to a temporary file and renamed: a reader never sees half a file.
+    ``inputs``: files the caller read, never replaced.
     """
     import h5py
     import nir
 
+    from .targets import NIR_KIND, check_replace  # only a NIR file is replaced, never a device, a run or a folder
+
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
+    check_replace(path, NIR_KIND, overwrite=overwrite, inputs=inputs)
     tmp, tmp_data = f"{path}.tmp{os.getpid()}", f"{path}.data.tmp{os.getpid()}"
     try:
         nir.write(tmp, graph)
