@@ -48,6 +48,10 @@ LIMITS = {
     "protocol.confirm_episodes": 10_000,
     "protocol.bounds_episodes": 1_000,
     "env.max_episode_steps": 1_000_000,
+    "network.substeps": 10_000,
+    "network.max_delay": 10_000,
+    "encoder.bins": 1_000,
+    "decoder.bins": 1_000,
     "workers": 256,
 }
 #: Run seeds are 0..SEED_MAX (numpy's classic 32-bit seed range).

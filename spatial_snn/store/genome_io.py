@@ -227,20 +227,22 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
     from .targets import check_replace  # only a genome file is replaced, never a device, a run or a folder
 
     check_replace(path, GENOME_FORMAT_NAME, overwrite=overwrite, inputs=inputs)
+    from .durable import h5_image, write_bytes
+
+    def fill(f):
+        write_file_attrs(f, GENOME_FORMAT_NAME)
+        set_json(f, "meta", meta)
+        write_genomes(f.create_group("genome"), [genome])
+
+    image = h5_image(fill)  # built in memory: a full disk or file-size limit is an OSError, not a crash
     tmp = f"{path}.tmp{os.getpid()}"
     try:
-        with h5py.File(tmp, "w", libver=LIBVER, locking=False) as f:
-            write_file_attrs(f, GENOME_FORMAT_NAME)
-            set_json(f, "meta", meta)
-            write_genomes(f.create_group("genome"), [genome])
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)  # on disk before it is named: a power cut leaves the old file or the new one
-        finally:
-            os.close(fd)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        write_bytes(tmp, image)  # fsynced before it is named: a power cut leaves the old file or the new one
         os.replace(tmp, path)  # atomic: a reader never sees half a genome file
     finally:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.unlink(tmp)
 
 

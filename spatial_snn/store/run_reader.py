@@ -504,8 +504,8 @@ class Run:
         if found is not None and not 0 <= found[1]["generation"] < self.n_generations:
             raise ArchiveFormatError(
                 f"{self.path}: its champion was tested in generation {found[1]['generation']}, but the run holds "
-                f"{self.n_generations} complete generations (the writer was stopped inside that generation); "
-                "resume the run (`spatial-snn resume`) with a writer that drops it, or restore a copy"
+                f"{self.n_generations} complete generations (damaged, or the writer was stopped inside that "
+                "generation); restore the file from a copy"
             )
         return found
 
