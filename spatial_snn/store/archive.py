@@ -273,6 +273,8 @@ class RunWriter(_Opening):
         champion = self._pending if self._pending and self._pending["generation"] == gen else None
         self._publish_deferred()
 
+        where: list[int] = []
+
         def fill(f):
             self._fill_part(f, gen)
             g = f.create_group(schema.GENERATION)
@@ -282,7 +284,9 @@ class RunWriter(_Opening):
             write_genomes(g.create_group("population"), population)
             for key, arr in arrays.items():
                 put(g, key, arr, arr.dtype)
-            set_json(put(g, "stats", stat_values, np.float64), "keys", stat_keys)
+            stats = put(g, "stats", stat_values, np.float64)
+            set_json(stats, "keys", stat_keys)
+            where.append(stats.id.get_offset())  # the index binds its history to these bytes
             if extra:
                 xg = g.create_group("extra")
                 for key, arr in extra.items():
@@ -293,6 +297,7 @@ class RunWriter(_Opening):
 
         digest = commit_file(self.parts_dir, schema.generation_part(gen), fill)
         self._digests.append(digest)
+        self._stats_at.append((where[-1], stat_keys))
         self.next_generation += 1
         self._champions_after = 0
         if champion is not None:
@@ -341,6 +346,10 @@ class RunWriter(_Opening):
             write_file_attrs(f, schema.PART_FORMAT_NAME)
             self._fill_identity(f)  # and the sha256 of every part it covers: a swapped part does not match
             put(f, schema.DIGESTS, np.frombuffer(b"".join(self._digests), np.uint8).reshape(-1, 32), np.uint8)
+            layouts = [list(k) for k in dict.fromkeys(tuple(keys) for _, keys in self._stats_at)]
+            put(f, schema.STATS_OFFSETS, [at for at, _ in self._stats_at], np.int64)
+            put(f, schema.STATS_LAYOUT, [layouts.index(list(keys)) for _, keys in self._stats_at], np.int32)
+            set_json(f, schema.STATS_LAYOUTS, layouts)
             h = f.create_group(schema.HISTORY)
             for key, values in self._history.items():
                 dtype = np.int64 if key == "generation" else np.float64

@@ -30,6 +30,8 @@ the one place that accepts it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
 import os
 import warnings
@@ -174,11 +176,14 @@ class Run:
         self.path = path
         self.allow_import = tuple(allow_import)
         self._f = f = open_checked(path, FORMAT_NAME)
+        self._notes: list[str] = []  # caches that disagree with the data: said once the run is known good
         try:
             self._load()
         except BaseException:
             f.close()
             raise
+        for note in self._notes:
+            warnings.warn(note, ArchiveWarning, stacklevel=3)
 
     def _load(self) -> None:
         f, path = self._f, self.path
@@ -216,7 +221,7 @@ class Run:
             self._load_split(champions)
         else:
             self.parts_dir = None
-            self.part_digests = []
+            self.part_digests, self.stats_at = [], []
             self._load_packed()
 
     # ----------------------------------------------------------- split runs
@@ -251,13 +256,11 @@ class Run:
             raise ArchiveFormatError(f"{changed}: differs from the part the run committed ({name} records "
                                      "another digest for it): it was modified or replaced; restore the run's own part")
 
-    def _read_index(self, n: int):
-        """``(n_indexed, columns, champion, trusted)`` from ``index.h5``, or None if absent or unreadable.
+    def _read_index(self, n: int) -> dict | None:
+        """What ``index.h5`` holds, or None if absent, unreadable or another run's (noted).
 
         The index is a cache the writer replaces (atomically) after each
-        commit; it may lag the parts by one generation, never lead them. It is
-        *trusted* when it carries the run's identity and the sha256 of every
-        part it covers equals that part's bytes.
+        commit; it may lag the parts by one generation, never lead them.
         """
         name = os.path.join(self.parts_dir, schema.INDEX_PART)
         if not os.path.lexists(name):
@@ -278,34 +281,67 @@ class Run:
                     if schema.PART_RE.match(part) is None or after >= n:
                         raise ValueError(f"champion part {part!r} after generation {after}")
                     champ = ((after, k), part)
-                ident = _part_identity(f)
-                digests = get(f, schema.DIGESTS, np.uint8, 2) if schema.DIGESTS in f else None
+                out = {"m": m, "columns": columns, "champion": champ, "identity": _part_identity(f)}
+                if schema.DIGESTS in f:
+                    out["digests"] = [bytes(d) for d in get(f, schema.DIGESTS, np.uint8, 2)]
+                    out["offsets"] = get(f, schema.STATS_OFFSETS, np.int64, 1)
+                    layout = get(f, schema.STATS_LAYOUT, np.int64, 1)
+                    layouts = get_json(f, schema.STATS_LAYOUTS)
+                    if not (len(out["digests"]) == len(out["offsets"]) == len(layout) == m) or any(
+                            not 0 <= k < len(layouts) for k in layout):
+                        raise ValueError("digests, offsets and layouts do not match the history")
+                    out["keys"] = [[str(key) for key in layouts[k]] for k in layout]
         except (ArchiveFormatError, *READ_ERRORS) as exc:
-            warnings.warn(f"{name}: damaged ({one_line(exc)}); read the generations' own statistics instead",
-                          ArchiveWarning, stacklevel=4)
+            self._notes.append(f"{name}: damaged ({one_line(exc)}); the generations' own statistics are used")
             return None
-        trusted = (ident is not None and ident == self.identity and digests is not None
-                   and digests.shape == (m, 32) and [bytes(d) for d in digests] == self.part_digests[:m])
-        if not trusted and ident is not None and ident != self.identity:
-            warnings.warn(f"{name}: belongs to another run (run_id {ident[0]}); ignored, the generations' own "
-                          "statistics are read instead", ArchiveWarning, stacklevel=4)
+        ident = out["identity"]
+        if ident is not None and ident != self.identity:
+            self._notes.append(f"{name}: belongs to another run (run_id {ident[0]}); ignored, the generations' "
+                               "own statistics are used")
             return None
-        return m, columns, champ, trusted
+        return out
+
+    @staticmethod
+    def _index_row_matches(index: dict, g: int, data: bytes) -> bool:
+        """The index's history row ``g`` equals the stats in part ``g``'s bytes (at the offset it names,
+        under the key list the part itself stores)."""
+        keys, at = index["keys"][g], int(index["offsets"][g])
+        if at < 0 or at + 8 * len(keys) > len(data):
+            return False
+        if json.dumps(keys, sort_keys=True, allow_nan=True).encode("ascii") not in data:
+            return False  # the part's own ``keys`` attribute names them in this order
+        values = dict(zip(keys, np.frombuffer(data, "<f8", len(keys), at).tolist(), strict=True))
+        if any(key not in index["columns"] for key in keys if key != "generation"):
+            return False
+        for key, col in index["columns"].items():
+            want, got = values.get(key, math.nan), col[g]
+            if not (want == got or (math.isnan(want) and math.isnan(got))):
+                return False
+        return True
 
     def _load_split(self, champions) -> None:
         n = self.n_generations
+        index = self._read_index(n)
+        trusted = index is not None and index["identity"] is not None and "digests" in index
+        self.part_digests, self.stats_at = [], [None] * n
         with _reading(self.parts_dir, "generation parts"):
             for gen in range(n):
-                check_file(os.path.join(self.parts_dir, schema.generation_part(gen)))
-            self.part_digests = [schema.file_digest(os.path.join(self.parts_dir, schema.generation_part(g)))
-                                 for g in range(n)]
+                name = os.path.join(self.parts_dir, schema.generation_part(gen))
+                check_file(name)
+                with open(name, "rb") as fh:
+                    data = fh.read()
+                self.part_digests.append(hashlib.sha256(data).digest())
+                if trusted and gen < index["m"]:  # bound to the parts' bytes, or not used at all
+                    trusted = index["digests"][gen] == self.part_digests[gen] and \
+                        self._index_row_matches(index, gen, data)
+                    if trusted:
+                        self.stats_at[gen] = (int(index["offsets"][gen]), index["keys"][gen])
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         best = None  # (commit order key, part name) of the last committed champion
         start = 0
-        index = self._read_index(n)
-        if index is not None and index[3]:
-            start, indexed, best, _ = index
-            for key, col in indexed.items():
+        if trusted:
+            start, best = index["m"], index["champion"]
+            for key, col in index["columns"].items():
                 columns[key] = np.full(n, np.nan)
                 columns[key][:start] = col
         for gen in range(start, n):
@@ -313,10 +349,11 @@ class Run:
             with self._part(name) as p:
                 self._check_part(p, name, gen, gen)
                 with _reading(os.path.join(self.parts_dir, name), "generation part"):
-                    self._stats_into(p[schema.GENERATION], gen, columns)
+                    keys = self._stats_into(p[schema.GENERATION], gen, columns)
+                    self.stats_at[gen] = (p[schema.GENERATION]["stats"].id.get_offset(), keys)
                     if schema.CHAMPION in p:
                         best = ((gen, 0), name)
-        if index is not None and not index[3]:
+        if index is not None and not trusted:
             self._compare_index(index, columns)
         for after, k, name in champions:
             if after < n and (best is None or (after, k) > best[0]):
@@ -329,7 +366,7 @@ class Run:
 
     def _compare_index(self, index, columns: dict) -> None:
         """An index not bound to these parts: the parts win; say so if it claims other values."""
-        m, indexed, _, _ = index
+        m, indexed = index["m"], index["columns"]
         name = os.path.join(self.parts_dir, schema.INDEX_PART)
         for key, col in indexed.items():
             mine = columns.get(key)
@@ -340,8 +377,8 @@ class Run:
             if self.identity is None:
                 return  # a run from before identities: its index agrees with the parts
             bad = "the part digests"
-        warnings.warn(f"{name}: disagrees with the generation parts ({bad}); the parts' own statistics are used "
-                      "(a resume rewrites the index)", ArchiveWarning, stacklevel=4)
+        self._notes.append(f"{name}: disagrees with the generation parts ({bad}); the parts' own statistics are "
+                           "used (a resume rewrites the index)")
 
     def _stats_into(self, g: h5py.Group, gen: int, columns: dict) -> None:
         keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
@@ -349,6 +386,7 @@ class Run:
             raise ValueError(f"{g.name}/stats: {len(values)} values for keys {keys!r}")
         for key, value in zip(keys, values, strict=True):
             columns.setdefault(key, np.full(self.n_generations, np.nan))[gen] = value
+        return keys
 
     def _complete(self, columns: dict) -> dict:
         for key in HISTORY_KEYS:
@@ -398,8 +436,7 @@ class Run:
         except READ_ERRORS as exc:
             problem = f"is damaged ({one_line(exc)})"
         if problem is not None:
-            warnings.warn(f"{self.path}: /history {problem}; the generations' own statistics are used",
-                          ArchiveWarning, stacklevel=4)
+            self._notes.append(f"{self.path}: /history {problem}; the generations' own statistics are used")
         return self._complete(columns)
 
     # --------------------------------------------------------------- access

@@ -112,6 +112,11 @@ PREVIOUS = "previous"
 IDENTITY_FROM = "identity_from"
 #: Index dataset: sha256 of each part it covers, (m, 32) uint8.
 DIGESTS = "digests"
+#: Index datasets binding its history to the parts' bytes: the file offset of each part's
+#: ``generation/stats`` (m,) int64, and which key list (attribute ``stats_layouts``, JSON) it has (m,) int32.
+STATS_OFFSETS = "stats_offsets"
+STATS_LAYOUT = "stats_layout"
+STATS_LAYOUTS = "stats_layouts"
 
 
 def run_digest(config: dict, seed: int, dim: int) -> str:

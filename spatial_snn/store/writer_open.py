@@ -30,7 +30,7 @@ import numpy as np
 from . import schema
 from .durable import commit_file, fsync_dir, remove_temporaries, write_tmp
 from .genome_io import write_champion_group
-from .h5io import one_line, put, set_json, write_file_attrs
+from .h5io import get_json, one_line, put, set_json, write_file_attrs
 from .run_reader import Run, list_parts, open_run
 from .schema import FORMAT_NAME, HISTORY_KEYS
 from .targets import check_run_dir, clean_retired, retire_dir
@@ -131,6 +131,7 @@ class _Opening:
         self.run_id, self.run_digest = schema.new_run_id(), schema.run_digest(self.config, seed, dim)
         self._identity_from = 0
         self._digests: list[bytes] = []
+        self._stats_at: list[tuple[int, list]] = []
         # the header appears with its run data: now if given, else at the first commit (or close),
         # so a kill in between leaves no run rather than one without its observation bounds
         self._run_data = dict(run_data)
@@ -169,7 +170,7 @@ class _Opening:
             if run.split:
                 self.parts_dir = run.parts_dir
                 self._lock_dir()
-                self._digests = list(run.part_digests)
+                self._digests, self._stats_at = list(run.part_digests), list(run.stats_at)
                 remove_temporaries(self.parts_dir)
                 self._run_data = stored_data
                 self._champions_after = len([c for c in list_parts(self.parts_dir)[1]
@@ -195,7 +196,7 @@ class _Opening:
         for name in sorted(os.listdir(self.parts_dir), reverse=True):  # left by an earlier split, then packed
             if schema.PART_RE.match(name) or name == schema.INDEX_PART:
                 os.unlink(os.path.join(self.parts_dir, name))
-        self._identity_from, self._digests = 0, []
+        self._identity_from, self._digests, self._stats_at = 0, [], []
         run.verify()  # every checksum of what is copied, before anything is written from it
         champion = run._stored_champion()
         for gen in range(run.n_generations):
@@ -204,6 +205,8 @@ class _Opening:
                 def fill(f, src=src, gen=gen):
                     self._fill_part(f, gen)
                     f.copy(src, schema.GENERATION)
+                    stats = f[schema.GENERATION]["stats"]
+                    self._stats_at.append((stats.id.get_offset(), get_json(stats, "keys")))
                     if champion is not None and champion[1]["generation"] == gen:
                         write_champion_group(f.create_group(schema.CHAMPION), {**champion[1], "genome": champion[0]})
 
