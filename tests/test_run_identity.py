@@ -296,23 +296,45 @@ def test_a_nir_file_never_chooses_a_module_to_import(tmp_path, runs, capsys):
 
 
 # ------------------------------------------------------------ kill points
-def test_a_kill_after_an_overwriting_runs_first_commit_never_shows_the_old_history(tmp_path, runs):
-    """The stale-index kill: the old index must not outlive an --overwrite."""
-    path = _copy_run(runs["seed"], tmp_path / "run.h5")
-    with open_run(path) as run:
-        old_id = run.identity
-    # a new run over it, "killed" right after its first commit (the writer is dropped, never closed)
-    w = RunWriter(path, config={"x": 1}, seed=9, dim=2, overwrite=True, run_data={"obs_low": np.zeros(2)})
-    with open_run(path) as run:  # the old generations and index left with the old directory, at once
-        assert run.identity != old_id and run.n_generations == 0
-    from test_archive import gen_data
+def _generation(gen, best):
+    from spatial_snn.space.layout import GenomeSpec, random_genome
 
-    w.write_generation(0, **gen_data(0))
+    pop = [random_genome(GenomeSpec.reference(2, 4), 2, 2, np.random.default_rng(gen)) for _ in range(2)]
+    stats = {"best": best, "mean": best, "test": np.nan, "env_steps": 10.0 * (gen + 1), "wall_time": 1.0,
+             "invalid_obs": 0.0}
+    return dict(population=pop, fitness=np.zeros((2, 1)), episode_returns=np.zeros((2, 1)),
+                episode_lengths=np.ones((2, 1)), episode_seeds=[gen], counters=np.zeros((2, 3)),
+                parents=-np.ones((2, 2)), origin=np.zeros(2), stats=stats)
+
+
+class _Killed(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("run_data", [True, False])
+def test_a_kill_after_an_overwriting_runs_first_commit_never_shows_the_old_history(tmp_path, run_data):
+    """The stale-index kill: killed between the new run's first part and its index, the old index
+    (which then covers exactly as many generations) must not show the old history as the new run's."""
+    path = tmp_path / "run.h5"
+    with RunWriter(path, config={"old": 1}, seed=1, dim=2, run_data={"obs_low": np.zeros(2)}) as old:
+        old.write_generation(0, **_generation(0, best=-123.0))
+    w = RunWriter(path, config={"new": 1}, seed=2, dim=2, overwrite=True,
+                  run_data={"obs_low": np.ones(2)} if run_data else None)
+
+    def killed():
+        raise _Killed
+
+    w._write_index = killed  # a kill right after the first part is committed, before the index
+    with pytest.raises(_Killed):
+        w.write_generation(0, **_generation(0, best=7.0))
     w._lock.release(), w._dir_lock.release()  # as the kernel does for a killed process
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ArchiveWarning)
+        warnings.simplefilter("error", ArchiveWarning)  # nothing of the old run is even looked at
         with open_run(path) as run:
-            assert run.n_generations == 1 and run.history["best"].tolist() == [0.0] and run.seed == 9
+            assert (run.seed, run.config, run.n_generations) == (2, {"new": 1}, 1)
+            assert run.history["best"].tolist() == [7.0]
     assert sorted(os.listdir(tmp_path)) == ["run.h5", "run.h5.d"]  # the old directory emptied and gone
-    with RunWriter(path, resume=True) as again:
+    with RunWriter(path, resume=True) as again:  # and resume goes on from the new run
         assert again.next_generation == 1
+    with open_run(path) as run:
+        assert run.history["best"].tolist() == [7.0] and run.seed == 2
