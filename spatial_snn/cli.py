@@ -449,8 +449,11 @@ def main(argv=None) -> int:
             shown(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show
-    with terminate_like_interrupt():  # `kill PID` stops a run as Ctrl-C does: between generations, with a report
-        return _run(argv)
+    try:
+        with terminate_like_interrupt():  # `kill PID` stops a run as Ctrl-C does: between generations, with a report
+            return _run(argv)
+    finally:
+        warnings.showwarning = shown
 
 
 def _run(argv) -> int:

@@ -11,7 +11,14 @@ Layout (field by field, with units, in ``docs/archive.md``; names in
                         episode_returns, ..., stats), champion/ if it made one
     run.h5.d/champion-000004-1.h5
                         a champion recorded after generation 4 was committed
-    run.h5.d/index.h5   history and the champion's part name (a cache)
+    run.h5.d/index.h5   history and the champion's part name (a cache bound to the
+                        parts by their sha256 and the offsets of their stats)
+
+Identity: the header, every part and the index carry ``run_id`` (random)
+and ``run_digest`` (sha256 of config, seed, dim); each generation part
+records the sha256 of the part before it (``previous``), so the committed
+generations form a chain that readers check. The part directory is derived
+from the header's path, never from a stored value (:mod:`.targets`).
 
 Crash safety: HDF5 does not journal its metadata, so no HDF5 file is ever
 modified in place. Every file is written whole under a temporary name,
