@@ -338,3 +338,85 @@ def test_a_kill_after_an_overwriting_runs_first_commit_never_shows_the_old_histo
         assert again.next_generation == 1
     with open_run(path) as run:
         assert run.history["best"].tolist() == [7.0] and run.seed == 2
+
+
+# ------------------------------------------------------- one clean line
+OLD = os.path.join(os.path.dirname(__file__), "fixtures", "v1-run-cartpole-tiny.h5")
+
+
+def _crafted_old(tmp_path, name, edit):
+    import json
+
+    path = tmp_path / name
+    shutil.copyfile(OLD, path)
+    with h5py.File(path, "r+", locking=False) as f:
+        edit(f, json)
+    return path
+
+
+def test_crafted_old_archives_are_one_line_each(tmp_path, capsys):
+    def champion_beyond(f, json):
+        f["champion"].attrs["generation"] = np.int64(7)
+
+    def no_run_data(f, json):
+        del f["run_data"]
+
+    def config(key, value):
+        def edit(f, json):
+            c = json.loads(f.attrs["config"])
+            if value is None:
+                del c[key]
+            else:
+                c[key] = value
+            f.attrs["config"] = np.bytes_(json.dumps(c).encode())
+        return edit
+
+    def no_test_returns(f, json):
+        for name, dtype in (("test_returns", np.float64), ("test_seeds", np.int64)):
+            del f[f"champion/{name}"]
+            f["champion"].create_dataset(name, data=np.zeros(0, dtype)).attrs["crc32"] = np.uint32(0)
+
+    beyond = _crafted_old(tmp_path, "beyond.h5", champion_beyond)
+    for argv in (["replay", beyond, "--episodes", "1"], ["resume", beyond, "--workers", "1"],
+                 ["export", beyond, "--to", tmp_path / "g.h5"], ["export", beyond, "--to", tmp_path / "g.nir"]):
+        _refused(capsys, argv, beyond, "generation 7")
+    bare = _crafted_old(tmp_path, "bare.h5", no_run_data)
+    _refused(capsys, ["resume", bare, "--workers", "1"], bare, "obs_low")
+    unnamed = _crafted_old(tmp_path, "unnamed.h5", config("scenario", None))
+    _refused(capsys, ["export", unnamed, "--to", tmp_path / "g.h5"], unnamed, "scenario")
+    endless = _crafted_old(tmp_path, "endless.h5", config("generations", float("inf")))
+    _refused(capsys, ["resume", endless, "--workers", "1"], endless, "generations")
+    untested = _crafted_old(tmp_path, "untested.h5", no_test_returns)
+    _refused(capsys, ["export", untested, "--to", tmp_path / "g.h5"], untested, "test returns")
+    assert not os.path.exists(tmp_path / "g.h5") and not os.path.exists(tmp_path / "g.nir")
+
+
+def test_a_file_size_limit_is_an_error_line_not_a_crash(tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    for out in ("g.h5", "g.nir", "packed.h5"):
+        command = ["pack", OLD, "--to", out] if out == "packed.h5" else ["export", OLD, "--to", out]
+        proc = subprocess.run([sys.executable, "-m", "spatial_snn.cli", *command], cwd=tmp_path, text=True,
+                              capture_output=True, preexec_fn=limit, timeout=300)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and "cannot be written" in lines[0], proc.stderr
+        assert os.listdir(tmp_path) == []  # nothing half-written is left
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "x"])
+def test_curves_refuses_a_published_score_that_is_not_a_number(tmp_path, runs, capsys, text):
+    with pytest.raises(SystemExit) as info:
+        main(["curves", str(runs["a"]), "--out", str(tmp_path / "c.png"), f"--published={text}"])
+    assert info.value.code == 2 and "'none'" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "c.png")
+
+
+@pytest.mark.parametrize("section", ["encoder", "decoder"])
+def test_bins_have_a_bound(tiny_scenario, section):
+    with pytest.raises(ValueError, match=f"{section}.bins: expected at most 1,000"):
+        scenario_from_dict(tiny_scenario(**{section: {"bins": 10**9}}))
