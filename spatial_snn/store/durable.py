@@ -44,10 +44,14 @@ def h5_image(fill: Callable[[h5py.File], None]) -> bytes:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` as a new file at ``path`` and fsync it; a failed write (full disk, file-size
-    limit) removes the partial file and raises OSError."""
+    """Write ``data`` as a new file at ``path`` (which must not exist) and fsync it; a failed write
+    (full disk, file-size limit) removes the partial file and raises OSError naming it."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        raise FileExistsError(f"{path}: a temporary file of this name exists (left by a killed process?); "
+                              "remove it and retry") from None
+    try:
         try:
             view = memoryview(data)
             while view:
@@ -57,8 +61,8 @@ def write_bytes(path: str, data: bytes) -> None:
             os.close(fd)
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            os.unlink(path)
-        if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
+            os.unlink(path)  # ours: created above
+        if isinstance(exc, OSError):
             raise OSError(exc.errno, f"{path}: cannot be written ({exc.strerror or exc}); nothing was replaced: "
                                      "free disk space or raise the file-size limit (ulimit -f)") from None
         raise
@@ -72,8 +76,6 @@ def write_tmp(directory: str, final_name: str, fill: Callable[[h5py.File], None]
     never a crash inside HDF5.
     """
     tmp = os.path.join(directory, f".{final_name}.tmp{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)  # left by an earlier process of the same pid
     write_bytes(tmp, h5_image(fill))
     return tmp
 

@@ -236,13 +236,11 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
 
     image = h5_image(fill)  # built in memory: a full disk or file-size limit is an OSError, not a crash
     tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        write_bytes(tmp, image)  # fsynced before it is named: a power cut leaves the old file or the new one
+    write_bytes(tmp, image)  # a new file, or FileExistsError: nothing of anyone else's is removed
+    try:  # fsynced before it is named (write_bytes): a power cut leaves the old file or the new one
         os.replace(tmp, path)  # atomic: a reader never sees half a genome file
     finally:
-        if os.path.lexists(tmp):
+        if os.path.lexists(tmp):  # ours: written above, not yet renamed
             os.unlink(tmp)
 
 

@@ -173,11 +173,9 @@ def write_nir(path, graph, trace=None, *, overwrite: bool = False, inputs=()) ->
             for key in src:
                 src.copy(src[key], dst, name=key)
     tmp = f"{path}.tmp{os.getpid()}"
+    write_bytes(tmp, graph_buf.getvalue())  # a new file, or FileExistsError: nothing of anyone else's is removed
     try:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        write_bytes(tmp, graph_buf.getvalue())
         os.replace(tmp, path)
     finally:
-        if os.path.lexists(tmp):
+        if os.path.lexists(tmp):  # ours: written above, not yet renamed
             os.unlink(tmp)
