@@ -165,6 +165,26 @@ def test_an_index_that_lies_about_its_own_run_loses_to_the_parts(tmp_path, runs)
     assert all(np.array_equal(got[k], want[k], equal_nan=True) for k in KEYS)
 
 
+def test_the_runs_own_index_may_lag_its_parts_silently_but_never_differ_from_one(tmp_path):
+    path = tmp_path / "run.h5"
+    with RunWriter(path, config={"a": 1}, seed=1, dim=2) as w:
+        for gen in range(2):
+            w.write_generation(gen, **_generation(gen, best=float(gen)))
+        shutil.copyfile(f"{path}.d/index.h5", tmp_path / "index-after-1.h5")
+        w.write_generation(2, **_generation(2, best=2.0))
+    shutil.copyfile(tmp_path / "index-after-1.h5", f"{path}.d/index.h5")  # as after a kill: one behind
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ArchiveWarning)
+        with open_run(path) as run:
+            assert run.history["best"].tolist() == [0.0, 1.0, 2.0]
+    last = f"{path}.d/gen-000001.h5"
+    with h5py.File(last, "r+", locking=False) as f:  # valid on its own, but not what the run committed
+        f.attrs["engine_version"] = np.bytes_(b"edited")
+    with pytest.raises(ArchiveFormatError, match="modified or replaced") as info:
+        open_run(path)
+    assert last in str(info.value)
+
+
 def test_a_packed_history_that_lies_loses_to_the_generations(tmp_path, runs):
     path = _copy_run(runs["a"], tmp_path / "run.h5")
     want = _history(path)

@@ -252,7 +252,7 @@ class Run:
         link = after - 1 if is_generation else after
         want = self.part_digests[link].hex() if link >= 0 else ""
         if previous != want:  # the part it follows is not the one the writer committed
-            changed = os.path.join(self.parts_dir, schema.generation_part(link))
+            changed = os.path.join(self.parts_dir, schema.generation_part(link)) if link >= 0 else where
             raise ArchiveFormatError(f"{changed}: differs from the part the run committed ({name} records "
                                      "another digest for it): it was modified or replaced; restore the run's own part")
 
@@ -333,6 +333,13 @@ class Run:
                 with open(name, "rb") as fh:
                     data = fh.read()
                 self.part_digests.append(hashlib.sha256(data).digest())
+                if trusted and gen < index["m"] and index["digests"][gen] != self.part_digests[gen]:
+                    # the run's own index may lag its parts, never differ from one: parts are never rewritten
+                    with self._part(schema.generation_part(gen)) as p:  # another run's part says so first
+                        self._check_part(p, schema.generation_part(gen), gen, gen)
+                    raise ArchiveFormatError(f"{name}: differs from the part the run committed (its index.h5 "
+                                             "records another sha256 for it): it was modified or replaced; "
+                                             "restore the run's own part")
                 if trusted and gen < index["m"]:  # bound to the parts' bytes, or not used at all
                     trusted = index["digests"][gen] == self.part_digests[gen] and \
                         self._index_row_matches(index, gen, data)
