@@ -113,23 +113,23 @@ DRIVER = textwrap.dedent(
             champ = None if ch is None else [ch[1]["generation"], ch[0].recurrent.weight.tolist()]
             return h, champ, run.n_generations
 
-    def counted(path, sc, resume, at):
+    def counted(path, sc, resume, at, seed=2, overwrite=False):
         os.environ["KILLSHIM_PREFIX"] = os.path.dirname(path) + "/"
         os.environ["KILLSHIM_AT"] = str(at)
         shim.killshim_reset()
         try:
-            evolve(sc, seed=2, workers=1, archive=path, resume=resume)
+            evolve(sc, seed=seed, workers=1, archive=path, resume=resume, overwrite=overwrite)
         finally:
             n = shim.killshim_count()
             del os.environ["KILLSHIM_PREFIX"], os.environ["KILLSHIM_AT"]
         return n
 
-    def forked(path, sc, resume, at):
+    def forked(path, sc, resume, at, overwrite=False):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                counted(path, sc, resume, at)
+                counted(path, sc, resume, at, overwrite=overwrite)
             except BaseException:
                 traceback.print_exc()
                 code = 3
@@ -179,6 +179,43 @@ DRIVER = textwrap.dedent(
         else:
             say(kind="ok", k=k, outcomes=outcomes)
         shutil.rmtree(d)
+
+    # --overwrite of a finished run (seed 3) killed before every write: the old run whole, the new
+    # header refused over the old parts (they belong to another run), or a prefix of the new run; never
+    # the old generations under the new header. A second --overwrite then gives the uninterrupted run.
+    os.makedirs(f"{work}/old")
+    counted(f"{work}/old/run.h5", base, False, 0, seed=3)
+    old, old_champ, n_old = history(f"{work}/old/run.h5")
+    shutil.copytree(f"{work}/old", f"{work}/count")
+    writes = counted(f"{work}/count/run.h5", sc, False, 0, overwrite=True)
+    say(kind="reference-overwrite", writes=writes)
+    for k in range(1, writes + 1):
+        d = f"{work}/o{k}"
+        shutil.copytree(f"{work}/old", d)
+        path = f"{d}/run.h5"
+        outcome = forked(path, sc, False, k, overwrite=True)
+        try:
+            with open_run(path) as run:
+                seed = run.seed
+            got, champ, n = history(path)
+            if seed == 3 and (got != old or champ != old_champ):
+                say(kind="fail", k=k, step="overwrite", why=f"old header, not the old run: {got}")
+                continue
+            if seed == 2 and any(got[key] != ref[key][:n] for key in KEYS):
+                say(kind="fail", k=k, step="overwrite", why=f"new header, not a prefix of the new run: {got}")
+                continue
+        except ArchiveFormatError as exc:
+            if "belongs to another run" not in str(exc):
+                say(kind="fail", k=k, step="overwrite", why=f"does not open: {exc}")
+                continue
+        final = forked(path, sc, False, 0, overwrite=True)
+        got, champ, n = history(path)
+        if final != 0 or (got, champ, n) != (ref, ref_champ, n_ref) or sorted(os.listdir(d)) != ["run.h5",
+                                                                                                  "run.h5.d"]:
+            say(kind="fail", k=k, step="overwrite-final", why=f"exit {final}, {n} generations, {os.listdir(d)}")
+            continue
+        say(kind="ok-overwrite", k=k, outcome=outcome)
+        shutil.rmtree(d)
     """
 )
 
@@ -209,6 +246,10 @@ def test_sigkill_before_every_archive_write_keeps_a_resumable_prefix(tmp_path):
     assert [r["k"] for r in oks] == list(range(1, ref["writes"] + 1))
     assert all(r["outcomes"][0] == "killed" for r in oks)  # every run was really cut at its k-th write
     assert sum(r["outcomes"][1] == "killed" for r in oks) >= 3  # and so were resumes
+    over = next(r for r in lines if r["kind"] == "reference-overwrite")
+    oks = [r for r in lines if r["kind"] == "ok-overwrite"]
+    assert [r["k"] for r in oks] == list(range(1, over["writes"] + 1)) and over["writes"] > 10, over
+    assert all(r["outcome"] == "killed" for r in oks)
 
 
 # ------------------------------------------------------- malformed archives

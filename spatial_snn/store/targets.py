@@ -18,6 +18,8 @@ Three rules (``docs/archive.md``, "Containment"):
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import stat
 
@@ -32,6 +34,7 @@ __all__ = ["NIR_KIND", "check_output", "check_replace", "check_run_dir", "clean_
 NIR_KIND = "nir"
 _KIND_NAMES = {schema.FORMAT_NAME: "a run archive", GENOME_FORMAT_NAME: "a genome file", NIR_KIND: "a NIR graph"}
 _RETIRED = ".retired"
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 
 def _is_run_file(name: str) -> bool:
@@ -63,11 +66,30 @@ def _empty_run_dir(directory: str) -> None:
         os.rmdir(directory)
 
 
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), b)
+
+
 def retire_dir(directory: str, lock: WriterLock | None) -> WriterLock:
-    """Rename a run's part directory aside (one atomic step), make a new empty one, lock it, empty the old."""
+    """Put a new empty part directory in place of ``directory`` in one atomic step, lock it, and empty
+    the old one (renamed aside). Where the exchange is unsupported: a rename aside, then the new one."""
     aside = os.path.join(os.path.dirname(directory), f".{os.path.basename(directory)}{_RETIRED}{os.getpid()}")
-    os.rename(directory, aside)
-    os.mkdir(directory)
+    os.mkdir(aside)
+    if not _exchange(aside, directory):  # the directory never goes missing where the exchange exists
+        os.rmdir(aside)
+        os.rename(directory, aside)
+        os.mkdir(directory)
     fsync_dir(os.path.dirname(directory))
     new = WriterLock(directory)
     if lock is not None:
