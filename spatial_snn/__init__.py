@@ -4,13 +4,14 @@ The front door: what a user starts from.
 
 * runs: :func:`evolve`, :func:`resume`, :func:`resolve` (a scenario resolved for
   one run), :func:`load_scenario` / :class:`Scenario`, :func:`run_batch`
-  (dimensions x seeds), :func:`replay`, :func:`report` (efficiency, wiring, figures);
+  (dimensions x seeds);
+* analysis: :func:`replay`, :func:`report` (efficiency, wiring, figures);
 * files: :func:`open_run` (run archives), :func:`load_genome` (genome files),
   :func:`to_nir` / :func:`from_nir` (NIR graphs, ``docs/nir.md``);
 * the objects: :class:`Genome`, :class:`GenomeSpec`, :class:`Network`.
 
 Everything else is imported from its subpackage (``spatial_snn.space``,
-``.sim``, ``.evo``, ``.tasks``, ``.store``, ``.runs``; see the README's layout).
+``.sim``, ``.evo``, ``.tasks``, ``.store``, ``.analysis``, ``.runs``; see the README's layout).
 Each name is imported on first use, so ``import spatial_snn.cli`` (and
 ``spatial-snn --help``) does not load numba, h5py, DEAP or gymnasium. Nothing
 inside the package imports this module.
@@ -35,8 +36,8 @@ _SOURCES = {
     "Genome": "space.genome",
     "GenomeSpec": "space.layout",
     "Network": "sim.network",
-    "replay": "runs.replay",
-    "report": "runs.report",
+    "replay": "analysis.replay",
+    "report": "analysis.report",
     "run_batch": "runs.batch",
     "to_nir": "store.nir_io",
     "from_nir": "store.nir_import",
@@ -75,9 +76,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the names where they are defined
+    from .analysis.replay import replay
+    from .analysis.report import report
     from .runs.batch import run_batch
-    from .runs.replay import replay
-    from .runs.report import report
     from .runs.runner import evolve, resume
     from .runs.scenarios import Scenario, load_scenario
     from .runs.setup import resolve

@@ -137,7 +137,7 @@ def _cmd_evolve(args) -> int:
         from .store.schema import FORMAT_NAME
         from .store.targets import check_replace
 
-        inputs = [args.scenario] + ([sc.evolution.init_genome] if sc.evolution.init_genome else [])
+        inputs = [args.scenario] + ([sc.start.genome] if sc.start.genome else [])
         check_replace(out, FORMAT_NAME, overwrite=args.overwrite, inputs=inputs)
     # resolved once, failing fast on a broken scenario; a resumed run resolves with its stored bounds
     run = sc if args.resume and out.exists() else resolve(sc, args.dim, args.seed)
@@ -206,7 +206,7 @@ def _cmd_batch(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    from .runs.inspect import plot, summary
+    from .analysis.inspect import plot, summary
     from .store.archive import open_run
 
     if args.plot:  # a read-only command never writes onto the run it reads
@@ -222,7 +222,7 @@ def _cmd_inspect(args) -> int:
 
 
 def _cmd_replay(args) -> int:
-    from .runs.replay import replay
+    from .analysis.replay import replay
     from .store.targets import check_output
 
     if args.video:
@@ -245,8 +245,8 @@ def _cmd_pack(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .runs.replay import champion_env_steps, champion_moments, champion_task
     from .store.archive import open_run, save_genome
+    from .store.controller import champion_env_steps, champion_moments, champion_task
     from .store.schema import GENOME_FORMAT_NAME
     from .store.targets import NIR_KIND, check_replace
     from .tasks.evaluation import task_meta
@@ -255,6 +255,8 @@ def _cmd_export(args) -> int:
     check_replace(args.to, NIR_KIND if nir else GENOME_FORMAT_NAME, overwrite=args.overwrite, inputs=[args.path])
     if nir:
         return _export_nir(args)
+    if args.target != "spatial-snn":
+        raise ValueError(f"--target {args.target}: applies to a NIR graph; pass --to NAME.nir")
 
     with open_run(args.path) as run:
         ch = run.champion()
@@ -270,7 +272,7 @@ def _cmd_export(args) -> int:
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
                 "source": str(args.path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
-        if moments is not None:  # a refining run (init_genome) goes on from the statistics behind the bounds
+        if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments
     save_genome(args.to, genome, meta, overwrite=args.overwrite, inputs=[args.path])
     print(f"champion written to {args.to}")
@@ -278,19 +280,22 @@ def _cmd_export(args) -> int:
 
 
 def _export_nir(args) -> int:
-    from .runs.replay import load_controller
+    from .store.controller import load_controller
     from .store.nir_io import to_nir
+    from .store.nir_targets import retarget
     from .store.nir_trace import golden_trace, write_nir
 
     genome, task, _ = load_controller(args.path, allow_import=args.import_module)
+    graph = retarget(to_nir(genome, task), args.target)
     trace = golden_trace(genome, task, seed=args.trace_seed, steps=args.trace) if args.trace else None
-    write_nir(args.to, to_nir(genome, task), trace, overwrite=args.overwrite, inputs=[args.path])
-    print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else ""))
+    write_nir(args.to, graph, trace, overwrite=args.overwrite, inputs=[args.path])
+    print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else "")
+          + (f" for {args.target}'s importer" if args.target != "spatial-snn" else ""))
     return 0
 
 
 def _cmd_report(args) -> int:
-    from .runs.report import format_report, report, to_json
+    from .analysis.report import format_report, report, to_json
 
     if args.figures:
         from .store.targets import check_output
@@ -302,7 +307,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_curves(args) -> int:
-    from .runs.curves import at_budget, format_budget, plot_curves, published_score, read_curve
+    from .analysis.curves import at_budget, format_budget, plot_curves, published_score, read_curve
     from .store.targets import check_output
 
     check_output(args.out, args.paths)
@@ -401,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--trace", type=_count(), default=0, metavar="STEPS",
                    help=".nir only: include a golden trace of one episode of up to STEPS env steps")
     q.add_argument("--trace-seed", type=_seed, default=0, help="reset seed of the traced episode")
+    q.add_argument("--target", default="spatial-snn", choices=["spatial-snn", "norse", "snntorch", "spyx", "rockpool"],
+                   help=".nir only: rewrite the graph for that simulator's NIR importer (docs/nir.md)")
     q.add_argument("--overwrite", action="store_true",
                    help="replace an existing genome file (.h5) or NIR graph (.nir), never another kind of file")
     q.add_argument("--import-module", action="append", default=[], metavar="MODULE",

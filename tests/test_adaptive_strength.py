@@ -1,4 +1,4 @@
-"""Self-adapting mutation strength (``[mutation] adapt_tau``): inherited, log-normally varied, resumable."""
+"""Self-adapting mutation strength (``[evolution] adapt_tau``): inherited, log-normally varied, resumable."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ import math
 import numpy as np
 import pytest
 
+from spatial_snn.analysis.inspect import summary
 from spatial_snn.evo import seeding
 from spatial_snn.evo.evolution import ORIGIN, STRENGTH_MAX, EvolutionConfig, GeneticAlgorithm
 from spatial_snn.evo.variation import MutationParams
-from spatial_snn.runs.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.space.layout import GenomeSpec
+from spatial_snn.store import schema
 from spatial_snn.store.archive import open_run
 
 
 def _ga(tau, population=20, seed=0, floor=0.01):
-    return GeneticAlgorithm(EvolutionConfig(population=population), GenomeSpec.reference(2),
-                            MutationParams(adapt_tau=tau, adapt_min=floor), 4, 2, seed)
+    return GeneticAlgorithm(EvolutionConfig(population=population, adapt_tau=tau, adapt_min=floor),
+                            GenomeSpec.reference(2), MutationParams(), 4, 2, seed)
 
 
 def _changed(a, b) -> int:
@@ -37,11 +38,11 @@ def test_scaled_multiplies_every_probability_capped_at_one_and_both_sigmas():
     assert (big.edge_delete, big.weight_resample, big.param_resample) == pytest.approx((0.2, 0.4, 0.4))
     assert big.position_rate == 1.0 and big.perturb_rate == pytest.approx(0.8)  # capped at 1
     assert (big.perturb_sigma, big.position_sigma) == pytest.approx((0.08, 0.4))
-    assert big.spatial_add == p.spatial_add and big.adapt_tau == p.adapt_tau
+    assert big.spatial_add == p.spatial_add
     with pytest.raises(ValueError, match="strength: expected a finite value > 0"):
         p.scaled(0.0)
     with pytest.raises(ValueError, match="adapt_tau: expected a finite value >= 0"):
-        MutationParams(adapt_tau=-0.1)
+        EvolutionConfig(adapt_tau=-0.1)
 
 
 def test_without_adaptation_every_strength_is_one_and_nothing_extra_is_drawn():
@@ -95,7 +96,7 @@ def test_a_weak_strength_makes_mutants_nearer_their_parents_than_a_strong_one():
 
 
 def test_an_adapting_run_stores_its_strengths_and_resumes_to_the_same_history(tmp_path, tiny_scenario):
-    tiny = tiny_scenario(evolution={"population": 10, "generations": 4}, mutation={"adapt_tau": 0.7})
+    tiny = tiny_scenario(evolution={"population": 10, "generations": 4, "adapt_tau": 0.7})
     whole = evolve(scenario_from_dict(tiny), seed=4, workers=1, archive=tmp_path / "whole.h5")
     evolve(scenario_from_dict(tiny), seed=4, workers=1, generations=2, archive=tmp_path / "cut.h5")
     resumed = resume(tmp_path / "cut.h5", generations=4, workers=1)
@@ -108,6 +109,7 @@ def test_an_adapting_run_stores_its_strengths_and_resumes_to_the_same_history(tm
             assert np.array_equal(sa["mutation_strengths"], sb["mutation_strengths"])
             assert [x.v_th.tobytes() for x in a.population(g)] == [x.v_th.tobytes() for x in b.population(g)]
         last = a.generation(3)["extra"]["mutation_strengths"]
+        assert set(a.generation(3)["extra"]) <= set(schema.GENERATION_EXTRAS)  # declared names only
         assert len(set(last.round(9))) > 1
         assert f"strength median {np.median(last):.3g}" in summary(a)  # inspect shows them
 
@@ -124,9 +126,9 @@ def test_the_strength_floor_holds_and_its_default_changes_nothing():
     # the draws are the same; only the clip differs
     same = low.strengths >= 0.2
     assert np.array_equal(low.strengths[same & new], floored.strengths[same & new])
-    default = GeneticAlgorithm(EvolutionConfig(population=20), GenomeSpec.reference(2), MutationParams(adapt_tau=0.5),
-                               4, 2, 0).ask(3, pop, fit, tiny)
+    default = GeneticAlgorithm(EvolutionConfig(population=20, adapt_tau=0.5), GenomeSpec.reference(2),
+                               MutationParams(), 4, 2, 0).ask(3, pop, fit, tiny)
     assert np.array_equal(default.strengths, low.strengths)
     for bad in (0.0, 1.5, float("nan")):
-        with pytest.raises(ValueError, match="adapt_min: expected a strength floor in \\(0, 1\\]"):
-            MutationParams(adapt_min=bad)
+        with pytest.raises(ValueError, match="evolution.adapt_min: expected a value in \\(0, 1\\]"):
+            EvolutionConfig(adapt_min=bad)

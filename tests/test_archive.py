@@ -533,3 +533,13 @@ def test_fuzzed_packed_archives_end_in_archive_format_error_or_correct_data(tmp_
     assert not bad, bad[:5]
     outcomes = {(r["kind"], r["outcome"]) for r in results}
     assert ("truncate", "error") in outcomes and ("flip-metadata", "error") in outcomes  # the fuzz bites
+
+
+def test_extension_names_round_trip_and_other_names_are_not_extensions():
+    from spatial_snn.store import schema
+
+    assert [schema.extension_index(schema.extension_name(k)) for k in (0, 1, 12)] == [0, 1, 12]
+    for name in ("extension_", "extension_x", "extension_-1", "obs_low", "start_env_steps"):
+        assert schema.extension_index(name) is None
+    assert schema.is_run_data_name("start_env_steps") and schema.is_run_data_name("extension_3")
+    assert not schema.is_run_data_name("mutation_strengths")  # a per-generation name, not run data

@@ -419,7 +419,7 @@ def test_an_archive_never_chooses_a_module_to_import(tmp_path):
     with open_run(path, allow_import=["evil_module"]) as run:
         assert run.task["env_id"] == "evil_module:Env"  # the user named it: allowed
     from spatial_snn.cli import main
-    from spatial_snn.runs.replay import load_controller
+    from spatial_snn.store.controller import load_controller
 
     _one_error(lambda: load_controller(path), path, "--import-module evil_module")
     assert main(["resume", str(path), "--workers", "1"]) == 2

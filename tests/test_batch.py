@@ -6,7 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from spatial_snn.runs.batch import run_batch, summarise
+from spatial_snn.analysis.summary import summarise
+from spatial_snn.runs.batch import run_batch
 from spatial_snn.runs.equal_footing import check_footing, network_footing
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store.archive import open_run
@@ -204,9 +205,9 @@ def test_a_start_genome_that_fits_one_dimension_fails_before_any_run(tmp_path):
     sc = {"name": "start", "env": {"id": "CartPole-v1"},
           "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
           "encoder": {"kind": "reference"}, "decoder": {"kind": "argmax"},
-          "evolution": {"population": 4, "generations": 1, "init_genome": str(solved)},
+          "start": {"genome": str(solved)}, "evolution": {"population": 4, "generations": 1},
           "protocol": {"episodes": 1, "test_episodes": 2}}
-    with pytest.raises(ValueError, match=r"init_genome: .*cartpole-2d.h5 has .* = \(64, 4, 2, 2\), "
+    with pytest.raises(ValueError, match=r"start.genome: .*cartpole-2d.h5 has .* = \(64, 4, 2, 2\), "
                                          r"the run needs \(64, 4, 2, 3\)"):
         run_batch(sc, dims=(2, 3), seeds=(0,), out_dir=tmp_path / "out", equal_footing=False)
     assert not (tmp_path / "out").exists()  # the 2D run, which fits, did not run first

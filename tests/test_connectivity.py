@@ -255,3 +255,25 @@ def test_rule_laws_and_radius():
     assert rule.probability(np.float32(1.0)).dtype == np.float32
     np.testing.assert_allclose(rule.strength(d), np.exp(-2.0 * (d - 1.0)))
     assert ConnectivityRule(p0=1e-3, cutoff=1e-3).radius() == 0.0
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_candidate_pairs_are_every_pair_within_the_radius_with_its_law_probability(periodic):
+    spec = GenomeSpec.spatial(dim=2, n_hidden=40) if periodic else GenomeSpec.reference(dim=2, n_hidden=40)
+    g = random_genome(spec, 3, 2, np.random.default_rng(0))
+    rule = g.rule
+    pre, post, p = sampling.candidate_pairs(g.positions, g.positions, rule, same=True)
+    r = rule.radius(False, 2)
+    diff = g.positions[:, None, :] - g.positions[None, :, :]
+    if rule.period is not None:
+        diff -= np.asarray(rule.period) * np.round(diff / np.asarray(rule.period))
+    d = np.sqrt((diff**2).sum(-1))
+    want = (d <= r) & ~np.eye(40, dtype=bool)  # brute force over all ordered pairs
+    if rule.self_distance is not None:
+        want |= np.eye(40, dtype=bool)
+    assert sorted(zip(pre.tolist(), post.tolist(), strict=True)) == list(zip(*np.nonzero(want), strict=True))
+    assert np.all(np.diff(pre * 40 + post) > 0)
+    d_pair = np.where(pre == post, rule.self_distance or 0.0, d[pre, post])
+    np.testing.assert_allclose(p, rule.probability(d_pair), rtol=1e-6)
+    drawn = sample_edges(g.positions, g.positions, rule, np.random.default_rng(1), same=True)
+    assert np.isin(drawn[0].astype(np.int64) * 40 + drawn[1], pre * 40 + post).all()  # drawn edges are candidates

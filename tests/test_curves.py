@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spatial_snn.analysis.curves import best_so_far, plot_curves, read_curve
 from spatial_snn.cli import main
-from spatial_snn.runs.curves import best_so_far, plot_curves, read_curve
 from spatial_snn.runs.runner import evolve
 
 TINY = {"name": "curve", "env": {"id": "CartPole-v1"}, "network": {"n_hidden": 12, "substeps": 2},
@@ -50,7 +50,7 @@ def test_cli_prints_each_run(tmp_path, capsys):
 
 
 def test_published_line_defaults_to_the_tasks_published_row():
-    from spatial_snn.runs.curves import PUBLISHED, Curve, published_score
+    from spatial_snn.analysis.curves import PUBLISHED, Curve, published_score
 
     hopper = Curve("h", "Hopper-v5", 2, 0, np.array([1.0]), np.array([2.0]))
     swimmer = Curve("s", "Swimmer-v5", 2, 0, np.array([1.0]), np.array([2.0]))
@@ -62,7 +62,7 @@ def test_published_line_defaults_to_the_tasks_published_row():
 def test_an_ablation_figure_has_one_colour_and_one_legend_entry_per_arm(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from spatial_snn.runs.curves import Curve
+    from spatial_snn.analysis.curves import Curve
 
     def curve(group, seed):
         return Curve(f"{group} seed {seed}", "Hopper-v5", 2, seed, np.array([1e6, 2e6]),
@@ -81,7 +81,7 @@ def test_an_ablation_figure_has_one_colour_and_one_legend_entry_per_arm(tmp_path
 
 
 def test_runs_compared_at_a_budget_use_the_champion_then_and_skip_runs_not_there_yet():
-    from spatial_snn.runs.curves import Curve, at_budget, format_budget, score_at
+    from spatial_snn.analysis.curves import Curve, at_budget, format_budget, score_at
 
     def curve(seed, steps, test, total, group="arm 2D"):
         return Curve(f"{group} seed {seed}", "Hopper-v5", 2, seed, np.array(steps, float), np.array(test, float),
@@ -103,7 +103,7 @@ def test_runs_compared_at_a_budget_use_the_champion_then_and_skip_runs_not_there
 
 
 def test_a_run_that_stopped_at_its_target_counts_at_any_larger_budget(tmp_path):
-    from spatial_snn.runs.curves import score_at
+    from spatial_snn.analysis.curves import score_at
 
     low = {**TINY, "protocol": {**TINY["protocol"], "test_every": 1, "target": 5.0}}
     result = evolve(low, dim=2, seed=0, workers=1, archive=tmp_path / "t.h5")
@@ -131,8 +131,8 @@ def test_cli_budget_accepts_suffixes_and_refuses_nonsense(tmp_path, capsys):
 def test_a_legend_below_covers_no_curve_and_the_cli_passes_it_on(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from spatial_snn.runs import curves as mod
-    from spatial_snn.runs.curves import Curve
+    from spatial_snn.analysis import curves as mod
+    from spatial_snn.analysis.curves import Curve
 
     assert mod.LEGENDS == ("inside", "below")  # the CLI's choices, spelled out there to keep its import light
     runs = [Curve(f"r{s}", "Hopper-v5", 2, s, np.array([1e6, 2e6]), np.array([100.0, 200.0 + s])) for s in (0, 1)]

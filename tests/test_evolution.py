@@ -98,7 +98,7 @@ def _cost_ga(cost):
 
 
 def test_nsga2_costs_are_read_from_evaluation_or_genome():
-    from spatial_snn.evo.evolution import wiring_length
+    from spatial_snn.space.connectivity import wiring_length
 
     pop = _cost_ga("synaptic_events").initial().genomes[:3]
     events = np.array([5.0, 0.0, 2.5])

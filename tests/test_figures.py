@@ -8,10 +8,10 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from spatial_snn.runs.figures import episode_figure, network_figure
-from spatial_snn.runs.recording import record_episode
-from spatial_snn.runs.replay import load_controller
+from spatial_snn.analysis.figures import episode_figure, network_figure
+from spatial_snn.analysis.recording import record_episode
 from spatial_snn.sim.network import set_threads
+from spatial_snn.store.controller import load_controller
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 
@@ -55,7 +55,7 @@ def test_figures_are_written_as_palette_pngs_that_look_the_same_and_are_smaller(
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from spatial_snn.runs.png import save_png
+    from spatial_snn.analysis.png import save_png
 
     fig, ax = plt.subplots(figsize=(6, 4))
     rng = np.random.default_rng(0)

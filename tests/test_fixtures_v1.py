@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatial_snn.runs.replay import replay
+from spatial_snn.analysis.replay import replay
 from spatial_snn.runs.runner import resume
 from spatial_snn.runs.scenarios import stored_scenario
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS

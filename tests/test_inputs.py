@@ -160,7 +160,7 @@ def test_the_python_api_raises_value_error_before_making_a_file(tmp_path):
 
 
 def test_replay_of_no_episodes_raises_value_error(tmp_path):
-    from spatial_snn.runs.replay import replay
+    from spatial_snn.analysis.replay import replay
 
     for episodes in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="episodes"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatial_snn.runs.inspect import figure, plot, summary, task_name
+from spatial_snn.analysis.inspect import figure, plot, summary, task_name
 from spatial_snn.space.layout import GenomeSpec, random_genome
 from spatial_snn.store.archive import RunWriter, open_run
 

@@ -1,4 +1,4 @@
-"""Imports flow one way: space < sim < evo < tasks < store < runs < cli.
+"""Imports flow one way: space < sim < evo < tasks < store < analysis < runs < cli.
 
 Every module's imports are read with ``ast`` (module level, function-local and
 ``TYPE_CHECKING`` ones alike) and resolved to modules of the package. The
@@ -22,7 +22,7 @@ import spatial_snn
 
 PACKAGE = Path(spatial_snn.__file__).parent
 ROOT = "spatial_snn"
-LAYERS = ("space", "sim", "evo", "tasks", "store", "runs", "cli")
+LAYERS = ("space", "sim", "evo", "tasks", "store", "analysis", "runs", "cli")
 HEAVY = ("numba", "h5py", "deap", "gymnasium", "scipy", "matplotlib", "mujoco", "envpool", "dask", "tqdm")
 
 

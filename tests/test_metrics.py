@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatial_snn.runs import metrics
+from spatial_snn.analysis import metrics
 from spatial_snn.sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network
 from spatial_snn.space.connectivity import ConnectivityRule
 from spatial_snn.space.genome import Genome, Synapses
@@ -122,3 +122,29 @@ def test_neurobench_rejects_impossible_counters():
     with pytest.raises(ValueError, match="spikes <= neuron_updates"):
         metrics.neurobench(_tiny(), spikes=5, syn_events=0, neuron_updates=2, env_steps=1, substeps=1,
                            control_rate=1.0, nonzero_fraction=[1.0, 1.0])
+
+
+def test_hook_count_recounts_the_held_input_every_substep_by_hand():
+    # neuron 0 -> 1 and -> output: out-degree 2; constant input [1, 0] over 2 env steps of 2 sub-steps
+    g = _tiny(rec=((0, 1),), outputs=((0, 0), (1, 0)))
+    net = Network([g])
+    x = np.array([[1.0, 0.0]])
+    raster = np.zeros((4, g.n), bool)
+    for t in range(4):
+        net.step(x, 1)
+        raster[t, net.last_spikes(0)] = True
+    # a_mem = a_syn = 1: v = previous i, so neuron 0 fires from its second sub-step on: 3 spikes
+    assert raster[:, 0].tolist() == [False, True, True, True] and not raster[:, 1:].any()
+    hooks = metrics.hook_counts(g, np.repeat(x, 4, axis=0), raster, substeps=2)
+    assert hooks["macs_per_step"] == 2.0  # channel 0, one input weight, 2 sub-steps per env step
+    assert hooks["acs_per_step"] == 3.0  # 3 spikes x 2 outgoing synapses / 2 env steps
+    spikes, events, updates = net.counters[0]
+    nb = metrics.neurobench(g, spikes=spikes, syn_events=events, neuron_updates=updates, env_steps=2,
+                            substeps=2, control_rate=50.0, nonzero_fraction=[1.0, 0.0])
+    assert nb["acs_per_step"] == hooks["acs_per_step"]  # the kernel counts every spike's synapses too
+    assert nb["macs_per_step"] == 1.0  # the kernel multiplies the held input once per env step
+    assert nb["macs_per_step_hooks"] == hooks["macs_per_step"]
+    assert nb["synaptic_ops_per_step_hooks"] == hooks["synaptic_ops_per_step"] == 5.0
+    assert nb["synaptic_ops_per_step"] == 4.0
+    with pytest.raises(ValueError, match="whole number"):
+        metrics.hook_counts(g, np.repeat(x, 3, axis=0), raster[:3], substeps=2)

@@ -294,3 +294,20 @@ def test_an_edited_delay_or_damaged_metadata_is_named():
     meta = {k: v for k, v in g.metadata.items() if k != "rule"}
     with pytest.raises(NIRImportError, match="graph metadata: damaged"):
         from_nir(nir.NIRGraph(nodes=g.nodes, edges=list(g.edges), metadata=meta, type_check=False))
+
+
+def test_to_nir_takes_the_task_a_genome_file_stores_as_in_the_docs(tmp_path):
+    # docs/nir.md: genome, meta = load_genome(path); to_nir(genome, meta["task"])
+    from spatial_snn.store.controller import load_controller
+
+    genome, meta = load_genome(GENOMES / "cartpole-2d.h5")
+    graph = to_nir(genome, meta["task"])
+    _, task, _ = load_controller(GENOMES / "cartpole-2d.h5")
+    same = to_nir(genome, task)
+    assert graph.metadata["task"] == same.metadata["task"]
+    assert np.array_equal(graph.nodes["w_rec"].weight, same.nodes["w_rec"].weight)
+    write_nir(tmp_path / "m.nir", graph)
+    back, back_task = from_nir(nir.read(tmp_path / "m.nir"))
+    assert back_task == task
+    with pytest.raises(TypeError, match="expected a Task"):
+        to_nir(genome, "CartPole-v1")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from spatial_snn.analysis.metrics import synaptic_events_from_raster
+from spatial_snn.analysis.recording import record_episode
 from spatial_snn.evo import seeding
-from spatial_snn.runs.metrics import synaptic_events_from_raster
-from spatial_snn.runs.recording import record_episode
-from spatial_snn.runs.replay import load_controller
 from spatial_snn.sim.network import SPIKES, SYN_EVENTS, set_threads
+from spatial_snn.store.controller import load_controller
 from spatial_snn.tasks.evaluation import rollout
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"

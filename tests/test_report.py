@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from spatial_snn import report as report_api
+from spatial_snn.analysis.replay import replay
+from spatial_snn.analysis.report import format_report, report, to_json
 from spatial_snn.cli import main
-from spatial_snn.runs.replay import load_controller, replay
-from spatial_snn.runs.report import format_report, report, to_json
+from spatial_snn.store.controller import load_controller
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 

@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from spatial_snn.runs.inspect import summary
+from spatial_snn.analysis.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
+from spatial_snn.store import schema
 from spatial_snn.store.archive import open_run
 
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
@@ -148,6 +149,7 @@ def test_a_run_stopped_by_its_step_budget_resumes_with_a_larger_one(tmp_path, ti
     resume(path, generations=5, max_env_steps=steps[5], workers=1)
     with open_run(path) as run:
         assert run.n_generations == 5 and run.run_data("extension_1").tolist() == [4, 5, steps[5]]
+        assert all(schema.is_run_data_name(name) for name in run.run_data_names)  # declared names only
     with pytest.raises(ValueError, match="max_env_steps: expected an integer >= 1"):
         resume(path, max_env_steps=0, workers=1)
     with open_run(path) as run:
@@ -193,3 +195,27 @@ def test_a_run_written_before_io_degree_resumes_with_its_own_io_law(tmp_path, pr
         assert run.identity is not None and run.identity_from == 1  # given an identity from the resume on
         io_lengths = {g.rule.io_length for k in range(2) for g in run.population(k)}
     assert io_lengths == ({1.0} if preset == "spatial" else {0.5})  # new genomes drawn with the old law
+
+
+def test_a_run_written_before_keys_moved_resumes_to_the_same_history(tmp_path, tiny):
+    """``[mutation] adapt_tau``, ``adapt_min`` and ``[evolution] init_genome`` as an older version stored them."""
+    import h5py
+
+    from spatial_snn.store.h5io import get_json, set_json
+
+    sc = scenario_from_dict({**tiny, "evolution": {**tiny["evolution"], "population": 10, "generations": 3,
+                                                   "adapt_tau": 0.7, "adapt_min": 0.05}})
+    whole = evolve(sc, seed=2, workers=1, archive=tmp_path / "whole.h5")
+    path = tmp_path / "old.h5"
+    evolve(sc, seed=2, workers=1, generations=2, archive=path)
+    with h5py.File(path, "r+") as f:
+        config = get_json(f, "config")
+        scenario = config["scenario"]
+        scenario["mutation"] |= {k: scenario["evolution"].pop(k) for k in ("adapt_tau", "adapt_min")}
+        scenario["evolution"]["init_genome"] = scenario.pop("start")["genome"]
+        set_json(f, "config", config)
+    resumed = resume(path, generations=3, workers=1)
+    for key in ("best", "mean", "test", "env_steps"):
+        np.testing.assert_array_equal(whole.history[key], resumed.history[key], err_msg=key)
+    with open_run(path) as run:
+        assert run.config == config  # the stored scenario is kept as written

@@ -90,7 +90,7 @@ def test_cartpole_2d_solved_on_100_held_out_episodes(seed):
 
 @pytest.mark.parametrize("cost", ["synaptic_ops", "nonzero_weights", "wiring_length"])
 def test_nsga2_selects_on_the_configured_cost(tmp_path, tiny, cost):
-    from spatial_snn.evo.evolution import wiring_length
+    from spatial_snn.space.connectivity import wiring_length
     from spatial_snn.store.archive import open_run
 
     sc = scenario_from_dict({**tiny, "evolution": {"population": 12, "generations": 2,

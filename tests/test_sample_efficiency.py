@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from spatial_snn.evo.pruning import prune
-from spatial_snn.runs.replay import load_controller
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.runs.setup import resolve
@@ -17,6 +16,7 @@ from spatial_snn.sim.network import Network
 from spatial_snn.space.genome import Genome, Synapses
 from spatial_snn.space.layout import GenomeSpec, random_genome
 from spatial_snn.store.archive import open_run
+from spatial_snn.store.controller import load_controller
 from spatial_snn.tasks.encoding import make_decoder, make_encoder, normalised_bounds
 from spatial_snn.tasks.envs import make_env
 from spatial_snn.tasks.evaluation import rollout

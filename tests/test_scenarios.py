@@ -13,7 +13,9 @@ from spatial_snn.runs.runner import check_scenario
 from spatial_snn.runs.scenarios import load_scenario, rule_for, scenario_from_dict
 from spatial_snn.space.connectivity import mean_fan_out
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+RECIPES = ROOT / "genomes" / "recipes"
 TASKS = {
     "cartpole": "CartPole-v1",
     "pendulum": "Pendulum-v1",
@@ -26,7 +28,10 @@ TASKS = {
     "ant": "Ant-v5",
 }
 SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
-SHIPPED = sorted(SCENARIOS.glob("*.toml"))
+#: Our defaults at the top of scenarios/, the published presets and variants in its subfolders, and the
+#: recipes of shipped genomes beside them.
+SHIPPED = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("published/*.toml"),
+                  *SCENARIOS.glob("variants/*.toml"), *RECIPES.glob("*.toml")])
 
 
 def _write(tmp_path, text: str) -> Path:
@@ -36,9 +41,25 @@ def _write(tmp_path, text: str) -> Path:
 
 
 def test_every_task_ships_our_defaults_and_the_published_settings():
-    names = {p.stem for p in SHIPPED}
     for stem in TASKS:
-        assert {stem, f"{stem}-reference"} <= names
+        assert (SCENARIOS / f"{stem}.toml").is_file()
+        assert (SCENARIOS / "published" / f"{stem}-reference.toml").is_file()
+    assert {p.parent.name for p in SCENARIOS.rglob("*.toml")} == {"scenarios", "published", "variants"}
+    assert sorted(p.stem for p in SCENARIOS.glob("*.toml")) == sorted(TASKS)  # the top holds our defaults only
+
+
+def test_the_menu_names_every_shipped_scenario_and_each_file_is_settings_with_a_short_header():
+    menu = (SCENARIOS / "README.md").read_text()
+    for path in SHIPPED:
+        rel = path.relative_to(SCENARIOS).as_posix() if path.is_relative_to(SCENARIOS) else path.relative_to(
+            ROOT).as_posix()
+        named = f"`{rel}`" in menu or (path.stem.endswith("-spatial") and "`variants/<task>-spatial.toml`" in menu)
+        assert named, f"scenarios/README.md does not list {rel}"
+        lines = path.read_text().splitlines()
+        comments = [line for line in lines if line.lstrip().startswith("#")]
+        assert len(comments) <= 4 and lines[len(comments)] == "", f"{rel}: a short header, then settings"
+    provenance = (ROOT / "docs" / "scenario-provenance.md").read_text()
+    assert all(f"`{p.relative_to(ROOT).as_posix()}`" in provenance for p in SHIPPED)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -57,17 +78,19 @@ def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
     from spatial_snn.runs.start import fit_start, load_start
 
     root = SCENARIOS.parent
-    for path in sorted(p for kind in ("refine", "adapt", "floor") for p in SCENARIOS.glob(f"*-{kind}.toml")):
+    starts = [p for p in SHIPPED if load_scenario(p).start.genome is not None]
+    assert sorted(p.stem for p in starts) == sorted(p.stem for p in RECIPES.glob("*.toml") if p.stem != "hopper-4m")
+    for path in starts:
         sc = load_scenario(path)
-        assert sc.evolution.init_genome.startswith("genomes/"), path
-        start = load_start(dataclasses.replace(sc, evolution=dataclasses.replace(
-            sc.evolution, init_genome=str(root / sc.evolution.init_genome))))
+        assert sc.start.genome.startswith("genomes/"), path
+        start = load_start(dataclasses.replace(sc, start=dataclasses.replace(
+            sc.start, genome=str(root / sc.start.genome))))
         fit_start(start, resolve(sc, start.genome.dim, 0, check=False))  # raises if the codec differs
 
 
 @pytest.mark.parametrize("stem", TASKS)
 def test_reference_scenarios_have_the_published_settings(stem):
-    sc = load_scenario(SCENARIOS / f"{stem}-reference.toml")
+    sc = load_scenario(SCENARIOS / "published" / f"{stem}-reference.toml")
     assert sc.network.preset == "reference" and sc.network.n_hidden == 64
     assert sc.network.substeps == (4 if stem == "cartpole" else 64)
     assert (sc.evolution.population, sc.evolution.generations, sc.evolution.n_elite) == (100, 1000, 10)
@@ -84,12 +107,12 @@ def test_our_scenarios_draw_fresh_seeds_and_stop_at_the_solved_threshold(stem):
     assert not sc.protocol.fixed_seeds
     assert sc.protocol.target == SOLVED.get(sc.env.id, sc.protocol.target)
     assert sc.decoder.kind == ("argmax" if stem == "cartpole" else "sigmoid")
-    ref = load_scenario(SCENARIOS / f"{stem}-reference.toml")
+    ref = load_scenario(SCENARIOS / "published" / f"{stem}-reference.toml")
     assert sc.network.substeps <= ref.network.substeps and sc.evolution.population < ref.evolution.population
 
 
 def test_equal_degree_scenario_calibrates_every_dimension_to_the_same_mean_degree():
-    sc = load_scenario(SCENARIOS / "cartpole-equal-degree.toml")
+    sc = load_scenario(SCENARIOS / "variants" / "cartpole-equal-degree.toml")
     footing = network_footing(sc, (1, 2, 3), 4, 2)
     assert calibrated(sc)
     for dim in (1, 2, 3):
@@ -157,9 +180,15 @@ def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
     ("text", "expected"),
     [
         ("[evolution]\npopulation = 2\n", "evolution.population: expected an integer >= 4, got 2"),
-        ("[network]\nsubsteps = 0\n", "network.substeps: expected 1..10000"),
+        ("[network]\nsubsteps = 0\n", "network.substeps: expected an integer in 1..10000"),
         ("[protocol]\ntest_every = 0\n", "protocol.test_every: expected an integer >= 1, got 0"),
-        ("[mutation]\nedge_add = 1.5\n", "expected a probability in [0, 1], got 1.5"),
+        ("[mutation]\nedge_add = 1.5\n", "MutationParams.edge_add: expected a value in [0, 1], got 1.5"),
+        ("[encoder]\nbins = 1000000000\n", "encoder.bins: expected at most 1,000, got 1,000,000,000; set `allow_large"),
+        ("[decoder]\nbins = 1000000000\n", "decoder.bins: expected at most 1,000, got 1,000,000,000; set `allow_large"),
+        ("[encoder]\nbins = 1\n", "EncoderSpec.bins: expected an integer >= 2, got 1"),
+        ("[network]\ndt = 0.5\n", "network.dt: expected a value in (0, 0.1], got 0.5"),
+        ('[start]\ngenome = "x.h5"\n[evolution]\ninit_genome = "y.h5"\n',
+         "evolution.init_genome: moved to start.genome, which is given too; drop evolution.init_genome"),
         ('[decoder]\nkind = "sigmiod"\n', "expected one of ('auto', 'argmax', 'linear', 'sigmoid', 'binned')"),
         ('[network]\npreset = "grid"\n', "network.preset: expected one of ('reference', 'spatial'), got 'grid'"),
         ("[network]\nio_degree = 8.0\n", "network.io_degree: the reference preset puts every input/output pair"),
@@ -194,7 +223,7 @@ def test_wrong_type_says_what_was_expected_and_what_was_given(tmp_path, text, ex
 def test_invalid_toml_and_missing_file_are_clear(tmp_path):
     with pytest.raises(ValueError, match="not valid TOML"):
         load_scenario(_write(tmp_path, "[evolution\n"))
-    with pytest.raises(FileNotFoundError, match="scenarios/\\*.toml"):
+    with pytest.raises(FileNotFoundError, match="scenarios/README.md"):
         load_scenario(tmp_path / "nope.toml")
 
 
@@ -240,7 +269,8 @@ def test_check_scenario_passes_for_every_shipped_scenario(path):
 
 @pytest.mark.parametrize("stem", TASKS)
 def test_every_task_ships_a_spatial_scenario_that_differs_only_in_network_and_mutation(stem):
-    ours, spatial = load_scenario(SCENARIOS / f"{stem}.toml"), load_scenario(SCENARIOS / f"{stem}-spatial.toml")
+    ours = load_scenario(SCENARIOS / f"{stem}.toml")
+    spatial = load_scenario(SCENARIOS / "variants" / f"{stem}-spatial.toml")
     net, mut = spatial.network, spatial.mutation
     assert net.preset == "spatial" and net.conduction_speed is not None  # delays from distance
     assert mut.position_rate > 0 and mut.position_sigma > 0 and mut.position_swap > 0  # positions evolve
@@ -248,3 +278,61 @@ def test_every_task_ships_a_spatial_scenario_that_differs_only_in_network_and_mu
     for section in ("env", "encoder", "decoder", "evolution", "protocol"):
         assert getattr(spatial, section) == getattr(ours, section), section
     assert (net.n_hidden, net.substeps) == (ours.network.n_hidden, ours.network.substeps)
+
+
+def test_keys_moved_to_the_part_that_reads_them_load_from_their_old_place(tmp_path):
+    from spatial_snn.runs.scenarios import MOVED_KEYS, migrate, stored_scenario
+
+    old = {"evolution": {"population": 10, "init_genome": "genomes/x.h5"},
+           "mutation": {"adapt_tau": 0.5, "adapt_min": 0.1, "edge_add": 0.02}}
+    new = {"start": {"genome": "genomes/x.h5"}, "evolution": {"population": 10, "adapt_tau": 0.5, "adapt_min": 0.1},
+           "mutation": {"edge_add": 0.02}}
+    assert migrate(old) == new and "init_genome" in old["evolution"]  # a new dict; the input is kept
+    assert scenario_from_dict(old) == scenario_from_dict(new)
+    # an old scenario file, and an archive's scenario stored whole by a version before the move
+    path = _write(tmp_path, '[evolution]\ninit_genome = "genomes/x.h5"\n[mutation]\nadapt_tau = 0.5\n')
+    sc = load_scenario(path)
+    assert (sc.start.genome, sc.evolution.adapt_tau, sc.evolution.adapt_min) == ("genomes/x.h5", 0.5, 0.01)
+    stored = scenario_from_dict(new).to_dict()
+    for (old_section, old_key), (new_section, new_key) in MOVED_KEYS.items():
+        stored[old_section][old_key] = stored[new_section].pop(new_key)
+    del stored["start"]
+    assert stored_scenario(stored) == scenario_from_dict(new)
+
+
+def test_the_table_of_keys_is_every_key_the_loader_accepts():
+    from spatial_snn.runs.scenarios import _NESTED, Scenario, scenario_keys
+    from spatial_snn.space.settings import key_of
+
+    accepted = [f.name for f in dataclasses.fields(Scenario) if (Scenario, f.name) not in _NESTED]
+    accepted += [f"{section}.{f.name}" for (_, section), cls in _NESTED.items() for f in dataclasses.fields(cls)]
+    table = [name for name, _, _ in scenario_keys()]
+    assert sorted(table) == sorted(accepted) and len(set(table)) == len(table)
+    undeclared = [f"{section}.{f.name}" for (_, section), cls in _NESTED.items()
+                  for f in dataclasses.fields(cls) if key_of(f) is None]
+    assert undeclared == []
+    for name, default, key in scenario_keys():
+        assert key.meaning.strip(), name
+        if default is not None and (key.choices or key.low is not None or key.high is not None):
+            assert key.admits(default), f"{name}: the default {default!r} is outside {key.bounds()}"
+
+
+def test_limits_come_from_the_table_and_every_size_has_one():
+    from spatial_snn.runs.scenarios import LIMITS, scenario_keys
+
+    table = {name: key for name, _, key in scenario_keys()}
+    assert {k: v for k, v in LIMITS.items() if k != "workers"} == {
+        name: key.limit for name, key in table.items() if key.limit is not None}
+    sizes = ("network.n_hidden", "encoder.bins", "decoder.bins", "evolution.population", "evolution.generations",
+             "protocol.episodes", "protocol.test_episodes", "protocol.bounds_episodes", "env.max_episode_steps")
+    assert all(table[name].limit for name in sizes)
+    big = {"encoder": {"kind": "binned", "bins": 10**9}, "allow_large": True}
+    assert scenario_from_dict(big).encoder.bins == 10**9  # allow_large lifts it
+
+
+def test_docs_scenarios_md_is_what_the_table_generates():
+    from spatial_snn.runs.scenario_doc import render
+
+    doc = SCENARIOS.parent / "docs" / "scenarios.md"
+    assert doc.read_text() == render(), (
+        "docs/scenarios.md differs from the table of keys; regenerate it: python -m spatial_snn.runs.scenario_doc")

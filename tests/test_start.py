@@ -1,4 +1,4 @@
-"""Runs that start from a controller (``[evolution] init_genome``)."""
+"""Runs that start from a controller (``[start] genome``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from spatial_snn.evo.evolution import EvolutionConfig, GeneticAlgorithm
 from spatial_snn.evo.pruning import prune
 from spatial_snn.evo.variation import MutationParams
-from spatial_snn.runs.replay import load_controller
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.store.controller import load_controller
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 SOLVED = GENOMES / "cartpole-2d.h5"  # solves CartPole-v1 (500 on every fresh episode)
@@ -29,12 +29,12 @@ def same(genome_arrays):
     return equal
 
 
-def _cartpole(init_genome, **protocol) -> dict:
+def _cartpole(start_genome, **protocol) -> dict:
     """scenarios/cartpole.toml (the codec that made cartpole-2d.h5), small."""
     return {"name": "start", "env": {"id": "CartPole-v1"},
             "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
             "encoder": {"kind": "reference"}, "decoder": {"kind": "argmax"},
-            "evolution": {"population": 6, "generations": 1, "init_genome": str(init_genome)},
+            "start": {"genome": str(start_genome)}, "evolution": {"population": 6, "generations": 1},
             "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, **protocol}}
 
 
@@ -50,7 +50,7 @@ def test_generation_0_is_the_start_and_mutants_of_it(same):
     assert all((g.n, g.n_inputs, g.n_outputs, g.dim) == (16, 4, 2, 2) for g in first)
     again = GeneticAlgorithm(EvolutionConfig(population=8), spec, MutationParams(), 4, 2, seed=5).initial(start)
     assert all(same(a, b) for a, b in zip(first, again.genomes, strict=True))  # the seed fixes them
-    with pytest.raises(ValueError, match="init_genome: the genome has"):
+    with pytest.raises(ValueError, match="start.genome: the genome has"):
         ga.initial(random_genome(dataclasses.replace(spec, n_hidden=12), 4, 2, np.random.default_rng(0)))
 
 
@@ -71,14 +71,14 @@ def test_a_run_started_from_a_solved_controller_keeps_its_codec_and_solves_at_on
 
 
 def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="init_genome: .*nowhere.h5 is not a file"):
+    with pytest.raises(ValueError, match="start.genome: .*nowhere.h5 is not a file"):
         evolve(_cartpole(tmp_path / "nowhere.h5"), dim=2, seed=0, workers=1)
     other = _cartpole(SOLVED)
     other["network"]["substeps"] = 8
-    with pytest.raises(ValueError, match="init_genome: .* was evolved with substeps 4, the scenario has 8"):
+    with pytest.raises(ValueError, match="start.genome: .* was evolved with substeps 4, the scenario has 8"):
         evolve(other, dim=2, seed=0, workers=1, archive=tmp_path / "x.h5")
     assert not (tmp_path / "x.h5").exists()  # refused before any file is made
-    with pytest.raises(ValueError, match=r"init_genome: .*cartpole-2d.h5 has \(neurons, inputs, outputs, dim\) = "
+    with pytest.raises(ValueError, match=r"start.genome: .*cartpole-2d.h5 has \(neurons, inputs, outputs, dim\) = "
                                          r"\(64, 4, 2, 2\), the run needs \(32, 4, 2, 2\)"):
         evolve(_cartpole(SOLVED) | {"network": {"preset": "reference", "n_hidden": 32, "substeps": 4}},
                dim=2, seed=0, workers=1)
@@ -113,15 +113,15 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
 
     import h5py
 
+    from spatial_snn.analysis.curves import read_curve
+    from spatial_snn.analysis.inspect import summary
     from spatial_snn.cli import main
-    from spatial_snn.runs.curves import read_curve
-    from spatial_snn.runs.inspect import summary
     from spatial_snn.store.archive import open_run
     from spatial_snn.tasks.encoding import normalised_bounds
 
     normalising = {"kind": "reference", "normalise": True}
     first = _cartpole(SOLVED) | {"encoder": normalising}
-    first["evolution"] = {"population": 6, "generations": 3}
+    first["evolution"], first["start"] = {"population": 6, "generations": 3}, {}  # a random start
     evolve(first, dim=2, seed=5, workers=1, archive=tmp_path / "run.h5")
     assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "champ.h5")]) == 0
     genome, task, meta = load_controller(tmp_path / "champ.h5")
@@ -152,8 +152,13 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
                                  np.full(4, np.nan))
         assert np.array_equal(g1["obs_low"], both[0]) and np.array_equal(g1["obs_high"], both[1])
         assert int(run.run_data("obs_count0")[0]) == moments["count"]
+        from spatial_snn.store import schema
+
+        # every name the runner stored is declared in the schema
+        assert all(schema.is_run_data_name(name) for name in run.run_data_names)
+        assert set(g0) | set(g1) <= set(schema.GENERATION_EXTRAS)
     # a champion of generation 0 (a one-generation run) is exported with the moments its run started from
-    evolve(refine | {"evolution": {"population": 6, "generations": 1, "init_genome": str(tmp_path / "champ.h5")}},
+    evolve(refine | {"start": {"genome": str(tmp_path / "champ.h5")}, "evolution": {"population": 6, "generations": 1}},
            dim=2, seed=2, workers=1, archive=tmp_path / "one.h5")
     assert main(["export", str(tmp_path / "one.h5"), "--to", str(tmp_path / "again.h5")]) == 0
     again = load_controller(tmp_path / "again.h5")[2]
@@ -188,7 +193,7 @@ def test_generation_0_of_a_refinement_tests_the_start_not_its_luckiest_mutant(tm
     from spatial_snn.store.archive import open_run
 
     first = _cartpole(SOLVED)
-    first["evolution"] = {"population": 6, "generations": 2}  # a random start: a mediocre controller
+    first["evolution"], first["start"] = {"population": 6, "generations": 2}, {}  # random: a mediocre controller
     evolve(first, dim=2, seed=1, workers=1, archive=tmp_path / "run.h5")
     assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "champ.h5")]) == 0
     start, _, _ = load_controller(tmp_path / "champ.h5")

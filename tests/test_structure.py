@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from spatial_snn.evo.evolution import wiring_length
-from spatial_snn.runs import structure
-from spatial_snn.space.connectivity import ConnectivityRule
+from spatial_snn.analysis import structure
+from spatial_snn.space.connectivity import ConnectivityRule, wire_lengths, wiring_length
 from spatial_snn.space.genome import Genome, Synapses
 
 
@@ -38,6 +37,26 @@ def test_wiring_by_hand():
     assert w["mean_neuron_distance"] == pytest.approx((1 + 3 + 2) / 3)
     assert math.isnan(w["corr_distance_weight_gene"])  # two non-self synapses: too few
     assert wiring_length(g) == pytest.approx(w["wiring_length"])
+
+
+def test_a_synapse_that_wraps_around_the_periodic_box_is_as_long_as_the_short_way_round():
+    # box of side 4: neurons at 0.5 and 3.5 are 1 apart across the edge, not 3; so are the
+    # input at 3.9 and neuron 0.5 (0.6), and neuron 3.5 and the output at 0.1 (0.6)
+    import dataclasses
+
+    g = _line_genome([(0, 1), (1, 0), (0, 0)], n=2, positions=(0.5, 3.5))
+    g = dataclasses.replace(g, input_positions=np.array([[3.9]]), output_positions=np.array([[0.1]]),
+                            rule=dataclasses.replace(g.rule, period=(4.0,)))
+    assert wire_lengths(g, "recurrent").tolist() == pytest.approx([1.0, 1.0, 0.0])
+    assert wire_lengths(g, "input_synapses").tolist() == pytest.approx([0.6])
+    assert wire_lengths(g, "output_synapses").tolist() == pytest.approx([0.6])
+    w = structure.wiring(g)
+    assert w["wiring_length"] == pytest.approx(1 + 1 + 0 + 0.6 + 0.6) == wiring_length(g)
+    assert w["mean_synapse_length"] == pytest.approx(1.0)
+    assert w["mean_neuron_distance"] == pytest.approx(1.0)
+    # the same genome in unbounded space: the long way, 3 per recurrent synapse
+    flat = dataclasses.replace(g, rule=dataclasses.replace(g.rule, period=None))
+    assert wiring_length(flat) == pytest.approx(3 + 3 + 0 + 3.4 + 3.4)
 
 
 def test_distance_weight_correlation_by_hand():

@@ -19,7 +19,8 @@ over (mean return, -cost) instead of by return alone; ``cost`` is one of
 environment step (the kernel's count: spikes x outgoing synapses), synaptic
 operations per step (those events, the NeuroBench ACs, plus one MAC per input
 synapse, every input channel taken as non-zero), non-zero weights, or wiring
-length (sum of the Euclidean lengths of all synapses). Every new genome is pruned when ``prune`` is set (elites are
+length (sum of the lengths of all synapses, minimum-image on a periodic box:
+:func:`~spatial_snn.space.connectivity.wiring_length`). Every new genome is pruned when ``prune`` is set (elites are
 already pruned). Randomness: individual ``i`` of generation ``g`` draws only
 from ``seeding.variation_rng(seed, g, i)``; parent pairing from
 ``seeding.selection_rng(seed, g)``.
@@ -33,8 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from deap import base, tools
 
+from ..space.connectivity import wiring_length
 from ..space.genome import Genome
 from ..space.layout import GenomeSpec, random_genome
+from ..space.settings import check, document, setting
 from . import seeding
 from .crossover import crossover, geometric_crossover
 from .pruning import prune
@@ -44,72 +47,52 @@ from .variation import MutationParams, mutate
 ORIGIN = {"initial": 0, "elite": 1, "mutant": 2, "child": 3, "random": 4}
 SELECTIONS = ("classic", "nsga2")
 CROSSOVERS = ("published", "geometric", "none")
-#: Ceiling of a self-adapting mutation strength (``MutationParams.adapt_tau``); its floor is
-#: ``MutationParams.adapt_min``.
+#: Ceiling of a self-adapting mutation strength (``EvolutionConfig.adapt_tau``); its floor is
+#: ``EvolutionConfig.adapt_min``.
 STRENGTH_MAX = 10.0
 #: What NSGA-II minimises beside maximising the return.
 COSTS = ("synaptic_events", "synaptic_ops", "nonzero_weights", "wiring_length")
 
 
+@document
 @dataclass(frozen=True)
 class EvolutionConfig:
-    """Population and operator settings; defaults are the published ones.
+    """Population, selection and operator settings; defaults are the published ones.
 
-    Parameters
-    ----------
-    population : int
-        Individuals per generation (published: 100).
-    generations : int
-        Generations to run (published: 1000).
-    selection : {"classic", "nsga2"}
-    crossover : {"published", "geometric", "none"}
-        ``none`` replaces children by mutants of random elites.
-    elite : int or None
-        Parents kept per generation; None means ``round(sqrt(population))``.
-    random_fraction : float
-        Share of fresh random genomes per generation (published: 0.1).
-    prune : bool
-        Prune every new genome (published pruning, done right).
-    prune_keep_tonic : bool
-        Pruning also keeps tonic neurons (``v_leak > v_th``: they fire without
-        input) and what they reach, so a bias can survive (see
-        :func:`~spatial_snn.evo.pruning.prune`).
-    cost : str
-        Second NSGA-II objective, minimised (one of :data:`COSTS`); unused by "classic".
-    init_genome : str or None
-        Start from a controller instead of random genomes: a genome file, a
-        run archive (its champion) or a ``.nir`` graph, path relative to the
-        working directory. Generation 0 is that genome and ``population - 1``
-        mutants of it (the runner loads it and checks that it fits the run;
-        see :meth:`GeneticAlgorithm.initial`). None: random genomes (published).
+    The scenario's ``[evolution]`` table. ``elite = None`` keeps
+    ``round(sqrt(population))`` parents; every generation must hold them, a
+    mutant of each and the random genomes (``2 elite + random <= population``).
+    Self-adapting mutation strength (``adapt_tau > 0``) is set here because the
+    GA adapts it: each individual's strength scales every ``[mutation]`` rate
+    (:meth:`~spatial_snn.evo.variation.MutationParams.scaled`).
     """
 
-    population: int = 100
-    generations: int = 1000
-    selection: str = "classic"
-    crossover: str = "published"
-    elite: int | None = None
-    random_fraction: float = 0.1
-    prune: bool = True
-    prune_keep_tonic: bool = False
-    cost: str = "synaptic_events"
-    init_genome: str | None = None
+    population: int = setting(100, "Individuals per generation (published: 100).", "individuals", low=4,
+                              integer=True, limit=10_000)
+    generations: int = setting(1000, "Generations to run (published: 1000).", "generations", low=1, integer=True,
+                               limit=100_000)
+    selection: str = setting("classic", "How parents are chosen: by return alone (classic, published) or by "
+                             "DEAP's NSGA-II over (return, -cost).", choices=SELECTIONS)
+    crossover: str = setting("published", "Crossover operator; none replaces children by mutants of random "
+                             "elites.", choices=CROSSOVERS)
+    elite: int | None = setting(None, "Parents kept per generation; none means round(sqrt(population)).",
+                                "individuals", low=1, integer=True)
+    random_fraction: float = setting(0.1, "Share of fresh random genomes per generation (published: 0.1).",
+                                     "fraction", low=0, high=1, high_open=True)
+    prune: bool = setting(True, "Prune every new genome (published pruning, done right).")
+    prune_keep_tonic: bool = setting(False, "Pruning also keeps tonic neurons (v_leak > v_th: they fire "
+                                     "without input) and what they reach, so a bias can survive.")
+    cost: str = setting("synaptic_events", "Second NSGA-II objective, minimised; unused by classic selection.",
+                        choices=COSTS)
+    adapt_tau: float = setting(0.0, "Learning rate of the self-adapting mutation strength: a new genome's "
+                               "strength is its parent's times exp(adapt_tau N(0, 1)); 0 = off, every mutation "
+                               "at the [mutation] rates.", low=0)
+    adapt_min: float = setting(0.01, "Floor of the self-adapting strength: a higher floor keeps structural "
+                               "mutations alive where self-adaptation would shrink every step towards nothing.",
+                               "strength", low=0, high=1, low_open=True)
 
     def __post_init__(self):
-        if self.population < 4:
-            raise ValueError(f"evolution.population: expected an integer >= 4, got {self.population}")
-        if self.generations < 1:
-            raise ValueError(f"evolution.generations: expected an integer >= 1, got {self.generations}")
-        if self.selection not in SELECTIONS:
-            raise ValueError(f"evolution.selection: expected one of {SELECTIONS}, got {self.selection!r}")
-        if self.crossover not in CROSSOVERS:
-            raise ValueError(f"evolution.crossover: expected one of {CROSSOVERS}, got {self.crossover!r}")
-        if self.cost not in COSTS:
-            raise ValueError(f"evolution.cost: expected one of {COSTS}, got {self.cost!r}")
-        if self.init_genome is not None and (not isinstance(self.init_genome, str) or not self.init_genome.strip()):
-            raise ValueError(f"evolution.init_genome: expected the path of a genome file, got {self.init_genome!r}")
-        if not 0.0 <= self.random_fraction < 1.0:
-            raise ValueError(f"evolution.random_fraction: expected a value in [0, 1), got {self.random_fraction}")
+        check(self, "evolution")
         m = self.n_elite
         if not 1 <= m or 2 * m + self.n_random > self.population:
             raise ValueError(
@@ -133,7 +116,7 @@ class Offspring:
     parents : (N, 2) int64 indices into the previous generation (-1 = none);
     origin : (N,) int8 codes from :data:`ORIGIN`;
     strengths : (N,) float64 mutation strengths their offspring inherit
-    (all 1 unless ``MutationParams.adapt_tau > 0``).
+    (all 1 unless ``EvolutionConfig.adapt_tau > 0``).
     """
 
     genomes: list[Genome]
@@ -240,7 +223,7 @@ class GeneticAlgorithm:
             want = (self.spec.n_hidden, self.n_inputs, self.n_outputs, self.spec.dim)
             got = (start.n, start.n_inputs, start.n_outputs, start.dim)
             if got != want:
-                raise ValueError(f"evolution.init_genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
+                raise ValueError(f"start.genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
                                  f"the run needs {want}; start from a genome of this task and network")
             mutants = [self._mutant(start, 1.0, seeding.variation_rng(self.seed, 0, i)) for i in range(1, n)]
             genomes = [start] + [g for g, _ in mutants]
@@ -251,10 +234,10 @@ class GeneticAlgorithm:
     def _mutant(self, genome: Genome, inherited: float, rng: np.random.Generator) -> tuple[Genome, float]:
         """A mutant of ``genome`` and its strength: ``inherited * exp(tau N(0, 1))`` within
         ``[adapt_min, STRENGTH_MAX]``, drawn from ``rng`` before the mutation (1, and no draw, when off)."""
-        tau = self.mutation.adapt_tau
+        tau = self.config.adapt_tau
         if tau == 0:
             return self._finish(mutate(genome, rng, self.mutation, self.spec.ranges)), 1.0
-        floor = self.mutation.adapt_min
+        floor = self.config.adapt_min
         strength = float(np.clip(inherited * math.exp(tau * rng.standard_normal()), floor, STRENGTH_MAX))
         return self._finish(mutate(genome, rng, self.mutation.scaled(strength), self.spec.ranges)), strength
 
@@ -305,20 +288,6 @@ class GeneticAlgorithm:
         while len(genomes) < n:
             add(self._random(generation, len(genomes)), (-1, -1), "random")
         return Offspring(genomes, np.array(parents, np.int64), np.array(origin, np.int8), np.array(strength))
-
-
-def wiring_length(genome: Genome) -> float:
-    """Sum of the Euclidean lengths of all synapses (input, recurrent, output), from the positions.
-
-    ``sum |x_pre - x_post|`` over synapses; a self-loop has length 0.
-    """
-    total = 0.0
-    for syn, src, dst in ((genome.input_synapses, genome.input_positions, genome.positions),
-                          (genome.recurrent, genome.positions, genome.positions),
-                          (genome.output_synapses, genome.positions, genome.output_positions)):
-        if len(syn):
-            total += float(np.linalg.norm(src[syn.pre] - dst[syn.post], axis=1).sum())
-    return total
 
 
 def statistics(returns: np.ndarray) -> dict[str, float]:

@@ -11,6 +11,7 @@ in which order::
     |- (3,)        set-up (observation-bound estimation)
     |- (4, g)      selection: parent pairing in generation g
     |- (5,)        held-out seeds that confirm a new champion (odd, none a test seed)
+    |- (6, g)      search strategy: the samples an evolution strategy asks for in generation g
 
 Training seeds are even and test seeds odd, so the two sets are disjoint by
 construction.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION, _CONFIRM = 0, 1, 2, 3, 4, 5
+_VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION, _CONFIRM, _STRATEGY = 0, 1, 2, 3, 4, 5, 6
 _SEED_SPACE = 2**30
 
 
@@ -69,3 +70,8 @@ def confirm_seeds(run_seed: int, episodes: int, tests: np.ndarray) -> np.ndarray
 def selection_rng(run_seed: int, generation: int) -> np.random.Generator:
     """Stream for generation-level choices (which parents pair up)."""
     return rng(run_seed, _SELECTION, generation)
+
+
+def strategy_rng(run_seed: int, generation: int) -> np.random.Generator:
+    """Stream an evolution strategy's ``ask`` draws generation ``generation``'s samples from."""
+    return rng(run_seed, _STRATEGY, generation)

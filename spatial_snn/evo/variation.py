@@ -34,7 +34,7 @@ effective weights and delays of the synapses touching a moved neuron follow
 the new distances through the rule (strength, delay); all other synapses keep
 theirs exactly.
 
-Self-adapting mutation strength (``adapt_tau > 0``, off by default): the GA
+Self-adapting mutation strength (``[evolution] adapt_tau > 0``, off by default): the GA
 gives each individual a strength ``s`` that multiplies every probability above
 (capped at 1) and both sigmas (:meth:`MutationParams.scaled`); a new genome
 inherits its parent's ``s`` (a crossover child the geometric mean of its two
@@ -47,13 +47,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from numbers import Real
 
 import numpy as np
 
 from ..space.connectivity import ConnectivityRule, sample_pairs
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
+from ..space.settings import check, document, setting
 
 _PROBABILITIES = (
     "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "perturb_rate", "position_rate",
@@ -61,76 +61,41 @@ _PROBABILITIES = (
 )  # fmt: skip
 
 
+@document
 @dataclass(frozen=True)
 class MutationParams:
     """Per-element mutation probabilities (published defaults) and position moves.
 
-    Parameters
-    ----------
-    edge_delete : float
-        Probability to delete each existing synapse (all three projections).
-    weight_resample : float
-        Probability to redraw each surviving synapse's weight from ``ranges.weight``.
-    edge_add : float
-        Probability to add each absent ``(pre, post)`` pair.
-    spatial_add : bool
-        If True, an absent pair at distance ``d`` is added with probability
-        ``edge_add * p(d) / p0`` under the genome's rule (pairs beyond the rule's
-        cutoff radius never); if False, uniformly (published).
-    sign_flip : float
-        Probability to flip each hidden neuron's sign.
-    param_resample : float
-        Probability to redraw each of ``v_th, v_reset, v_leak, tau_mem_inv,
-        tau_syn_inv`` of each neuron from its range.
-    perturb_rate : float
-        Probability to nudge each weight and each neuron parameter that was
-        not resampled (0 = off, the published GA).
-    perturb_sigma : float
-        Standard deviation of a nudge as a fraction of the gene's range
-        ``high - low`` (the result is clipped to the range).
-    position_sigma : float
-        Standard deviation of a move per axis (0 = off), position units, or
-        calibrated lengths for a genome with a scaled rule (``spatial`` preset).
-    position_rate : float
-        Probability that a neuron moves.
-    position_swap : float
-        Probability of each of ``n // 2`` swap events: a random pair of neurons
-        exchanges positions (pairs disjoint within one mutation; 0 = off).
-    adapt_tau : float
-        Learning rate of the self-adapting strength (0 = off, every mutation
-        at the rates above); read by the GA, not by :func:`mutate`.
-    adapt_min : float
-        Floor of the self-adapting strength, in ``(0, 1]`` (default 0.01): a
-        higher floor keeps structural mutations alive where self-adaptation
-        would shrink every step towards nothing; read by the GA.
+    The scenario's ``[mutation]`` table. How strongly each individual mutates
+    when strengths self-adapt is a GA setting (``[evolution] adapt_tau``,
+    ``adapt_min``: the GA adapts it and scales these with :meth:`scaled`).
     """
 
-    edge_delete: float = 0.05
-    weight_resample: float = 0.10
-    edge_add: float = 0.01
-    spatial_add: bool = False
-    sign_flip: float = 0.05
-    param_resample: float = 0.10
-    perturb_rate: float = 0.0
-    perturb_sigma: float = 0.05
-    position_sigma: float = 0.0
-    position_rate: float = 0.0
-    position_swap: float = 0.0
-    adapt_tau: float = 0.0
-    adapt_min: float = 0.01
+    edge_delete: float = setting(0.05, "Probability to delete each existing synapse (all three projections).",
+                                 "probability", low=0, high=1)
+    weight_resample: float = setting(0.10, "Probability to redraw each surviving synapse's weight from its range.",
+                                     "probability", low=0, high=1)
+    edge_add: float = setting(0.01, "Probability to add each absent (pre, post) pair.", "probability", low=0, high=1)
+    spatial_add: bool = setting(False, "If true, an absent pair at distance d is added with probability "
+                                "edge_add * p(d) / p0 under the genome's rule (never beyond the rule's cutoff "
+                                "radius); if false, uniformly (published).")
+    sign_flip: float = setting(0.05, "Probability to flip each hidden neuron's sign.", "probability", low=0, high=1)
+    param_resample: float = setting(0.10, "Probability to redraw each of v_th, v_reset, v_leak, tau_mem_inv, "
+                                    "tau_syn_inv of each neuron from its range.", "probability", low=0, high=1)
+    perturb_rate: float = setting(0.0, "Probability to nudge each weight and each neuron parameter that was not "
+                                  "resampled (0 = off, the published GA).", "probability", low=0, high=1)
+    perturb_sigma: float = setting(0.05, "Standard deviation of a nudge as a fraction of the gene's range "
+                                   "high - low (the result is clipped to the range).", "fraction of range", low=0)
+    position_sigma: float = setting(0.0, "Standard deviation of a position move per axis (0 = off); calibrated "
+                                    "lengths for a genome with a scaled rule (spatial preset).", "position units",
+                                    low=0)
+    position_rate: float = setting(0.0, "Probability that a neuron moves.", "probability", low=0, high=1)
+    position_swap: float = setting(0.0, "Probability of each of n // 2 swap events: a random pair of neurons "
+                                   "exchanges positions (pairs disjoint within one mutation; 0 = off).",
+                                   "probability", low=0, high=1)
 
     def __post_init__(self):
-        for name in _PROBABILITIES:
-            v = getattr(self, name)
-            if not isinstance(v, Real) or not 0.0 <= v <= 1.0:
-                raise ValueError(f"MutationParams.{name}: expected a probability in [0, 1], got {v!r}")
-        for name in ("position_sigma", "perturb_sigma", "adapt_tau"):
-            s = getattr(self, name)
-            if not isinstance(s, Real) or not (math.isfinite(s) and s >= 0):
-                raise ValueError(f"MutationParams.{name}: expected a finite value >= 0, got {s!r}")
-        if not isinstance(self.adapt_min, Real) or not 0.0 < self.adapt_min <= 1.0:
-            raise ValueError(f"MutationParams.adapt_min: expected a strength floor in (0, 1] (default 0.01), "
-                             f"got {self.adapt_min!r}")
+        check(self, "MutationParams")
         if not isinstance(self.spatial_add, bool | np.bool_):
             raise TypeError(f"MutationParams.spatial_add: expected a bool, got {self.spatial_add!r}")
 

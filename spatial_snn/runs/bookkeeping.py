@@ -21,6 +21,7 @@ import numpy as np
 
 from ..evo.evolution import statistics
 from ..space.genome import Genome
+from ..store import schema
 from ..store.archive import HISTORY_KEYS, RunWriter, open_run
 from ..tasks.evaluation import Evaluation, Task, task_from_meta, task_meta
 from .scenarios import stored_scenario
@@ -28,7 +29,7 @@ from .setup import RunSetup
 
 #: Cumulative CPU seconds (every process and thread that worked on the run), kept in
 #: the history beside the keys every archive has; NaN for a run begun before it was kept.
-CPU_KEY = "cpu_time"
+CPU_KEY = schema.CPU_TIME
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _extra(offspring, gen: _Generation, tally: _Tally) -> dict | None:
     self-adapt, the strengths the generation's offspring will inherit."""
     extra = _normalisation_record(gen, tally) or {}
     if not np.all(offspring.strengths == 1.0):
-        extra["mutation_strengths"] = np.asarray(offspring.strengths, np.float64)
+        extra[schema.MUTATION_STRENGTHS] = np.asarray(offspring.strengths, np.float64)
     return extra or None
 
 
@@ -155,9 +156,10 @@ def _normalisation_record(gen: _Generation, tally: _Tally) -> dict | None:
     if not gen.task.encoder.normalise:
         return None
     count, total, total_sq = tally.moments
-    return {"obs_low": np.asarray(gen.task.obs_low), "obs_high": np.asarray(gen.task.obs_high),
-            "obs_count": np.array([count], np.int64), "obs_sum": np.asarray(total, np.float64),
-            "obs_sumsq": np.asarray(total_sq, np.float64)}
+    n_name, sum_name, sumsq_name = schema.OBS_MOMENTS
+    return {schema.OBS_LOW: np.asarray(gen.task.obs_low), schema.OBS_HIGH: np.asarray(gen.task.obs_high),
+            n_name: np.array([count], np.int64), sum_name: np.asarray(total, np.float64),
+            sumsq_name: np.asarray(total_sq, np.float64)}
 
 
 @dataclass
@@ -193,26 +195,29 @@ def _read_resume(archive) -> _ResumeState:
         return _ResumeState(
             start=start,
             generations=int(run.config["generations"]),
-            bounds=(run.run_data("obs_low"), run.run_data("obs_high")),
+            bounds=(run.run_data(schema.OBS_LOW), run.run_data(schema.OBS_HIGH)),
             history={k: list(v) for k, v in run.history.items() if k in ("generation", *HISTORY_KEYS, CPU_KEY)},
             population=run.population(start - 1) if start else None,
             fitness=run.generation(start - 1)["fitness"] if start else None,
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
-            champ_bounds=(champ_extra["obs_low"], champ_extra["obs_high"]) if "obs_low" in champ_extra else None,
+            champ_bounds=((champ_extra[schema.OBS_LOW], champ_extra[schema.OBS_HIGH])
+                          if schema.OBS_LOW in champ_extra else None),
             moments=_moments(extra),
             config=run.config,
-            strengths=np.asarray(extra["mutation_strengths"], np.float64) if "mutation_strengths" in extra else None,
+            strengths=(np.asarray(extra[schema.MUTATION_STRENGTHS], np.float64)
+                       if schema.MUTATION_STRENGTHS in extra else None),
             run_data_names=tuple(run.run_data_names),
         )
 
 
 def _moments(extra: dict) -> tuple:
     """Running observation moments ``(count, sum, sum of squares)`` stored with a generation."""
-    if "obs_count" not in extra:
+    n_name, sum_name, sumsq_name = schema.OBS_MOMENTS
+    if n_name not in extra:
         return (0, 0.0, 0.0)
-    return (int(np.asarray(extra["obs_count"]).reshape(-1)[0]), np.asarray(extra["obs_sum"], np.float64),
-            np.asarray(extra["obs_sumsq"], np.float64))
+    return (int(np.asarray(extra[n_name]).reshape(-1)[0]), np.asarray(extra[sum_name], np.float64),
+            np.asarray(extra[sumsq_name], np.float64))
 
 
 def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
@@ -242,7 +247,7 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
     """The archive's writer (None without an archive), closed at the end.
 
     ``moments0``: the observation moments a normalising run started from
-    (``init_genome``), kept as ``run_data`` ``obs_count0``, ``obs_sum0``,
+    (``[start] genome``), kept as ``run_data`` ``obs_count0``, ``obs_sum0``,
     ``obs_sumsq0`` so that a champion of generation 0 can be exported with them.
     ``start_steps``: the environment steps behind the start genome, kept as
     ``start_env_steps`` so that curves and exports count the whole lineage.
@@ -250,12 +255,13 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
     if archive is None:
         yield None
         return
-    run_data = {"obs_low": np.asarray(setup.task.obs_low), "obs_high": np.asarray(setup.task.obs_high)}
+    run_data = {schema.OBS_LOW: np.asarray(setup.task.obs_low), schema.OBS_HIGH: np.asarray(setup.task.obs_high)}
     if moments0 is not None:
-        run_data |= {"obs_count0": np.array([moments0[0]], np.int64), "obs_sum0": np.asarray(moments0[1]),
-                     "obs_sumsq0": np.asarray(moments0[2])}
+        n_name, sum_name, sumsq_name = schema.OBS_MOMENTS0
+        run_data |= {n_name: np.array([moments0[0]], np.int64), sum_name: np.asarray(moments0[1]),
+                     sumsq_name: np.asarray(moments0[2])}
     if start_steps is not None:
-        run_data["start_env_steps"] = np.array([start_steps], np.int64)
+        run_data[schema.START_ENV_STEPS] = np.array([start_steps], np.int64)
     if state is not None:
         run_data |= _extension(setup, state, n_gen)
     # the header appears with its observation bounds, in one atomic commit
@@ -276,9 +282,9 @@ def _extension(setup: RunSetup, state: _ResumeState, n_gen: int) -> dict:
     budget = setup.scenario.protocol.max_env_steps
     if n_gen == state.generations and budget == stored:
         return {}
-    k = sum(name.startswith("extension_") for name in state.run_data_names)
+    k = sum(schema.extension_index(name) is not None for name in state.run_data_names)
     row = [state.start, n_gen, -1 if budget is None else budget]
-    return {f"extension_{k}": np.array(row, np.int64)}
+    return {schema.extension_name(k): np.array(row, np.int64)}
 
 
 def _rng_state(seed: int, next_generation: int) -> dict:

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap
 from ..space.genome import Genome
+from ..store import schema
 from ..store.archive import open_run
 from ..store.genome_io import check_env_id
 from ..tasks.encoding import normalised_bounds
@@ -76,7 +77,8 @@ class Result:
     @property
     def cpu_time(self) -> float:
         """CPU seconds, all processes and threads (NaN for a run begun before they were counted)."""
-        return float(self.history["cpu_time"][-1]) if len(self.history.get("cpu_time", [])) else 0.0
+        h = self.history
+        return float(h[schema.CPU_TIME][-1]) if len(h.get(schema.CPU_TIME, [])) else 0.0
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -231,7 +233,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     tally = _Tally.begin(state, setup.task)
-    if tally.start == 0 and start is None and sc.evolution.init_genome is not None:
+    if tally.start == 0 and start is None and sc.start.genome is not None:
         start = load_start(sc)  # a run stopped before its first generation was complete; bounds are stored
     moments0 = start.moments if start is not None and sc.encoder.normalise else None
     if tally.start == 0 and moments0 is not None:
@@ -284,7 +286,7 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     best = int(np.argmax(fitness[:, 0]))
     # generation 0 of a refinement tests the start itself (individual 0), not its best-trained mutant: the
     # champion never begins below the start because a mutant had a lucky training episode
-    tested = 0 if g == 0 and sc.evolution.init_genome is not None else best
+    tested = 0 if g == 0 and sc.start.genome is not None else best
     test_seeds = seeding.test_seeds(setup.seed, proto.test_episodes)
     spent = proto.max_env_steps is not None and tally.steps + ev.env_steps >= proto.max_env_steps
     test = None

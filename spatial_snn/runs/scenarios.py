@@ -1,13 +1,21 @@
 """Scenarios: a task and every setting of a run, as frozen dataclasses.
 
-A scenario is a TOML file (``scenarios/*.toml``) with the tables ``[env]``,
-``[network]``, ``[encoder]``, ``[decoder]``, ``[evolution]``, ``[mutation]``
-and ``[protocol]`` plus a top-level ``name``. Every key is optional; the
-defaults are the published settings. An unknown key is an error that names
-the nearest valid key; every value is type- and range-checked by its
-dataclass. :func:`~spatial_snn.runs.setup.resolve` turns a scenario into
-the resolved setup of one run and steps it once, so a broken scenario fails
-in a second, not after an hour.
+A scenario is a TOML file (``scenarios/README.md`` lists the shipped ones)
+with the tables ``[env]``, ``[network]``, ``[encoder]``, ``[decoder]``,
+``[start]``, ``[evolution]``, ``[mutation]`` and ``[protocol]`` plus the
+top-level ``name`` and ``allow_large``. Every key is optional; the defaults
+are the published settings.
+
+The table of keys: each key is declared once, in the dataclass of the part
+that reads it (:func:`~spatial_snn.space.settings.setting`: default, unit,
+bounds, limit, meaning), and :func:`scenario_keys` lists them all. That table
+is what validation checks, what :data:`LIMITS` is made of and what
+``docs/scenarios.md`` is generated from (:mod:`.scenario_doc`). An unknown
+key is an error that names the nearest valid key. Keys that moved to another
+table are read in their old place too (:data:`MOVED_KEYS`, :func:`migrate`).
+:func:`~spatial_snn.runs.setup.resolve` turns a scenario into the resolved
+setup of one run and steps it once, so a broken scenario fails in a second,
+not after an hour.
 
 Sizes have upper bounds (:data:`LIMITS`) so that a typo such as
 ``population = 100000000`` fails at once instead of starting a run that never
@@ -25,6 +33,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -33,27 +42,12 @@ from ..evo.evolution import EvolutionConfig
 from ..evo.variation import MutationParams
 from ..space.connectivity import ConnectivityRule
 from ..space.layout import PLACEMENTS, GenomeSpec
+from ..space.settings import Key, check, document, keys_of, setting
 from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
 from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
 
 PRESETS = ("reference", "spatial")
-#: Upper bounds of sizes, lifted by the scenario key ``allow_large = true``.
-LIMITS = {
-    "network.n_hidden": 100_000,
-    "evolution.population": 10_000,
-    "evolution.generations": 100_000,
-    "protocol.episodes": 1_000,
-    "protocol.test_episodes": 10_000,
-    "protocol.confirm_episodes": 10_000,
-    "protocol.bounds_episodes": 1_000,
-    "env.max_episode_steps": 1_000_000,
-    "network.substeps": 10_000,
-    "network.max_delay": 10_000,
-    "encoder.bins": 1_000,
-    "decoder.bins": 1_000,
-    "workers": 256,
-}
 #: Run seeds are 0..SEED_MAX (numpy's classic 32-bit seed range).
 SEED_MAX = 2**32 - 1
 #: A scenario name: letters, digits, '-', '_' and '.', starting with a letter or digit.
@@ -61,40 +55,41 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _LARGE_HINT = "set `allow_large = true` at the top of the scenario to go beyond it"
 
 
+@document
 @dataclass(frozen=True)
 class EnvConfig:
-    """Environment: gymnasium id, keyword arguments, optional time-limit override.
+    """The environment: the scenario's ``[env]`` table.
 
     ``train_kwargs`` are merged over ``kwargs`` for the training episodes
     only (the fitness), e.g. ``{healthy_reward = 0}`` to take the survival
     bonus out of selection; tests, replays and reported scores use the task's
-    own reward (``kwargs``).
-    ``backend`` runs the training episodes on ``"gymnasium"``, on
-    ``"envpool"`` (C++ batches; an error if EnvPool lacks the id or a keyword
-    argument) or, with ``"auto"``, on EnvPool where it can and gymnasium
-    elsewhere. Held-out tests always run on gymnasium.
+    own reward (``kwargs``). Held-out tests always run on gymnasium,
+    whatever ``backend`` trains.
     """
 
-    id: str = "CartPole-v1"
-    kwargs: dict = field(default_factory=dict)
-    max_episode_steps: int | None = None
-    train_kwargs: dict = field(default_factory=dict)
-    backend: str = "auto"
+    id: str = setting("CartPole-v1", "Gymnasium id of the task, e.g. Hopper-v5.")
+    kwargs: dict = setting(None, "Keyword arguments of gymnasium.make (the task's own reward: tests, replays and "
+                           "reported scores).", factory=dict)
+    max_episode_steps: int | None = setting(None, "Overrides the environment's time limit; none keeps it.",
+                                            "env steps", low=1, integer=True, limit=1_000_000)
+    train_kwargs: dict = setting(None, "Merged over kwargs for the training episodes only (the fitness), e.g. "
+                                 "{healthy_reward = 0}.", factory=dict)
+    backend: str = setting("auto", "Where training episodes run: gymnasium, envpool (C++ batches; an error if "
+                           "EnvPool lacks the id or a keyword argument) or auto (EnvPool where it can, gymnasium "
+                           "elsewhere).", choices=BACKENDS)
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
             raise ValueError(f"env.id: expected a gymnasium id such as 'Hopper-v5', got {self.id!r}")
         if not isinstance(self.kwargs, dict):
             raise ValueError(f"env.kwargs: expected a table of keyword arguments, got {self.kwargs!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"env.backend: expected one of {BACKENDS}, got {self.backend!r}")
-        if self.max_episode_steps is not None and self.max_episode_steps < 1:
-            raise ValueError(f"env.max_episode_steps: expected >= 1, got {self.max_episode_steps}")
+        check(self, "env")
 
 
+@document
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Network shape and embedding.
+    """Network shape and embedding: the scenario's ``[network]`` table.
 
     ``preset = "reference"`` is the published network (integer grid,
     ``exp(-2 d)``, inputs/outputs at distance 1); ``"spatial"`` is ours
@@ -106,23 +101,33 @@ class NetworkConfig:
     length instead (no io calibration); set at most one of the two.
     """
 
-    preset: str = "reference"
-    n_hidden: int = 64
-    placement: str | None = None
-    mean_degree: float | None = None
-    io_degree: float | None = None
-    io_length: float | None = None
-    conduction_speed: float | None = None
-    max_delay: int = 8
-    excitatory_fraction: float = 0.8
-    substeps: int = 64
-    dt: float = 1e-3
+    preset: str = setting("reference", "reference: the published network (integer grid, p = exp(-2 d), inputs "
+                          "and outputs at distance 1); spatial: ours (uniform in a periodic box, scaled laws, "
+                          "calibrated lengths; docs/dimensions.md).", choices=PRESETS)
+    n_hidden: int = setting(64, "Hidden neurons.", "neurons", low=1, integer=True, limit=100_000)
+    placement: str | None = setting(None, "Where hidden neurons sit (grid, jittered or uniform); none: the "
+                                    "preset's.", choices=PLACEMENTS)
+    mean_degree: float | None = setting(None, "Calibrate the recurrent length so the mean degree is this in every "
+                                        "dimension; none: the preset's (spatial: 4, reference: uncalibrated).",
+                                        "synapses per neuron", low=0, low_open=True)
+    io_degree: float | None = setting(None, "spatial preset: calibrate the io length to this many input synapses "
+                                      "per channel (below n_hidden); none: n_hidden exp(-2), as in the "
+                                      "reference.", "synapses per channel", low=0, low_open=True)
+    io_length: float | None = setting(None, "A fixed io length instead of a calibrated one (at most one of "
+                                      "io_degree and io_length).", "position units", low=0, low_open=True)
+    conduction_speed: float | None = setting(None, "Distance per sub-step that sets recurrent delays (reach per "
+                                             "sub-step in the spatial preset); none: every delay is one "
+                                             "sub-step (published).", "distance per sub-step", low=0,
+                                             low_open=True)
+    max_delay: int = setting(8, "Cap on synaptic delays.", "sub-steps", low=1, high=255, integer=True)
+    excitatory_fraction: float = setting(0.8, "Probability that a neuron (or input channel) is excitatory "
+                                         "(Dale's law; published 0.8).", "probability", low=0, high=1)
+    substeps: int = setting(64, "Network sub-steps per environment step (published: 64, CartPole 4).",
+                            "sub-steps", low=1, high=10_000, integer=True)
+    dt: float = setting(1e-3, "Time step of the neuron model.", "s", low=0, high=0.1, low_open=True)
 
     def __post_init__(self):
-        if self.preset not in PRESETS:
-            raise ValueError(f"network.preset: expected one of {PRESETS}, got {self.preset!r}")
-        if self.n_hidden < 1:
-            raise ValueError(f"network.n_hidden: expected >= 1, got {self.n_hidden}")
+        check(self, "network")
         if self.io_degree is not None:
             if self.preset == "reference":
                 raise ValueError(
@@ -139,12 +144,6 @@ class NetworkConfig:
                     f"network.io_degree: expected a value in (0, {self.n_hidden}) (synapses per input "
                     f"channel, below n_hidden), got {self.io_degree}"
                 )
-        if self.placement is not None and self.placement not in PLACEMENTS:
-            raise ValueError(f"network.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
-        if not 1 <= self.substeps <= 10_000:
-            raise ValueError(f"network.substeps: expected 1..10000 sub-steps per env step, got {self.substeps}")
-        if not (math.isfinite(self.dt) and 0 < self.dt <= 0.1):
-            raise ValueError(f"network.dt: expected a time step in (0, 0.1] seconds, got {self.dt}")
 
     def spec(self, dim: int) -> GenomeSpec:
         """The :class:`GenomeSpec` of this network in ``dim`` dimensions."""
@@ -165,9 +164,10 @@ class NetworkConfig:
         return dataclasses.replace(base, **changes)
 
 
+@document
 @dataclass(frozen=True)
 class ProtocolConfig:
-    """How fitness and the reported test score are measured.
+    """How fitness and the reported test score are measured: the scenario's ``[protocol]`` table.
 
     Fitness is the mean return over ``episodes`` episodes whose reset seeds
     are drawn fresh every generation (``fixed_seeds`` reuses generation 0's,
@@ -183,46 +183,69 @@ class ProtocolConfig:
     environment steps (training and tests; a budget).
     """
 
-    episodes: int = 3
-    fixed_seeds: bool = False
-    curriculum: bool = False
-    curriculum_start: int = 10
-    curriculum_growth: float = 1.1
-    test_every: int = 10
-    test_episodes: int = 100
-    target: float | None = None
-    bounds_episodes: int = 10
-    max_env_steps: int | None = None
-    confirm_episodes: int = 0
+    episodes: int = setting(3, "Training episodes per individual; fitness is their mean return.", "episodes",
+                            low=1, integer=True, limit=1_000)
+    fixed_seeds: bool = setting(False, "Reuse generation 0's episode seeds every generation (published); false "
+                                "draws fresh ones.")
+    curriculum: bool = setting(False, "Cap episodes at ceil(curriculum_start * curriculum_growth ** generation) "
+                               "steps (published).")
+    curriculum_start: int = setting(10, "Episode cap of generation 0 under the curriculum.", "env steps", low=1,
+                                    integer=True)
+    curriculum_growth: float = setting(1.1, "Growth of the episode cap per generation under the curriculum.",
+                                       "factor per generation", low=1)
+    test_every: int = setting(10, "Test the best genome every this many generations (and at the first and the "
+                              "last).", "generations", low=1, integer=True)
+    test_episodes: int = setting(100, "Held-out episodes of a test; their mean is the reported score.",
+                                 "episodes", low=1, integer=True, limit=10_000)
+    target: float | None = setting(None, "Stop once the test score reaches this; none runs every generation.",
+                                   "return")
+    bounds_episodes: int = setting(10, "Random-action episodes that measure the observation bounds of the "
+                                   "reference encoder.", "episodes", low=1, integer=True, limit=1_000)
+    max_env_steps: int | None = setting(None, "Stop once the run has used this many environment steps (training "
+                                        "and tests); none: no budget.", "env steps", low=1, integer=True)
+    confirm_episodes: int = setting(0, "A test that beats the champion's score is confirmed with this many more "
+                                    "held-out episodes (0 = off).", "episodes", low=0, integer=True,
+                                    limit=10_000)
 
     def __post_init__(self):
-        for name in ("episodes", "test_every", "test_episodes", "curriculum_start", "bounds_episodes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"protocol.{name}: expected an integer >= 1, got {getattr(self, name)}")
-        if self.max_env_steps is not None and self.max_env_steps < 1:
-            raise ValueError(f"protocol.max_env_steps: expected an integer >= 1 or none, got {self.max_env_steps}")
-        if self.confirm_episodes < 0:
-            raise ValueError(f"protocol.confirm_episodes: expected an integer >= 0, got {self.confirm_episodes}")
-        if not (math.isfinite(self.curriculum_growth) and self.curriculum_growth >= 1.0):
-            raise ValueError(f"protocol.curriculum_growth: expected a finite value >= 1, got {self.curriculum_growth}")
-        if self.target is not None and not math.isfinite(self.target):
+        if self.target is not None and not (isinstance(self.target, Real) and math.isfinite(self.target)):
             raise ValueError(f"protocol.target: expected a finite score (or no target), got {self.target}; "
                              "drop the key to run every generation")
+        check(self, "protocol")
 
 
+@document
+@dataclass(frozen=True)
+class StartConfig:
+    """What generation 0 starts from: the scenario's ``[start]`` table (read by :mod:`.start`)."""
+
+    genome: str | None = setting(None, "Start from a controller instead of random genomes: a genome file, a run "
+                                 "archive (its champion) or a .nir graph, path relative to the working "
+                                 "directory. Generation 0 is that genome and population - 1 mutants of it; none: "
+                                 "random genomes (published).")
+
+    def __post_init__(self):
+        if self.genome is not None and (not isinstance(self.genome, str) or not self.genome.strip()):
+            raise ValueError(f"start.genome: expected the path of a genome file, got {self.genome!r}")
+
+
+@document
 @dataclass(frozen=True)
 class Scenario:
     """Everything a run needs, except the embedding dimension and the seed."""
 
-    name: str = "scenario"
+    name: str = setting("scenario", "Names the archive file: 1-100 letters, digits, '-', '_' or '.', starting "
+                        "with a letter or digit; a scenario file's name defaults to its file stem.")
     env: EnvConfig = field(default_factory=EnvConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     encoder: EncoderSpec = field(default_factory=EncoderSpec)
     decoder: DecoderSpec = field(default_factory=DecoderSpec)
+    start: StartConfig = field(default_factory=StartConfig)
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     mutation: MutationParams = field(default_factory=MutationParams)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
-    allow_large: bool = False
+    allow_large: bool = setting(False, "Lift every size limit (the keys with a limit, --generations and "
+                                "--workers included).")
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
@@ -241,6 +264,22 @@ class Scenario:
 
     def replace(self, **sections) -> Scenario:
         return dataclasses.replace(self, **sections)
+
+
+#: The scenario's tables, in file order: section name -> the dataclass whose fields are its keys.
+SECTIONS = {f.name: f.default_factory for f in fields(Scenario) if f.default_factory is not dataclasses.MISSING}
+
+
+def scenario_keys() -> list[tuple[str, object, Key]]:
+    """The table of every scenario key: ``(section.key, default, Key)``; top-level keys have no section."""
+    top = list(keys_of(Scenario))
+    return top + [(f"{section}.{name}", default, key) for section, cls in SECTIONS.items()
+                  for name, default, key in keys_of(cls)]
+
+
+#: Upper bounds of sizes, lifted by the scenario key ``allow_large = true`` (made from the keys'
+#: ``limit``; ``workers`` is an argument of a run, not a key).
+LIMITS = {name: key.limit for name, _, key in scenario_keys() if key.limit is not None} | {"workers": 256}
 
 
 _TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "dict": (dict,)}
@@ -290,25 +329,58 @@ _NESTED = {
     (Scenario, "network"): NetworkConfig,
     (Scenario, "encoder"): EncoderSpec,
     (Scenario, "decoder"): DecoderSpec,
+    (Scenario, "start"): StartConfig,
     (Scenario, "evolution"): EvolutionConfig,
     (Scenario, "mutation"): MutationParams,
     (Scenario, "protocol"): ProtocolConfig,
 }
 
 
+#: Keys that moved to the table of the part that reads them: old (section, key) -> new (section, key).
+#: A start genome is not a GA setting (:mod:`.start` reads it); the GA, not :func:`mutate`, adapts strengths.
+MOVED_KEYS = {
+    ("evolution", "init_genome"): ("start", "genome"),
+    ("mutation", "adapt_tau"): ("evolution", "adapt_tau"),
+    ("mutation", "adapt_min"): ("evolution", "adapt_min"),
+}
+
+
+def migrate(data: dict) -> dict:
+    """A scenario dict with every key of :data:`MOVED_KEYS` in its new place (a new dict; the input is kept).
+
+    Scenario files and the scenarios stored in archives written before a key
+    moved are read through here, and only here (:func:`scenario_from_dict`),
+    so they keep loading. A key given in both its old and its new place is an
+    error naming both.
+    """
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for (old_section, old_key), (new_section, new_key) in MOVED_KEYS.items():
+        old, new = out.get(old_section), out.get(new_section, {})
+        if not (isinstance(old, dict) and old_key in old and isinstance(new, dict)):
+            continue
+        if new_key in new:
+            raise ValueError(f"{old_section}.{old_key}: moved to {new_section}.{new_key}, which is given too; "
+                             f"drop {old_section}.{old_key}")
+        out[old_section] = {k: v for k, v in old.items() if k != old_key}
+        out[new_section] = {**new, new_key: old[old_key]}
+    return out
+
+
 def scenario_from_dict(data: dict, name: str | None = None) -> Scenario:
-    """Build a :class:`Scenario` from nested dicts (unknown keys are errors)."""
-    data = dict(data)
+    """Build a :class:`Scenario` from nested dicts (unknown keys are errors; moved keys go through :func:`migrate`)."""
+    data = migrate(dict(data))
     if name is not None and "name" not in data:
         data["name"] = name
     return _build(Scenario, data, "scenario")
 
 
 def load_scenario(path) -> Scenario:
-    """Load ``scenarios/NAME.toml``; the scenario's name defaults to the file stem."""
+    """Load a scenario file (e.g. ``scenarios/NAME.toml``); the scenario's name defaults to the file stem."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"scenario file {path} not found; shipped scenarios are in scenarios/*.toml")
+        raise FileNotFoundError(f"scenario file {path} not found; the shipped ones are listed in scenarios/README.md")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -324,7 +396,8 @@ def stored_scenario(data: dict) -> Scenario:
 
     Keys added since take their defaults, except where that would change the
     network: a ``spatial`` network stored without ``io_degree`` had a fixed io
-    length (1.0 unless set), not a calibrated one, and keeps it.
+    length (1.0 unless set), not a calibrated one, and keeps it. Keys that
+    moved since (:data:`MOVED_KEYS`) are moved back into place by :func:`migrate`.
     """
     net = data.get("network") if isinstance(data, dict) else None
     if isinstance(net, dict) and "io_degree" not in net and net.get("preset") == "spatial":

@@ -1,6 +1,6 @@
-"""Runs that start from a controller: ``[evolution] init_genome``.
+"""Runs that start from a controller: ``[start] genome`` (formerly ``[evolution] init_genome``).
 
-A run normally starts from random genomes. With ``init_genome`` it starts
+A run normally starts from random genomes. With ``[start] genome`` it starts
 from a genome file, a run archive's champion or a ``.nir`` graph: generation
 0 is that genome and mutants of it
 (:meth:`~spatial_snn.evo.evolution.GeneticAlgorithm.initial`), to refine a
@@ -47,25 +47,25 @@ class Start:
 
 
 def load_start(scenario) -> Start | None:
-    """The controller ``scenario.evolution.init_genome`` names, None when it names none.
+    """The controller ``scenario.start.genome`` names, None when it names none.
 
     Raises
     ------
     ValueError
         The file does not exist or holds no controller.
     """
-    path = scenario.evolution.init_genome
+    path = scenario.start.genome
     if path is None:
         return None
     if not Path(path).is_file():
-        raise ValueError(f"evolution.init_genome: {path} is not a file; give a genome file (genomes/NAME.h5), "
+        raise ValueError(f"start.genome: {path} is not a file; give a genome file (genomes/NAME.h5), "
                          "a run archive or a .nir graph, relative to the working directory")
-    from .replay import load_controller
+    from ..store.controller import load_controller
 
     genome, task, info = load_controller(path)
     steps = info.get("env_steps")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"evolution.init_genome: {path}: meta env_steps is {steps!r}, not a count >= 0; export "
+        raise ValueError(f"start.genome: {path}: meta env_steps is {steps!r}, not a count >= 0; export "
                          "the genome again from its run archive, or start from the archive itself")
     return Start(genome, task, str(path), _moments(info.get("obs_moments"), len(task.obs_low), str(path)), steps)
 
@@ -83,7 +83,7 @@ def _moments(stored, n_obs: int, source: str) -> tuple | None:
     except (TypeError, KeyError, ValueError):
         ok = False
     if not ok:
-        raise ValueError(f"evolution.init_genome: {source}: meta obs_moments is damaged (expected count >= 0 and "
+        raise ValueError(f"start.genome: {source}: meta obs_moments is damaged (expected count >= 0 and "
                          f"finite sum and sumsq of {n_obs} values each); export the genome again from its run "
                          "archive, or start from the archive itself")
     return count, total, total_sq
@@ -102,20 +102,20 @@ def fit_start(start: Start, setup: RunSetup) -> RunSetup:
     mine, theirs = setup.task, start.task
     for name in ("substeps", "dt", "encoder", "decoder"):
         if getattr(theirs, name) != getattr(mine, name):
-            raise ValueError(f"evolution.init_genome: {start.source} was evolved with {name} "
+            raise ValueError(f"start.genome: {start.source} was evolved with {name} "
                              f"{getattr(theirs, name)!r}, the scenario has {getattr(mine, name)!r}; set the "
                              f"scenario's {name} to the genome's, or start from a genome evolved with it")
     if len(theirs.obs_low) != len(mine.obs_low):
-        raise ValueError(f"evolution.init_genome: {start.source} observes {len(theirs.obs_low)} values, "
+        raise ValueError(f"start.genome: {start.source} observes {len(theirs.obs_low)} values, "
                          f"{mine.env_id} {len(mine.obs_low)}; start from a genome of this task")
     want = (setup.spec.n_hidden, setup.n_inputs, setup.n_outputs, setup.spec.dim)
     got = (start.genome.n, start.genome.n_inputs, start.genome.n_outputs, start.genome.dim)
     if got != want:
-        raise ValueError(f"evolution.init_genome: {start.source} has (neurons, inputs, outputs, dim) = {got}, "
+        raise ValueError(f"start.genome: {start.source} has (neurons, inputs, outputs, dim) = {got}, "
                          f"the run needs {want}; start from a genome of this task, network and dimension")
     rule = setup.spec.resolved_rule(setup.n_inputs)
     if start.genome.rule != rule:
-        raise ValueError(f"evolution.init_genome: {start.source} has another connectivity rule than the "
+        raise ValueError(f"start.genome: {start.source} has another connectivity rule than the "
                          "scenario's network (preset, grid, lengths); start from a genome evolved with the "
                          "scenario's [network]")
     return setup.with_bounds(*start.bounds)

@@ -43,7 +43,7 @@ truncated mass is at most ``cutoff`` (default 0.1 %) in every dimension and
 shape; in a bounded or periodic box it is smaller still.
 :mod:`~spatial_snn.space.sampling` draws the edges from a spatial
 index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
-:func:`sample_constant`, :func:`mean_degree`, :func:`length_for_degree`,
+:func:`sample_constant`, :func:`candidate_pairs`, :func:`mean_degree`, :func:`length_for_degree`,
 :func:`mean_fan_out`, :func:`io_length_for_degree`).
 :func:`build` is O(n + synapses), blockwise; no all-pairs matrix is ever
 built.
@@ -59,11 +59,12 @@ import scipy.sparse as sp
 from .calibration import box_integral, io_length_for_degree, length_for_degree, mean_degree, mean_fan_out
 from .genome import Genome, Synapses
 from .rules import DEFAULT_CUTOFF, ConnectivityRule
-from .sampling import _distance, sample_constant, sample_edges, sample_pairs
+from .sampling import _distance, candidate_pairs, sample_constant, sample_edges, sample_pairs
 
 __all__ = [
     "DEFAULT_CUTOFF",
     "box_integral",
+    "candidate_pairs",
     "Connectivity",
     "ConnectivityRule",
     "build",
@@ -71,10 +72,13 @@ __all__ = [
     "length_for_degree",
     "mean_degree",
     "mean_fan_out",
+    "point_distances",
     "sample_constant",
     "sample_edges",
     "sample_pairs",
     "synapse_distances",
+    "wire_lengths",
+    "wiring_length",
 ]
 
 #: Synapses processed per block when computing distances and weights.
@@ -129,6 +133,45 @@ def synapse_distances(genome: Genome, projection: str) -> np.ndarray:
         block = slice(start, start + _SYN_BLOCK)
         d[block] = _block_distances(genome, projection, block, columns)
     return d
+
+
+def point_distances(a: np.ndarray, b: np.ndarray, period=None) -> np.ndarray:
+    """Row-wise distance ``|a[i] - b[i]|`` of two ``(k, dim)`` position arrays, (k,) float64.
+
+    Minimum-image on a periodic box of sides ``period`` (None: unbounded
+    space), as the connectivity rule measures it.
+    """
+    a = np.ascontiguousarray(np.asarray(a, np.float64).T)
+    b = np.ascontiguousarray(np.asarray(b, np.float64).T)
+    idx = np.arange(a.shape[1])
+    return _distance(a, b, idx, idx, period)
+
+
+def wire_lengths(genome: Genome, projection: str) -> np.ndarray:
+    """Physical length of every synapse of one projection, (s,) float64.
+
+    ``|x_pre - x_post|`` between the two ends' positions, minimum-image on the
+    rule's periodic box when it has one (``period``, the ``spatial`` preset):
+    the distance the rule measured when it made the synapse, so a synapse that
+    wraps around the box is as long as the short way round. Unlike
+    :func:`synapse_distances`, the rule's modelling conventions are not
+    applied: a self-loop has length 0 and input/output synapses of the
+    ``reference`` preset (``io_distance = 1``) have the length between their
+    real positions. NSGA-II's wiring cost and the structure report both read
+    this one definition.
+    """
+    _check_projection(projection)
+    syn: Synapses = getattr(genome, projection)
+    if not len(syn):
+        return np.empty(0)
+    src, dst = _columns(genome, projection)
+    return _distance(src.astype(np.float64, copy=False), dst.astype(np.float64, copy=False),
+                     syn.pre, syn.post, genome.rule.period)
+
+
+def wiring_length(genome: Genome) -> float:
+    """Sum of :func:`wire_lengths` over all synapses (input, recurrent, output), position units."""
+    return float(sum(wire_lengths(genome, name).sum() for name in ("input_synapses", "recurrent", "output_synapses")))
 
 
 # ---------------------------------------------------------------- matrices

@@ -275,6 +275,57 @@ def sample_pairs(
     return pre.astype(np.int64), post.astype(np.int64), d
 
 
+def candidate_pairs(
+    pre_pos: np.ndarray,
+    post_pos: np.ndarray,
+    rule: ConnectivityRule,
+    *,
+    io: bool = False,
+    same: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair :func:`sample_edges` could draw, with its probability, and no draw.
+
+    The candidates are the pairs within ``rule.radius(io)`` (both directions
+    of each unordered pair when ``same``; self pairs at ``rule.self_distance``
+    unless it is None), from the same spatial index as :func:`sample_edges`:
+    O(n + candidates) work. Evolving Connectivity searches over them.
+
+    Returns
+    -------
+    pre, post : (c,) int64, sorted by (pre, post)
+    p : (c,) float64
+        ``rule.probability(d, io)`` of each candidate.
+    """
+    pre_pos = _as_positions(pre_pos, "pre_pos")
+    post_pos = pre_pos if same else _as_positions(post_pos, "post_pos")
+    if post_pos.shape[1] != pre_pos.shape[1]:
+        raise ValueError(f"post_pos: expected dim {pre_pos.shape[1]} like pre_pos, got {post_pos.shape[1]}")
+    n_pre, n_post = len(pre_pos), len(post_pos)
+    _check_period(rule.period, pre_pos.shape[1])
+    r = rule.radius(io, pre_pos.shape[1])
+    keys = []
+    if same:
+        order, pairs = _pairs_within(pre_pos, r, rule.period)
+    else:
+        order, pairs = None, _pairs_between(pre_pos, post_pos, r, rule.period)
+    for i, j, _ in pairs:
+        if same:
+            a, b = order[i], order[j]
+            keys += [a * n_post + b, b * n_post + a]
+        else:
+            keys.append(i.astype(np.int64) * n_post + j)
+    if same and rule.self_distance is not None and n_pre:
+        keys.append(np.arange(n_pre, dtype=np.int64) * (n_post + 1))
+    key = np.concatenate(keys) if keys else np.empty(0, np.int64)
+    key.sort()
+    pre, post = key // max(n_post, 1), key % max(n_post, 1)
+    # float64 distances (the index's are float32): the law's probability to full precision
+    d = _distance(np.ascontiguousarray(pre_pos.T), np.ascontiguousarray(post_pos.T), pre, post, rule.period)
+    if same and rule.self_distance is not None:
+        d[pre == post] = rule.self_distance
+    return pre, post, rule.probability(d, io)
+
+
 def sample_constant(
     n_pre: int, n_post: int, p: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:

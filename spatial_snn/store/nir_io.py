@@ -42,7 +42,7 @@ import numpy as np
 from ..space.connectivity import build
 from ..space.genome import Genome
 from ..tasks.envs import make_env
-from ..tasks.evaluation import Task, task_meta
+from ..tasks.evaluation import Task, task_from_meta, task_meta
 
 __all__ = ["FORMAT", "NIRImportError", "to_nir"]
 
@@ -110,8 +110,9 @@ def to_nir(genome: Genome, task: Task):
     Parameters
     ----------
     genome : Genome
-    task : Task
-        Its environment, codec, sub-steps and ``dt`` (stored as metadata).
+    task : Task or dict
+        Its environment, codec, sub-steps and ``dt`` (stored as metadata); a
+        dict is the task a genome file stores (``load_genome(path)[1]["task"]``).
 
     Returns
     -------
@@ -122,8 +123,10 @@ def to_nir(genome: Genome, task: Task):
     nir = _nir()
     if not isinstance(genome, Genome):
         raise TypeError(f"genome: expected a Genome, got {type(genome).__name__}")
+    if isinstance(task, dict):  # the task as a genome file stores it
+        task = task_from_meta(task)
     if not isinstance(task, Task):
-        raise TypeError(f"task: expected a Task, got {type(task).__name__}")
+        raise TypeError(f"task: expected a Task (or a genome file's meta['task'] dict), got {type(task).__name__}")
     if genome.n == 0:
         raise ValueError("genome: expected at least one hidden neuron, got 0; there is nothing to export")
     if np.any(genome.tau_syn_inv == 0):
@@ -175,6 +178,10 @@ def to_nir(genome: Genome, task: Task):
         "delay_convention": "a cycle lif -> Linear -> lif costs one step of dt; Delay adds (d - 1) dt",
         "update_order": "Norse <= 1.0: v from the previous current, then current decays, spike if v > "
         "v_threshold (reset), then the step's weighted input is added to the current",
+        "integration": "forward Euler at dt for both equations (decay factors 1 - dt/tau, not exp(-dt/tau))",
+        "reset": "to v_reset (not by subtracting the threshold); at most one spike per neuron per step; a spike "
+        "is a 1 in its step (a Dirac of area dt)",
+        "initial_state": "v = v_reset, I = 0, no spikes in flight",
         "task": json.dumps(task_meta(task)),
         "action_space": json.dumps(_action_space(task)),
         "rule": json.dumps(dataclasses.asdict(genome.rule)),

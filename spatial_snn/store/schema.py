@@ -137,3 +137,51 @@ def file_digest(path: str) -> bytes:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.digest()
+
+
+# ------------------------------------------------------------------ run data and generation extras
+# Every name the runner stores beside the fixed fields above. Writers and readers
+# use these constants, never the bare strings; docs/archive.md lists their meaning.
+
+#: History statistic beside :data:`HISTORY_KEYS`: processor seconds spent so far (NaN in old archives).
+CPU_TIME = "cpu_time"
+
+#: ``run_data`` (run-level arrays, written once): the encoder's observation bounds, float64.
+OBS_LOW = "obs_low"
+OBS_HIGH = "obs_high"
+#: ``run_data``: the observation moments a normalising run started from (an
+#: ``[start] genome``): (1,) int64 count, (obs_dim,) float64 sum and sum of squares.
+OBS_MOMENTS0 = ("obs_count0", "obs_sum0", "obs_sumsq0")
+#: ``run_data``: (1,) int64 environment steps behind a ``[start] genome``.
+START_ENV_STEPS = "start_env_steps"
+#: ``run_data``: prefix of ``extension_<k>``, (3,) int64 ``[first generation, generations,
+#: max_env_steps or -1]`` for the ``k``-th resume that extended the run.
+EXTENSION_PREFIX = "extension_"
+#: ``run_data`` names that are not numbered.
+RUN_DATA_NAMES = (OBS_LOW, OBS_HIGH, *OBS_MOMENTS0, START_ENV_STEPS)
+
+#: Per-generation ``extra`` (what resuming needs beyond the population): with
+#: normalisation the generation's bounds (:data:`OBS_LOW`, :data:`OBS_HIGH`) and the
+#: running moments after it, (1,) int64 count, (obs_dim,) float64 sum and sum of squares.
+OBS_MOMENTS = ("obs_count", "obs_sum", "obs_sumsq")
+#: Per-generation ``extra``: (N,) float64 self-adapting strengths the offspring inherit
+#: (absent while every strength is 1).
+MUTATION_STRENGTHS = "mutation_strengths"
+#: Every per-generation ``extra`` name.
+GENERATION_EXTRAS = (OBS_LOW, OBS_HIGH, *OBS_MOMENTS, MUTATION_STRENGTHS)
+
+
+def extension_name(k: int) -> str:
+    """``run_data`` name of the ``k``-th extension of a run (k = 0, 1, ...)."""
+    return f"{EXTENSION_PREFIX}{int(k)}"
+
+
+def extension_index(name: str) -> int | None:
+    """``k`` of an ``extension_<k>`` name; None for any other name."""
+    digits = name.removeprefix(EXTENSION_PREFIX)
+    return int(digits) if digits != name and digits.isdigit() else None
+
+
+def is_run_data_name(name: str) -> bool:
+    """Whether ``name`` is a declared ``run_data`` name."""
+    return name in RUN_DATA_NAMES or extension_index(name) is not None

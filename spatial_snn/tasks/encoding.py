@@ -41,93 +41,63 @@ mean over the sub-steps of the step, shape ``(B, n_units)``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
 
+from ..space.settings import check, document, setting
+
 ENCODERS = ("reference", "binned")
 DECODERS = ("auto", "argmax", "linear", "sigmoid", "binned")
 
 
-def _check_positive(owner: str, **values) -> None:
-    for name, value in values.items():
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{owner}.{name}: expected a finite number > 0, got {value!r}")
-
-
-def _check_bins(owner: str, bins) -> None:
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
-        raise ValueError(f"{owner}.bins: expected an integer >= 2, got {bins!r}")
-
-
+@document
 @dataclass(frozen=True)
 class EncoderSpec:
-    """How observations become input currents.
+    """How observations become input currents: the scenario's ``[encoder]`` table.
 
-    Parameters
-    ----------
-    kind : {"reference", "binned"}
-        Min-max scaling to ``[-scale, scale]`` or one-hot bins.
-    scale : float
-        Half-width ``s`` of the reference range (published: 2.5).
-    bins : int
-        Bins per observation dimension (``binned``).
-    amplitude : float
-        Current of the active bin's channel (``binned``).
-    normalise : bool
-        Replace the fixed observation bounds, between generations, by
-        ``mean +- normalise_width * std`` of every observation the population
-        has received so far (running statistics, as in ARS / OpenAI-ES); see
-        :func:`normalised_bounds`. The bounds used are stored with each
-        generation and with the champion, so replays use them.
-    normalise_width : float
-        Standard deviations mapped to ``+-scale`` (reference) or to the edge
-        bins (binned).
+    ``reference`` scales each observation min-max to ``[-scale, scale]`` and
+    injects it as a constant current (published); ``binned`` gives each
+    observation dimension ``bins`` channels, one-hot. With ``normalise`` the
+    bounds are ``mean +- normalise_width * std`` of every observation the
+    population has received so far (running statistics, as in ARS /
+    OpenAI-ES; :func:`normalised_bounds`), replaced between generations and
+    stored with each generation and with the champion, so replays use them.
     """
 
-    kind: str = "reference"
-    scale: float = 2.5
-    bins: int = 10
-    amplitude: float = 2.5
-    normalise: bool = False
-    normalise_width: float = 3.0
+    kind: str = setting("reference", "Min-max scaling to [-scale, scale] (reference, published) or one-hot "
+                        "bins (binned).", choices=ENCODERS)
+    scale: float = setting(2.5, "Half-width s of the reference range (published: 2.5).", "input current",
+                           low=0, low_open=True)
+    bins: int = setting(10, "Bins per observation dimension (binned).", "channels per observation", low=2,
+                        integer=True, limit=1_000)
+    amplitude: float = setting(2.5, "Current of the active bin's channel (binned).", "input current", low=0,
+                               low_open=True)
+    normalise: bool = setting(False, "Replace the fixed observation bounds, between generations, by running "
+                              "statistics of every observation the population has received.")
+    normalise_width: float = setting(3.0, "Standard deviations mapped to +-scale (reference) or to the edge bins "
+                                     "(binned).", "standard deviations", low=0, low_open=True)
 
     def __post_init__(self):
-        if self.kind not in ENCODERS:
-            raise ValueError(f"EncoderSpec.kind: expected one of {ENCODERS}, got {self.kind!r}")
-        _check_positive("EncoderSpec", scale=self.scale, amplitude=self.amplitude,
-                        normalise_width=self.normalise_width)
-        _check_bins("EncoderSpec", self.bins)
+        check(self, "EncoderSpec")
 
 
+@document
 @dataclass(frozen=True)
 class DecoderSpec:
-    """How output units become actions.
+    """How output units become actions: the scenario's ``[decoder]`` table (see the module docstring)."""
 
-    Parameters
-    ----------
-    kind : {"auto", "argmax", "linear", "sigmoid", "binned"}
-        See the module docstring; ``auto`` is the published choice.
-    divisor : float
-        ``y / divisor`` before clipping or the sigmoid (published: 32).
-    gain : float
-        Slope of the sigmoid in units of ``y / divisor``.
-    bins : int
-        Units per action dimension (``binned``).
-    """
-
-    kind: str = "auto"
-    divisor: float = 32.0
-    gain: float = 1.0
-    bins: int = 5
+    kind: str = setting("auto", "auto is the published choice (argmax for discrete actions, y / divisor clipped "
+                        "for continuous ones); argmax, linear, sigmoid or binned choose one.", choices=DECODERS)
+    divisor: float = setting(32.0, "y / divisor before clipping or the sigmoid (published: 32).", "output units",
+                             low=0, low_open=True)
+    gain: float = setting(1.0, "Slope of the sigmoid in units of y / divisor.", low=0, low_open=True)
+    bins: int = setting(5, "Units per action dimension (binned).", "units per action", low=2, integer=True,
+                        limit=1_000)
 
     def __post_init__(self):
-        if self.kind not in DECODERS:
-            raise ValueError(f"DecoderSpec.kind: expected one of {DECODERS}, got {self.kind!r}")
-        _check_positive("DecoderSpec", divisor=self.divisor, gain=self.gain)
-        _check_bins("DecoderSpec", self.bins)
+        check(self, "DecoderSpec")
 
 
 def _as_batch(x, width: int, what: str) -> np.ndarray:

@@ -1,0 +1,187 @@
+"""Human-readable views of a run archive: a text summary and the fitness curves.
+
+:func:`summary`, :func:`figure` (a matplotlib ``Figure``) and :func:`plot` (that
+figure as a PNG) take an open :class:`~spatial_snn.store.archive.Run` (see
+:func:`~spatial_snn.store.archive.open_run`) and only read it, so they also work
+on a run that is still being written. ``spatial-snn inspect PATH [--plot
+out.png]`` prints :func:`summary` and draws :func:`plot`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..store import schema
+from ..store.archive import Run
+from .png import save_png
+
+
+def task_name(config: dict) -> str:
+    """The environment id in a run's config: ``config["task"]["env_id"]``, as
+    the runner stores it (``"unknown"`` if absent)."""
+    task = config.get("task")
+    if isinstance(task, dict) and isinstance(task.get("env_id"), str):
+        return task["env_id"]
+    return "unknown"
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "n/a"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h} h {m:02d} min {s:02d} s" if h else f"{m} min {s:02d} s" if m else f"{seconds:.1f} s"
+
+
+def _last(values: np.ndarray) -> float:
+    return float(values[-1]) if len(values) else math.nan
+
+
+def summary(run: Run) -> str:
+    """A few lines describing a run: task, dimension, progress, scores, cost.
+
+    Lines: archive path; task (env id and scenario name); embedding
+    dimension; complete generations (of the configured count); best
+    training return (the ``best`` history, mean over a genome's training
+    episodes) and its generation; best test return (the champion's mean +-
+    std over its test episodes); the champion's synapse count and connection
+    sparsity (fraction of possible synapses absent); environment steps,
+    the steps behind a start genome; the last generation's self-adapting
+    mutation strengths, if any; wall time and CPU time (cumulative, the last
+    ``env_steps`` / ``wall_time`` / ``cpu_time`` entries).
+    """
+    cfg = run.config
+    h = run.history
+    n = run.n_generations
+    scenario = cfg.get("scenario")
+    scenario_name = scenario.get("name") if isinstance(scenario, dict) else None
+    task = task_name(cfg) + (f" (scenario {scenario_name})" if scenario_name else "")
+    planned = cfg.get("generations")
+    gens = f"{n} complete" + (f" of {planned}" if isinstance(planned, int) and planned >= n else "")
+    lines = [
+        ("run archive", str(run.path)),
+        ("task", task),
+        ("dimension", f"{run.dim}D"),
+        ("seed", str(run.seed)),
+        ("generations", gens if n else "0 (no complete generation yet)"),
+    ]
+    best = h.get("best", np.empty(0))
+    if n and np.any(np.isfinite(best)):
+        g = int(np.nanargmax(best))
+        lines.append(("best train", f"{best[g]:.1f} (generation {int(h['generation'][g])})"))
+    else:
+        lines.append(("best train", "n/a"))
+    champion = run.champion()
+    if champion is not None:
+        genome, info = champion
+        r = np.asarray(info["test_returns"], np.float64)
+        test = f"{r.mean():.1f} +- {r.std():.1f} over {r.size} episodes" if r.size else "n/a"
+        lines.append(("best test", f"{test} (champion, generation {info['generation']})"))
+        lines.append(
+            (
+                "champion",
+                f"{genome.n_synapses} synapses, sparsity {100 * genome.sparsity():.1f} % "
+                f"({genome.n} neurons, {genome.n_inputs} inputs, {genome.n_outputs} outputs)",
+            )
+        )
+    else:
+        tests = h.get("test", np.empty(0))
+        tested = tests[np.isfinite(tests)]
+        lines.append(("best test", f"{tested.max():.1f}" if tested.size else "not tested yet"))
+        lines.append(("champion", "none yet"))
+    steps = _last(h.get("env_steps", np.empty(0)))
+    lines.append(("env steps", f"{int(steps):,}" if math.isfinite(steps) else "n/a"))
+    from ..store.controller import start_env_steps
+
+    before = start_env_steps(run)
+    if before:
+        lines.append(("", f"+ {before:,} that made the start genome ([start] genome)"))
+    extensions = (x for x in run.run_data_names if schema.extension_index(x) is not None)
+    for name in sorted(extensions, key=schema.extension_index):
+        first, gens, budget = (int(v) for v in run.run_data(name))  # a resume that extended the run
+        limit = f"{budget:,} env steps" if budget >= 0 else "no step budget"
+        lines.append(("extended", f"from generation {first}: {gens} generations, {limit}"))
+    if n:
+        strengths = run.generation(n - 1)["extra"].get(schema.MUTATION_STRENGTHS)
+        if strengths is not None:  # self-adapting mutation ([evolution] adapt_tau)
+            q = np.quantile(strengths, [0.0, 0.5, 1.0])
+            lines.append(("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) "
+                                      f"in generation {n - 1}"))
+    lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
+    cpu = _last(h.get(schema.CPU_TIME, np.empty(0)))
+    lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))
+    width = max(len(k) for k, _ in lines)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
+
+
+def _protocol(config: dict) -> dict:
+    """The stored scenario's ``protocol`` table (empty if the config has none)."""
+    scenario = config.get("scenario")
+    protocol = scenario.get("protocol") if isinstance(scenario, dict) else None
+    return protocol if isinstance(protocol, dict) else {}
+
+
+def figure(run: Run):
+    """Best, mean and test return against generation, as a matplotlib ``Figure``.
+
+    Best and mean training return (per generation, over the population) are
+    lines; the test return (mean over the scenario's held-out test episodes)
+    is drawn as hollow squares at the tested generations, on top, so a test
+    score equal to the best training score stays visible. Lines carry markers
+    while there are few generations, so a one-generation run shows its points.
+    Ticks are whole generations. The scenario's ``protocol.target`` (the score
+    that stops a run) is a dashed horizontal line.
+
+    Uses matplotlib's Agg canvas directly (no pyplot state, no display).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    h = run.history
+    gen = np.asarray(h["generation"])
+    fig = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    marker = "o" if len(gen) <= _MARKERS_UP_TO else None
+    ax.plot(gen, h["best"], label="best (train)", color="tab:blue", marker=marker, markersize=4)
+    ax.plot(gen, h["mean"], label="mean (train)", color="tab:gray", marker=marker, markersize=4)
+    tested = np.isfinite(h["test"])
+    protocol = _protocol(run.config)
+    n_test = protocol.get("test_episodes")
+    test_label = f"test (mean of {n_test} episodes)" if isinstance(n_test, int) else "test"
+    ax.plot(gen[tested], h["test"][tested], "s", label=test_label, color="tab:red", markersize=8,
+            markerfacecolor="none", markeredgewidth=1.5, zorder=3)
+    target = protocol.get("target")
+    if isinstance(target, int | float) and math.isfinite(target):
+        ax.axhline(target, color="tab:green", linestyle="--", linewidth=1, label=f"target {target:g}")
+    if not len(gen):
+        ax.text(0.5, 0.5, "no complete generation yet", transform=ax.transAxes, ha="center")
+    elif len(gen) <= _MARKERS_UP_TO:  # every generation a tick; half a generation of margin
+        ax.set_xticks(gen)
+        ax.set_xlim(gen.min() - 0.5, gen.max() + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("generation")
+    ax.set_ylabel("episode return")
+    scenario = run.config.get("scenario")
+    name = scenario.get("name") if isinstance(scenario, dict) else None
+    ax.set_title(f"{task_name(run.config)}" + (f" ({name})" if name else "") + f", {run.dim}D, seed {run.seed}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    return fig
+
+
+#: Up to this many generations, every point gets a marker and every generation a tick.
+_MARKERS_UP_TO = 12
+
+
+def plot(run: Run, out_png: str | os.PathLike) -> Path:
+    """Write :func:`figure` to ``out_png`` and return its path."""
+    return save_png(figure(run), out_png)

@@ -1,0 +1,74 @@
+"""Run a stored controller again: the champion of an archive or a genome file.
+
+Replays use fresh reset seeds (``seeding.rng(seed, 5)``), never the training
+or test seeds of the run, and can record a video headlessly
+(``MUJOCO_GL=egl`` for MuJoCo bodies).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..evo import seeding
+from ..sim.network import Network
+from ..space.genome import Genome
+from ..store.controller import load_controller
+from ..tasks.encoding import make_decoder, make_encoder
+from ..tasks.envs import make_env
+from ..tasks.evaluation import Task, rollout
+
+_REPLAY_STREAM = 5
+
+
+def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
+           max_frames: int | None = None, allow_import=()) -> np.ndarray:
+    """Returns of the stored controller over ``episodes`` fresh episodes.
+
+    With ``video``, the first episode (up to ``max_frames`` frames) is also
+    rendered to that file (mp4 or gif); ``allow_import``: see
+    :func:`load_controller`. Headless rendering is software rendering here:
+    count about 0.05-0.2 s per MuJoCo frame.
+    """
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
+    genome, task, _ = load_controller(path, allow_import=allow_import)
+    seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
+    result = rollout(task, [genome], seeds)
+    if video is not None:
+        record(genome, task, int(seeds[0]), video, max_frames=max_frames)
+    return result.returns[0]
+
+
+def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None = None) -> Path:
+    """Render one episode to a video file (headless; MuJoCo frames at 320x240)."""
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no window
+    import gymnasium
+    import imageio.v2 as imageio  # only videos need it
+
+    kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
+    if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):
+        kwargs.setdefault("width", 320)
+        kwargs.setdefault("height", 240)
+    env = make_env(task.env_id, kwargs, task.max_episode_steps)
+    enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
+    dec = make_decoder(task.decoder, env.action_space)
+    net = Network([genome], dt=task.dt)
+    obs, _ = env.reset(seed=seed)
+    frames = [env.render()]
+    done = False
+    while not done and (max_frames is None or len(frames) < max_frames):
+        action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))[0]
+        obs, _, terminated, truncated, _ = env.step(action)
+        frames.append(env.render())
+        done = terminated or truncated or not np.all(np.isfinite(obs))
+    env.close()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fps = int(env.metadata.get("render_fps", 30))
+    extra = {} if out.suffix == ".gif" else {"macro_block_size": 1}
+    imageio.mimsave(out, frames, fps=fps, **extra)
+    return out

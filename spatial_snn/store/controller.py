@@ -1,0 +1,126 @@
+"""Read a controller from disk: the champion of a run archive, a genome file or a ``.nir`` graph.
+
+A controller is a genome and the task it was evolved for (environment,
+encoder with its observation bounds, decoder, sub-steps). A run that
+normalised its observations stores the bounds of every generation; the
+champion keeps those of its own generation, and the running moments behind
+them (:func:`champion_moments`) so a refinement goes on from them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from ..space.genome import Genome
+from ..tasks.evaluation import Task, task_from_meta
+from . import schema
+from .archive import ArchiveFormatError, load_genome, open_run
+
+
+def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
+    """(genome, task, info) from a run archive (its champion), a genome file or a ``.nir`` graph.
+
+    A stored ``env_id`` of the form ``module:Env`` is refused unless that
+    module is in ``allow_import``: a file does not choose what code runs.
+    """
+    path = Path(path)
+    if path.suffix == ".nir":
+        from .nir_import import read_nir
+        from .nir_io import NIRImportError
+
+        genome, task = read_nir(path, allow_import=allow_import)
+        if task is None:
+            raise NIRImportError(f"{path}: the graph carries no task (environment, encoder, decoder); only "
+                                 "graphs written by `spatial-snn export ... --to model.nir` replay on their own")
+        return genome, task, {"source": str(path)}
+    try:
+        with open_run(path, allow_import=allow_import) as run:
+            ch = run.champion()
+            if ch is None:
+                raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
+                                         "let it run past its first test generation")
+            genome, info = ch
+            info = dict(info)
+            moments = champion_moments(run, info)
+            if moments is not None:
+                info["obs_moments"] = moments
+            info["env_steps"] = champion_env_steps(run, info)
+            return genome, champion_task(run, info), info
+    except ArchiveFormatError as first:
+        try:
+            genome, meta = load_genome(path, allow_import=allow_import)
+        except ArchiveFormatError as second:
+            if "import the module" in str(second):
+                raise
+            raise first from None
+        if not isinstance(meta.get("task"), dict):
+            raise ArchiveFormatError(f"{path}: the genome file names no task (meta['task']); write it with "
+                                     "`spatial-snn export RUN.h5 --to FILE.h5`, or pass "
+                                     "meta={'task': task_meta(task)} to save_genome") from None
+        return genome, task_from_meta(meta["task"]), meta
+
+
+def champion_task(run, info: dict) -> Task:
+    """The task the champion of ``run`` was tested with.
+
+    A run with observation normalisation stores the bounds of each generation
+    beside it (``extra/obs_low``, ``extra/obs_high``); the champion keeps
+    those of its generation. Other runs use the run's task as stored.
+    """
+    task = task_from_meta(run.task)  # a clear error naming the file when the archive has none
+    extra = run.generation(int(info["generation"]))["extra"]
+    if schema.OBS_LOW in extra and schema.OBS_HIGH in extra:
+        task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra[schema.OBS_LOW]),
+                                   obs_high=tuple(float(x) for x in extra[schema.OBS_HIGH]))
+    return task
+
+
+def start_env_steps(run) -> int:
+    """Environment steps behind the genome a run started from (``[start] genome``); 0 for a random start.
+
+    Stored as ``run_data`` ``start_env_steps`` when the start knew its own
+    (a run archive's champion, or a genome file exported with ``env_steps``).
+    """
+    if schema.START_ENV_STEPS not in run.run_data_names:
+        return 0
+    return int(np.asarray(run.run_data(schema.START_ENV_STEPS)).reshape(-1)[0])
+
+
+def champion_env_steps(run, info: dict) -> int:
+    """Environment steps to the champion: the run's, up to its generation, plus those behind its start."""
+    h = run.history
+    row = int(np.flatnonzero(np.asarray(h["generation"]) == int(info["generation"]))[0])
+    return int(h["env_steps"][row]) + start_env_steps(run)
+
+
+def champion_moments(run, info: dict) -> dict | None:
+    """The running observation moments the champion's bounds were made from; None without normalisation.
+
+    Generation ``g`` of a normalising run is encoded with bounds from the
+    observations of the generations before it: the moments stored with
+    generation ``g - 1`` (``extra/obs_count``, ``obs_sum``, ``obs_sumsq``),
+    or for ``g = 0`` those the run started from (``run_data`` ``obs_count0``,
+    ... when it started from a genome that carried them, none otherwise).
+    ``normalised_bounds`` of them gives the champion's bounds again; a run
+    that refines the champion (``[start] genome``) goes on from them.
+    Returns ``{"count": int, "sum": [...], "sumsq": [...]}`` (JSON, for a genome file's meta).
+    """
+    gen = int(info["generation"])
+    if schema.OBS_LOW not in run.generation(gen)["extra"]:
+        return None
+    if gen > 0:
+        extra = run.generation(gen - 1)["extra"]
+        if schema.OBS_MOMENTS[0] not in extra:
+            return None
+        count, total, total_sq = (extra[k] for k in schema.OBS_MOMENTS)
+    elif schema.OBS_MOMENTS0[0] in run.run_data_names:
+        count, total, total_sq = (run.run_data(k) for k in schema.OBS_MOMENTS0)
+    else:
+        n = len(run.run_data(schema.OBS_LOW))
+        count, total, total_sq = 0, np.zeros(n), np.zeros(n)
+    return {"count": int(np.asarray(count).reshape(-1)[0]),
+            "sum": [float(x) for x in np.asarray(total, np.float64)],
+            "sumsq": [float(x) for x in np.asarray(total_sq, np.float64)]}
