@@ -140,11 +140,19 @@ def test_pack_refuses_a_damaged_part_and_deletes_nothing(tmp_path, runs, capsys)
 
 
 # -------------------------------------------------------- lying caches
-def test_an_index_from_another_run_is_ignored_and_said_so(tmp_path, runs, capsys):
+def test_an_index_from_another_run_is_refused_and_a_damaged_one_said(tmp_path, runs, capsys):
     path = _copy_run(runs["a"], tmp_path / "run.h5")
     want = _history(path)
-    shutil.copyfile(f"{runs['seed']}.d/index.h5", f"{path}.d/index.h5")  # same length, other values
-    with pytest.warns(ArchiveWarning, match="belongs to another run"):
+    index = f"{path}.d/index.h5"
+    shutil.copyfile(f"{runs['seed']}.d/index.h5", index)  # same length, other values
+    before = _snapshot(tmp_path)
+    for argv in (["inspect", path], ["resume", path, "--workers", "1", "--generations", "4"], ["pack", path]):
+        _refused(capsys, argv, index, "belongs to another run")
+    assert _snapshot(tmp_path) == before
+    with open(index, "r+b") as fh:  # damaged: a cache that cannot be read, so the parts are
+        fh.seek(100)
+        fh.write(b"\0" * 300)
+    with pytest.warns(ArchiveWarning, match="damaged"):
         got = _history(path)
     assert all(np.array_equal(got[k], want[k], equal_nan=True) for k in KEYS)
     assert main(["inspect", str(path)]) == 0

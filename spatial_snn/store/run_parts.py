@@ -184,9 +184,13 @@ class _SplitRun:
             self._notes.append(f"{name}: damaged ({one_line(exc)}); the generations' own statistics are used")
             return None
         ident = out["identity"]
-        if ident is not None and ident != self.identity:
-            self._notes.append(f"{name}: belongs to another run (run_id {ident[0]}); ignored, the generations' "
-                               "own statistics are used")
+        # an index of another run does not belong here (one written before identities does, under a header
+        # without identity or one given an identity later: it is then checked against the parts)
+        if ident != self.identity and (ident is not None or self.identity_from == 0):
+            other = f"run_id {ident[0]}" if ident else "no run identity"
+            self._foreign = ArchiveFormatError(  # raised once the parts are checked: a foreign part says so first
+                f"{name}: belongs to another run ({other}), not to {self.path}; it is only a cache: remove it "
+                "(the parts are read instead) or restore the run's own")
             return None
         return out
 
@@ -210,6 +214,7 @@ class _SplitRun:
 
     def _load_split(self, champions) -> None:
         n = self.n_generations
+        self._foreign = None
         index = self._read_index(n)
         trusted = index is not None and index["identity"] is not None and "digests" in index
         self.part_digests, self.stats_at = [], [None] * n
@@ -249,6 +254,8 @@ class _SplitRun:
                     self.stats_at[gen] = (p[schema.GENERATION]["stats"].id.get_offset(), keys)
                     if schema.CHAMPION in p:
                         best = ((gen, 0), name)
+        if self._foreign is not None:
+            raise self._foreign
         if index is not None and not trusted:
             self._compare_index(index, columns)
         for after, k, name in champions:
