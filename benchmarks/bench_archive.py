@@ -24,7 +24,9 @@ import numpy as np
 
 from spatial_snn.space.layout import GenomeSpec, random_genome
 from spatial_snn.store import schema
-from spatial_snn.store.archive import RunWriter, open_run, pack_run
+from spatial_snn.store.archive import RunWriter
+from spatial_snn.store.pack import pack_run
+from spatial_snn.store.run_reader import open_run
 
 
 def _generation(gen: int, population: list) -> dict:

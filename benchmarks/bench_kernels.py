@@ -37,9 +37,11 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from spatial_snn.sim.network import SYN_EVENTS, Network, set_threads, warmup  # noqa: E402
-from spatial_snn.space.connectivity import ConnectivityRule, build  # noqa: E402
+from spatial_snn.sim.kernels import SYN_EVENTS
+from spatial_snn.sim.network import Network, set_threads, warmup  # noqa: E402
+from spatial_snn.space.connectivity import build  # noqa: E402
 from spatial_snn.space.layout import GenomeSpec, ParameterRanges, random_genome  # noqa: E402
+from spatial_snn.space.rules import ConnectivityRule
 
 
 class _Baseline:

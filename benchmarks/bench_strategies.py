@@ -130,7 +130,8 @@ def main(argv=None) -> int:
     import jax
     import optax
 
-    from spatial_snn.evo.strategies import Optimizer, ars, ec, open_es, pgpe, sep_cma_es
+    from spatial_snn.evo.strategies import ars, ec, open_es, pgpe, sep_cma_es
+    from spatial_snn.evo.strategies.optimizers import Optimizer
 
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, jax {jax.__version__}, "
           f"evosax {metadata.version('evosax')}, cma {metadata.version('cma')}")

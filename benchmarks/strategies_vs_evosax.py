@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from evosax.core.optimizer import clipup  # noqa: E402
 
-from spatial_snn.evo.strategies import Optimizer, ars, open_es, pgpe, sep_cma_es  # noqa: E402
+from spatial_snn.evo.strategies import ars, open_es, pgpe, sep_cma_es  # noqa: E402
+from spatial_snn.evo.strategies.optimizers import Optimizer  # noqa: E402
 
 
 def objective(x: np.ndarray) -> np.ndarray:

@@ -31,8 +31,8 @@ _SOURCES = {
     "resolve": "runs.setup",
     "load_scenario": "runs.scenarios",
     "Scenario": "runs.scenarios",
-    "open_run": "store.archive",
-    "load_genome": "store.archive",
+    "open_run": "store.run_reader",
+    "load_genome": "store.genome_io",
     "Genome": "space.genome",
     "GenomeSpec": "space.layout",
     "Network": "sim.network",
@@ -85,6 +85,7 @@ if TYPE_CHECKING:  # static analysers see the names where they are defined
     from .sim.network import Network
     from .space.genome import Genome
     from .space.layout import GenomeSpec
-    from .store.archive import load_genome, open_run
+    from .store.genome_io import load_genome
     from .store.nir_import import from_nir
     from .store.nir_io import to_nir
+    from .store.run_reader import open_run

@@ -25,12 +25,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from .runs.arguments import DIMS, SEED_MAX, check_seed
 from .runs.paths import DEFAULT_ARCHIVE_DIR, archive_path
 
 PROG = "spatial-snn"
 #: Most episodes one ``replay`` runs (run several with other ``--seed`` values for more).
 MAX_REPLAY_EPISODES = 10_000
-_SEED_MAX = 2**32 - 1  # spatial_snn.runs.scenarios.SEED_MAX, without importing numpy at start-up
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -50,20 +50,17 @@ def parse_seeds(text: str) -> list[int]:
             raise argparse.ArgumentTypeError(f"seeds: expected e.g. '0-4' or '0,3,7', got {text!r}") from None
     if not out:
         raise argparse.ArgumentTypeError(f"seeds: expected at least one seed, got {text!r}")
-    bad = [k for k in out if not 0 <= k <= _SEED_MAX]
-    if bad:
-        raise argparse.ArgumentTypeError(f"seeds: expected integers in 0..{_SEED_MAX} (2**32 - 1), got {bad[0]}")
-    return out
+    try:
+        return [check_seed(k) for k in out]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seed(text: str) -> int:
     try:
-        value = int(text)
+        return check_seed(int(text))
     except ValueError:
-        value = None
-    if value is None or not 0 <= value <= _SEED_MAX:
-        raise argparse.ArgumentTypeError(f"expected an integer in 0..{_SEED_MAX} (2**32 - 1), got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..{SEED_MAX} (2**32 - 1), got {text!r}") from None
 
 
 def _steps(text: str) -> int:
@@ -176,7 +173,8 @@ def _stored_count(cfg: dict, key: str, path) -> int:
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
     from .runs.scenarios import check_run_args, stored_scenario
-    from .store.archive import check_env_id, open_run
+    from .store.genome_io import check_env_id
+    from .store.run_reader import open_run
 
     args.archive = Path(args.path)
     with open_run(args.path) as run:
@@ -207,7 +205,7 @@ def _cmd_batch(args) -> int:
 
 def _cmd_inspect(args) -> int:
     from .analysis.inspect import plot, summary
-    from .store.archive import open_run
+    from .store.run_reader import open_run
 
     if args.plot:  # a read-only command never writes onto the run it reads
         from .store.targets import check_output
@@ -237,7 +235,7 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_pack(args) -> int:
-    from .store.archive import pack_run
+    from .store.pack import pack_run
 
     out = pack_run(args.path, args.to, overwrite=args.overwrite)
     print(f"run packed into one file: {out}")
@@ -245,8 +243,9 @@ def _cmd_pack(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .store.archive import open_run, save_genome
     from .store.controller import champion_env_steps, champion_moments, champion_task
+    from .store.genome_io import save_genome
+    from .store.run_reader import open_run
     from .store.schema import GENOME_FORMAT_NAME
     from .store.targets import NIR_KIND, check_replace
     from .tasks.evaluation import task_meta
@@ -273,7 +272,7 @@ def _cmd_export(args) -> int:
                 "source": str(args.path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
         if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
-            meta["obs_moments"] = moments
+            meta["obs_moments"] = moments.to_json()
     save_genome(args.to, genome, meta, overwrite=args.overwrite, inputs=[args.path])
     print(f"champion written to {args.to}")
     return 0
@@ -337,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("evolve", help="evolve a controller for a scenario")
     q.add_argument("scenario")
-    q.add_argument("--dim", type=int, default=2, choices=(1, 2, 3))
+    q.add_argument("--dim", type=int, default=2, choices=DIMS)
     q.add_argument("--seed", type=_seed, default=0, help="run seed, 0..2**32-1")
     q.add_argument("--out", help="archive path (default archive/<scenario>-<dim>d-seed<k>.h5)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing archive")
@@ -356,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("batch", help="run every (dim, seed) pair and summarise per dimension")
     q.add_argument("scenario")
-    q.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3], choices=(1, 2, 3))
+    q.add_argument("--dims", type=int, nargs="+", default=list(DIMS), choices=DIMS)
     q.add_argument("--seeds", type=parse_seeds, default=[0])
     q.add_argument("--out-dir", default=str(DEFAULT_ARCHIVE_DIR))
     q.add_argument("--allow-unequal-footing", action="store_true",

@@ -13,8 +13,8 @@ import copy
 import numpy as np
 import pytest
 
-from spatial_snn.space.connectivity import ConnectivityRule
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS, Genome, Synapses
+from spatial_snn.space.rules import ConnectivityRule
 
 #: The smallest scenario that still runs a real evolution: CartPole-v1, the
 #: reference network at 4 sub-steps, 10 genomes, 3 generations, 2 training and

@@ -15,7 +15,7 @@ from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.space.layout import GenomeSpec
 from spatial_snn.store import schema
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 
 def _ga(tau, population=20, seed=0, floor=0.01):

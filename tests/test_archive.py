@@ -17,19 +17,13 @@ import pytest
 from spatial_snn.space.genome import NEURON_PARAMS, Synapses
 from spatial_snn.space.layout import GenomeSpec, random_genome
 from spatial_snn.store import schema
-from spatial_snn.store.archive import (
-    FORMAT_NAME,
-    HISTORY_KEYS,
-    ArchiveFormatError,
-    ArchiveLockedError,
-    RunWriter,
-    load_genome,
-    open_run,
-    pack_run,
-    read_genomes,
-    save_genome,
-    write_genomes,
-)
+from spatial_snn.store.archive import RunWriter
+from spatial_snn.store.genome_io import load_genome, read_genomes, save_genome, write_genomes
+from spatial_snn.store.h5io import ArchiveFormatError
+from spatial_snn.store.pack import pack_run
+from spatial_snn.store.run_reader import open_run
+from spatial_snn.store.schema import FORMAT_NAME, HISTORY_KEYS
+from spatial_snn.store.writer_lock import ArchiveLockedError
 
 # Shared by the tests and the child processes: deterministic content per generation.
 CHILD_LIB = textwrap.dedent(
@@ -449,7 +443,8 @@ FUZZ = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from spatial_snn.store.archive import ArchiveFormatError, open_run
+    from spatial_snn.store.h5io import ArchiveFormatError
+    from spatial_snn.store.run_reader import open_run
 
     src, work, n_cases, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 

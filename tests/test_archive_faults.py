@@ -24,8 +24,10 @@ import numpy as np
 import pytest
 
 from spatial_snn.store import schema
-from spatial_snn.store.archive import ArchiveFormatError, RunWriter, open_run, pack_run
-from spatial_snn.store.h5io import ArchiveWarning, set_json
+from spatial_snn.store.archive import RunWriter
+from spatial_snn.store.h5io import ArchiveFormatError, ArchiveWarning, set_json
+from spatial_snn.store.pack import pack_run
+from spatial_snn.store.run_reader import open_run
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -94,7 +96,8 @@ DRIVER = textwrap.dedent(
     import numpy as np
     from spatial_snn.runs.runner import evolve
     from spatial_snn.runs.scenarios import scenario_from_dict
-    from spatial_snn.store.archive import ArchiveFormatError, open_run
+    from spatial_snn.store.h5io import ArchiveFormatError
+    from spatial_snn.store.run_reader import open_run
 
     work = sys.argv[1]
     shim = ctypes.CDLL(None)
@@ -388,7 +391,7 @@ def test_a_fifo_or_a_directory_named_h5_is_refused_without_opening(tmp_path):
     os.mkfifo(fifo)
     for fn in (lambda: open_run(fifo), lambda: RunWriter(fifo, resume=True)):
         _one_error(fn, fifo, "not a regular file")
-    from spatial_snn.store.archive import load_genome
+    from spatial_snn.store.genome_io import load_genome
 
     _one_error(lambda: load_genome(fifo), fifo, "not a regular file")
 

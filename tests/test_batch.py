@@ -10,7 +10,7 @@ from spatial_snn.analysis.summary import summarise
 from spatial_snn.runs.batch import run_batch
 from spatial_snn.runs.equal_footing import check_footing, network_footing
 from spatial_snn.runs.scenarios import scenario_from_dict
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 
 @pytest.fixture
@@ -149,10 +149,14 @@ def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_ch
 
 
 def test_bad_arguments_fail_before_any_run(tmp_path, tiny):
-    with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
+    with pytest.raises(ValueError, match="dim: expected 1, 2 or 3, got 4"):
         run_batch(tiny, dims=(1, 4), out_dir=tmp_path)
-    with pytest.raises(ValueError, match="seeds: expected distinct integers >= 0"):
+    with pytest.raises(ValueError, match="dims: expected distinct values among 1, 2, 3"):
+        run_batch(tiny, dims=(2, 2), out_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"seed: expected an integer in 0\.\.4294967295 \(2\*\*32 - 1\), got -1"):
         run_batch(tiny, seeds=(-1,), out_dir=tmp_path)
+    with pytest.raises(ValueError, match="seeds: expected distinct integers"):
+        run_batch(tiny, seeds=(3, 3), out_dir=tmp_path)
     with pytest.raises(ValueError, match="CartPole-v1"):
         run_batch({**tiny, "env": {"id": "CartPol-v1"}}, out_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
@@ -172,9 +176,9 @@ def test_summary_of_one_seed_has_zero_std_and_nan_without_champion():
 
 def test_equal_footing_check_refuses_distributions_that_differ_and_names_the_way_out(tmp_path, tiny, monkeypatch):
     from spatial_snn.runs import batch
-    from spatial_snn.space.connectivity import ConnectivityRule
     from spatial_snn.space.footing import footing_samples
     from spatial_snn.space.layout import GenomeSpec
+    from spatial_snn.space.rules import ConnectivityRule
 
     sc = scenario_from_dict({**tiny, "network": {"preset": "spatial", "n_hidden": 27, "substeps": 4}})
     footing = network_footing(sc, (1, 3), 4, 2)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from spatial_snn import load_genome, open_run
-from spatial_snn.cli import archive_path, main, parse_seeds
+from spatial_snn.cli import main, parse_seeds
+from spatial_snn.runs.paths import archive_path
 
 
 @pytest.fixture(scope="module")

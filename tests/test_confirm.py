@@ -8,7 +8,7 @@ import pytest
 from spatial_snn.evo import seeding
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 
 def test_confirm_seeds_are_odd_distinct_held_out_and_fixed_by_the_run_seed():

@@ -9,10 +9,11 @@ from scipy.spatial import cKDTree
 
 from spatial_snn import Genome, GenomeSpec
 from spatial_snn.space import sampling
-from spatial_snn.space.connectivity import build, sample_edges, sample_pairs, synapse_distances
+from spatial_snn.space.connectivity import build, synapse_distances
 from spatial_snn.space.genome import Synapses
 from spatial_snn.space.layout import random_genome
 from spatial_snn.space.rules import ConnectivityRule
+from spatial_snn.space.sampling import sample_edges, sample_pairs
 
 
 def brute_pairs(pos, r):
@@ -36,7 +37,7 @@ def test_pairs_within_enumerates_every_pair_in_radius_exactly_once(points, monke
     }[points]
     monkeypatch.setattr(sampling, "_CHUNK_PAIRS", 200)  # many small chunks
     r = 1.7
-    order, chunks = sampling._pairs_within(pos, r)
+    order, chunks = sampling.pairs_within(pos, r)
     found = []
     for i, j, d in chunks:
         a, b = order[i], order[j]

@@ -26,6 +26,16 @@ def test_every_constant_states_its_source_and_whether_it_was_checked():
         Device("x", "x", *(Constant(1.0, "s", "w", False),) * 4, count="dense", why_count="")
 
 
+
+def test_a_device_without_a_per_operation_constant_says_what_was_read_and_gets_no_estimate():
+    for key in ("loihi2", "xylo"):
+        dev = DEVICES[key]
+        assert dev.e_ac.value is None and not dev.e_ac.verified
+        assert dev.e_ac.where.startswith("read") and "arXiv" in dev.e_ac.where  # the primary sources read
+        assert dev.e_ac.note  # why no figure could be taken or derived
+        est = device_energy(dev, acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0)
+        assert est["pj_per_env_step"] is None and est["pj_per_substep"] is None and est["power_uw"] is None
+
 def test_estimates_by_hand_from_counts_and_table():
     loihi = device_energy(DEVICES["loihi"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
                           control_rate=50.0)
@@ -38,6 +48,10 @@ def test_estimates_by_hand_from_counts_and_table():
     assert digital["macs"] == 1.0  # kernel count
     assert digital["pj_per_env_step"] == pytest.approx(3 * 0.9 + 1 * 4.6 + (3 + 1) * 10.0)  # memory term kept
     assert digital["neuron_updates_pj"] is None and digital["priced"] == ["synaptic_ops", "memory"]
+    spinnaker2 = device_energy(DEVICES["spinnaker2"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
+                               control_rate=50.0)
+    assert spinnaker2["pj_per_env_step"] == pytest.approx((3 + 2) * 450.0 + 6 * 2190.0)  # hooks, memory unpriced
+    assert spinnaker2["memory_pj"] is None and spinnaker2["priced"] == ["synaptic_ops", "neuron_updates"]
     xylo = device_energy(DEVICES["xylo"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
                          control_rate=50.0)
     assert xylo["pj_per_env_step"] is None and xylo["power_uw"] is None

@@ -46,7 +46,7 @@ def _assert_same_history(history, reference, where):
 
 
 def _read_history(path):
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
 
     with open_run(path) as run:
         return {k: np.asarray(v) for k, v in run.history.items()}

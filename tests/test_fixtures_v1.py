@@ -21,7 +21,8 @@ from spatial_snn.analysis.replay import replay
 from spatial_snn.runs.runner import resume
 from spatial_snn.runs.scenarios import stored_scenario
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS
-from spatial_snn.store.archive import load_genome, open_run
+from spatial_snn.store.genome_io import load_genome
+from spatial_snn.store.run_reader import open_run
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RUN = FIXTURES / "v1-run-cartpole-tiny.h5"

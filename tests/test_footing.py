@@ -17,9 +17,11 @@ import pytest
 from scipy.stats import chi2_contingency, ks_2samp
 
 from spatial_snn.evo.variation import MutationParams, move_positions, mutate
-from spatial_snn.space.connectivity import ConnectivityRule, build, mean_degree, synapse_distances
+from spatial_snn.space.calibration import mean_degree
+from spatial_snn.space.connectivity import build, synapse_distances
 from spatial_snn.space.footing import QUANTITIES, compare_footing, footing_samples, unequal
 from spatial_snn.space.layout import REFERENCE_IO_PROBABILITY, GenomeSpec, ParameterRanges, random_genome
+from spatial_snn.space.rules import ConnectivityRule
 
 DIMS = (1, 2, 3)
 FAMILY_ALPHA = 0.01

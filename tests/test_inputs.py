@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from spatial_snn.cli import main
+from spatial_snn.runs.arguments import SEED_MAX
 from spatial_snn.runs.interrupts import Terminated, held_interrupts, terminate_like_interrupt
 from spatial_snn.runs.runner import evolve
-from spatial_snn.runs.scenarios import LIMITS, SEED_MAX, Scenario, check_run_args, scenario_from_dict
+from spatial_snn.runs.scenarios import LIMITS, Scenario, check_run_args, scenario_from_dict
 
 TINY = {"network.substeps": "2", "evolution.population": "4", "evolution.generations": "1",
         "protocol.episodes": "1", "protocol.test_every": "1", "protocol.test_episodes": "2"}

@@ -6,7 +6,8 @@ import numpy as np
 
 from spatial_snn.analysis.inspect import figure, plot, summary, task_name
 from spatial_snn.space.layout import GenomeSpec, random_genome
-from spatial_snn.store.archive import RunWriter, open_run
+from spatial_snn.store.archive import RunWriter
+from spatial_snn.store.run_reader import open_run
 
 CONFIG = {  # the layout the runner writes (runs/runner.py), reduced to what inspect reads
     "scenario": {"name": "hopper-ref", "protocol": {"target": 1000.0, "test_episodes": 2}},

@@ -11,9 +11,10 @@ from naive import twin_run
 
 from spatial_snn.sim import kernels, network
 from spatial_snn.sim.network import Network, set_threads
-from spatial_snn.space.connectivity import ConnectivityRule, build
+from spatial_snn.space.connectivity import build
 from spatial_snn.space.genome import Genome
 from spatial_snn.space.layout import GenomeSpec, random_genome
+from spatial_snn.space.rules import ConnectivityRule
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,11 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from spatial_snn import GenomeSpec
-from spatial_snn.space.calibration import length_for_degree
-from spatial_snn.space.connectivity import ConnectivityRule, build, io_length_for_degree, mean_degree, mean_fan_out
+from spatial_snn.space.calibration import io_length_for_degree, length_for_degree, mean_degree, mean_fan_out
+from spatial_snn.space.connectivity import build
 from spatial_snn.space.genome import NEURON_PARAMS, PROJECTIONS
 from spatial_snn.space.layout import ParameterRanges, random_genome
+from spatial_snn.space.rules import ConnectivityRule
 
 Z = 4.5  # |z| bound of the statistical tests (fixed seeds: deterministic)
 
@@ -218,7 +219,7 @@ def test_spatial_preset_puts_inputs_and_outputs_at_real_positions():
 def test_mean_degree_is_the_expected_degree_of_sampled_edges():
     spec = GenomeSpec(n_hidden=300, dim=2, placement="jittered", rule=ConnectivityRule(length=1.2))
     pos = spec.place(np.random.default_rng(0))
-    from spatial_snn.space.connectivity import sample_edges
+    from spatial_snn.space.sampling import sample_edges
 
     rng = np.random.default_rng(1)
     counts = np.array([sample_edges(pos, pos, spec.rule, rng, same=True)[0].size for _ in range(200)])

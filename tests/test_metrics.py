@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from spatial_snn.analysis import metrics
-from spatial_snn.sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network
-from spatial_snn.space.connectivity import ConnectivityRule
+from spatial_snn.sim.kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
+from spatial_snn.sim.network import Network
 from spatial_snn.space.genome import Genome, Synapses
+from spatial_snn.space.rules import ConnectivityRule
 
 
 def _tiny(rec=((0, 1), (1, 2), (2, 2)), inputs=((0, 0),), outputs=((1, 0),)) -> Genome:

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from naive import twin_run
 
-from spatial_snn.sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, Network, set_threads, warmup
+from spatial_snn.sim.kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
+from spatial_snn.sim.network import Network, set_threads, warmup
 from spatial_snn.space.connectivity import build
 from spatial_snn.space.layout import GenomeSpec, random_genome
 
@@ -58,8 +59,8 @@ def test_warmup_compiles_the_kernels():
     from spatial_snn.sim import kernels
 
     warmup()
-    assert kernels._advance.signatures, "warmup() left the step kernel uncompiled"
-    assert kernels._reset.signatures, "warmup() left the reset kernel uncompiled"
+    assert kernels.advance_networks.signatures, "warmup() left the step kernel uncompiled"
+    assert kernels.reset_networks.signatures, "warmup() left the reset kernel uncompiled"
 
 
 # ------------------------------------------------------------------- reset

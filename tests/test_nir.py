@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spatial_snn import Network, from_nir, load_genome, to_nir
-from spatial_snn.sim.network import NEURON_UPDATES, SPIKES
+from spatial_snn.sim.kernels import NEURON_UPDATES, SPIKES
 from spatial_snn.space.connectivity import build
 from spatial_snn.space.layout import GenomeSpec, random_genome
 from spatial_snn.store.nir_import import read_nir

@@ -9,7 +9,8 @@ import numpy as np
 from spatial_snn.analysis.metrics import synaptic_events_from_raster
 from spatial_snn.analysis.recording import record_episode
 from spatial_snn.evo import seeding
-from spatial_snn.sim.network import SPIKES, SYN_EVENTS, set_threads
+from spatial_snn.sim.kernels import SPIKES, SYN_EVENTS
+from spatial_snn.sim.network import set_threads
 from spatial_snn.store.controller import load_controller
 from spatial_snn.tasks.evaluation import rollout
 

@@ -13,7 +13,7 @@ from spatial_snn.analysis.inspect import summary
 from spatial_snn.runs.runner import evolve, resume
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store import schema
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
 

@@ -24,8 +24,10 @@ from spatial_snn.cli import main
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.store import schema
-from spatial_snn.store.archive import ArchiveFormatError, RunWriter, open_run, pack_run
-from spatial_snn.store.h5io import ArchiveWarning, crc32
+from spatial_snn.store.archive import RunWriter
+from spatial_snn.store.h5io import ArchiveFormatError, ArchiveWarning, crc32
+from spatial_snn.store.pack import pack_run
+from spatial_snn.store.run_reader import open_run
 
 KEYS = ("generation", "best", "mean", "test", "env_steps")
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from spatial_snn.runs.runner import check_scenario, evolve
+from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import load_scenario, scenario_from_dict
+from spatial_snn.runs.setup import check_scenario
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def test_cartpole_2d_solved_on_100_held_out_episodes(seed):
 @pytest.mark.parametrize("cost", ["synaptic_ops", "nonzero_weights", "wiring_length"])
 def test_nsga2_selects_on_the_configured_cost(tmp_path, tiny, cost):
     from spatial_snn.space.connectivity import wiring_length
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
 
     sc = scenario_from_dict({**tiny, "evolution": {"population": 12, "generations": 2,
                                                    "selection": "nsga2", "cost": cost}})

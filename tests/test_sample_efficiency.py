@@ -15,11 +15,12 @@ from spatial_snn.runs.setup import resolve
 from spatial_snn.sim.network import Network
 from spatial_snn.space.genome import Genome, Synapses
 from spatial_snn.space.layout import GenomeSpec, random_genome
-from spatial_snn.store.archive import open_run
 from spatial_snn.store.controller import load_controller
-from spatial_snn.tasks.encoding import make_decoder, make_encoder, normalised_bounds
+from spatial_snn.store.run_reader import open_run
+from spatial_snn.tasks.encoding import make_decoder, make_encoder
 from spatial_snn.tasks.envs import make_env
 from spatial_snn.tasks.evaluation import rollout
+from spatial_snn.tasks.moments import ObsMoments
 
 CARTPOLE = {
     "name": "norm",
@@ -89,14 +90,14 @@ def test_keep_tonic_never_changes_outputs_of_random_genomes():
 # --------------------------------------------------------- normalised bounds
 def test_normalised_bounds_by_hand():
     obs = np.array([[1.0, 5.0, 2.0], [3.0, 5.0, 2.0], [5.0, 5.0, 2.0]])
-    low, high = normalised_bounds(3, obs.sum(0), (obs**2).sum(0), 2.0, [-9, -9, -9], [9, 9, 9])
+    low, high = ObsMoments(3, obs.sum(0), (obs**2).sum(0)).bounds(2.0, [-9, -9, -9], [9, 9, 9])
     sd = np.sqrt(8 / 3)  # values 1, 3, 5: mean 3, variance 8/3
     np.testing.assert_allclose(low, [3 - 2 * sd, -9, -9])  # constant dimensions keep their bounds
     np.testing.assert_allclose(high, [3 + 2 * sd, 9, 9])
 
 
 def test_normalised_bounds_without_data_are_the_fallback():
-    low, high = normalised_bounds(0, 0.0, 0.0, 3.0, [-1.0], [2.0])
+    low, high = ObsMoments.empty(1).bounds(3.0, [-1.0], [2.0])
     assert low.tolist() == [-1.0] and high.tolist() == [2.0]
 
 
@@ -120,10 +121,10 @@ def test_rollout_observation_moments_match_a_hand_stepped_episode():
         obs, _, terminated, truncated, _ = env.step(a)
         done = terminated or truncated
     seen = np.array(seen)
-    count, total, total_sq = ev.observation_moments()
-    assert count == len(seen) == ev.lengths[0, 0]
-    np.testing.assert_allclose(total, seen.sum(0), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(total_sq, (seen**2).sum(0), rtol=1e-12, atol=1e-12)
+    moments = ev.observation_moments()
+    assert moments.count == len(seen) == ev.lengths[0, 0]
+    np.testing.assert_allclose(moments.sum, seen.sum(0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(moments.sumsq, (seen**2).sum(0), rtol=1e-12, atol=1e-12)
 
 
 # ------------------------------------------------------------ in a whole run
@@ -141,8 +142,7 @@ def test_normalised_run_stores_its_bounds_and_the_champion_replays_with_them(tmp
     np.testing.assert_array_equal(extras[0]["obs_low"], base.obs_low)
     for g in range(1, len(extras)):
         prev = extras[g - 1]
-        low, high = normalised_bounds(int(prev["obs_count"][0]), prev["obs_sum"], prev["obs_sumsq"], 2.0,
-                                      base.obs_low, base.obs_high)
+        low, high = ObsMoments.from_arrays(prev).bounds(2.0, base.obs_low, base.obs_high)
         np.testing.assert_array_equal(extras[g]["obs_low"], low)
         np.testing.assert_array_equal(extras[g]["obs_high"], high)
     assert not np.array_equal(extras[-1]["obs_low"], base.obs_low)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from spatial_snn.runs.equal_footing import calibrated, network_footing
-from spatial_snn.runs.runner import check_scenario
 from spatial_snn.runs.scenarios import load_scenario, rule_for, scenario_from_dict
-from spatial_snn.space.connectivity import mean_fan_out
+from spatial_snn.runs.setup import check_scenario
+from spatial_snn.space.calibration import mean_fan_out
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -10,7 +10,8 @@ from spatial_snn.evo import seeding
 from spatial_snn.evo.edge_codec import EdgeCodec
 from spatial_snn.evo.gene_vector import GeneVector, GeneVectorSpec
 from spatial_snn.evo.search import Search, SearchConfig, make_search, plateaued, strategy_params
-from spatial_snn.evo.strategies import Optimizer, ars, open_es
+from spatial_snn.evo.strategies import ars, open_es
+from spatial_snn.evo.strategies.optimizers import Optimizer
 from spatial_snn.space.layout import GenomeSpec, ParameterRanges, random_genome
 
 

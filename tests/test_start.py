@@ -86,7 +86,7 @@ def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
 
 def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_path, monkeypatch, same):
     import spatial_snn.runs.runner as runner
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
 
     real = runner._evaluate
 
@@ -116,8 +116,8 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     from spatial_snn.analysis.curves import read_curve
     from spatial_snn.analysis.inspect import summary
     from spatial_snn.cli import main
-    from spatial_snn.store.archive import open_run
-    from spatial_snn.tasks.encoding import normalised_bounds
+    from spatial_snn.store.run_reader import open_run
+    from spatial_snn.tasks.moments import ObsMoments
 
     normalising = {"kind": "reference", "normalise": True}
     first = _cartpole(SOLVED) | {"encoder": normalising}
@@ -127,8 +127,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
     genome, task, meta = load_controller(tmp_path / "champ.h5")
     moments = meta["obs_moments"]
     assert meta["generation"] >= 1 and moments["count"] > 0  # seed 5: a later test beat generation 0's
-    low, high = normalised_bounds(moments["count"], moments["sum"], moments["sumsq"], 3.0,
-                                  np.full(4, np.nan), np.full(4, np.nan))
+    low, high = ObsMoments.from_json(moments, 4).bounds(3.0, np.full(4, np.nan), np.full(4, np.nan))
     assert tuple(low) == task.obs_low and tuple(high) == task.obs_high  # exactly the champion's bounds
 
     refine = _cartpole(tmp_path / "champ.h5") | {"encoder": normalising}
@@ -148,8 +147,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
         assert tuple(g0["obs_low"]) == task.obs_low  # generation 0 encodes the start as it was evolved
         # the moments go on from the start's: generation 1's bounds are the start's and generation 0's together
         assert int(g1["obs_count"][0]) > refined > moments["count"]
-        both = normalised_bounds(refined, g0["obs_sum"], g0["obs_sumsq"], 3.0, np.full(4, np.nan),
-                                 np.full(4, np.nan))
+        both = ObsMoments.from_arrays(g0).bounds(3.0, np.full(4, np.nan), np.full(4, np.nan))
         assert np.array_equal(g1["obs_low"], both[0]) and np.array_equal(g1["obs_high"], both[1])
         assert int(run.run_data("obs_count0")[0]) == moments["count"]
         from spatial_snn.store import schema
@@ -190,7 +188,7 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
 def test_generation_0_of_a_refinement_tests_the_start_not_its_luckiest_mutant(tmp_path, same):
     """A mutant with a lucky training episode must not replace the start before any test has compared them."""
     from spatial_snn.cli import main
-    from spatial_snn.store.archive import open_run
+    from spatial_snn.store.run_reader import open_run
 
     first = _cartpole(SOLVED)
     first["evolution"], first["start"] = {"population": 6, "generations": 2}, {}  # random: a mediocre controller

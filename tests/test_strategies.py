@@ -15,18 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
-from spatial_snn.evo.strategies import (
-    STRATEGIES,
-    Optimizer,
-    ars,
-    centred_ranks,
-    ec,
-    open_es,
-    pgpe,
-    sep_cma_es,
-    state_arrays,
-    state_from_arrays,
-)
+from spatial_snn.evo.strategies import ars, ec, open_es, pgpe, sep_cma_es
+from spatial_snn.evo.strategies.common import centred_ranks, state_arrays, state_from_arrays
+from spatial_snn.evo.strategies.optimizers import Optimizer
+from spatial_snn.evo.strategies.registry import STRATEGIES
 
 
 def rastrigin(x: np.ndarray) -> np.ndarray:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from spatial_snn.analysis import structure
-from spatial_snn.space.connectivity import ConnectivityRule, wire_lengths, wiring_length
+from spatial_snn.space.connectivity import wire_lengths, wiring_length
 from spatial_snn.space.genome import Genome, Synapses
+from spatial_snn.space.rules import ConnectivityRule
 
 
 def _line_genome(rec, weights=None, n=3, positions=(0.0, 1.0, 3.0)) -> Genome:

@@ -59,8 +59,8 @@ def read_curve(path) -> Curve:
     A run that started from a stored genome (``[start] genome``) is drawn from
     the environment steps that made that genome on, when they are known.
     """
-    from ..store.archive import open_run
     from ..store.controller import start_env_steps
+    from ..store.run_reader import open_run
     from .inspect import task_name
 
     with open_run(path) as run:

@@ -1,8 +1,8 @@
 """Human-readable views of a run archive: a text summary and the fitness curves.
 
 :func:`summary`, :func:`figure` (a matplotlib ``Figure``) and :func:`plot` (that
-figure as a PNG) take an open :class:`~spatial_snn.store.archive.Run` (see
-:func:`~spatial_snn.store.archive.open_run`) and only read it, so they also work
+figure as a PNG) take an open :class:`~spatial_snn.store.run_reader.Run` (see
+:func:`~spatial_snn.store.run_reader.open_run`) and only read it, so they also work
 on a run that is still being written. ``spatial-snn inspect PATH [--plot
 out.png]`` prints :func:`summary` and draws :func:`plot`.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..store import schema
-from ..store.archive import Run
+from ..store.run_reader import Run
 from .png import save_png
 
 

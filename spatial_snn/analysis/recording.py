@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..evo.pruning import connected_neurons
-from ..sim.network import SPIKES, Network
+from ..sim.kernels import SPIKES
+from ..sim.network import Network
 from ..space.genome import Genome
 from ..tasks.encoding import invalid_rows, make_decoder, make_encoder
 from ..tasks.envs import make_env

@@ -20,7 +20,7 @@ from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import make_env
 from ..tasks.evaluation import Task, rollout
 
-_REPLAY_STREAM = 5
+REPLAY_STREAM = 5
 
 
 def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
@@ -35,7 +35,7 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
     if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
         raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
     genome, task, _ = load_controller(path, allow_import=allow_import)
-    seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
+    seeds = seeding.rng(seed, REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
     result = rollout(task, [genome], seeds)
     if video is not None:
         record(genome, task, int(seeds[0]), video, max_frames=max_frames)

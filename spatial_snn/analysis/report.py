@@ -30,13 +30,14 @@ import numpy as np
 
 from ..evo import seeding
 from ..evo.pruning import compact
-from ..sim.network import NEURON_UPDATES, SPIKES, SYN_EVENTS, set_threads
+from ..sim.kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
+from ..sim.network import set_threads
 from ..store.controller import load_controller
 from ..tasks.envs import make_env
 from ..tasks.evaluation import rollout
 from . import devices, metrics
 from .recording import control_rate, record_episode
-from .replay import _REPLAY_STREAM
+from .replay import REPLAY_STREAM
 
 
 def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int = 20,
@@ -70,7 +71,7 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
     path = Path(path)
     genome, task, info = load_controller(path)
     set_threads(1)  # one small network: numba's thread team only adds launch overhead
-    seeds = seeding.rng(seed, _REPLAY_STREAM).choice(2**30, size=int(episodes), replace=False)
+    seeds = seeding.rng(seed, REPLAY_STREAM).choice(2**30, size=int(episodes), replace=False)
     ev = rollout(task, [genome], seeds)
     counts = ev.counters[0]
     steps = int(ev.lengths.sum())
@@ -180,7 +181,8 @@ def format_report(rep: dict) -> str:
               "docs/efficiency.md; static power not included):"]
     for key, d in rep.get("devices", {}).items():
         if d["pj_per_env_step"] is None:
-            lines.append(f"  {d['device']}: n/a (no published per-operation energy found)")
+            lines.append(f"  {d['device']}: n/a (no energy per operation in a primary source read; "
+                         "docs/efficiency.md says what was read)")
             continue
         dev = devices.DEVICES[key]
         used = [c for c in (dev.e_ac, dev.e_mac, dev.e_mem, dev.e_neuron) if c.value is not None]

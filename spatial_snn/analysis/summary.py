@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store.archive import open_run
+from ..store.run_reader import open_run
 from .png import save_png
 
 SUMMARY_COLUMNS = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
-from .variation import _check_genome, _check_rng
+from .variation import check_genome, check_rng
 
 _SYN = ("pre", "post", "weight")
 _PER_NEURON = (*NEURON_PARAMS, "sign")
@@ -25,8 +25,8 @@ def _shape(g: Genome) -> tuple[int, int, int, int]:
 
 
 def _check_parents(a, b) -> None:
-    _check_genome(a, "a")
-    _check_genome(b, "b")
+    check_genome(a, "a")
+    check_genome(b, "b")
     if _shape(a) != _shape(b):
         raise ValueError(
             "crossover: expected parents of equal shape (n, n_inputs, n_outputs, dim), "
@@ -76,7 +76,7 @@ def crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple[Genome, G
         If the parents differ in ``(n, n_inputs, n_outputs, dim)``.
     """
     _check_parents(a, b)
-    _check_rng(rng)
+    check_rng(rng)
     swap, swap_in = _random_half(a.n, rng), _random_half(a.n_inputs, rng)
     return _mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in)
 
@@ -104,7 +104,7 @@ def geometric_crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple
     Raises as :func:`crossover`.
     """
     _check_parents(a, b)
-    _check_rng(rng)
+    check_rng(rng)
     normal, point = _random_hyperplane(a, b, rng)
     swap = (a.positions - point) @ normal < 0
     swap_in = (a.input_positions - point) @ normal < 0

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..space.connectivity import candidate_pairs
 from ..space.genome import Genome, Synapses
+from ..space.sampling import candidate_pairs
 
 PRIORS = ("spatial", "uniform")
 _PROJECTIONS = ("input_synapses", "recurrent", "output_synapses")

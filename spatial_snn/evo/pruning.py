@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order
 
 from ..space.genome import Genome
-from .variation import _check_genome
+from .variation import check_genome
 
 
 def _reachable(n: int, seeds: np.ndarray, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
@@ -50,7 +50,7 @@ def prune(genome: Genome, keep_tonic: bool = False) -> Genome:
     input is removed even when it drives an output, which changes the outputs
     of such genomes.
     """
-    _check_genome(genome, "genome")
+    check_genome(genome, "genome")
     n, rec = genome.n, genome.recurrent
     ins, outs = genome.input_synapses, genome.output_synapses
     sources = ins.post
@@ -66,7 +66,7 @@ def prune(genome: Genome, keep_tonic: bool = False) -> Genome:
 
 def connected_neurons(genome: Genome) -> np.ndarray:
     """Boolean mask ``(n,)`` of hidden neurons that touch at least one synapse."""
-    _check_genome(genome, "genome")
+    check_genome(genome, "genome")
     mask = np.zeros(genome.n, bool)
     rec = genome.recurrent
     for idx in (genome.input_synapses.post, rec.pre, rec.post, genome.output_synapses.pre):

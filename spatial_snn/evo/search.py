@@ -27,7 +27,9 @@ from ..space.layout import ParameterRanges
 from . import seeding
 from .edge_codec import PRIORS, EdgeCodec
 from .gene_vector import GeneVector, GeneVectorSpec
-from .strategies import STRATEGIES, Optimizer, state_arrays, state_from_arrays
+from .strategies.common import state_arrays, state_from_arrays
+from .strategies.optimizers import Optimizer
+from .strategies.registry import STRATEGIES
 
 #: What ``search.strategy`` may name: today's GA or one of the strategies.
 SEARCHES = ("ga", *STRATEGIES)
@@ -38,7 +40,7 @@ class SearchConfig:
     """How a run searches (scenario values; the GA, today's behaviour, by default).
 
     strategy : str
-        ``"ga"`` or a strategy of :data:`~.strategies.STRATEGIES`.
+        ``"ga"`` or a strategy of :data:`~.strategies.registry.STRATEGIES`.
     then : str or None
         GA-then-ES: with ``strategy = "ga"``, the evolution strategy that takes
         over from the GA's champion once :func:`plateaued` says so
@@ -97,7 +99,7 @@ def strategy_params(name: str, population: int, settings: dict | None = None):
     """``STRATEGIES[name].Params`` from a population size and a dict of settings.
 
     ``settings`` keys are the Params fields; ``optimizer`` may be a dict of
-    :class:`~.strategies.Optimizer` fields. ARS takes ``population`` as
+    :class:`~.strategies.optimizers.Optimizer` fields. ARS takes ``population`` as
     ``2 * directions``. Unknown keys are one ValueError naming the nearest.
     """
     if name not in STRATEGIES:
@@ -133,7 +135,7 @@ class Search:
     Parameters
     ----------
     name : str
-        A key of :data:`~.strategies.STRATEGIES`.
+        A key of :data:`~.strategies.registry.STRATEGIES`.
     params
         That strategy's ``Params``.
     codec : GeneVector or EdgeCodec

@@ -50,9 +50,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..space.connectivity import ConnectivityRule, sample_pairs
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
+from ..space.rules import ConnectivityRule
+from ..space.sampling import sample_pairs
 from ..space.settings import check, document, setting
 
 _PROBABILITIES = (
@@ -109,12 +110,12 @@ class MutationParams:
 
 
 # ------------------------------------------------------------------ checks
-def _check_genome(g, name: str) -> None:
+def check_genome(g, name: str) -> None:
     if not isinstance(g, Genome):
         raise TypeError(f"{name}: expected a Genome, got {type(g).__name__}")
 
 
-def _check_rng(rng) -> None:
+def check_rng(rng) -> None:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected np.random.Generator (default_rng(seed)), got {type(rng).__name__}")
 
@@ -183,7 +184,7 @@ def _unit_rule(rule: ConnectivityRule, io: bool) -> ConnectivityRule:
 def _add_spatial(genome: Genome, name: str, syn: Synapses, p: float, rng):
     """Absent pairs, each added with probability ``p * p(d) / p0`` under the genome's rule.
 
-    Candidates are drawn by :func:`~spatial_snn.space.connectivity.sample_pairs` with
+    Candidates are drawn by :func:`~spatial_snn.space.sampling.sample_pairs` with
     probability ``p(d) / p0`` (within the rule's radius), then kept with
     probability ``p``; existing pairs are dropped.
     """
@@ -260,8 +261,8 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
     -------
     Genome with the same ``n``, ``n_inputs``, ``n_outputs`` and ``dim``.
     """
-    _check_genome(genome, "genome")
-    _check_rng(rng)
+    check_genome(genome, "genome")
+    check_rng(rng)
     if not isinstance(params, MutationParams):
         raise TypeError(f"params: expected MutationParams, got {type(params).__name__}")
     if not isinstance(ranges, ParameterRanges):
@@ -295,7 +296,7 @@ def move_positions(
     come first. Positions in a periodic box are not folded back: every
     distance is minimum-image, so folding would change nothing.
     """
-    _check_rng(rng)
+    check_rng(rng)
     if not isinstance(params, MutationParams):
         raise TypeError(f"params: expected MutationParams, got {type(params).__name__}")
     positions = np.array(positions, dtype=np.float64)

@@ -28,10 +28,12 @@ from pathlib import Path
 
 from ..analysis.summary import format_table, plot_summary, reached_target, read_record, summarise, write_csv
 from ..space.footing import format_footing
-from ..store.archive import open_run
-from .equal_footing import _FOOTING_SAMPLES, check_footing, footing_note, network_footing
+from ..store.run_reader import open_run
+from .arguments import check_dims, check_seeds
+from .equal_footing import FOOTING_SAMPLES, check_footing, footing_note, network_footing
+from .paths import archive_path
 from .runner import evolve
-from .scenarios import Scenario, archive_path, as_scenario, stored_scenario
+from .scenarios import Scenario, as_scenario, stored_scenario
 from .setup import resolve
 from .start import fit_start, load_start
 
@@ -55,7 +57,7 @@ def run_batch(
     dims : sequence of int
         Embedding dimensions, each 1, 2 or 3.
     seeds : sequence of int
-        Run seeds (>= 0).
+        Run seeds (0..2**32 - 1).
     generations : int, optional
         Overrides ``scenario.evolution.generations``; a larger value than a
         finished archive's extends that run.
@@ -91,8 +93,8 @@ def run_batch(
         ``env_steps`` and ``wall_time`` (cumulative, s).
     """
     sc = as_scenario(scenario)
-    dims = _check_dims(dims)
-    seeds = _check_seeds(seeds)
+    dims = check_dims(dims)
+    seeds = check_seeds(seeds)
     n_gen = int(generations if generations is not None else sc.evolution.generations)
     if n_gen < 1:
         raise ValueError(f"generations: expected an integer >= 1, got {generations}")
@@ -100,7 +102,7 @@ def run_batch(
     setup = resolve(sc, dims[0], seeds[0])  # a broken scenario fails here, in a second
     footing = network_footing(sc, dims, setup.n_inputs, setup.n_outputs)
     note = footing_note(sc, footing)
-    print(f"Random genomes per dimension ({_FOOTING_SAMPLES} each):", flush=True)
+    print(f"Random genomes per dimension ({FOOTING_SAMPLES} each):", flush=True)
     print(format_footing({d: footing[d]["samples"] for d in footing}), flush=True)
     if equal_footing:
         check_footing(sc, footing)
@@ -132,21 +134,6 @@ def run_batch(
     print(note)
     print(f"summary written to {stem.with_suffix('.csv')} and {stem.with_suffix('.png')}")
     return records
-
-
-# ---------------------------------------------------------------- checks
-def _check_dims(dims) -> list[int]:
-    dims = [int(d) for d in dims]
-    if not dims or any(d not in (1, 2, 3) for d in dims) or len(set(dims)) != len(dims):
-        raise ValueError(f"dims: expected distinct values among 1, 2, 3, got {dims}")
-    return dims
-
-
-def _check_seeds(seeds) -> list[int]:
-    seeds = [int(s) for s in seeds]
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds: expected distinct integers >= 0, got {seeds}")
-    return seeds
 
 
 # -------------------------------------------------------------- archives

@@ -1,10 +1,10 @@
 """What the evolution loop keeps and writes: the run's record, kept out of the loop.
 
-:class:`_Tally` is the run so far (history, champion, cumulative steps and
+:class:`Tally` is the run so far (history, champion, cumulative steps and
 wall time, the running observation moments that normalisation turns into
-bounds); :class:`_Generation` is one generation's evaluation. A generation
-goes into the archive with :func:`_write` (and the normalisation record a
-resumed run needs); :func:`_read_resume` reads that back, and :func:`_writer`
+bounds); :class:`Generation` is one generation's evaluation. A generation
+goes into the archive with :func:`record_generation` (and the normalisation record a
+resumed run needs); :func:`read_resume` reads that back, and :func:`archive_writer`
 opens the archive's writer with the run's config. Used by
 :mod:`~spatial_snn.runs.runner` only.
 """
@@ -22,8 +22,11 @@ import numpy as np
 from ..evo.evolution import statistics
 from ..space.genome import Genome
 from ..store import schema
-from ..store.archive import HISTORY_KEYS, RunWriter, open_run
+from ..store.archive import RunWriter
+from ..store.run_reader import open_run
+from ..store.schema import HISTORY_KEYS
 from ..tasks.evaluation import Evaluation, Task, task_from_meta, task_meta
+from ..tasks.moments import ObsMoments
 from .scenarios import stored_scenario
 from .setup import RunSetup
 
@@ -33,7 +36,7 @@ CPU_KEY = schema.CPU_TIME
 
 
 @dataclass
-class _Generation:
+class Generation:
     """One generation's evaluation: training episodes, fitness, and the held-out test of its best."""
 
     seeds: np.ndarray
@@ -53,12 +56,12 @@ class _Generation:
         return self.ev.env_steps + (self.test.env_steps if self.test is not None else 0)
 
 
-def _with_bounds(task: Task, low, high) -> Task:
+def with_bounds(task: Task, low, high) -> Task:
     return dataclasses.replace(task, obs_low=tuple(float(x) for x in low), obs_high=tuple(float(x) for x in high))
 
 
 @dataclass
-class _Tally:
+class Tally:
     """The run's record so far: history, champion, cumulative steps, wall time and CPU time."""
 
     start: int
@@ -68,23 +71,25 @@ class _Tally:
     steps: int
     wall: float
     champ_task: Task
-    moments: tuple = (0, 0.0, 0.0)  # running observation count, sum, sum of squares (normalisation)
+    moments: ObsMoments  # running observation statistics (normalisation)
     cpu: float = 0.0
     champ_improved: bool = False
     _t_last: float = 0.0
     _c_last: float = 0.0
 
     @classmethod
-    def begin(cls, state, task: Task) -> _Tally:
+    def begin(cls, state, task: Task) -> Tally:
         if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, CPU_KEY)}, None, np.empty(0), 0, 0.0, task)
+            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, CPU_KEY)}, None, np.empty(0), 0, 0.0, task,
+                       ObsMoments.empty(len(task.obs_low)))
         h = state.history
-        champ_task = _with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
+        champ_task = with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
+        moments = state.moments if state.moments is not None else ObsMoments.empty(len(task.obs_low))
         if CPU_KEY not in h:
             h[CPU_KEY] = [math.nan] * len(h["generation"])
         return cls(state.start, h, state.champion, state.champ_returns,
                    int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
-                   champ_task, state.moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
+                   champ_task, moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
 
     @property
     def champ_test(self) -> float:
@@ -101,15 +106,14 @@ class _Tally:
     def clock(self) -> None:
         self._t_last, self._c_last = time.perf_counter(), time.process_time()
 
-    def add(self, g: int, best_genome: Genome, gen: _Generation) -> dict:
+    def add(self, g: int, best_genome: Genome, gen: Generation) -> dict:
         """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it."""
         ev, test = gen.ev, gen.test
         stats = statistics(ev.returns.mean(axis=1))
         self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
         if self.champ_improved:
             self.champion, self.champ_returns, self.champ_task = best_genome, test.returns[0], gen.task
-        count, total, total_sq = ev.observation_moments()
-        self.moments = (self.moments[0] + count, self.moments[1] + total, self.moments[2] + total_sq)
+        self.moments = self.moments.merge(ev.observation_moments())
         self.steps += gen.env_steps
         now = time.perf_counter()
         self.wall += now - self._t_last  # includes the variation that made this generation
@@ -126,7 +130,8 @@ class _Tally:
         return row
 
 
-def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, tally: _Tally, seed: int) -> None:
+def record_generation(writer: RunWriter, g: int, offspring, gen: Generation, row: dict, tally: Tally,
+                      seed: int) -> None:
     """Generation ``g`` (and a new champion) into the archive."""
     test_returns = gen.test.returns[0] if gen.test is not None else None
     if tally.champ_improved:
@@ -142,7 +147,7 @@ def _write(writer: RunWriter, g: int, offspring, gen: _Generation, row: dict, ta
     )
 
 
-def _extra(offspring, gen: _Generation, tally: _Tally) -> dict | None:
+def _extra(offspring, gen: Generation, tally: Tally) -> dict | None:
     """What resuming needs beyond the population: the normalisation record and, when mutation strengths
     self-adapt, the strengths the generation's offspring will inherit."""
     extra = _normalisation_record(gen, tally) or {}
@@ -151,19 +156,16 @@ def _extra(offspring, gen: _Generation, tally: _Tally) -> dict | None:
     return extra or None
 
 
-def _normalisation_record(gen: _Generation, tally: _Tally) -> dict | None:
+def _normalisation_record(gen: Generation, tally: Tally) -> dict | None:
     """With normalisation: the generation's bounds and the running moments after it (what resuming needs)."""
     if not gen.task.encoder.normalise:
         return None
-    count, total, total_sq = tally.moments
-    n_name, sum_name, sumsq_name = schema.OBS_MOMENTS
     return {schema.OBS_LOW: np.asarray(gen.task.obs_low), schema.OBS_HIGH: np.asarray(gen.task.obs_high),
-            n_name: np.array([count], np.int64), sum_name: np.asarray(total, np.float64),
-            sumsq_name: np.asarray(total_sq, np.float64)}
+            **tally.moments.to_arrays()}
 
 
 @dataclass
-class _ResumeState:
+class ResumeState:
     """What a resumed run takes from its archive."""
 
     start: int
@@ -175,7 +177,7 @@ class _ResumeState:
     champion: Genome | None
     champ_returns: np.ndarray
     champ_bounds: tuple | None
-    moments: tuple
+    moments: ObsMoments | None  # the running statistics after the last generation (None: not stored)
     config: dict
     strengths: np.ndarray | None = None  # the last generation's mutation strengths (None: all 1)
     run_data_names: tuple = ()  # what the archive stores beside its generations
@@ -186,13 +188,13 @@ class _ResumeState:
         return (self.config.get("env_backend") or {}).get("train", "gymnasium")
 
 
-def _read_resume(archive) -> _ResumeState:
+def read_resume(archive) -> ResumeState:
     with open_run(archive) as run:
         start = run.n_generations
         ch = run.champion()
         extra = run.generation(start - 1)["extra"] if start else {}
         champ_extra = run.generation(int(ch[1]["generation"]))["extra"] if ch else {}
-        return _ResumeState(
+        return ResumeState(
             start=start,
             generations=int(run.config["generations"]),
             bounds=(run.run_data(schema.OBS_LOW), run.run_data(schema.OBS_HIGH)),
@@ -203,7 +205,7 @@ def _read_resume(archive) -> _ResumeState:
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
             champ_bounds=((champ_extra[schema.OBS_LOW], champ_extra[schema.OBS_HIGH])
                           if schema.OBS_LOW in champ_extra else None),
-            moments=_moments(extra),
+            moments=ObsMoments.from_arrays(extra),
             config=run.config,
             strengths=(np.asarray(extra[schema.MUTATION_STRENGTHS], np.float64)
                        if schema.MUTATION_STRENGTHS in extra else None),
@@ -211,16 +213,7 @@ def _read_resume(archive) -> _ResumeState:
         )
 
 
-def _moments(extra: dict) -> tuple:
-    """Running observation moments ``(count, sum, sum of squares)`` stored with a generation."""
-    n_name, sum_name, sumsq_name = schema.OBS_MOMENTS
-    if n_name not in extra:
-        return (0, 0.0, 0.0)
-    return (int(np.asarray(extra[n_name]).reshape(-1)[0]), np.asarray(extra[sum_name], np.float64),
-            np.asarray(extra[sumsq_name], np.float64))
-
-
-def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
+def _config(setup: RunSetup, state: ResumeState | None, n_gen: int) -> dict:
     """The run's config as the archive stores it; a resumed run keeps the stored one where it is the same."""
     scenario, task = setup.scenario.to_dict(), task_meta(setup.task)
     if state is not None:
@@ -242,8 +235,8 @@ def _config(setup: RunSetup, state: _ResumeState | None, n_gen: int) -> dict:
 
 
 @contextlib.contextmanager
-def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, overwrite: bool,
-            moments0: tuple | None = None, start_steps: int | None = None):
+def archive_writer(archive, setup: RunSetup, state: ResumeState | None, n_gen: int, overwrite: bool,
+                   moments0: ObsMoments | None = None, start_steps: int | None = None):
     """The archive's writer (None without an archive), closed at the end.
 
     ``moments0``: the observation moments a normalising run started from
@@ -257,9 +250,7 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
         return
     run_data = {schema.OBS_LOW: np.asarray(setup.task.obs_low), schema.OBS_HIGH: np.asarray(setup.task.obs_high)}
     if moments0 is not None:
-        n_name, sum_name, sumsq_name = schema.OBS_MOMENTS0
-        run_data |= {n_name: np.array([moments0[0]], np.int64), sum_name: np.asarray(moments0[1]),
-                     sumsq_name: np.asarray(moments0[2])}
+        run_data |= moments0.to_arrays("0")
     if start_steps is not None:
         run_data[schema.START_ENV_STEPS] = np.array([start_steps], np.int64)
     if state is not None:
@@ -271,7 +262,7 @@ def _writer(archive, setup: RunSetup, state: _ResumeState | None, n_gen: int, ov
         yield writer
 
 
-def _extension(setup: RunSetup, state: _ResumeState, n_gen: int) -> dict:
+def _extension(setup: RunSetup, state: ResumeState, n_gen: int) -> dict:
     """A resume that extends the stored generation count or step budget leaves a record of it.
 
     ``run_data`` ``extension_<k>`` (write-once, so one name per extension):

@@ -28,7 +28,8 @@ import math
 import numpy as np
 
 from ..evo.seeding import setup_rng
-from ..space.connectivity import mean_fan_out, synapse_distances
+from ..space.calibration import mean_fan_out
+from ..space.connectivity import synapse_distances
 from ..space.footing import compare_footing, footing_samples, unequal
 from ..space.layout import random_genome
 from .scenarios import Scenario
@@ -38,7 +39,7 @@ from .scenarios import Scenario
 DEGREE_TOLERANCE = 0.10
 #: The same for the expected input synapses per channel (given the positions).
 FAN_OUT_TOLERANCE = 0.10
-_FOOTING_SAMPLES = 64
+FOOTING_SAMPLES = 64
 
 
 def _by_dim(dims, values, fmt: str = ".2f") -> str:
@@ -83,14 +84,14 @@ def check_footing(sc: Scenario, footing: dict[int, dict]) -> None:
 def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[int, dict]:
     """Realised statistics of random genomes per dimension.
 
-    Over :data:`_FOOTING_SAMPLES` random genomes of each dimension (fixed seed):
+    Over :data:`FOOTING_SAMPLES` random genomes of each dimension (fixed seed):
     ``init_degree`` the mean recurrent degree ``E / n``, ``init_distance`` the
     mean distance between two hidden neurons (grid units), ``init_strength``
     the mean strength factor ``exp(-strength_decay (d - strength_offset))`` of
     the recurrent synapses, the mean input and output synapse counts, and
     ``init_input_fan_out`` / ``init_output_fan_in``, the expected synapses per
     input channel / output unit given the drawn positions
-    (:func:`~spatial_snn.space.connectivity.mean_fan_out`; ``n exp(-2)`` in the
+    (:func:`~spatial_snn.space.calibration.mean_fan_out`; ``n exp(-2)`` in the
     reference layout), and ``samples``, the distributions of
     :func:`~spatial_snn.space.footing.footing_samples` (from other genomes of
     the same seed).
@@ -101,8 +102,8 @@ def network_footing(sc: Scenario, dims, n_inputs: int, n_outputs: int) -> dict[i
     for dim in dims:
         spec = sc.network.spec(dim)
         rng = setup_rng(dim)
-        gs = [random_genome(spec, n_inputs, n_outputs, rng) for _ in range(_FOOTING_SAMPLES)]
-        samples = footing_samples(spec, n_inputs, n_outputs, _FOOTING_SAMPLES, rng)
+        gs = [random_genome(spec, n_inputs, n_outputs, rng) for _ in range(FOOTING_SAMPLES)]
+        samples = footing_samples(spec, n_inputs, n_outputs, FOOTING_SAMPLES, rng)
         strength = np.concatenate([g.rule.strength(synapse_distances(g, "recurrent")) for g in gs])
         out[dim] = {
             "init_degree": float(np.mean([len(g.recurrent) / g.n for g in gs])),

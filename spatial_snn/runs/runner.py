@@ -33,14 +33,13 @@ from ..evo import seeding
 from ..evo.evolution import GeneticAlgorithm, curriculum_cap
 from ..space.genome import Genome
 from ..store import schema
-from ..store.archive import open_run
 from ..store.genome_io import check_env_id
-from ..tasks.encoding import normalised_bounds
+from ..store.run_reader import open_run
 from ..tasks.evaluation import Evaluation, Task, WorkerPool
-from .bookkeeping import _Generation, _read_resume, _Tally, _with_bounds, _write, _writer
+from .bookkeeping import Generation, Tally, archive_writer, read_resume, record_generation, with_bounds
 from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
-from .setup import RunSetup, check_scenario, resolve  # noqa: F401 - check_scenario re-exported
+from .setup import RunSetup, resolve
 from .start import Start, fit_start, load_start
 
 
@@ -164,7 +163,7 @@ def evolve(
         Replace an existing archive, or continue it from its last complete
         generation (see also :func:`resume`).
     """
-    state = _read_resume(archive) if resume and archive is not None and Path(archive).exists() else None
+    state = read_resume(archive) if resume and archive is not None and Path(archive).exists() else None
     if isinstance(scenario, RunSetup):
         for name, value in (("dim", dim), ("seed", seed)):
             if value is not None and value != getattr(scenario, name):
@@ -210,7 +209,7 @@ def resume(
     refused unless that module is in ``allow_import``: an archive does not
     choose what code runs. Other parameters as for :func:`evolve`.
     """
-    state = _read_resume(path)
+    state = read_resume(path)
     env = (state.config.get("scenario") or {}).get("env") or {}
     check_env_id(env.get("id"), str(path), allow_import)
     try:
@@ -232,7 +231,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
           start: Start | None = None) -> Result:
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
-    tally = _Tally.begin(state, setup.task)
+    tally = Tally.begin(state, setup.task)
     if tally.start == 0 and start is None and sc.start.genome is not None:
         start = load_start(sc)  # a run stopped before its first generation was complete; bounds are stored
     moments0 = start.moments if start is not None and sc.encoder.normalise else None
@@ -241,8 +240,8 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
         ga.ask(tally.start, state.population, state.fitness, state.strengths)
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(_writer(archive, setup, state, n_gen, overwrite, moments0,
-                                             start.env_steps if start is not None else None))
+        writer = stack.enter_context(archive_writer(archive, setup, state, n_gen, overwrite, moments0,
+                                                    start.env_steps if start is not None else None))
         pool = stack.enter_context(_pool(workers, executor))
         bar = stack.enter_context(_progress(n_gen, tally.start, f"{sc.name} on {setup.task.backend}"))
         tally.clock()
@@ -251,7 +250,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
             row = tally.add(g, offspring.genomes[gen.tested], gen)                        # record
             if writer is not None:
                 with held_interrupts():  # Ctrl-C or SIGTERM waits for the write to end
-                    _write(writer, g, offspring, gen, row, tally, seed)
+                    record_generation(writer, g, offspring, gen, row, tally, seed)
             _report(bar, callback, row, tally, gen)
             if tally.finished(proto):
                 break
@@ -263,7 +262,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
 
 
 def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int,
-              tally: _Tally) -> _Generation:
+              tally: Tally) -> Generation:
     """Run generation ``g`` on its training seeds, then its best (at generation 0 of a refinement: the start) on
     the test seeds if a test is due.
 
@@ -276,9 +275,8 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
     proto = sc.protocol
     task = setup.task
     if sc.encoder.normalise:
-        low, high = normalised_bounds(*tally.moments, sc.encoder.normalise_width, setup.task.obs_low,
-                                      setup.task.obs_high)
-        task = _with_bounds(task, low, high)
+        low, high = tally.moments.bounds(sc.encoder.normalise_width, setup.task.obs_low, setup.task.obs_high)
+        task = with_bounds(task, low, high)
     seeds = seeding.train_seeds(setup.seed, g, proto.episodes, proto.fixed_seeds)
     cap = curriculum_cap(g, proto.curriculum_start, proto.curriculum_growth, None) if proto.curriculum else None
     ev = pool.run(_training(task, sc.env.train_kwargs), genomes, seeds, cap)
@@ -299,7 +297,7 @@ def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: 
             test_seeds = np.concatenate([test_seeds, more])
     # jobs in other processes (or machines) spent CPU this process's clock does not see
     remote = ev.cpu_seconds + (test.cpu_seconds if test is not None else 0.0) if pool.parallel else 0.0
-    return _Generation(seeds, cap, ev, fitness, best, tested, test_seeds, test, t0, task, remote_cpu=remote)
+    return Generation(seeds, cap, ev, fitness, best, tested, test_seeds, test, t0, task, remote_cpu=remote)
 
 
 def _training(task: Task, train_kwargs: dict) -> Task:
@@ -307,7 +305,7 @@ def _training(task: Task, train_kwargs: dict) -> Task:
     return dataclasses.replace(task, env_kwargs={**task.env_kwargs, **train_kwargs}) if train_kwargs else task
 
 
-def _report(bar, callback, row: dict, tally: _Tally, gen: _Generation) -> None:
+def _report(bar, callback, row: dict, tally: Tally, gen: Generation) -> None:
     """The progress line and the caller's callback."""
     if bar is not None:
         bar.update(1)

@@ -86,7 +86,7 @@ def render() -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv=None) -> int:
+def _main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spatial_snn.runs.scenario_doc", description=__doc__.split("\n")[0])
     parser.add_argument("-o", "--output", type=Path, help="write the document here (default: print it)")
     args = parser.parse_args(argv)
@@ -99,4 +99,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(_main())

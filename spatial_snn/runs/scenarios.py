@@ -40,16 +40,14 @@ import numpy as np
 
 from ..evo.evolution import EvolutionConfig
 from ..evo.variation import MutationParams
-from ..space.connectivity import ConnectivityRule
 from ..space.layout import PLACEMENTS, GenomeSpec
+from ..space.rules import ConnectivityRule
 from ..space.settings import Key, check, document, keys_of, setting
 from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
-from .paths import DEFAULT_ARCHIVE_DIR, archive_path  # noqa: F401 - re-exported
+from .arguments import check_dim, check_seed
 
 PRESETS = ("reference", "spatial")
-#: Run seeds are 0..SEED_MAX (numpy's classic 32-bit seed range).
-SEED_MAX = 2**32 - 1
 #: A scenario name: letters, digits, '-', '_' and '.', starting with a letter or digit.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _LARGE_HINT = "set `allow_large = true` at the top of the scenario to go beyond it"
@@ -422,12 +420,10 @@ def check_run_args(sc: Scenario, dim: int, seed: int, generations: int | None = 
 
     ``generations`` (None: the scenario's) and ``workers`` (None: one per
     core) must be integers >= 1, bounded by :data:`LIMITS` unless the
-    scenario sets ``allow_large``; ``seed`` is in ``0..SEED_MAX``.
+    scenario sets ``allow_large``; ``dim`` and ``seed`` as in :mod:`.arguments`.
     """
-    if dim not in (1, 2, 3) or isinstance(dim, bool):
-        raise ValueError(f"dim: expected 1, 2 or 3, got {dim!r}")
-    if not _is_int(seed) or not 0 <= seed <= SEED_MAX:
-        raise ValueError(f"seed: expected an integer in 0..{SEED_MAX} (2**32 - 1), got {seed!r}")
+    check_dim(dim)
+    check_seed(seed)
     n_gen = sc.evolution.generations if generations is None else generations
     for name, value in (("generations", n_gen), ("workers", workers)):
         if value is None:

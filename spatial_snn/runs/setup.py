@@ -23,6 +23,7 @@ from ..tasks.backends import resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
+from .arguments import check_dim, check_seed
 from .scenarios import Scenario, as_scenario, open_env
 
 #: Hidden neurons of the network that the scenario check steps once.
@@ -84,7 +85,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     dim : int
         Embedding dimension, 1..3.
     seed : int
-        Run seed; it also seeds the bounds estimate (``protocol.bounds_episodes``
+        Run seed, 0..2**32 - 1; it also seeds the bounds estimate (``protocol.bounds_episodes``
         random-action episodes, only for observations without finite bounds).
     bounds : (low, high), optional
         Observation bounds to use instead of estimating them.
@@ -98,14 +99,11 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     Raises
     ------
     ValueError
-        A bad dimension, an unknown environment (naming close matches),
+        A bad dimension or seed, an unknown environment (naming close matches),
         unsupported spaces, or a codec that does not fit them.
     """
     sc = as_scenario(scenario)
-    if isinstance(dim, bool) or dim not in (1, 2, 3):
-        raise ValueError(f"dim: expected 1, 2 or 3, got {dim!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+    dim, seed = check_dim(dim), check_seed(seed)
     # the registered time limit, as the bounds estimate has always used; one step needs no other
     env = open_env(sc.env.id, sc.env.kwargs)  # a bad id, kwarg or missing dependency: one ValueError
     try:
@@ -119,7 +117,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
                     sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend)
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
-        setup = RunSetup(sc, int(dim), int(seed), task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))
+        setup = RunSetup(sc, dim, seed, task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))
         if check:
             _one_step(setup, env, encoder, decoder)
     finally:

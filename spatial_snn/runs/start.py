@@ -24,10 +24,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import numpy as np
-
 from ..space.genome import Genome
 from ..tasks.evaluation import Task
+from ..tasks.moments import ObsMoments
 from .setup import RunSetup
 
 
@@ -38,7 +37,7 @@ class Start:
     genome: Genome
     task: Task
     source: str
-    moments: tuple | None = None  # (count, sum, sum of squares) behind the bounds; None when not stored
+    moments: ObsMoments | None = None  # the statistics behind the bounds; None when not stored
     env_steps: int | None = None  # environment steps that made the genome; None when not stored
 
     @property
@@ -70,23 +69,15 @@ def load_start(scenario) -> Start | None:
     return Start(genome, task, str(path), _moments(info.get("obs_moments"), len(task.obs_low), str(path)), steps)
 
 
-def _moments(stored, n_obs: int, source: str) -> tuple | None:
-    """``obs_moments`` of a genome's meta as ``(count, sum, sum of squares)``, checked."""
+def _moments(stored, n_obs: int, source: str) -> ObsMoments | None:
+    """``obs_moments`` of a genome's meta, checked; None when it has none."""
     if stored is None:
         return None
     try:
-        count = stored["count"]
-        total, total_sq = (np.asarray(stored[k], np.float64) for k in ("sum", "sumsq"))
-        ok = (isinstance(count, int) and not isinstance(count, bool) and count >= 0
-              and total.shape == total_sq.shape == (n_obs,) and np.isfinite(total).all()
-              and np.isfinite(total_sq).all())
-    except (TypeError, KeyError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"start.genome: {source}: meta obs_moments is damaged (expected count >= 0 and "
-                         f"finite sum and sumsq of {n_obs} values each); export the genome again from its run "
-                         "archive, or start from the archive itself")
-    return count, total, total_sq
+        return ObsMoments.from_json(stored, n_obs)
+    except ValueError as exc:
+        raise ValueError(f"start.genome: {source}: meta obs_moments is damaged ({exc}); export the "
+                         "genome again from its run archive, or start from the archive itself") from None
 
 
 def fit_start(start: Start, setup: RunSetup) -> RunSetup:

@@ -140,7 +140,7 @@ def _run_network(
     a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn,
     s0, q0, v, i, cur, spk, buf, clock, out, counters,
 ):  # fmt: skip
-    """Advance network ``b`` by ``substeps``; see :func:`_advance` and the module docstring.
+    """Advance network ``b`` by ``substeps``; see :func:`advance_networks` and the module docstring.
 
     ``p0``: first row of its genome in the per-neuron arrays and ``syn_ptr``;
     ``r0``: its first row in ``in_ptr``; ``s0``: first neuron of the network
@@ -210,7 +210,7 @@ def _run_network(
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _advance(
+def advance_networks(
     nets, substeps, x, episodes, n_of, slots_of, prefetch_of, p_ofs,
     a_mem, a_syn, v_leak, v_th, v_reset, in_ptr, in_idx, in_w, syn_ptr, syn_mid, syn,
     s_ofs, q_ofs, v, i, cur, spk, buf, clock, out, counters,
@@ -269,7 +269,7 @@ def _advance(
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def _reset(nets, episodes, n_out, n_of, slots_of, p_ofs, v_reset, s_ofs, q_ofs, v, i, buf, clock):
+def reset_networks(nets, episodes, n_out, n_of, slots_of, p_ofs, v_reset, s_ofs, q_ofs, v, i, buf, clock):
     """Reset networks ``nets``: ``v = v_reset``, ``i = 0``, ``buf = 0``, clock 0."""
     for a in prange(nets.shape[0]):
         b = nets[a]
@@ -286,11 +286,11 @@ def _reset(nets, episodes, n_out, n_of, slots_of, p_ofs, v_reset, s_ofs, q_ofs, 
         clock[b] = 0
 
 
-def _max_threads() -> int:
+def max_kernel_threads() -> int:
     """Threads numba started with (``NUMBA_NUM_THREADS``)."""
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
-def _set_threads(n: int) -> None:
+def set_kernel_threads(n: int) -> None:
     """Set numba's thread count for parallel kernels called from this thread."""
     numba.set_num_threads(n)

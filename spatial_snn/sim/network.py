@@ -31,9 +31,9 @@ from ..space.connectivity import build
 from ..space.genome import Genome, Synapses
 from ..space.rules import ConnectivityRule
 from . import kernels
-from .kernels import NEURON_UPDATES, SPIKES, SYN_EVENTS
+from .kernels import SPIKES
 
-__all__ = ["NEURON_UPDATES", "SPIKES", "SYN_EVENTS", "Network", "set_threads", "warmup"]
+__all__ = ["Network", "set_threads", "warmup"]
 
 #: Synapses of a genome above which the kernel prefetches synapse rows
 #: (8 bytes each: 1 MiB, about what stays in L2/L3 alongside the state).
@@ -226,7 +226,7 @@ class Network:
             (see :meth:`reset_counters`).
         """
         nets = self._nets(mask, "mask")
-        kernels._reset(
+        kernels.reset_networks(
             nets, self.episodes, self.n_outputs, self._n_of, self._slots_of, self._p_ofs,
             self._v_reset,
             self._s_ofs, self._q_ofs, self._v, self._i, self._buf, self._clock,
@@ -274,7 +274,7 @@ class Network:
         out = np.zeros((self.n_networks, self.n_outputs), np.float32)
         # one sub-step: the kernel's spiker list is that sub-step's raster row (last_spikes)
         self._spikes_before = self._counters[:, SPIKES].copy() if substeps == 1 else None
-        kernels._advance(
+        kernels.advance_networks(
             nets, int(substeps), x, self.episodes, self._n_of, self._slots_of, self._prefetch_of,
             self._p_ofs,
             self._a_mem, self._a_syn, self._v_leak, self._v_th, self._v_reset,
@@ -355,7 +355,7 @@ def warmup() -> None:
 
 def set_threads(n: int) -> None:
     """Use ``n`` numba threads (1 .. the number numba started with) in this thread."""
-    hi = kernels._max_threads()
+    hi = kernels.max_kernel_threads()
     if isinstance(n, bool) or int(n) != n or not 1 <= n <= hi:
         raise ValueError(f"n: expected an integer thread count in 1..{hi}, got {n!r}")
-    kernels._set_threads(int(n))
+    kernels.set_kernel_threads(int(n))

@@ -5,11 +5,10 @@ given positions (pairs from :mod:`~spatial_snn.space.sampling`'s spatial
 index, within the rule's radius); :func:`length_for_degree` and
 :func:`io_length_for_degree` solve for the length; :func:`box_integral`
 integrates a law over a periodic box, which makes the expectation exact for
-neurons i.i.d. uniform in it. :mod:`~spatial_snn.space.connectivity`
-re-exports the public functions.
+neurons i.i.d. uniform in it.
 
 A :class:`~spatial_snn.space.layout.GenomeSpec` is calibrated by
-:func:`_calibrated` and :func:`_calibrated_io` (cached; what
+:func:`calibrated_rule` and :func:`calibrated_io_rule` (cached; what
 :meth:`~spatial_snn.space.layout.GenomeSpec.resolved_rule` returns). They
 read the spec's placement and rule without importing its class: calibration
 sits below the layout.
@@ -45,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .sampling import _as_positions, _is_array, _pairs_between, _pairs_within
+from .sampling import as_positions, is_array, pairs_between, pairs_within
 
 if TYPE_CHECKING:
     from .rules import ConnectivityRule
@@ -57,21 +56,21 @@ def _degree_terms(positions, r: float, sources=None, period=None):
     The mean out-degree is ``c * sum(p(d)) + p(self)`` for any rule whose
     radius is at most ``r``; see :func:`mean_degree` for the arguments.
     """
-    samples = [_as_positions(p, "positions") for p in ([positions] if _is_array(positions) else positions)]
+    samples = [as_positions(p, "positions") for p in ([positions] if is_array(positions) else positions)]
     if sources is not None:
         if len(samples) != 1:
             raise ValueError(f"sources: expected one placement, got {len(samples)}")
         src = np.asarray(sources, np.int64)
-        chunks = (d[j != src[i]] for i, j, d in _pairs_between(samples[0][src], samples[0], r, period))
+        chunks = (d[j != src[i]] for i, j, d in pairs_between(samples[0][src], samples[0], r, period))
         return chunks, 1.0 / max(src.size, 1)  # ordered pairs from each source
     if period is not None:  # placements one by one: a periodic box cannot hold them side by side
-        chunks = (d for s in samples for _, _, d in _pairs_within(s, r, period)[1])
+        chunks = (d for s in samples for _, _, d in pairs_within(s, r, period)[1])
         return chunks, 2.0 / max(sum(len(s) for s in samples), 1)
     if len(samples) > 1:
         gap = max(float(np.ptp(s[:, 0])) for s in samples) + r + 1.0
         samples = [s + np.eye(s.shape[1])[0] * (k * gap) for k, s in enumerate(samples)]
     pos = np.concatenate(samples)
-    chunks = (d for _, _, d in _pairs_within(pos, r)[1])
+    chunks = (d for _, _, d in pairs_within(pos, r)[1])
     return chunks, 2.0 / max(len(pos), 1)  # each unordered pair counts for both directions
 
 
@@ -110,7 +109,7 @@ def length_for_degree(positions, rule: ConnectivityRule, degree: float, *, sourc
     ``positions`` and ``sources`` as in :func:`mean_degree`. Used to compare
     1D, 2D and 3D embeddings at equal mean degree.
     """
-    samples = [positions] if _is_array(positions) else list(positions)
+    samples = [positions] if is_array(positions) else list(positions)
     n, dim = np.shape(samples[0])
     sup = (n if rule.self_distance is not None else n - 1) * rule.p0
     if not 0 < degree < sup:
@@ -146,8 +145,8 @@ def io_length_for_degree(face, positions, rule: ConnectivityRule, degree: float)
     ``degree = rho io_p0 V_dim / 2 L**dim Gamma(dim / shape + 1)``, then
     bisects to a relative 1e-6. Arguments as in :func:`mean_fan_out`.
     """
-    face = _as_positions(face, "face")
-    samples = [positions] if _is_array(positions) else list(positions)
+    face = as_positions(face, "face")
+    samples = [positions] if is_array(positions) else list(positions)
     n, dim = np.shape(samples[0])
     if len(face) == 0 or face.shape[1] != dim:
         raise ValueError(f"face: expected shape (k >= 1, {dim}) like the positions, got {face.shape}")
@@ -165,9 +164,9 @@ def io_length_for_degree(face, positions, rule: ConnectivityRule, degree: float)
 
 def _fan_out_terms(face, positions, r: float, period=None):
     """Chunks of face-to-neuron distances within ``r`` (float32) and the factor ``1 / (k * placements)``."""
-    face = _as_positions(face, "face")
-    samples = [_as_positions(p, "positions") for p in ([positions] if _is_array(positions) else positions)]
-    chunks = (d for pos in samples for _, _, d in _pairs_between(face, pos, r, period))
+    face = as_positions(face, "face")
+    samples = [as_positions(p, "positions") for p in ([positions] if is_array(positions) else positions)]
+    chunks = (d for pos in samples for _, _, d in pairs_between(face, pos, r, period))
     return chunks, 1.0 / max(len(face) * len(samples), 1)
 
 
@@ -210,7 +209,7 @@ def _unit_volume(dim: int, shape: float) -> float:
 
 
 def _dim_of(positions) -> int:
-    return int(np.shape(positions if _is_array(positions) else positions[0])[1])
+    return int(np.shape(positions if is_array(positions) else positions[0])[1])
 
 
 def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *, io: bool, dim: int) -> float:
@@ -298,7 +297,7 @@ def _solve_box(spec, target: float, io: bool) -> float:
 
 
 @functools.lru_cache(maxsize=64)
-def _calibrated(spec) -> ConnectivityRule:
+def calibrated_rule(spec) -> ConnectivityRule:
     """``spec.rule`` with the length giving ``spec.mean_degree`` over the spec's placement."""
     if _periodic_uniform(spec):
         return replace(spec.rule, length=_solve_box(spec, spec.mean_degree, io=False))
@@ -312,10 +311,10 @@ def _calibrated(spec) -> ConnectivityRule:
 
 
 @functools.lru_cache(maxsize=64)
-def _calibrated_io(spec, n_inputs: int) -> ConnectivityRule:
+def calibrated_io_rule(spec, n_inputs: int) -> ConnectivityRule:
     """The resolved rule with the ``io_length`` giving ``n_inputs`` face channels
     ``spec.io_degree`` synapses each, on average over the channels and placements."""
-    rule = spec.rule if spec.mean_degree is None else _calibrated(spec)
+    rule = spec.rule if spec.mean_degree is None else calibrated_rule(spec)
     if _periodic_uniform(spec):
         return replace(rule, io_length=_solve_box(spec, spec.io_degree, io=True))
     face = spec.face_positions(n_inputs, outputs=False)

@@ -26,19 +26,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .connectivity import ConnectivityRule
 from .genome import NEURON_PARAMS, Genome, Synapses
+from .rules import ConnectivityRule
 
-__all__ = ["FIELD_DTYPES", "PARTS", "PROJECTIONS", "decode_batch", "encode_batch", "offsets_of"]
+__all__ = ["FIELD_DTYPES", "PARTS", "PROJECTION_PARTS", "decode_batch", "encode_batch", "offsets_of"]
 
 #: Genome attribute of each projection and its short name in a batch.
-PROJECTIONS = (("input_synapses", "input"), ("recurrent", "recurrent"), ("output_synapses", "output"))
+PROJECTION_PARTS = (("input_synapses", "input"), ("recurrent", "recurrent"), ("output_synapses", "output"))
 #: Arrays that share one length per genome ("part" -> fields).
 PARTS = {
     "neurons": ("positions", *NEURON_PARAMS, "sign"),
     "inputs": ("input_positions", "input_sign"),
     "outputs": ("output_positions",),
-    **{short: (f"{short}_pre", f"{short}_post", f"{short}_weight") for _, short in PROJECTIONS},
+    **{short: (f"{short}_pre", f"{short}_post", f"{short}_weight") for _, short in PROJECTION_PARTS},
 }
 #: dtype of every field of a batch.
 FIELD_DTYPES = {
@@ -48,7 +48,7 @@ FIELD_DTYPES = {
     **{p: np.float64 for p in NEURON_PARAMS},
     "sign": np.int8,
     "input_sign": np.int8,
-    **{f"{short}_{c}": dt for _, short in PROJECTIONS for c, dt in
+    **{f"{short}_{c}": dt for _, short in PROJECTION_PARTS for c, dt in
        (("pre", np.int32), ("post", np.int32), ("weight", np.float32))},
 }
 _POSITIONS = ("positions", "input_positions", "output_positions")
@@ -62,7 +62,7 @@ def offsets_of(counts: np.ndarray) -> np.ndarray:
 
 
 def _field(genome: Genome, name: str) -> np.ndarray:
-    for attr, short in PROJECTIONS:
+    for attr, short in PROJECTION_PARTS:
         if name in PARTS[short]:
             return getattr(getattr(genome, attr), name[len(short) + 1:])
     return getattr(genome, name)
@@ -134,6 +134,6 @@ def decode_batch(batch: dict, indices: Sequence[int] | None = None) -> list[Geno
         fields = {name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name])
                   for part, names in PARTS.items() for name in names}
         synapses = {attr: Synapses(fields.pop(f"{short}_pre"), fields.pop(f"{short}_post"),
-                                   fields.pop(f"{short}_weight")) for attr, short in PROJECTIONS}
+                                   fields.pop(f"{short}_weight")) for attr, short in PROJECTION_PARTS}
         out.append(Genome(**fields, **synapses, rule=rules[int(batch["rule_index"][k])]))
     return out

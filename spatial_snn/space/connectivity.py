@@ -42,9 +42,10 @@ incomplete gamma function). The probability alone is not enough: at
 truncated mass is at most ``cutoff`` (default 0.1 %) in every dimension and
 shape; in a bounded or periodic box it is smaller still.
 :mod:`~spatial_snn.space.sampling` draws the edges from a spatial
-index (re-exported here: :func:`sample_edges`, :func:`sample_pairs`,
-:func:`sample_constant`, :func:`candidate_pairs`, :func:`mean_degree`, :func:`length_for_degree`,
-:func:`mean_fan_out`, :func:`io_length_for_degree`).
+index (:func:`~spatial_snn.space.sampling.sample_edges`, ``sample_pairs``,
+``sample_constant``); :mod:`~spatial_snn.space.calibration` solves for
+lengths (``mean_degree``, ``length_for_degree``, ``mean_fan_out``,
+``io_length_for_degree``).
 :func:`build` is O(n + synapses), blockwise; no all-pairs matrix is ever
 built.
 """
@@ -56,30 +57,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .calibration import box_integral, io_length_for_degree, length_for_degree, mean_degree, mean_fan_out
 from .genome import Genome, Synapses
-from .rules import DEFAULT_CUTOFF, ConnectivityRule
-from .sampling import _distance, candidate_pairs, sample_constant, sample_edges, sample_pairs
+from .sampling import pair_distances
 
-__all__ = [
-    "DEFAULT_CUTOFF",
-    "box_integral",
-    "candidate_pairs",
-    "Connectivity",
-    "ConnectivityRule",
-    "build",
-    "io_length_for_degree",
-    "length_for_degree",
-    "mean_degree",
-    "mean_fan_out",
-    "point_distances",
-    "sample_constant",
-    "sample_edges",
-    "sample_pairs",
-    "synapse_distances",
-    "wire_lengths",
-    "wiring_length",
-]
+__all__ = ["Connectivity", "build", "point_distances", "synapse_distances", "wire_lengths", "wiring_length"]
 
 #: Synapses processed per block when computing distances and weights.
 _SYN_BLOCK = 1 << 20
@@ -106,7 +87,7 @@ def _block_distances(genome: Genome, projection: str, block: slice, columns=None
     if projection != "recurrent" and rule.io_distance is not None:
         return np.full(pre.size, float(rule.io_distance))
     src, dst = columns if columns is not None else _columns(genome, projection)
-    d = _distance(src, dst, pre, post, rule.period)
+    d = pair_distances(src, dst, pre, post, rule.period)
     if projection == "recurrent" and rule.self_distance is not None:
         d[pre == post] = rule.self_distance
     return d
@@ -144,7 +125,7 @@ def point_distances(a: np.ndarray, b: np.ndarray, period=None) -> np.ndarray:
     a = np.ascontiguousarray(np.asarray(a, np.float64).T)
     b = np.ascontiguousarray(np.asarray(b, np.float64).T)
     idx = np.arange(a.shape[1])
-    return _distance(a, b, idx, idx, period)
+    return pair_distances(a, b, idx, idx, period)
 
 
 def wire_lengths(genome: Genome, projection: str) -> np.ndarray:
@@ -165,7 +146,7 @@ def wire_lengths(genome: Genome, projection: str) -> np.ndarray:
     if not len(syn):
         return np.empty(0)
     src, dst = _columns(genome, projection)
-    return _distance(src.astype(np.float64, copy=False), dst.astype(np.float64, copy=False),
+    return pair_distances(src.astype(np.float64, copy=False), dst.astype(np.float64, copy=False),
                      syn.pre, syn.post, genome.rule.period)
 
 

@@ -2,7 +2,7 @@
 
 A spec fixes the hidden-neuron count, the embedding dimension, the placement
 of neurons (``grid``, ``jittered`` grid or ``uniform`` in the grid's cells),
-the :class:`~spatial_snn.space.connectivity.ConnectivityRule`, the ranges of the
+the :class:`~spatial_snn.space.rules.ConnectivityRule`, the ranges of the
 initial parameters and the excitatory fraction.
 
 The grid has spacing 1 and sides ``grid_shape = (s_0, ..., s_{dim-1})``, as
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calibration import _calibrated, _calibrated_io
+from .calibration import calibrated_io_rule, calibrated_rule
 from .genome import NEURON_PARAMS, Genome, Synapses
 from .rules import ConnectivityRule
 from .sampling import sample_constant, sample_edges
@@ -319,14 +319,14 @@ class GenomeSpec:
         """The rule, calibrated (cached): ``length`` if ``mean_degree`` is set, and
         ``io_length`` for ``n_inputs`` input channels if ``io_degree`` is set."""
         if self.io_degree is None:
-            return self.rule if self.mean_degree is None else _calibrated(self)
+            return self.rule if self.mean_degree is None else calibrated_rule(self)
         if n_inputs is None or int(n_inputs) != n_inputs or n_inputs < 1:
             raise ValueError(
                 f"n_inputs: expected the input channel count (an integer >= 1) to calibrate "
                 f"io_length to GenomeSpec.io_degree = {self.io_degree:g}, got {n_inputs}; "
                 "call resolved_rule(n_inputs=...)"
             )
-        return _calibrated_io(self, int(n_inputs))
+        return calibrated_io_rule(self, int(n_inputs))
 
 
 def _root_ceil(m: int, k: int) -> int:

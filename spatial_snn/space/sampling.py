@@ -1,7 +1,7 @@
 """Spatial-index sampling: candidate pairs within a radius and random edges (calibration is in
 :mod:`~spatial_snn.space.calibration`).
 
-For a :class:`~spatial_snn.space.connectivity.ConnectivityRule` with probability
+For a :class:`~spatial_snn.space.rules.ConnectivityRule` with probability
 ``p(d) = p0 * exp(-(d / length) ** shape)`` and cutoff radius ``r =
 rule.radius(io, dim)`` (``p(r) <= cutoff`` and at most a fraction ``cutoff``
 of the expected degree beyond ``r``; see :mod:`~spatial_snn.space.connectivity`):
@@ -16,8 +16,6 @@ of the expected degree beyond ``r``; see :mod:`~spatial_snn.space.connectivity`)
   distance matrix is ever built;
 * all randomness comes from the caller's ``np.random.Generator``, consumed in
   a fixed order: the same generator state and inputs give the same edges.
-
-:mod:`~spatial_snn.space.connectivity` re-exports the public functions.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ _CHUNK_PAIRS = 4_000_000
 _BLOCK = 1 << 20
 
 
-def _distance(src: np.ndarray, dst: np.ndarray, pre: np.ndarray, post: np.ndarray, period=None) -> np.ndarray:
+def pair_distances(src: np.ndarray, dst: np.ndarray, pre: np.ndarray, post: np.ndarray, period=None) -> np.ndarray:
     """Euclidean ``|src[:, pre] - dst[:, post]|`` from (dim, n) columns, one axis at a time.
 
     With ``period`` (box sides) the minimum-image distance on the torus. The
@@ -70,7 +68,7 @@ def _check_period(period, dim: int) -> None:
 
 
 # ---------------------------------------------------------------- candidates
-def _pairs_within(pos: np.ndarray, r: float, period=None):
+def pairs_within(pos: np.ndarray, r: float, period=None):
     """Every unordered pair ``i != j`` of ``pos`` with ``d <= r``, once, in chunks.
 
     With ``period`` (a periodic box) one chunk from one periodic cKDTree,
@@ -110,7 +108,7 @@ def _pairs_within(pos: np.ndarray, r: float, period=None):
             tree = cKDTree(sorted_pos[start:end])
             inner = tree.query_pairs(r, output_type="ndarray")
             i, j = inner[:, 0] + start, inner[:, 1] + start
-            yield i, j, _distance(columns, columns, i, j)
+            yield i, j, pair_distances(columns, columns, i, j)
             count = len(i)
             if hi > end:
                 cross = tree.sparse_distance_matrix(
@@ -132,10 +130,10 @@ def _periodic_pairs_within(pos: np.ndarray, r: float, period):
     pairs = cKDTree(wrapped, boxsize=period).query_pairs(r, output_type="ndarray")
     i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
     columns = np.ascontiguousarray(wrapped.T, dtype=np.float32)
-    yield i, j, _distance(columns, columns, i, j, period)
+    yield i, j, pair_distances(columns, columns, i, j, period)
 
 
-def _pairs_between(pre_pos: np.ndarray, post_pos: np.ndarray, r: float, period=None):
+def pairs_between(pre_pos: np.ndarray, post_pos: np.ndarray, r: float, period=None):
     """Yield ``(i, j, d)``, every pair ``pre i, post j`` with ``d <= r`` once (d float32).
 
     With ``period``: minimum-image distances in that periodic box.
@@ -164,7 +162,7 @@ def _chunk_points(pos: np.ndarray, r: float, factor: float, n_max: int) -> int:
     return int(max(1, min(n_max, _CHUNK_PAIRS // per_point)))
 
 
-def _as_positions(a, name: str) -> np.ndarray:
+def as_positions(a, name: str) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2 or not 1 <= a.shape[1] <= 3:
         raise ValueError(f"{name}: expected shape (k, dim) with dim in 1..3, got {a.shape}")
@@ -211,8 +209,8 @@ def sample_edges(
     pre, post : (s,) int32
         Edge endpoints, sorted by ``(pre, post)``, each pair at most once.
     """
-    pre_pos = _as_positions(pre_pos, "pre_pos")
-    post_pos = pre_pos if same else _as_positions(post_pos, "post_pos")
+    pre_pos = as_positions(pre_pos, "pre_pos")
+    post_pos = pre_pos if same else as_positions(post_pos, "post_pos")
     if post_pos.shape[1] != pre_pos.shape[1]:
         raise ValueError(f"post_pos: expected dim {pre_pos.shape[1]} like pre_pos, got {post_pos.shape[1]}")
     n_pre, n_post = len(pre_pos), len(post_pos)
@@ -220,9 +218,9 @@ def sample_edges(
     r = rule.radius(io, pre_pos.shape[1])
     keys = []  # pre * n_post + post, int64
     if same:
-        order, pairs = _pairs_within(pre_pos, r, rule.period)
+        order, pairs = pairs_within(pre_pos, r, rule.period)
     else:
-        order, pairs = None, _pairs_between(pre_pos, post_pos, r, rule.period)
+        order, pairs = None, pairs_between(pre_pos, post_pos, r, rule.period)
     for i, j, d in pairs:
         p = rule.probability(d, io)
         u = rng.random((2 if same else 1, d.size), dtype=np.float32)
@@ -264,12 +262,12 @@ def sample_pairs(
         Distances; self pairs at ``rule.self_distance``.
     """
     pre, post = sample_edges(pre_pos, post_pos, rule, rng, io=io, same=same)
-    src = _as_positions(pre_pos, "pre_pos").T.copy()
-    dst = src if same else _as_positions(post_pos, "post_pos").T.copy()
+    src = as_positions(pre_pos, "pre_pos").T.copy()
+    dst = src if same else as_positions(post_pos, "post_pos").T.copy()
     d = np.empty(pre.size)
     for start in range(0, pre.size, _BLOCK):
         b = slice(start, start + _BLOCK)
-        d[b] = _distance(src, dst, pre[b], post[b], rule.period)
+        d[b] = pair_distances(src, dst, pre[b], post[b], rule.period)
     if same and rule.self_distance is not None:
         d[pre == post] = rule.self_distance
     return pre.astype(np.int64), post.astype(np.int64), d
@@ -296,8 +294,8 @@ def candidate_pairs(
     p : (c,) float64
         ``rule.probability(d, io)`` of each candidate.
     """
-    pre_pos = _as_positions(pre_pos, "pre_pos")
-    post_pos = pre_pos if same else _as_positions(post_pos, "post_pos")
+    pre_pos = as_positions(pre_pos, "pre_pos")
+    post_pos = pre_pos if same else as_positions(post_pos, "post_pos")
     if post_pos.shape[1] != pre_pos.shape[1]:
         raise ValueError(f"post_pos: expected dim {pre_pos.shape[1]} like pre_pos, got {post_pos.shape[1]}")
     n_pre, n_post = len(pre_pos), len(post_pos)
@@ -305,9 +303,9 @@ def candidate_pairs(
     r = rule.radius(io, pre_pos.shape[1])
     keys = []
     if same:
-        order, pairs = _pairs_within(pre_pos, r, rule.period)
+        order, pairs = pairs_within(pre_pos, r, rule.period)
     else:
-        order, pairs = None, _pairs_between(pre_pos, post_pos, r, rule.period)
+        order, pairs = None, pairs_between(pre_pos, post_pos, r, rule.period)
     for i, j, _ in pairs:
         if same:
             a, b = order[i], order[j]
@@ -320,7 +318,7 @@ def candidate_pairs(
     key.sort()
     pre, post = key // max(n_post, 1), key % max(n_post, 1)
     # float64 distances (the index's are float32): the law's probability to full precision
-    d = _distance(np.ascontiguousarray(pre_pos.T), np.ascontiguousarray(post_pos.T), pre, post, rule.period)
+    d = pair_distances(np.ascontiguousarray(pre_pos.T), np.ascontiguousarray(post_pos.T), pre, post, rule.period)
     if same and rule.self_distance is not None:
         d[pre == post] = rule.self_distance
     return pre, post, rule.probability(d, io)
@@ -343,5 +341,5 @@ def sample_constant(
     return flat // n_post, flat % n_post
 
 
-def _is_array(a) -> bool:
+def is_array(a) -> bool:
     return isinstance(a, np.ndarray) and a.ndim == 2

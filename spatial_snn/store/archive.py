@@ -47,31 +47,13 @@ import numpy as np
 from ..space.genome import Genome
 from . import schema
 from .durable import commit_file
-from .genome_io import check_env_id, load_genome, read_genomes, save_genome, write_champion_group, write_genomes
-from .h5io import ArchiveFormatError, check_file, put, set_json, write_file_attrs
-from .pack import pack_run
+from .genome_io import write_champion_group, write_genomes
+from .h5io import check_file, put, set_json, write_file_attrs
 from .run_reader import Run, open_run
-from .schema import FORMAT_NAME, FORMAT_VERSION, GENERATION_FIELDS, HISTORY_KEYS
+from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 from .targets import check_replace
-from .writer_lock import ArchiveLockedError, WriterLock
-from .writer_open import _normalise, _Opening
-
-__all__ = [
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "HISTORY_KEYS",
-    "ArchiveFormatError",
-    "ArchiveLockedError",
-    "Run",
-    "check_env_id",
-    "RunWriter",
-    "load_genome",
-    "open_run",
-    "pack_run",
-    "read_genomes",
-    "save_genome",
-    "write_genomes",
-]
+from .writer_lock import WriterLock
+from .writer_open import WriterOpening, config_json
 
 
 # ------------------------------------------------------------------ checks
@@ -94,7 +76,7 @@ def _check_name(what: str, name) -> None:
         raise ValueError(f"{what}: expected a non-empty name without '/', got {name!r}")
 
 
-class RunWriter(_Opening):
+class RunWriter(WriterOpening):
     """The only writer of a run archive (a context manager).
 
     Parameters
@@ -148,7 +130,7 @@ class RunWriter(_Opening):
                 raise TypeError(f"config: expected a dict, got {type(config).__name__}")
             if dim not in (1, 2, 3):
                 raise ValueError(f"dim: expected 1, 2 or 3, got {dim}")
-            _normalise(config)
+            config_json(config)
             if os.path.lexists(path) and not overwrite:
                 raise FileExistsError(
                     f"{path}: exists; pass overwrite=True (--overwrite) to replace it or resume=True to continue it"

@@ -16,8 +16,11 @@ import numpy as np
 
 from ..space.genome import Genome
 from ..tasks.evaluation import Task, task_from_meta
+from ..tasks.moments import ObsMoments
 from . import schema
-from .archive import ArchiveFormatError, load_genome, open_run
+from .genome_io import load_genome
+from .h5io import ArchiveFormatError
+from .run_reader import open_run
 
 
 def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
@@ -46,7 +49,7 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
             info = dict(info)
             moments = champion_moments(run, info)
             if moments is not None:
-                info["obs_moments"] = moments
+                info["obs_moments"] = moments.to_json()
             info["env_steps"] = champion_env_steps(run, info)
             return genome, champion_task(run, info), info
     except ArchiveFormatError as first:
@@ -96,31 +99,24 @@ def champion_env_steps(run, info: dict) -> int:
     return int(h["env_steps"][row]) + start_env_steps(run)
 
 
-def champion_moments(run, info: dict) -> dict | None:
+def champion_moments(run, info: dict) -> ObsMoments | None:
     """The running observation moments the champion's bounds were made from; None without normalisation.
 
     Generation ``g`` of a normalising run is encoded with bounds from the
     observations of the generations before it: the moments stored with
-    generation ``g - 1`` (``extra/obs_count``, ``obs_sum``, ``obs_sumsq``),
-    or for ``g = 0`` those the run started from (``run_data`` ``obs_count0``,
-    ... when it started from a genome that carried them, none otherwise).
-    ``normalised_bounds`` of them gives the champion's bounds again; a run
-    that refines the champion (``[start] genome``) goes on from them.
-    Returns ``{"count": int, "sum": [...], "sumsq": [...]}`` (JSON, for a genome file's meta).
+    generation ``g - 1``, or for ``g = 0`` those the run started from
+    (``run_data`` with suffix ``0``, when it started from a genome that
+    carried them; none otherwise). Their
+    :meth:`~spatial_snn.tasks.moments.ObsMoments.bounds` are the champion's
+    bounds again; a run that refines the champion (``[start] genome``)
+    goes on from them.
     """
     gen = int(info["generation"])
     if schema.OBS_LOW not in run.generation(gen)["extra"]:
         return None
     if gen > 0:
-        extra = run.generation(gen - 1)["extra"]
-        if schema.OBS_MOMENTS[0] not in extra:
-            return None
-        count, total, total_sq = (extra[k] for k in schema.OBS_MOMENTS)
-    elif schema.OBS_MOMENTS0[0] in run.run_data_names:
-        count, total, total_sq = (run.run_data(k) for k in schema.OBS_MOMENTS0)
-    else:
-        n = len(run.run_data(schema.OBS_LOW))
-        count, total, total_sq = 0, np.zeros(n), np.zeros(n)
-    return {"count": int(np.asarray(count).reshape(-1)[0]),
-            "sum": [float(x) for x in np.asarray(total, np.float64)],
-            "sumsq": [float(x) for x in np.asarray(total_sq, np.float64)]}
+        return ObsMoments.from_arrays(run.generation(gen - 1)["extra"])
+    names = schema.OBS_MOMENTS0
+    if names[0] in run.run_data_names:
+        return ObsMoments.from_arrays({name: run.run_data(name) for name in names}, "0")
+    return ObsMoments.empty(len(run.run_data(schema.OBS_LOW)))

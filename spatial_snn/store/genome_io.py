@@ -11,8 +11,8 @@ Names follow SONATA where it has one: positions ``x, y, z`` (the first
 
 Every dataset goes through the checked I/O of :mod:`spatial_snn.store.h5io`
 (CRC-32 per dataset, checksummed metadata, no pickle), so a damaged file
-ends in :class:`ArchiveFormatError`, never in silently wrong numbers. The
-names of ``h5io`` are re-exported here, where they used to live.
+ends in :class:`~spatial_snn.store.h5io.ArchiveFormatError`, never in
+silently wrong numbers.
 """
 
 from __future__ import annotations
@@ -24,50 +24,27 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
-from ..space.codec import FIELD_DTYPES, PARTS, PROJECTIONS, decode_batch, encode_batch, offsets_of
+from ..space.codec import FIELD_DTYPES, PARTS, PROJECTION_PARTS, decode_batch, encode_batch, offsets_of
 from ..space.genome import Genome
 from .h5io import (
-    FORMAT_VERSION,
-    GENOME_FORMAT_NAME,
-    LIBVER,
     READ_ERRORS,
     ArchiveFormatError,
-    check_file,
-    check_kind,
-    engine_version,
     get,
     get_json,
     one_line,
     open_checked,
-    package_versions,
     put,
     set_json,
-    text_attr,
     write_file_attrs,
 )
+from .schema import GENOME_FORMAT_NAME
 
 __all__ = [
     "AXES",
-    "FORMAT_VERSION",
-    "GENOME_FORMAT_NAME",
-    "LIBVER",
-    "ArchiveFormatError",
     "check_env_id",
-    "check_file",
-    "check_kind",
-    "engine_version",
-    "get",
-    "get_json",
     "load_genome",
-    "one_line",
-    "open_checked",
-    "package_versions",
-    "put",
     "read_genomes",
     "save_genome",
-    "set_json",
-    "text_attr",
-    "write_file_attrs",
     "write_champion_group",
     "write_genomes",
 ]
@@ -111,7 +88,7 @@ def write_genomes(group: h5py.Group, genomes: Sequence[Genome]) -> None:
             put(group, prefix + AXES[axis], pos[:, axis], np.float64)
         for name in PARTS[part][1:]:
             put(group, name, batch[name], FIELD_DTYPES[name])
-    for _, short in PROJECTIONS:
+    for _, short in PROJECTION_PARTS:
         sg = group.create_group(short)
         put(sg, "offsets", offsets_of(batch[f"counts/{short}"]), np.int64)
         for column, stored in _SYN_COLUMNS:
@@ -175,7 +152,7 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
             batch[f"{prefix}positions"] = np.stack(cols, axis=1) if cols else np.zeros((length, 0))
             for name in PARTS[part][1:]:
                 batch[name] = get(group, name, FIELD_DTYPES[name], 1)
-        for _, short in PROJECTIONS:
+        for _, short in PROJECTION_PARTS:
             sg = group[short]
             batch[f"counts/{short}"] = _counts(sg, "offsets", n_genomes)
             for column, stored in _SYN_COLUMNS:

@@ -17,12 +17,13 @@ import os
 
 import numpy as np
 
-from ..space.connectivity import ConnectivityRule, build, synapse_distances
+from ..space.connectivity import build, synapse_distances
 from ..space.genome import Genome, Synapses
+from ..space.rules import ConnectivityRule
 from ..tasks.evaluation import Task, task_from_meta
 from .genome_io import check_env_id
 from .h5io import ArchiveFormatError, check_file
-from .nir_io import FORMAT, NIRImportError, _nir
+from .nir_io import FORMAT, NIRImportError, nir_package
 
 __all__ = ["from_nir", "read_nir"]
 
@@ -225,7 +226,7 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
         neuron's outgoing weights, delays that are not whole steps; the message
         names the node.
     """
-    nir = _nir()
+    nir = nir_package()
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph, got {type(graph).__name__}")
     inp, w_in_name, lif_name, branches, w_out_name, out = _structure(graph)
@@ -305,7 +306,7 @@ def read_nir(path, *, allow_import=()) -> tuple[Genome, Task | None]:
     ``env_id`` of the form ``module:Env`` is refused unless ``module`` is in
     ``allow_import`` (a file does not choose what code runs).
     """
-    nir = _nir()
+    nir = nir_package()
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such NIR file")

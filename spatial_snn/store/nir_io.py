@@ -48,14 +48,14 @@ __all__ = ["FORMAT", "NIRImportError", "to_nir"]
 
 #: ``metadata["format"]`` of graphs written by :func:`to_nir`.
 FORMAT = "spatial-snn"
-FORMAT_VERSION = 1
+NIR_FORMAT_VERSION = 1
 
 
 class NIRImportError(ValueError):
     """A NIR graph this package cannot represent; the message names the node."""
 
 
-def _nir():
+def nir_package():
     try:
         import nir
     except ImportError as exc:  # declared in pyproject; a broken install says so
@@ -120,7 +120,7 @@ def to_nir(genome: Genome, task: Task):
         Nodes ``input``, ``w_in``, ``lif``, ``w_rec``, ``w_rec_d{d}`` and
         ``delay_d{d}`` per delay ``d > 1``, ``w_out``, ``output``.
     """
-    nir = _nir()
+    nir = nir_package()
     if not isinstance(genome, Genome):
         raise TypeError(f"genome: expected a Genome, got {type(genome).__name__}")
     if isinstance(task, dict):  # the task as a genome file stores it
@@ -171,7 +171,7 @@ def to_nir(genome: Genome, task: Task):
             edges += [("lif", f"w_rec_d{d}"), (f"w_rec_d{d}", f"delay_d{d}"), (f"delay_d{d}", "lif")]
     metadata = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": NIR_FORMAT_VERSION,
         "dt": dt,
         "substeps": int(task.substeps),
         "readout": "action = decoder(mean over the substeps of an environment step of the Output node)",

@@ -18,7 +18,7 @@ from .genome_io import write_champion_group
 from .h5io import ArchiveFormatError, check_file, crc32, put, set_json, write_file_attrs
 from .run_reader import open_run
 from .schema import FORMAT_NAME
-from .targets import _empty_run_dir, check_replace, check_run_dir
+from .targets import check_replace, check_run_dir, empty_run_dir
 from .writer_lock import WriterLock
 
 __all__ = ["pack_run"]
@@ -100,7 +100,7 @@ def pack_run(path, out=None, *, overwrite: bool = False) -> str:
             os.replace(tmp, out)
             fsync_dir(directory)
         if in_place and os.path.isdir(schema.parts_dir(path)):  # the run's own files, in its own directory
-            _empty_run_dir(schema.parts_dir(path))
+            empty_run_dir(schema.parts_dir(path))
     finally:
         for lock in reversed(locks):
             lock.release()

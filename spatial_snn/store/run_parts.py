@@ -1,7 +1,7 @@
 """Reading a split run: its parts' identity, their chain, and the index bound to them.
 
 :class:`~.run_reader.Run` inherits these methods (as the writer inherits
-:class:`~.writer_open._Opening`). When a split run is opened, every
+:class:`~.writer_open.WriterOpening`). When a split run is opened, every
 generation part is hashed (sha256 of its bytes) and must carry the header's
 ``run_id`` and ``run_digest`` and the digest of the part before it;
 ``index.h5`` is used only when it carries the run's identity, the digests of
@@ -9,7 +9,7 @@ the very parts it covers, and rows equal to the statistics in those parts'
 bytes. Otherwise every part's own statistics are read and the disagreement
 is noted (an :class:`~.h5io.ArchiveWarning` once the run is known good). A
 header without identity (written before identities) is accepted in one
-place, :func:`_identity`. Layout and rules: ``docs/archive.md``.
+place, :func:`run_identity`. Layout and rules: ``docs/archive.md``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ import numpy as np
 from . import schema
 from .h5io import READ_ERRORS, ArchiveFormatError, check_file, get, get_json, one_line, open_checked, text_attr
 
+__all__ = ["SplitRunReading", "check_all", "list_parts", "reading_errors", "run_identity"]
 
-def _identity(f, path: str, config: dict, seed: int, dim: int) -> tuple[str, str] | None:
+
+def run_identity(f, path: str, config: dict, seed: int, dim: int) -> tuple[str, str] | None:
     """``(run_id, run_digest)`` of a header or packed file; None for one written before identities.
 
     The one place that accepts a file without identity (a *legacy* run). A
@@ -52,7 +54,7 @@ def _part_identity(p) -> tuple[str, str] | None:
 
 
 @contextlib.contextmanager
-def _reading(path: str, what: str):
+def reading_errors(path: str, what: str):
     """Turn low-level read errors into a one-line :class:`ArchiveFormatError`."""
     try:
         yield
@@ -105,11 +107,11 @@ def check_all(f: h5py.Group, where: str) -> None:
         if isinstance(obj, h5py.Dataset):
             get(obj.parent, obj.name.rpartition("/")[2])
 
-    with _reading(where, "data"):
+    with reading_errors(where, "data"):
         f.visititems(visit)
 
 
-class _SplitRun:
+class SplitRunReading:
     """Methods of :class:`~.run_reader.Run` for split runs (a header and its part files)."""
 
     def _part(self, name: str) -> h5py.File:
@@ -118,7 +120,7 @@ class _SplitRun:
     def _check_part(self, p: h5py.File, name: str, gen: int, after: int) -> None:
         """A part belongs here: generation ``gen``, this run's identity, chained to generation ``after``."""
         where = os.path.join(self.parts_dir, name)
-        with _reading(where, "part attributes"):
+        with reading_errors(where, "part attributes"):
             stored = int(p.attrs["generation"])
             ident = _part_identity(p)
             previous = text_attr(p, schema.PREVIOUS) if ident is not None else None
@@ -218,7 +220,7 @@ class _SplitRun:
         index = self._read_index(n)
         trusted = index is not None and index["identity"] is not None and "digests" in index
         self.part_digests, self.stats_at = [], [None] * n
-        with _reading(self.parts_dir, "generation parts"):
+        with reading_errors(self.parts_dir, "generation parts"):
             for gen in range(n):
                 name = os.path.join(self.parts_dir, schema.generation_part(gen))
                 check_file(name)
@@ -249,7 +251,7 @@ class _SplitRun:
             name = schema.generation_part(gen)
             with self._part(name) as p:
                 self._check_part(p, name, gen, gen)
-                with _reading(os.path.join(self.parts_dir, name), "generation part"):
+                with reading_errors(os.path.join(self.parts_dir, name), "generation part"):
                     keys = self._stats_into(p[schema.GENERATION], gen, columns)
                     self.stats_at[gen] = (p[schema.GENERATION]["stats"].id.get_offset(), keys)
                     if schema.CHAMPION in p:

@@ -9,7 +9,7 @@ Two layouts (:mod:`.schema`, ``docs/archive.md``), one reader:
   the index), the history is read from their ``stats``, and the champion is
   the last one committed (inside a generation's part, or a champion part).
 * a *packed* run (``format_version`` 1): one self-contained file, as written
-  by the single-file writer of before and by :func:`~.archive.pack_run`.
+  by the single-file writer of before and by :func:`~.pack.pack_run`.
 
 Every count is bounded by what the files hold before anything is allocated,
 every dataset's checksum is verified, and any damage ends in one
@@ -37,11 +37,10 @@ from ..space.genome import Genome
 from . import schema
 from .genome_io import check_env_id, read_genomes
 from .h5io import READ_ERRORS, ArchiveFormatError, ArchiveWarning, get, get_json, one_line, open_checked, text_attr
-from .run_parts import _identity, _reading, _SplitRun, check_all, list_parts
+from .run_parts import SplitRunReading, check_all, list_parts, reading_errors, run_identity
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["FORMAT_NAME", "GENERATION_FIELDS", "HISTORY_KEYS", "MissingRunData", "Run", "check_env_id",
-           "list_parts", "open_run"]
+__all__ = ["MissingRunData", "Run", "open_run"]
 
 
 class MissingRunData(ArchiveFormatError, KeyError):
@@ -68,7 +67,7 @@ def open_run(path, *, allow_import=()) -> Run:
     return Run(os.fspath(path), allow_import=allow_import)
 
 
-class Run(_SplitRun):
+class Run(SplitRunReading):
     """Read access to a run archive (see :func:`open_run`).
 
     Attributes
@@ -101,7 +100,7 @@ class Run(_SplitRun):
 
     def _load(self) -> None:
         f, path = self._f, self.path
-        with _reading(path, "root attributes"):
+        with reading_errors(path, "root attributes"):
             attrs = {}
             for key in f.attrs:
                 if key in ("config", "versions"):
@@ -119,8 +118,8 @@ class Run(_SplitRun):
             if self.dim not in (1, 2, 3):
                 raise ValueError(f"dim: expected 1, 2 or 3, got {self.dim}")
             self.split = attrs["format_version"] == schema.SPLIT_VERSION
-        with _reading(path, "identity attributes"):
-            self.identity = _identity(f, path, self.config, self.seed, self.dim)
+        with reading_errors(path, "identity attributes"):
+            self.identity = run_identity(f, path, self.config, self.seed, self.dim)
             self.identity_from = int(f.attrs.get(schema.IDENTITY_FROM, 0)) if self.identity else math.inf
         if self.split:
             # derived from the header's own path only: nothing stored in a file decides where the parts are
@@ -155,7 +154,7 @@ class Run(_SplitRun):
     # ---------------------------------------------------------- packed runs
     def _load_packed(self) -> None:
         f, path = self._f, self.path
-        with _reading(path, "generation index /generations"):
+        with reading_errors(path, "generation index /generations"):
             groups = f[schema.GENERATIONS]
             if not isinstance(groups, h5py.Group) or len(groups) > schema.MAX_GENERATIONS:
                 raise ValueError("expected a group of at most 10**7 generations")
@@ -167,7 +166,7 @@ class Run(_SplitRun):
                 names.pop()
             self._names = names
             self.n_generations = len(names)
-        with _reading(path, "history"):
+        with reading_errors(path, "history"):
             self._history = self._packed_history()
         self._champion_part = self._champion = None
 
@@ -218,13 +217,13 @@ class Run(_SplitRun):
             raise IndexError(f"generation {gen}: expected an index into the {n} complete generations")
         gen = int(gen) % n
         if not self.split:
-            with _reading(self.path, f"generation {gen}"):
+            with reading_errors(self.path, f"generation {gen}"):
                 group = self._f[schema.GENERATIONS][self._names[gen]]
             yield group
             return
         name = os.path.join(self.parts_dir, schema.generation_part(gen))
         with open_checked(name, schema.PART_FORMAT_NAME) as p:
-            with _reading(name, f"generation {gen}"):
+            with reading_errors(name, f"generation {gen}"):
                 group = p[schema.GENERATION]
             yield group
 
@@ -261,13 +260,13 @@ class Run(_SplitRun):
 
     def population(self, gen: int) -> list[Genome]:
         """All genomes of generation ``gen`` (negative indices count from the end)."""
-        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+        with self.generation_group(gen) as g, reading_errors(g.file.filename, f"generation {gen}"):
             return read_genomes(g["population"])
 
     def genome(self, gen: int, idx: int) -> Genome:
         """Genome ``idx`` of generation ``gen``."""
         with self.generation_group(gen) as g:
-            with _reading(g.file.filename, f"generation {gen}"):
+            with reading_errors(g.file.filename, f"generation {gen}"):
                 population = g["population"]
             return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
 
@@ -278,7 +277,7 @@ class Run(_SplitRun):
         counters, parents, origin``, ``test_returns, test_seeds`` (when
         tested), ``stats`` (dict), ``extra`` (dict), ``rng_state`` (or None).
         """
-        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+        with self.generation_group(gen) as g, reading_errors(g.file.filename, f"generation {gen}"):
             out = {name: get(g, name, dtype) for name, dtype, _ in GENERATION_FIELDS}
             for name, dtype in schema.TEST_FIELDS:
                 if name in g:
@@ -311,9 +310,9 @@ class Run(_SplitRun):
             if self._champion_part is None:
                 return None
             name = os.path.join(self.parts_dir, self._champion_part)
-            with open_checked(name, schema.PART_FORMAT_NAME) as p, _reading(name, "champion"):
+            with open_checked(name, schema.PART_FORMAT_NAME) as p, reading_errors(name, "champion"):
                 return self._read_champion(p[schema.CHAMPION])
-        with _reading(self.path, "champion"):
+        with reading_errors(self.path, "champion"):
             if schema.CHAMPION not in self._f:
                 return None
             return self._read_champion(self._f[schema.CHAMPION])
@@ -326,7 +325,7 @@ class Run(_SplitRun):
             return
         for key in (schema.GENERATIONS, schema.CHAMPION, schema.RUN_DATA):  # /history is a copy, checked
             if key in self._f:  # against the generations' stats when the file is opened
-                with _reading(self.path, key):
+                with reading_errors(self.path, key):
                     group = self._f[key]
                 check_all(group, self.path)
 
@@ -343,7 +342,7 @@ class Run(_SplitRun):
 
     @property
     def run_data_names(self) -> list[str]:
-        with _reading(self.path, "run data"):
+        with reading_errors(self.path, "run data"):
             return sorted(self._f[schema.RUN_DATA]) if schema.RUN_DATA in self._f else []
 
     def run_data(self, name: str) -> np.ndarray:
@@ -352,7 +351,7 @@ class Run(_SplitRun):
         if name not in names:
             raise MissingRunData(f"{self.path}: run data {name!r} is missing (stored: {names}); the header was not "
                                  "written by spatial-snn's runner, or was damaged: restore it from a copy")
-        with _reading(self.path, f"run data {name}"):
+        with reading_errors(self.path, f"run data {name}"):
             return get(self._f[schema.RUN_DATA], name)
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ Three kinds of HDF5 file carry a ``format`` root attribute:
   user's path (config, seed, dim, ``run_data/``) whose generations are
   immutable part files in the directory ``<path>.d/``; ``format_version`` 1
   is one self-contained file (what the writer before the part files
-  produced, and what :func:`~.archive.pack_run` produces).
+  produced, and what :func:`~.pack.pack_run` produces).
 * ``spatial-snn-run-part``: one part file, ``gen-NNNNNN.h5`` (a generation,
   with the champion it made, if any), ``champion-NNNNNN-K.h5`` (a champion
   recorded after generation ``NNNNNN`` was committed) or ``index.h5`` (the
@@ -27,6 +27,8 @@ import os
 import re
 
 import numpy as np
+
+from ..tasks.moments import ARRAY_NAMES
 
 FORMAT_NAME = "spatial-snn-run"
 PART_FORMAT_NAME = "spatial-snn-run-part"
@@ -151,7 +153,7 @@ OBS_LOW = "obs_low"
 OBS_HIGH = "obs_high"
 #: ``run_data``: the observation moments a normalising run started from (an
 #: ``[start] genome``): (1,) int64 count, (obs_dim,) float64 sum and sum of squares.
-OBS_MOMENTS0 = ("obs_count0", "obs_sum0", "obs_sumsq0")
+OBS_MOMENTS0 = tuple(name + "0" for name in ARRAY_NAMES)  # ObsMoments.to_arrays("0")
 #: ``run_data``: (1,) int64 environment steps behind a ``[start] genome``.
 START_ENV_STEPS = "start_env_steps"
 #: ``run_data``: prefix of ``extension_<k>``, (3,) int64 ``[first generation, generations,
@@ -163,7 +165,7 @@ RUN_DATA_NAMES = (OBS_LOW, OBS_HIGH, *OBS_MOMENTS0, START_ENV_STEPS)
 #: Per-generation ``extra`` (what resuming needs beyond the population): with
 #: normalisation the generation's bounds (:data:`OBS_LOW`, :data:`OBS_HIGH`) and the
 #: running moments after it, (1,) int64 count, (obs_dim,) float64 sum and sum of squares.
-OBS_MOMENTS = ("obs_count", "obs_sum", "obs_sumsq")
+OBS_MOMENTS = ARRAY_NAMES  # the names ObsMoments.to_arrays writes
 #: Per-generation ``extra``: (N,) float64 self-adapting strengths the offspring inherit
 #: (absent while every strength is 1).
 MUTATION_STRENGTHS = "mutation_strengths"

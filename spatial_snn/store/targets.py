@@ -25,14 +25,15 @@ import stat
 
 from . import schema
 from .durable import fsync_dir
-from .h5io import _HDF5_MAGIC, GENOME_FORMAT_NAME, text_attr
+from .h5io import HDF5_MAGIC, text_attr
 from .writer_lock import WriterLock
 
-__all__ = ["NIR_KIND", "check_output", "check_replace", "check_run_dir", "clean_retired", "retire_dir", "run_files"]
+__all__ = ["NIR_KIND", "check_output", "check_replace", "check_run_dir", "clean_retired", "empty_run_dir", "file_kind",
+           "retire_dir", "run_files"]
 
 #: The kind of a NIR graph file (``nir.write``: a ``version`` dataset and a ``node`` group, no ``format``).
 NIR_KIND = "nir"
-_KIND_NAMES = {schema.FORMAT_NAME: "a run archive", GENOME_FORMAT_NAME: "a genome file", NIR_KIND: "a NIR graph"}
+_KIND_NAMES = {schema.FORMAT_NAME: "a run archive", schema.GENOME_FORMAT_NAME: "a genome file", NIR_KIND: "a NIR graph"}
 _RETIRED = ".retired"
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
@@ -56,7 +57,7 @@ def check_run_dir(directory: str) -> None:
                          "deletes nothing it did not write: move them away")
 
 
-def _empty_run_dir(directory: str) -> None:
+def empty_run_dir(directory: str) -> None:
     """Delete a run directory's own files (the last generation first), then the directory if empty."""
     for name in sorted(os.listdir(directory), reverse=True):
         if _is_run_file(name):
@@ -94,7 +95,7 @@ def retire_dir(directory: str, lock: WriterLock | None) -> WriterLock:
     new = WriterLock(directory)
     if lock is not None:
         lock.release()
-    _empty_run_dir(aside)
+    empty_run_dir(aside)
     return new
 
 
@@ -108,7 +109,7 @@ def clean_retired(directory: str) -> None:
                 and os.path.isdir(path):
             with contextlib.suppress(ValueError, OSError):
                 check_run_dir(path)
-                _empty_run_dir(path)
+                empty_run_dir(path)
 
 
 def run_files(path) -> list[str]:
@@ -141,7 +142,7 @@ def file_kind(path: str) -> str | None:
 
     try:
         with open(path, "rb") as fh:
-            if fh.read(8) != _HDF5_MAGIC:
+            if fh.read(8) != HDF5_MAGIC:
                 return None
         with h5py.File(path, "r", locking=False) as f:
             if "format" in f.attrs:
@@ -199,7 +200,7 @@ def check_output(path, inputs=()) -> None:
         raise ValueError(f"{path}: not a regular file (a device, FIFO or socket); write to another path")
     try:
         with open(path, "rb") as fh:
-            hdf5 = fh.read(8) == _HDF5_MAGIC
+            hdf5 = fh.read(8) == HDF5_MAGIC
     except OSError:
         hdf5 = False
     if hdf5:

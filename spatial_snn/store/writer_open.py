@@ -31,20 +31,21 @@ from . import schema
 from .durable import commit_file, fsync_dir, remove_temporaries, write_tmp
 from .genome_io import write_champion_group
 from .h5io import get_json, one_line, put, set_json, write_file_attrs
-from .run_reader import Run, list_parts, open_run
+from .run_parts import list_parts
+from .run_reader import Run, open_run
 from .schema import FORMAT_NAME, HISTORY_KEYS
 from .targets import check_run_dir, clean_retired, retire_dir
 from .writer_lock import WriterLock
 
 
-def _normalise(config) -> str:
+def config_json(config) -> str:
     try:
         return json.dumps(config, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"config: expected a JSON-serialisable dict ({one_line(exc)})") from exc
 
 
-class _Opening:
+class WriterOpening:
     """Opening a run for :class:`~spatial_snn.store.archive.RunWriter`, which inherits these methods.
 
     They set and use the writer's attributes (``path``, ``parts_dir``,
@@ -127,7 +128,7 @@ class _Opening:
                 "pass overwrite=True (--overwrite) to delete them, or move them away"
             )
         self._retire = bool(old)
-        self.dim, self.seed, self.config = dim, seed, json.loads(_normalise(config))
+        self.dim, self.seed, self.config = dim, seed, json.loads(config_json(config))
         self.run_id, self.run_digest = schema.new_run_id(), schema.run_digest(self.config, seed, dim)
         self._identity_from = 0
         self._digests: list[bytes] = []
@@ -154,9 +155,9 @@ class _Opening:
                         f"{name}: the run was written with {stored[name]}, got {given}; "
                         "pass the stored value or start a new run"
                     )
-            if config is not None and _normalise(config) != _normalise(run.config):
+            if config is not None and config_json(config) != config_json(run.config):
                 keys = sorted(k for k in set(config) | set(run.config)
-                              if _normalise(config.get(k)) != _normalise(run.config.get(k)))
+                              if config_json(config.get(k)) != config_json(run.config.get(k)))
                 raise ValueError(
                     f"config: differs from the stored one in {keys}; resume with Run.config or start a new run"
                 )

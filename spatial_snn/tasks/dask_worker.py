@@ -2,7 +2,7 @@
 
 :class:`WarmWorker` compiles the kernels once per worker process (one
 process per machine at a time) and keeps the worker's diagnostic timers
-quiet (:data:`QUIET_INTERVALS`); :func:`_run_job` runs each job on one numba
+quiet (:data:`QUIET_INTERVALS`); :func:`run_job` runs each job on one numba
 thread, one job at a time per process, after checking that the worker runs
 the client's versions of the packages a result depends on. The client side,
 and why each of these is needed, is :mod:`~spatial_snn.tasks.distributed`.
@@ -111,7 +111,7 @@ class WarmWorker(_WorkerPlugin):
 
 
 @functools.cache
-def _versions() -> dict[str, str | None]:
+def worker_versions() -> dict[str, str | None]:
     """Versions of the packages a result depends on, in this process."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -132,13 +132,13 @@ def _versions() -> dict[str, str | None]:
 _JOB_LOCK = threading.Lock()
 
 
-def _run_job(fn, args: tuple, kwargs: dict, versions: dict):
+def run_job(fn, args: tuple, kwargs: dict, versions: dict):
     """Run ``fn(*args, **kwargs)`` on one numba thread, if this worker has the client's versions.
 
     ``numba.set_num_threads`` is per thread, so it is set in the thread that runs the job;
     :data:`_JOB_LOCK` keeps the jobs of a multi-threaded worker apart.
     """
-    here = _versions()
+    here = worker_versions()
     if here != versions:
         import socket
 

@@ -59,7 +59,7 @@ import threading
 import time
 import weakref
 
-from .dask_worker import QUIET_INTERVALS, WarmWorker, _run_job, _versions
+from .dask_worker import QUIET_INTERVALS, WarmWorker, run_job, worker_versions
 
 __all__ = ["QUIET_CONFIG", "DaskExecutor", "WorkerLost", "dask_executor", "local_cluster"]
 
@@ -121,7 +121,7 @@ class DaskExecutor(cf.Executor):
         self.client = client
         self.no_worker_timeout = float(no_worker_timeout)
         self._inner = client.get_executor(pure=False)
-        self._versions = _versions()
+        self.worker_versions = worker_versions()
         self._poll = float(poll)
         self._pending: dict[cf.Future, cf.Future] = {}  # ours -> Dask's concurrent future
         self._lock = threading.Lock()
@@ -141,7 +141,7 @@ class DaskExecutor(cf.Executor):
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if not self._finalizer.alive:
             raise RuntimeError("cannot submit jobs: this DaskExecutor was shut down")
-        inner = self._inner.submit(_run_job, fn, args, kwargs, self._versions)
+        inner = self._inner.submit(run_job, fn, args, kwargs, self.worker_versions)
         outer: cf.Future = cf.Future()
         with self._lock:
             self._pending[outer] = inner

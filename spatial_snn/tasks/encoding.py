@@ -57,13 +57,25 @@ DECODERS = ("auto", "argmax", "linear", "sigmoid", "binned")
 class EncoderSpec:
     """How observations become input currents: the scenario's ``[encoder]`` table.
 
-    ``reference`` scales each observation min-max to ``[-scale, scale]`` and
-    injects it as a constant current (published); ``binned`` gives each
-    observation dimension ``bins`` channels, one-hot. With ``normalise`` the
-    bounds are ``mean +- normalise_width * std`` of every observation the
-    population has received so far (running statistics, as in ARS /
-    OpenAI-ES; :func:`normalised_bounds`), replaced between generations and
-    stored with each generation and with the champion, so replays use them.
+    Parameters
+    ----------
+    kind : {"reference", "binned"}
+        Min-max scaling to ``[-scale, scale]`` or one-hot bins.
+    scale : float
+        Half-width ``s`` of the reference range (published: 2.5).
+    bins : int
+        Bins per observation dimension (``binned``).
+    amplitude : float
+        Current of the active bin's channel (``binned``).
+    normalise : bool
+        Replace the fixed observation bounds, between generations, by
+        ``mean +- normalise_width * std`` of every observation the population
+        has received so far (running statistics, as in ARS / OpenAI-ES); see
+        :mod:`~spatial_snn.tasks.moments`. The bounds used are stored with
+        each generation and with the champion, so replays use them.
+    normalise_width : float
+        Standard deviations mapped to ``+-scale`` (reference) or to the edge
+        bins (binned).
     """
 
     kind: str = setting("reference", "Min-max scaling to [-scale, scale] (reference, published) or one-hot "
@@ -205,36 +217,6 @@ def make_encoder(spec: EncoderSpec, low, high) -> Encoder:
     if spec.kind == "reference":
         return ReferenceEncoder(low, high, spec.scale)
     return BinnedEncoder(low, high, spec.bins, spec.amplitude)
-
-
-def normalised_bounds(count: int, total, total_sq, width: float, low, high,
-                      min_std: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
-    """Observation bounds ``mean -+ width * std`` from running moments.
-
-    ``mean = total / count``, ``std = sqrt(max(total_sq / count - mean^2, 0))``
-    per dimension. A dimension that has not varied (``std < min_std``, e.g. a
-    constant observation) keeps its bounds ``low, high``; with ``count == 0``
-    all do.
-
-    Parameters
-    ----------
-    count : int
-        Observations summed.
-    total, total_sq : (obs_dim,) float64
-        Their sum and sum of squares.
-    low, high : (obs_dim,) float64
-        Fallback bounds.
-    """
-    low = np.array(low, np.float64)
-    high = np.array(high, np.float64)
-    if count <= 0:
-        return low, high
-    mean = np.asarray(total, np.float64) / count
-    std = np.sqrt(np.maximum(np.asarray(total_sq, np.float64) / count - mean * mean, 0.0))
-    ok = np.isfinite(mean) & np.isfinite(std) & (std >= min_std)
-    low[ok] = mean[ok] - width * std[ok]
-    high[ok] = mean[ok] + width * std[ok]
-    return low, high
 
 
 # ---------------------------------------------------------------- decoders

@@ -29,10 +29,11 @@ import numpy as np
 
 from ..evo.pruning import compact
 from ..space.codec import decode_batch, encode_batch
-from ..space.connectivity import ConnectivityRule
 from ..space.genome import NEURON_PARAMS, Genome, Synapses
+from ..space.rules import ConnectivityRule
 from .backends import make_batch
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
+from .moments import ObsMoments
 
 _PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
 
@@ -76,7 +77,7 @@ class Evaluation:
     obs_sum, obs_sumsq : (G, E, obs_dim) float64, the sum and the sum of
     squares of every observation the episode's network received (the reset
     observation and one per step while the episode ran); the runner turns
-    them into running observation statistics. Kept per episode so that the
+    them into running observation statistics (:meth:`observation_moments`). Kept per episode so that the
     totals, summed in one fixed order, do not depend on how work was split.
     cpu_seconds : CPU time of the process(es) that ran the rollouts, all
     their threads, summed over jobs (a measurement, not reproducible).
@@ -115,10 +116,10 @@ class Evaluation:
                           np.concatenate([p.obs_sumsq for p in parts], axis=1),
                           cpu_seconds=sum(p.cpu_seconds for p in parts))
 
-    def observation_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """(count, sum, sum of squares) of all observations, summed in genome-episode order."""
+    def observation_moments(self) -> ObsMoments:
+        """Count, sum and sum of squares of all observations, summed in genome-episode order."""
         count = int(self.lengths.sum())  # each step acts on one observation: the reset one, then each result
-        return count, self.obs_sum.sum(axis=(0, 1)), self.obs_sumsq.sum(axis=(0, 1))
+        return ObsMoments(count, self.obs_sum.sum(axis=(0, 1)), self.obs_sumsq.sum(axis=(0, 1)))
 
 
 def task_meta(task: Task) -> dict:

@@ -12,16 +12,9 @@ outside. Each module ``s`` in :data:`STRATEGIES` has
   ``(population,)`` returns of ``candidates``, **maximised**;
 * ``s.centre(state)``: the distribution's mean.
 
+The registry of names is :data:`~spatial_snn.evo.strategies.registry.STRATEGIES`;
+shared pieces (centred ranks, state <-> arrays) are in :mod:`.common`, the
+mean's update rules in :mod:`.optimizers`.
+
 All randomness comes from the ``np.random.Generator`` given to ``ask``.
 """
-
-from __future__ import annotations
-
-from . import ars, ec, open_es, pgpe, sep_cma_es
-from ._common import centred_ranks, state_arrays, state_from_arrays
-from .optimizers import Optimizer
-
-#: Strategy name -> module.
-STRATEGIES = {m.NAME: m for m in (open_es, pgpe, sep_cma_es, ars, ec)}
-
-__all__ = ["STRATEGIES", "Optimizer", "centred_ranks", "state_arrays", "state_from_arrays"]

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import optimizers
-from ._common import check_candidates, check_fitness, check_x0, positive
+from .common import check_candidates, check_fitness, check_x0, positive
 from .optimizers import Optimizer
 
 NAME = "ars"

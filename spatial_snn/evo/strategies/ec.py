@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import optimizers
-from ._common import centred_ranks, check_candidates, check_fitness, population_size
+from .common import centred_ranks, check_candidates, check_fitness, population_size
 from .optimizers import Optimizer
 
 NAME = "ec"

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import optimizers
-from ._common import (
+from .common import (
     centred_ranks,
     check_candidates,
     check_fitness,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import positive, unit_interval
+from .common import positive, unit_interval
 
 OPTIMIZERS = ("sgd", "adam", "clipup")
 

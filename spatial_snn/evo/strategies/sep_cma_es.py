@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._common import check_candidates, check_fitness, check_x0, population_size, positive
+from .common import check_candidates, check_fitness, check_x0, population_size, positive
 
 NAME = "sep_cma_es"
 
