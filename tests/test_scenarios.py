@@ -67,7 +67,8 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem
-    for variant in ("-reference", "-equal-degree", "-efficiency", "-spatial", "-refine", "-4m", "-adapt", "-floor"):
+    for variant in ("-ec-spatial", "-ec-uniform", "-es", "-reference", "-equal-degree", "-efficiency", "-spatial",
+                    "-refine", "-4m", "-adapt", "-floor"):
         task = task.removesuffix(variant)
     assert sc.env.id == TASKS[task]
     assert path.read_text().startswith("# ")
@@ -304,13 +305,25 @@ def test_the_table_of_keys_is_every_key_the_loader_accepts():
     from spatial_snn.runs.scenarios import _NESTED, Scenario, scenario_keys
     from spatial_snn.space.settings import key_of
 
-    accepted = [f.name for f in dataclasses.fields(Scenario) if (Scenario, f.name) not in _NESTED]
-    accepted += [f"{section}.{f.name}" for (_, section), cls in _NESTED.items() for f in dataclasses.fields(cls)]
+    run_sizes = {"population", "directions"}  # a strategy's size comes from evolution.population, not a key
+
+    def fields_of(cls, prefix):  # every field of a table and of its nested tables, by dotted name
+        out = []
+        for f in dataclasses.fields(cls):
+            name = f"{prefix}{f.name}"
+            if (cls, f.name) in _NESTED:
+                out += fields_of(_NESTED[(cls, f.name)], name + ".")
+            elif not (cls.__module__.startswith("spatial_snn.evo.strategies") and f.name in run_sizes):
+                out.append((name, f))
+        return out
+
+    accepted = fields_of(Scenario, "")
     table = [name for name, _, _ in scenario_keys()]
-    assert sorted(table) == sorted(accepted) and len(set(table)) == len(table)
-    undeclared = [f"{section}.{f.name}" for (_, section), cls in _NESTED.items()
-                  for f in dataclasses.fields(cls) if key_of(f) is None]
-    assert undeclared == []
+    assert sorted(table) == sorted(name for name, _ in accepted) and len(set(table)) == len(table)
+    assert [name for name, f in accepted if key_of(f) is None] == []
+    assert "search.open_es.sigma" in table and "search.pgpe.optimizer.learning_rate" in table
+    with pytest.raises(ValueError, match="search.open_es.population: unknown key"):
+        scenario_from_dict({"search": {"open_es": {"population": 8}}})
     for name, default, key in scenario_keys():
         assert key.meaning.strip(), name
         if default is not None and (key.choices or key.low is not None or key.high is not None):

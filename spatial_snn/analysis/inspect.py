@@ -112,11 +112,37 @@ def summary(run: Run) -> str:
             q = np.quantile(strengths, [0.0, 0.5, 1.0])
             lines.append(("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) "
                                       f"in generation {n - 1}"))
+        search = _search(cfg, run.generation(n - 1)["extra"])
+        if search:
+            lines.append(("search", search))
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
     cpu = _last(h.get(schema.CPU_TIME, np.empty(0)))
     lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
+
+
+def _search(config: dict, extra: dict) -> str | None:
+    """The ``[search]`` strategy of the last generation and a summary of its state (None for the GA)."""
+    if schema.SEARCH_SWITCH not in extra:
+        return None
+    table = (config.get("scenario") or {}).get("search") or {}
+    name = table.get("strategy") if table.get("strategy") != "ga" else table.get("then")
+    state = {k.removeprefix(schema.SEARCH_STATE_PREFIX): np.asarray(v, np.float64) for k, v in extra.items()
+             if k.startswith(schema.SEARCH_STATE_PREFIX)}
+    switch = int(np.asarray(extra[schema.SEARCH_SWITCH]).ravel()[0])
+    text = f"{name} from generation {switch}"
+    if "p" in state:  # EC: connection probabilities
+        p = state["p"]
+        return text + f", {p.size} candidate edges, expected {p.sum():.0f} connections (mean p {p.mean():.3g})"
+    genes = state["mean"].size if "mean" in state else 0
+    text += f", {genes} genes"
+    if "sigma" in state:
+        sigma = state["sigma"] * (np.sqrt(state["cov"]) if "cov" in state else 1.0)  # per-gene step
+        q = np.quantile(sigma, [0.0, 0.5, 1.0])
+        return text + f", sigma median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g})"
+    sigma = ((table.get(name) or {}) if isinstance(table.get(name), dict) else {}).get("sigma")
+    return text + (f", sigma {sigma:.3g} (fixed)" if isinstance(sigma, int | float) else "")
 
 
 def _protocol(config: dict) -> dict:

@@ -24,9 +24,11 @@ import numpy as np
 
 from ..space.genome import Genome
 from ..space.layout import ParameterRanges
+from ..space.settings import check, document, setting
 from . import seeding
 from .edge_codec import PRIORS, EdgeCodec
-from .gene_vector import GeneVector, GeneVectorSpec
+from .gene_vector import BOUNDS, GeneVector, GeneVectorSpec
+from .strategies import ars, ec, open_es, pgpe, sep_cma_es
 from .strategies.common import state_arrays, state_from_arrays
 from .strategies.optimizers import Optimizer
 from .strategies.registry import STRATEGIES
@@ -35,49 +37,88 @@ from .strategies.registry import STRATEGIES
 SEARCHES = ("ga", *STRATEGIES)
 
 
+#: The archive's ``origin`` code of a strategy's candidates (beside the GA's codes in ``evolution.ORIGIN``).
+STRATEGY_ORIGIN = 5
+#: The evolution strategies a GA-then-ES schedule may switch to (EC moves edges, not genes).
+ES_NAMES = tuple(k for k in STRATEGIES if k != "ec")
+
+
+@document
 @dataclass(frozen=True)
 class SearchConfig:
-    """How a run searches (scenario values; the GA, today's behaviour, by default).
+    """How a run searches: the scenario's ``[search]`` table (the GA, today's behaviour, by default).
 
-    strategy : str
-        ``"ga"`` or a strategy of :data:`~.strategies.registry.STRATEGIES`.
-    then : str or None
-        GA-then-ES: with ``strategy = "ga"``, the evolution strategy that takes
-        over from the GA's champion once :func:`plateaued` says so
-        (``plateau_window`` generations, relative gain below ``plateau_gain``).
-    genes, bounds : what an evolution strategy moves (:class:`~.gene_vector.GeneVectorSpec`).
-    prior : {"spatial", "uniform"}
-        EC's initial probabilities (:class:`~.edge_codec.EdgeCodec`).
-    settings : dict
-        The strategy's ``Params`` fields (see :func:`strategy_params`).
+    ``strategy = "ga"`` runs the genetic algorithm of ``[evolution]`` and
+    ``[mutation]``, draw for draw as before. Any other strategy searches
+    around one fixed template network (the ``[start] genome``, or the first
+    random genome of generation 0): an evolution strategy (``open_es``,
+    ``pgpe``, ``sep_cma_es``, ``ars``) moves the continuous ``genes`` of it;
+    ``ec`` (Evolving Connectivity) samples its connections from per-edge
+    probabilities that start at ``prior``. ``evolution.population`` is the
+    number of candidates per generation (ARS: two per direction). ``then``
+    names an evolution strategy that takes over from the GA's champion once
+    the best training return has gained less than ``plateau_gain``
+    (relative) over ``plateau_window`` generations. Each strategy's own
+    settings are the sub-table of its name, e.g. ``[search.open_es]`` and
+    ``[search.open_es.optimizer]``; docs/search.md has the equations.
     """
 
-    strategy: str = "ga"
-    then: str | None = None
-    genes: tuple[str, ...] = ("weights",)
-    bounds: str = "clip"
-    prior: str = "spatial"
-    settings: dict = field(default_factory=dict)
-    plateau_window: int = 20
-    plateau_gain: float = 0.01
+    strategy: str = setting("ga", "ga (the genetic algorithm of [evolution], published) or an evolution strategy "
+                            "over a fixed network's genes (open_es, pgpe, sep_cma_es, ars) or Evolving "
+                            "Connectivity (ec).", choices=SEARCHES)
+    then: str | None = setting(None, "With strategy = ga: the evolution strategy that continues from the GA's "
+                               "champion once the best return plateaus (GA-then-ES); none: the GA throughout.",
+                               choices=ES_NAMES)
+    genes: tuple[str, ...] = setting(("weights",), "Which genes an evolution strategy moves: any of weights, lif "
+                                     "(the LIF parameters whose range is not one value) and positions (the "
+                                     "distance laws stay in force).", factory=lambda: ("weights",))
+    bounds: str = setting("clip", "How an evolution strategy keeps bounded genes within their ranges.",
+                          choices=BOUNDS)
+    prior: str = setting("spatial", "EC's initial connection probabilities: spatial (the rule's distance law) or "
+                         "uniform (each projection at its mean probability: the same expected degree).",
+                         choices=PRIORS)
+    plateau_window: int = setting(20, "GA-then-ES: generations over which the gain is measured.", "generations",
+                                  low=1, integer=True)
+    plateau_gain: float = setting(0.01, "GA-then-ES: switch once the running best training return has gained less "
+                                  "than this (relative to max(|best|, 1)) over plateau_window generations.",
+                                  "fraction", low=0)
+    open_es: open_es.Params = field(default_factory=open_es.Params)
+    pgpe: pgpe.Params = field(default_factory=pgpe.Params)
+    sep_cma_es: sep_cma_es.Params = field(default_factory=sep_cma_es.Params)
+    ars: ars.Params = field(default_factory=ars.Params)
+    ec: ec.Params = field(default_factory=ec.Params)
 
     def __post_init__(self):
         if self.strategy not in SEARCHES:
             near = difflib.get_close_matches(str(self.strategy), SEARCHES, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
+            hint = f"; did you mean {near[0]!r}?" if near else "; write one of them, e.g. strategy = \"open_es\""
             raise ValueError(f"search.strategy: expected one of {SEARCHES}, got {self.strategy!r}{hint}")
-        if self.then is not None and (self.strategy != "ga" or self.then not in STRATEGIES or self.then == "ec"):
-            es = tuple(k for k in STRATEGIES if k != "ec")
-            raise ValueError(f"search.then: expected an evolution strategy of {es} after strategy = 'ga', "
-                             f"got then = {self.then!r} after {self.strategy!r}")
+        if self.then is not None and (self.strategy != "ga" or self.then not in ES_NAMES):
+            raise ValueError(f"search.then: expected an evolution strategy of {ES_NAMES} after strategy = 'ga', "
+                             f"got then = {self.then!r} after {self.strategy!r}; set strategy = \"ga\" and an "
+                             "evolution strategy as then, or drop then")
         object.__setattr__(self, "genes", tuple(self.genes))
-        GeneVectorSpec(self.genes, self.bounds)  # validates both
-        if self.prior not in PRIORS:
-            raise ValueError(f"search.prior: expected one of {PRIORS}, got {self.prior!r}")
-        if not isinstance(self.plateau_window, int) or self.plateau_window < 1:
-            raise ValueError(f"search.plateau_window: expected an integer >= 1, got {self.plateau_window!r}")
-        if not isinstance(self.plateau_gain, int | float) or self.plateau_gain < 0:
-            raise ValueError(f"search.plateau_gain: expected a number >= 0, got {self.plateau_gain!r}")
+        try:
+            GeneVectorSpec(self.genes, self.bounds)
+        except ValueError as exc:
+            raise ValueError(f"search.{exc}; e.g. genes = [\"weights\", \"lif\"]") from None
+        check(self, "search")
+
+    def params(self, name: str, population: int):
+        """The ``Params`` of strategy ``name`` with the run's population (ARS: ``population / 2`` directions)."""
+        base = getattr(self, name)
+        try:
+            if name == "ars":
+                if population % 2:
+                    raise ValueError(f"evolution.population: ARS needs an even population (2 x directions), "
+                                     f"got {population}; make it even")
+                return dataclasses.replace(base, directions=population // 2)
+            return dataclasses.replace(base, population=population)
+        except ValueError as exc:
+            msg = str(exc)
+            if msg.startswith(f"{name}."):
+                msg = f"search.{msg} (evolution.population is {population}); change either"
+            raise ValueError(msg) from None
 
 
 def make_search(config: SearchConfig, template: Genome, population: int, ranges: ParameterRanges, seed: int,
@@ -87,7 +128,7 @@ def make_search(config: SearchConfig, template: Genome, population: int, ranges:
     name = config.strategy if name is None else name
     if name == "ga":
         raise ValueError("search.strategy: 'ga' runs the genetic algorithm, not a Search")
-    params = strategy_params(name, population, config.settings)
+    params = config.params(name, population)
     if name == "ec":
         codec = EdgeCodec(template, config.prior)
     else:

@@ -131,8 +131,9 @@ class Tally:
 
 
 def record_generation(writer: RunWriter, g: int, offspring, gen: Generation, row: dict, tally: Tally,
-                      seed: int) -> None:
-    """Generation ``g`` (and a new champion) into the archive."""
+                      seed: int, search_extra: dict | None = None) -> None:
+    """Generation ``g`` (and a new champion) into the archive; ``search_extra``: a ``[search]`` strategy's record
+    (:meth:`~spatial_snn.runs.searching.SearchDriver.extra`)."""
     test_returns = gen.test.returns[0] if gen.test is not None else None
     if tally.champ_improved:
         writer.write_champion(tally.champion, generation=g, index=gen.tested, test_returns=test_returns,
@@ -143,7 +144,7 @@ def record_generation(writer: RunWriter, g: int, offspring, gen: Generation, row
         parents=offspring.parents, origin=offspring.origin,
         stats={k: row[k] for k in (*HISTORY_KEYS, CPU_KEY)}, test_returns=test_returns,
         test_seeds=gen.test_seeds if gen.test is not None else None,
-        rng_state=_rng_state(seed, g + 1), extra=_extra(offspring, gen, tally),
+        rng_state=_rng_state(seed, g + 1), extra=((_extra(offspring, gen, tally) or {}) | (search_extra or {})) or None,
     )
 
 

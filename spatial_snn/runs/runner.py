@@ -39,6 +39,7 @@ from ..tasks.evaluation import Evaluation, Task, WorkerPool
 from .bookkeeping import Generation, Tally, archive_writer, read_resume, record_generation, with_bounds
 from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
+from .searching import SearchDriver
 from .setup import RunSetup, resolve
 from .start import Start, fit_start, load_start
 
@@ -237,8 +238,11 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     moments0 = start.moments if start is not None and sc.encoder.normalise else None
     if tally.start == 0 and moments0 is not None:
         tally.moments = moments0  # go on from the statistics behind the start's bounds
-    offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
-        ga.ask(tally.start, state.population, state.fitness, state.strengths)
+    driver = SearchDriver.begin(setup, ga, tally.start, archive, start.genome if start else None)  # None: GA
+    offspring = driver.ask(tally.start, tally.history["best"], tally.champion) if driver is not None else None
+    if offspring is None:
+        offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
+            ga.ask(tally.start, state.population, state.fitness, state.strengths)
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(archive_writer(archive, setup, state, n_gen, overwrite, moments0,
                                                     start.env_steps if start is not None else None))
@@ -248,14 +252,20 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
             row = tally.add(g, offspring.genomes[gen.tested], gen)                        # record
+            if driver is not None:                                                        # tell a strategy
+                driver.record_champion(g, tally.champ_improved, gen.tested)
+                driver.tell(gen.fitness)
             if writer is not None:
                 with held_interrupts():  # Ctrl-C or SIGTERM waits for the write to end
-                    record_generation(writer, g, offspring, gen, row, tally, seed)
+                    record_generation(writer, g, offspring, gen, row, tally, seed,
+                                      search_extra=driver.extra() if driver is not None else None)
             _report(bar, callback, row, tally, gen)
             if tally.finished(proto):
                 break
             if g + 1 < n_gen:
-                offspring = ga.ask(g + 1, offspring.genomes, gen.fitness, offspring.strengths)  # select, ask
+                asked = driver.ask(g + 1, tally.history["best"], tally.champion) if driver is not None else None
+                offspring = asked if asked is not None else \
+                    ga.ask(g + 1, offspring.genomes, gen.fitness, offspring.strengths)  # select, ask
     return Result(sc, setup.dim, seed, tally.champion, tally.champ_test, np.asarray(tally.champ_returns),
                   {k: np.asarray(v) for k, v in tally.history.items()},
                   Path(archive) if archive is not None else None, tally.champ_task)

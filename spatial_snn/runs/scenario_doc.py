@@ -18,8 +18,7 @@ import inspect
 import sys
 from pathlib import Path
 
-from ..space.settings import keys_of
-from .scenarios import LIMITS, MOVED_KEYS, SECTIONS, Scenario
+from .scenarios import LIMITS, MOVED_KEYS, SECTIONS, Scenario, sub_tables, table_keys
 
 _INTRO = """\
 # Scenario keys
@@ -47,6 +46,8 @@ def _value(v) -> str:
         return "true" if v else "false"
     if isinstance(v, str):
         return f'"{v}"'
+    if isinstance(v, tuple | list):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{}" if not v else "{" + ", ".join(f"{k} = {_value(x)}" for k, x in v.items()) + "}"
     return f"{v:g}" if isinstance(v, float) else str(v)
@@ -56,9 +57,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _table(prefix: str, cls) -> list[str]:
+def _table(cls, defaults) -> list[str]:
     rows = ["| key | default | unit | bounds | limit | meaning |", "|---|---|---|---|---|---|"]
-    for name, default, key in keys_of(cls):
+    for name, default, key in table_keys(cls, defaults):
         limit = f"{key.limit:,}" if key.limit is not None else ""
         bounds = key.bounds() + (" or none" if default is None and key.bounds() else "")
         rows.append(f"| `{name}` | `{_value(default)}` | {_cell(key.unit)} | {_cell(bounds)} | {limit} | "
@@ -74,9 +75,13 @@ def _summary(cls) -> str:
 
 def render() -> str:
     """The text of ``docs/scenarios.md``."""
-    out = [_INTRO.format(workers=LIMITS["workers"]), "## Top level", "", *_table("", Scenario), ""]
+    out = [_INTRO.format(workers=LIMITS["workers"]), "## Top level", "", *_table(Scenario, Scenario()), ""]
     for section, cls in SECTIONS.items():
-        out += [f"## `[{section}]`", "", _summary(cls), "", *_table(section, cls), ""]
+        for table, sub, defaults in sub_tables(cls, cls(), section):
+            if table == section:
+                out += [f"## `[{section}]`", "", _summary(cls), "", *_table(sub, defaults), ""]
+            else:
+                out += [f"### `[{table}]`", "", _summary(sub).split("\n")[0], "", *_table(sub, defaults), ""]
     out += ["## Keys that moved", "",
             "Each key sits in the table of the part of the code that reads it. Keys that moved are still",
             "read in their old place, from scenario files and from the scenarios stored in archives",

@@ -2,7 +2,8 @@
 
 A scenario is a TOML file (``scenarios/README.md`` lists the shipped ones)
 with the tables ``[env]``, ``[network]``, ``[encoder]``, ``[decoder]``,
-``[start]``, ``[evolution]``, ``[mutation]`` and ``[protocol]`` plus the
+``[start]``, ``[evolution]``, ``[mutation]``, ``[search]`` (with a sub-table per
+strategy) and ``[protocol]`` plus the
 top-level ``name`` and ``allow_large``. Every key is optional; the defaults
 are the published settings.
 
@@ -39,10 +40,13 @@ from pathlib import Path
 import numpy as np
 
 from ..evo.evolution import EvolutionConfig
+from ..evo.search import SearchConfig
+from ..evo.strategies.optimizers import Optimizer
+from ..evo.strategies.registry import STRATEGIES
 from ..evo.variation import MutationParams
 from ..space.layout import PLACEMENTS, GenomeSpec
 from ..space.rules import ConnectivityRule
-from ..space.settings import Key, check, document, keys_of, setting
+from ..space.settings import Key, check, document, key_of, keys_of, setting
 from ..tasks.backends import BACKENDS
 from ..tasks.encoding import DecoderSpec, EncoderSpec
 from .arguments import check_dim, check_seed
@@ -241,6 +245,7 @@ class Scenario:
     start: StartConfig = field(default_factory=StartConfig)
     evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
     mutation: MutationParams = field(default_factory=MutationParams)
+    search: SearchConfig = field(default_factory=SearchConfig)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     allow_large: bool = setting(False, "Lift every size limit (the keys with a limit, --generations and "
                                 "--workers included).")
@@ -258,7 +263,8 @@ class Scenario:
                     raise ValueError(f"{key}: expected at most {limit:,}, got {value:,}; {_LARGE_HINT}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The scenario as nested dicts of its keys (what an archive stores; :func:`scenario_from_dict` reads it)."""
+        return _key_dict(self)
 
     def replace(self, **sections) -> Scenario:
         return dataclasses.replace(self, **sections)
@@ -268,11 +274,60 @@ class Scenario:
 SECTIONS = {f.name: f.default_factory for f in fields(Scenario) if f.default_factory is not dataclasses.MISSING}
 
 
+#: Fields of a nested table that the run sets rather than the scenario: the hint for a scenario that sets them.
+_RUN_SET = {"population": "the number of candidates is evolution.population",
+            "directions": "ARS's directions are evolution.population / 2"}
+#: Nested tables: (dataclass, field) -> the dataclass of its table.
+_NESTED = {
+    (Scenario, "env"): EnvConfig,
+    (Scenario, "network"): NetworkConfig,
+    (Scenario, "encoder"): EncoderSpec,
+    (Scenario, "decoder"): DecoderSpec,
+    (Scenario, "start"): StartConfig,
+    (Scenario, "evolution"): EvolutionConfig,
+    (Scenario, "mutation"): MutationParams,
+    (Scenario, "protocol"): ProtocolConfig,
+    (Scenario, "search"): SearchConfig,
+    **{(SearchConfig, name): module.Params for name, module in STRATEGIES.items()},
+    **{(module.Params, "optimizer"): Optimizer for module in STRATEGIES.values()},
+}
+
+
+def sub_tables(cls, default, prefix: str) -> list[tuple[str, type, object]]:
+    """``(table, class, default instance)`` of a table and its nested tables, depth first (e.g. ``search``,
+    ``search.open_es``, ``search.open_es.optimizer``); a nested table's defaults are its parent's."""
+    out = [(prefix, cls, default)]
+    for f in fields(cls):
+        nested = _NESTED.get((cls, f.name))
+        if nested is not None:
+            out += sub_tables(nested, getattr(default, f.name), f"{prefix}.{f.name}")
+    return out
+
+
+def table_keys(cls, default) -> list[tuple[str, object, Key]]:
+    """``(name, default, Key)`` of a table's keys, defaults read from ``default`` (a nested table's own)."""
+    return [(name, getattr(default, name), key) for name, _, key in keys_of(cls)]
+
+
 def scenario_keys() -> list[tuple[str, object, Key]]:
     """The table of every scenario key: ``(section.key, default, Key)``; top-level keys have no section."""
     top = list(keys_of(Scenario))
-    return top + [(f"{section}.{name}", default, key) for section, cls in SECTIONS.items()
-                  for name, default, key in keys_of(cls)]
+    return top + [(f"{table}.{name}", value, key) for section, cls in SECTIONS.items()
+                  for table, sub, default in sub_tables(cls, cls(), section)
+                  for name, value, key in table_keys(sub, default)]
+
+
+def _key_dict(obj) -> dict:
+    """The declared keys and nested tables of a settings dataclass as a dict (tuples as lists)."""
+    out = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if (type(obj), f.name) in _NESTED:
+            out[f.name] = _key_dict(value)
+        elif key_of(f) is not None:
+            out[f.name] = list(value) if isinstance(value, tuple) else (dict(value) if isinstance(value, dict)
+                                                                       else value)
+    return out
 
 
 #: Upper bounds of sizes, lifted by the scenario key ``allow_large = true`` (made from the keys'
@@ -296,42 +351,36 @@ def _check_type(value, annotation: str, where: str):
     raise ValueError(f"{where}: expected {annotation}, got {value!r} ({type(value).__name__})")
 
 
-def _build(cls, data, where: str):
+def _build(cls, data, where: str, base=None):
     if dataclasses.is_dataclass(data) and isinstance(data, cls):
         return data
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a table of settings, got {type(data).__name__}")
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in fields(cls) if key_of(f) is not None or (cls, f.name) in _NESTED}
     for key in data:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f"did you mean '{close[0]}'? " if close else ""
+            if key in _RUN_SET:  # a field the run fills in, e.g. a strategy's population
+                hint = f"{_RUN_SET[key]}; "
             raise ValueError(f"{where}.{key}: unknown key; {hint}valid keys: {', '.join(known)}")
     kwargs = {}
     for key, value in data.items():
         f = known[key]
         nested = _NESTED.get((cls, key))
-        if nested is not None:
-            kwargs[key] = _build(nested, value, f"{where}.{key}")
+        if nested is not None:  # a nested table starts from its parent's default (e.g. PGPE's ClipUp)
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+            kwargs[key] = _build(nested, value, f"{where}.{key}", default)
         else:
             kwargs[key] = _check_type(value, str(f.type), f"{where}.{key}")
     try:
-        return cls(**kwargs)
+        return cls(**kwargs) if base is None else dataclasses.replace(base, **kwargs)
     except (TypeError, ValueError) as exc:
-        msg = str(exc)
-        raise ValueError(msg if msg.startswith(where.split(".")[-1]) else f"{where}: {msg}") from None
-
-
-_NESTED = {
-    (Scenario, "env"): EnvConfig,
-    (Scenario, "network"): NetworkConfig,
-    (Scenario, "encoder"): EncoderSpec,
-    (Scenario, "decoder"): DecoderSpec,
-    (Scenario, "start"): StartConfig,
-    (Scenario, "evolution"): EvolutionConfig,
-    (Scenario, "mutation"): MutationParams,
-    (Scenario, "protocol"): ProtocolConfig,
-}
+        msg, parts = str(exc), where.split(".")
+        if not msg.startswith(parts[-1]):
+            raise ValueError(f"{where}: {msg}") from None
+        parent = ".".join(parts[1:-1])  # a nested table's errors name their whole path: search.pgpe.sigma_init
+        raise ValueError(f"{parent}.{msg}" if parent and not msg.startswith(parent + ".") else msg) from None
 
 
 #: Keys that moved to the table of the part that reads them: old (section, key) -> new (section, key).

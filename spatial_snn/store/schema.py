@@ -169,8 +169,31 @@ OBS_MOMENTS = ARRAY_NAMES  # the names ObsMoments.to_arrays writes
 #: Per-generation ``extra``: (N,) float64 self-adapting strengths the offspring inherit
 #: (absent while every strength is 1).
 MUTATION_STRENGTHS = "mutation_strengths"
-#: Every per-generation ``extra`` name.
-GENERATION_EXTRAS = (OBS_LOW, OBS_HIGH, *OBS_MOMENTS, MUTATION_STRENGTHS)
+#: Per-generation ``extra`` of a generation an evolution strategy or EC made (``[search]``):
+#: the strategy's state after its update (what the next generation asks from), one array per
+#: field of the strategy's ``State``, named ``search_state_<field>`` (e.g. ``search_state_mean``,
+#: ``search_state_sigma``; 0-d arrays for scalars).
+SEARCH_STATE_PREFIX = "search_state_"
+#: ``(N, n)`` float64 (bool for EC) the generation's candidates, in population order.
+SEARCH_CANDIDATES = "search_candidates"
+#: ``(1,)`` int64 the first generation the strategy made (0 unless a GA-then-ES run switched).
+SEARCH_SWITCH = "search_switch"
+#: ``(2,)`` int64 ``[generation, index]`` of the template network in this archive's populations;
+#: ``[-1, -1]``: the ``[start] genome``, or generation 0's first random genome of the GA's stream.
+SEARCH_TEMPLATE = "search_template"
+#: Every per-generation ``extra`` name (state fields: :func:`is_generation_extra`).
+GENERATION_EXTRAS = (OBS_LOW, OBS_HIGH, *OBS_MOMENTS, MUTATION_STRENGTHS, SEARCH_CANDIDATES, SEARCH_SWITCH,
+                     SEARCH_TEMPLATE)
+
+
+def search_state_name(field: str) -> str:
+    """``extra`` name of a strategy state field."""
+    return SEARCH_STATE_PREFIX + field
+
+
+def is_generation_extra(name: str) -> bool:
+    """Whether ``name`` is a declared per-generation ``extra`` name."""
+    return name in GENERATION_EXTRAS or (name.startswith(SEARCH_STATE_PREFIX) and len(name) > len(SEARCH_STATE_PREFIX))
 
 
 def extension_name(k: int) -> str:

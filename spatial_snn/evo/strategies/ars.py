@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...space.settings import setting
 from . import optimizers
 from .common import check_candidates, check_fitness, check_x0, positive
 from .optimizers import Optimizer
@@ -48,8 +49,10 @@ class Params:
     """
 
     directions: int = 32
-    top_directions: int | None = 16
-    sigma: float = 0.03
+    top_directions: int | None = setting(16, "Directions used in the update (the best by max(r+, r-)); "
+                                         "none: all. At most evolution.population / 2.", "directions", low=1,
+                                         integer=True)
+    sigma: float = setting(0.03, "Exploration noise nu.", "gene units", low=0, low_open=True)
     optimizer: Optimizer = field(default_factory=lambda: Optimizer("sgd", 0.02))
 
     def __post_init__(self):

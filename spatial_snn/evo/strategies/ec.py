@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...space.settings import setting
 from . import optimizers
 from .common import centred_ranks, check_candidates, check_fitness, population_size
 from .optimizers import Optimizer
@@ -50,8 +51,9 @@ class Params:
 
     population: int = 64
     optimizer: Optimizer = field(default_factory=lambda: Optimizer("adam", 0.15))
-    eps: float = 1e-3
-    weight_decay: float = 0.0
+    eps: float = setting(1e-3, "Probabilities stay in [eps, 1 - eps].", "probability",
+                         low=0, high=0.5, low_open=True, high_open=True)
+    weight_decay: float = setting(0.0, "Pull of the probabilities towards 0 per step (0: none).", low=0)
 
     def __post_init__(self):
         population_size("ec", self.population, even=False)

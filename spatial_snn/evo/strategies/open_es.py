@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...space.settings import setting
 from . import optimizers
 from .common import (
     centred_ranks,
@@ -53,10 +54,10 @@ class Params:
     """
 
     population: int = 64
-    sigma: float = 0.02
+    sigma: float = setting(0.02, "Standard deviation of the perturbations.", "gene units", low=0, low_open=True)
     optimizer: Optimizer = field(default_factory=lambda: Optimizer("adam", 0.01))
-    weight_decay: float = 0.0
-    antithetic: bool = True
+    weight_decay: float = setting(0.0, "L2 coefficient subtracted from the gradient (0: none).", low=0)
+    antithetic: bool = setting(True, "Mirrored sampling (the + half first).")
 
     def __post_init__(self):
         population_size("open_es", self.population, self.antithetic)

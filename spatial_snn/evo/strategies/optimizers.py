@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...space.settings import setting
 from .common import positive, unit_interval
 
 OPTIMIZERS = ("sgd", "adam", "clipup")
@@ -45,13 +46,14 @@ class Optimizer:
         ClipUp's largest step norm; None = ``2 * learning_rate``.
     """
 
-    name: str = "adam"
-    learning_rate: float = 0.01
-    momentum: float = 0.0
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    max_speed: float | None = None
+    name: str = setting("adam", "The step on the mean: sgd, adam or clipup.", choices=OPTIMIZERS)
+    learning_rate: float = setting(0.01, "Step scale lr.", "gene units", low=0, low_open=True)
+    momentum: float = setting(0.0, "SGD and ClipUp momentum (0: none).", low=0, high=1)
+    beta1: float = setting(0.9, "Adam's decay of the first moment.", low=0, high=1)
+    beta2: float = setting(0.999, "Adam's decay of the second moment.", low=0, high=1)
+    eps: float = setting(1e-8, "Adam's denominator jitter (and ClipUp's normalisation jitter).", low=0, low_open=True)
+    max_speed: float | None = setting(None, "ClipUp's largest step norm; none: 2 learning_rate.", "gene units",
+                                      low=0, low_open=True)
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...space.settings import setting
 from .common import check_candidates, check_fitness, check_x0, population_size, positive
 
 NAME = "sep_cma_es"
@@ -53,9 +54,11 @@ class Params:
     """
 
     population: int = 64
-    sigma_init: float = 0.02
-    c1: float | None = None
-    cmu: float | None = None
+    sigma_init: float = setting(0.02, "Initial global step size.", "gene units", low=0, low_open=True)
+    c1: float | None = setting(None, "Rank-one learning rate; none: the separable default.",
+                               low=0, high=1, high_open=True)
+    cmu: float | None = setting(None, "Rank-mu learning rate; none: the separable default.",
+                                low=0, high=1, high_open=True)
 
     def __post_init__(self):
         population_size("sep_cma_es", self.population, even=False)
