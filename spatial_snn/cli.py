@@ -92,6 +92,19 @@ def _count(limit: int | None = None, hint: str = ""):
     return parse
 
 
+def _score(text: str) -> float | str:
+    """An argparse type: a finite score, or ``none``."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite score such as 3000, or 'none' for no line, got {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line: ``spatial-snn: error: ...``, exit status 2."""
 
@@ -117,6 +130,12 @@ def _cmd_evolve(args) -> int:
     out = Path(args.out) if args.out else archive_path(sc.name, args.dim, args.seed)
     if out.exists() and not (args.overwrite or args.resume):
         raise ValueError(f"{out} exists; pass --resume to continue it or --overwrite to replace it")
+    if not (args.resume and out.exists()):  # never the scenario being read or the genome it starts from
+        from .store.schema import FORMAT_NAME
+        from .store.targets import check_replace
+
+        inputs = [args.scenario] + ([sc.start.genome] if sc.start.genome else [])
+        check_replace(out, FORMAT_NAME, overwrite=args.overwrite, inputs=inputs)
     # resolved once, failing fast on a broken scenario; a resumed run resolves with its stored bounds
     run = sc if args.resume and out.exists() else resolve(sc, args.dim, args.seed)
     args.archive = out  # for the Ctrl-C hint
@@ -141,6 +160,16 @@ def _report(res) -> None:
               "'invalid_obs'); check the environment or its kwargs", file=sys.stderr)
 
 
+def _stored_count(cfg: dict, key: str, path) -> int:
+    """A count from a stored config, or a ValueError naming the file (a crafted value is not a traceback)."""
+    value = cfg.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0 \
+            or value != int(value):
+        raise ValueError(f"{path}: stored config {key} = {value!r}, expected a count >= 0; the archive was not "
+                         "written by spatial-snn's runner or was edited: restore it from a copy")
+    return int(value)
+
+
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
     from .runs.scenarios import check_run_args, stored_scenario
@@ -151,9 +180,9 @@ def _cmd_resume(args) -> int:
     with open_run(args.path) as run:
         cfg = run.config
         check_env_id(run.scenario.get("env", {}).get("id"), args.path, args.import_module)
-    sc = stored_scenario(cfg["scenario"])
-    n_gen = args.generations if args.generations is not None else int(cfg["generations"])
-    check_run_args(sc, int(cfg["dim"]), int(cfg["seed"]), n_gen, args.workers)
+    sc = stored_scenario(run.scenario)
+    n_gen = args.generations if args.generations is not None else _stored_count(cfg, "generations", args.path)
+    check_run_args(sc, run.dim, run.seed, n_gen, args.workers)
     res = resume(args.path, generations=n_gen, max_env_steps=args.max_env_steps, workers=args.workers,
                  executor=_executor(args), allow_import=tuple(args.import_module))
     _report(res)
@@ -178,6 +207,10 @@ def _cmd_inspect(args) -> int:
     from .analysis.inspect import plot, summary
     from .store.run_reader import open_run
 
+    if args.plot:  # a read-only command never writes onto the run it reads
+        from .store.targets import check_output
+
+        check_output(args.plot, [args.path])
     with open_run(args.path) as run:
         print(summary(run))
         if args.plot:
@@ -188,6 +221,10 @@ def _cmd_inspect(args) -> int:
 
 def _cmd_replay(args) -> int:
     from .analysis.replay import replay
+    from .store.targets import check_output
+
+    if args.video:
+        check_output(args.video, [args.path])
 
     returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
                      max_frames=args.max_frames, allow_import=args.import_module)
@@ -209,9 +246,13 @@ def _cmd_export(args) -> int:
     from .store.controller import champion_env_steps, champion_moments, champion_task
     from .store.genome_io import save_genome
     from .store.run_reader import open_run
+    from .store.schema import GENOME_FORMAT_NAME
+    from .store.targets import NIR_KIND, check_replace
     from .tasks.evaluation import task_meta
 
-    if Path(args.to).suffix == ".nir":
+    nir = Path(args.to).suffix == ".nir"  # checked before anything is read: never onto the run or its parts
+    check_replace(args.to, NIR_KIND if nir else GENOME_FORMAT_NAME, overwrite=args.overwrite, inputs=[args.path])
+    if nir:
         return _export_nir(args)
     if args.target != "spatial-snn":
         raise ValueError(f"--target {args.target}: applies to a NIR graph; pass --to NAME.nir")
@@ -221,14 +262,18 @@ def _cmd_export(args) -> int:
         if ch is None:
             raise ValueError(f"{args.path} has no champion yet; let the run pass its first test generation")
         genome, info = ch
-        meta = {"task": task_meta(champion_task(run, info)), "scenario": run.config["scenario"]["name"],
+        name = run.scenario.get("name")
+        if not isinstance(name, str) or not len(info["test_returns"]):
+            raise ValueError(f"{args.path}: the scenario has no name or the champion no test returns; the archive "
+                             "was not written by spatial-snn's runner or was edited: restore it from a copy")
+        meta = {"task": task_meta(champion_task(run, info)), "scenario": name,
                 "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
                 "source": str(args.path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
         if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments.to_json()
-    save_genome(args.to, genome, meta, overwrite=args.overwrite)
+    save_genome(args.to, genome, meta, overwrite=args.overwrite, inputs=[args.path])
     print(f"champion written to {args.to}")
     return 0
 
@@ -239,10 +284,10 @@ def _export_nir(args) -> int:
     from .store.nir_targets import retarget
     from .store.nir_trace import golden_trace, write_nir
 
-    genome, task, _ = load_controller(args.path)
+    genome, task, _ = load_controller(args.path, allow_import=args.import_module)
     graph = retarget(to_nir(genome, task), args.target)
     trace = golden_trace(genome, task, seed=args.trace_seed, steps=args.trace) if args.trace else None
-    write_nir(args.to, graph, trace, overwrite=args.overwrite)
+    write_nir(args.to, graph, trace, overwrite=args.overwrite, inputs=[args.path])
     print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else "")
           + (f" for {args.target}'s importer" if args.target != "spatial-snn" else ""))
     return 0
@@ -251,6 +296,10 @@ def _export_nir(args) -> int:
 def _cmd_report(args) -> int:
     from .analysis.report import format_report, report, to_json
 
+    if args.figures:
+        from .store.targets import check_output
+
+        check_output(args.figures, [args.path])
     rep = report(args.path, episodes=args.episodes, seed=args.seed, figures=args.figures)
     print(to_json(rep) if args.json else format_report(rep))
     return 0
@@ -258,11 +307,14 @@ def _cmd_report(args) -> int:
 
 def _cmd_curves(args) -> int:
     from .analysis.curves import at_budget, format_budget, plot_curves, published_score, read_curve
+    from .store.targets import check_output
 
+    check_output(args.out, args.paths)
     curves = [read_curve(path) for path in args.paths]
     if args.budget is not None:
         print(format_budget(at_budget(curves, args.budget), args.budget))
-    published = published_score(curves) if args.published is None else args.published
+    published = published_score(curves) if args.published is None else (
+        None if args.published == "none" else args.published)
     out = plot_curves(curves, args.out, published=published, title=args.title, champion=not args.every_test,
                       legend=args.legend)
     for c in curves:
@@ -319,9 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("curves", help="learning curves of runs: env steps vs held-out test score")
     q.add_argument("paths", nargs="+", help="run archives (one line each)")
     q.add_argument("--out", required=True, help="PNG to write")
-    q.add_argument("--published", type=float,
+    q.add_argument("--published", type=_score,
                    help="draw this score as a horizontal line (default: the published row of the runs' task; "
-                        "nan: none)")
+                        "none: no line)")
     q.add_argument("--title")
     q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
     q.add_argument("--legend", choices=("inside", "below"), default="inside",  # curves.LEGENDS (lazy import)
@@ -355,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--trace-seed", type=_seed, default=0, help="reset seed of the traced episode")
     q.add_argument("--target", default="spatial-snn", choices=["spatial-snn", "norse", "snntorch", "spyx", "rockpool"],
                    help=".nir only: rewrite the graph for that simulator's NIR importer (docs/nir.md)")
-    q.add_argument("--overwrite", action="store_true")
+    q.add_argument("--overwrite", action="store_true",
+                   help="replace an existing genome file (.h5) or NIR graph (.nir), never another kind of file")
+    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     q.set_defaults(func=_cmd_export)
 
     q = sub.add_parser("report", help="efficiency metrics, wiring and pictures of a stored controller")
@@ -370,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _is_user_error(exc: BaseException) -> bool:
     """Errors that carry a message for the user (ours, the archive's and gymnasium's), not bugs."""
-    if isinstance(exc, ValueError | OSError | ImportError | RuntimeError):
+    if isinstance(exc, ValueError | OSError | ImportError | RuntimeError | OverflowError):
         return True
     h5io, gym = sys.modules.get("spatial_snn.store.h5io"), sys.modules.get("gymnasium.error")
     return (h5io is not None and isinstance(exc, h5io.ArchiveFormatError)) or (
@@ -383,10 +438,28 @@ _HEAVY_MODULES = ("spatial_snn.runs.runner", "spatial_snn.store.archive")
 
 def main(argv=None) -> int:
     """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C, 143 SIGTERM)."""
+    import signal
+    import warnings
+
     from .runs.interrupts import terminate_like_interrupt
 
-    with terminate_like_interrupt():  # `kill PID` stops a run as Ctrl-C does: between generations, with a report
-        return _run(argv)
+    # a file-size limit (ulimit -f) makes writes fail with EFBIG, an error line, instead of killing the process
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__name__ == "ArchiveWarning":  # the archive's own: one line, like errors
+            print(f"{PROG}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        with terminate_like_interrupt():  # `kill PID` stops a run as Ctrl-C does: between generations, with a report
+            return _run(argv)
+    finally:
+        warnings.showwarning = shown
 
 
 def _run(argv) -> int:

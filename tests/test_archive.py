@@ -291,8 +291,11 @@ def test_second_writer_from_another_process_is_refused_through_any_name(tmp_path
         child.communicate("\n", timeout=30)
     with RunWriter(tmp_path / "symlink.h5", resume=True) as w:  # free again once the first one closed
         assert w.next_generation == 0
-        with open_run(tmp_path / "hardlink.h5") as run:  # a hard link beside the header finds the parts
+        with open_run(tmp_path / "symlink.h5") as run:  # a symlink finds the parts beside the real header
             assert run.parts_dir == f"{path}.d"
+        # a hard link under another name is another header: the parts are found by its own name only
+        with pytest.raises(ArchiveFormatError, match="hardlink.h5.d is missing"):
+            open_run(tmp_path / "hardlink.h5")
 
 
 def test_live_run_is_readable_and_shows_only_complete_generations(tmp_path):

@@ -25,7 +25,7 @@ import pytest
 
 from spatial_snn.store import schema
 from spatial_snn.store.archive import RunWriter
-from spatial_snn.store.h5io import ArchiveFormatError, set_json
+from spatial_snn.store.h5io import ArchiveFormatError, ArchiveWarning, set_json
 from spatial_snn.store.pack import pack_run
 from spatial_snn.store.run_reader import open_run
 
@@ -116,23 +116,23 @@ DRIVER = textwrap.dedent(
             champ = None if ch is None else [ch[1]["generation"], ch[0].recurrent.weight.tolist()]
             return h, champ, run.n_generations
 
-    def counted(path, sc, resume, at):
+    def counted(path, sc, resume, at, seed=2, overwrite=False):
         os.environ["KILLSHIM_PREFIX"] = os.path.dirname(path) + "/"
         os.environ["KILLSHIM_AT"] = str(at)
         shim.killshim_reset()
         try:
-            evolve(sc, seed=2, workers=1, archive=path, resume=resume)
+            evolve(sc, seed=seed, workers=1, archive=path, resume=resume, overwrite=overwrite)
         finally:
             n = shim.killshim_count()
             del os.environ["KILLSHIM_PREFIX"], os.environ["KILLSHIM_AT"]
         return n
 
-    def forked(path, sc, resume, at):
+    def forked(path, sc, resume, at, overwrite=False):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                counted(path, sc, resume, at)
+                counted(path, sc, resume, at, overwrite=overwrite)
             except BaseException:
                 traceback.print_exc()
                 code = 3
@@ -182,6 +182,43 @@ DRIVER = textwrap.dedent(
         else:
             say(kind="ok", k=k, outcomes=outcomes)
         shutil.rmtree(d)
+
+    # --overwrite of a finished run (seed 3) killed before every write: the old run whole, the new
+    # header refused over the old parts (they belong to another run), or a prefix of the new run; never
+    # the old generations under the new header. A second --overwrite then gives the uninterrupted run.
+    os.makedirs(f"{work}/old")
+    counted(f"{work}/old/run.h5", base, False, 0, seed=3)
+    old, old_champ, n_old = history(f"{work}/old/run.h5")
+    shutil.copytree(f"{work}/old", f"{work}/count")
+    writes = counted(f"{work}/count/run.h5", sc, False, 0, overwrite=True)
+    say(kind="reference-overwrite", writes=writes)
+    for k in range(1, writes + 1):
+        d = f"{work}/o{k}"
+        shutil.copytree(f"{work}/old", d)
+        path = f"{d}/run.h5"
+        outcome = forked(path, sc, False, k, overwrite=True)
+        try:
+            with open_run(path) as run:
+                seed = run.seed
+            got, champ, n = history(path)
+            if seed == 3 and (got != old or champ != old_champ):
+                say(kind="fail", k=k, step="overwrite", why=f"old header, not the old run: {got}")
+                continue
+            if seed == 2 and any(got[key] != ref[key][:n] for key in KEYS):
+                say(kind="fail", k=k, step="overwrite", why=f"new header, not a prefix of the new run: {got}")
+                continue
+        except ArchiveFormatError as exc:
+            if "belongs to another run" not in str(exc):
+                say(kind="fail", k=k, step="overwrite", why=f"does not open: {exc}")
+                continue
+        final = forked(path, sc, False, 0, overwrite=True)
+        got, champ, n = history(path)
+        if final != 0 or (got, champ, n) != (ref, ref_champ, n_ref) or sorted(os.listdir(d)) != ["run.h5",
+                                                                                                  "run.h5.d"]:
+            say(kind="fail", k=k, step="overwrite-final", why=f"exit {final}, {n} generations, {os.listdir(d)}")
+            continue
+        say(kind="ok-overwrite", k=k, outcome=outcome)
+        shutil.rmtree(d)
     """
 )
 
@@ -212,6 +249,10 @@ def test_sigkill_before_every_archive_write_keeps_a_resumable_prefix(tmp_path):
     assert [r["k"] for r in oks] == list(range(1, ref["writes"] + 1))
     assert all(r["outcomes"][0] == "killed" for r in oks)  # every run was really cut at its k-th write
     assert sum(r["outcomes"][1] == "killed" for r in oks) >= 3  # and so were resumes
+    over = next(r for r in lines if r["kind"] == "reference-overwrite")
+    oks = [r for r in lines if r["kind"] == "ok-overwrite"]
+    assert [r["k"] for r in oks] == list(range(1, over["writes"] + 1)) and over["writes"] > 10, over
+    assert all(r["outcome"] == "killed" for r in oks)
 
 
 # ------------------------------------------------------- malformed archives
@@ -270,12 +311,17 @@ def _read_everything(path):
 @pytest.mark.parametrize("layout", ["packed", "split"])
 def test_a_count_larger_than_the_file_is_refused_before_allocating(tmp_path, layout):
     path = _small_run(tmp_path / "run.h5", packed=layout == "packed")
+    # the split run's last part: an edited earlier part is refused at opening (the chain of parts)
+    gen = 1 if layout == "packed" else 2
     where = "generations/000001" if layout == "packed" else None
-    target = path if layout == "packed" else f"{path}.d/gen-000001.h5"
+    target = path if layout == "packed" else f"{path}.d/gen-000002.h5"
     group = where or "generation"
     _edit(target, lambda f: f[f"{group}/population"].attrs.__setitem__("n_genomes", np.int64(10**12)))
+    if layout == "split":
+        _one_error(lambda: open_run(path), target, "modified or replaced")  # the index has its sha256
+        os.unlink(f"{path}.d/index.h5")  # without it, nothing records the last part's bytes: read lazily
     with open_run(path) as run:
-        _one_error(lambda: run.population(1), target, "n_genomes")
+        _one_error(lambda: run.population(gen), target, "n_genomes")
 
     def huge(f):  # a dataset declared 2**33 long that holds no data
         g = f[group]
@@ -285,13 +331,19 @@ def test_a_count_larger_than_the_file_is_refused_before_allocating(tmp_path, lay
 
     _edit(target, huge)
     with open_run(path) as run:
-        _one_error(lambda: run.generation(1), target, "more than the whole file")
+        _one_error(lambda: run.generation(gen), target, "more than the whole file")
 
 
 @pytest.mark.parametrize("config", [[], "x", {"task": {"env_id": "CartPole-v1"}}])
 def test_a_config_that_is_not_a_run_config_is_one_error(tmp_path, config):
     path = _small_run(tmp_path / "run.h5", config={"a": 1})
     _edit(path, lambda f: set_json(f, "config", config))
+    if isinstance(config, dict):
+        _one_error(lambda: open_run(path), path, "run_digest")  # an edited config no longer matches the identity
+        _edit(path, lambda f: [f.attrs.__delitem__(k) for k in (schema.RUN_ID, schema.RUN_DIGEST)])
+        for part in os.listdir(f"{path}.d"):  # as a run from before identities: opens, and what needs the
+            _edit(f"{path}.d/{part}", lambda f: [f.attrs.__delitem__(k) for k in (schema.RUN_ID,  # scenario
+                                                                                   schema.RUN_DIGEST)])  # says so
     if isinstance(config, dict):  # opens; what needs the scenario says it is missing
         with open_run(path) as run:
             _one_error(lambda: run.scenario, path, "scenario")
@@ -325,10 +377,10 @@ def test_a_damaged_history_is_rebuilt_and_does_not_block_resume(tmp_path, damage
         h["best"].attrs["crc32"] = np.uint32(0)
 
     _edit(path, edit)
-    with open_run(path) as run:
+    with pytest.warns(ArchiveWarning, match="/history is damaged"), open_run(path) as run:  # and says so
         got = run.history
     assert set(got) == set(want) and all(np.array_equal(got[k], want[k], equal_nan=True) for k in want)
-    with RunWriter(path, resume=True) as w:  # resume splits the file again; history is not in its way
+    with pytest.warns(ArchiveWarning), RunWriter(path, resume=True) as w:  # resume splits the file again
         assert w.next_generation == 3
     with open_run(path) as run:
         assert run.split and np.array_equal(run.history["best"], want["best"])
@@ -347,7 +399,8 @@ def test_a_fifo_or_a_directory_named_h5_is_refused_without_opening(tmp_path):
 def test_split_runs_with_foreign_parts_names_or_gaps_are_one_error(tmp_path):
     path = _small_run(tmp_path / "run.h5")
     _edit(path, lambda f: f.attrs.__setitem__("parts", np.bytes_(b"../../etc")))
-    _one_error(lambda: open_run(path), path, "parts")
+    with open_run(path) as run:  # the stored name is not read: the parts sit beside the header, by its name
+        assert run.parts_dir == f"{path}.d" and run.n_generations == 3
     path = _small_run(tmp_path / "gap.h5")
     os.unlink(f"{path}.d/gen-000001.h5")
     _one_error(lambda: open_run(path), f"{path}.d", "gen-000001.h5 is missing")
@@ -434,15 +487,14 @@ def test_the_index_is_only_a_cache_a_stale_or_damaged_one_changes_nothing(tmp_pa
     early = _small_run(tmp_path / "early.h5", n_gen=1)  # its index describes generation 0 only
     path = _small_run(tmp_path / "whole.h5")
     with open_run(path) as run:
-        want, champ = run.history, run.champion()[1]
-    shutil.copyfile(f"{early}.d/index.h5", f"{path}.d/index.h5")  # lags two generations and a champion
-    with open_run(path) as run:
-        assert all(np.array_equal(run.history[k], want[k], equal_nan=True) for k in want)
-        assert run.champion()[1]["generation"] == champ["generation"] == 1
+        want = run.history
+    shutil.copyfile(f"{early}.d/index.h5", f"{path}.d/index.h5")  # another run's: does not belong here
+    _one_error(lambda: open_run(path), f"{path}.d/index.h5", "belongs to another run")
+    shutil.copyfile(f"{early}.d/index.h5", f"{path}.d/index.h5")
     with open(f"{path}.d/index.h5", "r+b") as fh:
         fh.seek(100)
         fh.write(os.urandom(300))
-    with open_run(path) as run:
+    with pytest.warns(ArchiveWarning, match="damaged"), open_run(path) as run:
         assert all(np.array_equal(run.history[k], want[k], equal_nan=True) for k in want)
         assert run.champion()[1]["generation"] == 1
     os.unlink(f"{path}.d/index.h5")

@@ -126,6 +126,7 @@ def test_equal_footing_check_names_an_unequal_input_fan_out(tiny):
 def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_changed(tmp_path, tiny):
     import h5py
 
+    from spatial_snn.store import schema
     from spatial_snn.store.h5io import get_json, set_json
 
     spatial = {**tiny, "network": {**tiny["network"], "preset": "spatial"}}
@@ -135,6 +136,12 @@ def test_archives_written_before_io_degree_are_recognised_unless_their_io_law_ch
             config = get_json(f, "config")
             del config["scenario"]["network"]["io_degree"]
             set_json(f, "config", config)
+            for key in (schema.RUN_ID, schema.RUN_DIGEST, schema.IDENTITY_FROM):  # nor run identities
+                f.attrs.pop(key, None)
+        for part in (out / "tiny-1d-seed0.h5.d").glob("*.h5"):
+            with h5py.File(part, "r+") as f:
+                for key in (schema.RUN_ID, schema.RUN_DIGEST, schema.PREVIOUS):
+                    f.attrs.pop(key, None)
     assert run_batch(tiny, dims=(1,), seeds=(0,), generations=1, workers=1, out_dir=tmp_path / "ref")[0]["skipped"]
     # a spatial run of then had a fixed io length, today's is calibrated: another scenario
     with pytest.raises(ValueError, match=r"written with another scenario \(differs in \['network'\]\)"):

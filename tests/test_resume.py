@@ -156,12 +156,29 @@ def test_a_run_stopped_by_its_step_budget_resumes_with_a_larger_one(tmp_path, ti
         assert run.n_generations == 5 and "extension_2" not in run.run_data_names
 
 
+def _as_written_before_identities(path):
+    """Remove the run identity from an archive's header and parts, as a version before identities wrote it."""
+    import h5py
+
+    from spatial_snn.store import schema
+
+    for name in os.listdir(f"{path}.d"):
+        if name.endswith(".h5"):
+            with h5py.File(f"{path}.d/{name}", "r+") as f:
+                for key in (schema.RUN_ID, schema.RUN_DIGEST, schema.PREVIOUS):
+                    f.attrs.pop(key, None)
+    with h5py.File(path, "r+") as f:
+        for key in (schema.RUN_ID, schema.RUN_DIGEST, schema.IDENTITY_FROM):
+            f.attrs.pop(key, None)
+
+
 def _as_written_before_io_degree(path):
     """Rewrite an archive's stored scenario as a version without ``network.io_degree`` wrote it."""
     import h5py
 
     from spatial_snn.store.h5io import get_json, set_json
 
+    _as_written_before_identities(path)  # that version wrote no run identity either
     with h5py.File(path, "r+") as f:
         config = get_json(f, "config")
         network = config["scenario"]["network"]
@@ -184,6 +201,7 @@ def test_a_run_written_before_io_degree_resumes_with_its_own_io_law(tmp_path, pr
     assert main(["resume", str(path), "--workers", "1", "--generations", "2"]) == 0
     with open_run(path) as run:
         assert run.n_generations == 2 and run.config == stored  # the stored scenario is kept as written
+        assert run.identity is not None and run.identity_from == 1  # given an identity from the resume on
         io_lengths = {g.rule.io_length for k in range(2) for g in run.population(k)}
     assert io_lengths == ({1.0} if preset == "spatial" else {0.5})  # new genomes drawn with the old law
 
@@ -205,6 +223,7 @@ def test_a_run_written_before_keys_moved_resumes_to_the_same_history(tmp_path, t
         scenario["mutation"] |= {k: scenario["evolution"].pop(k) for k in ("adapt_tau", "adapt_min")}
         scenario["evolution"]["init_genome"] = scenario.pop("start")["genome"]
         set_json(f, "config", config)
+    _as_written_before_identities(path)  # nor run identities
     resumed = resume(path, generations=3, workers=1)
     for key in ("best", "mean", "test", "env_steps"):
         np.testing.assert_array_equal(whole.history[key], resumed.history[key], err_msg=key)

@@ -11,7 +11,14 @@ Layout (field by field, with units, in ``docs/archive.md``; names in
                         episode_returns, ..., stats), champion/ if it made one
     run.h5.d/champion-000004-1.h5
                         a champion recorded after generation 4 was committed
-    run.h5.d/index.h5   history and the champion's part name (a cache)
+    run.h5.d/index.h5   history and the champion's part name (a cache bound to the
+                        parts by their sha256 and the offsets of their stats)
+
+Identity: the header, every part and the index carry ``run_id`` (random)
+and ``run_digest`` (sha256 of config, seed, dim); each generation part
+records the sha256 of the part before it (``previous``), so the committed
+generations form a chain that readers check. The part directory is derived
+from the header's path, never from a stored value (:mod:`.targets`).
 
 Crash safety: HDF5 does not journal its metadata, so no HDF5 file is ever
 modified in place. Every file is written whole under a temporary name,
@@ -43,7 +50,8 @@ from .durable import commit_file
 from .genome_io import write_champion_group, write_genomes
 from .h5io import check_file, put, set_json, write_file_attrs
 from .run_reader import Run, open_run
-from .schema import GENERATION_FIELDS, HISTORY_KEYS
+from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
+from .targets import check_replace
 from .writer_lock import WriterLock
 from .writer_open import WriterOpening, config_json
 
@@ -81,7 +89,8 @@ class RunWriter(WriterOpening):
     seed : int
         Run seed. dim : int, embedding dimension 1..3.
     overwrite : bool
-        Replace an existing run at ``path`` (refused by default).
+        Replace an existing run at ``path`` (refused by default; only a
+        run archive is replaced, see :func:`~.targets.check_replace`).
     resume : bool
         Open an existing run and continue after its last committed
         generation (``next_generation``).
@@ -103,6 +112,7 @@ class RunWriter(WriterOpening):
                  overwrite: bool = False, resume: bool = False, run_data: dict | None = None):
         self.path = path = os.fspath(path)
         self._lock: WriterLock | None = None
+        self._dir_lock: WriterLock | None = None
         self._pending: dict | None = None  # a champion waiting for its generation
         self._open = False
         self._deferred: dict | None = None  # a new run's header, until its run data are known
@@ -125,6 +135,8 @@ class RunWriter(WriterOpening):
                 raise FileExistsError(
                     f"{path}: exists; pass overwrite=True (--overwrite) to replace it or resume=True to continue it"
                 )
+            if os.path.lexists(path):  # only a run archive is replaced, never a device, a folder or another file
+                check_replace(path, FORMAT_NAME, overwrite=True)
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise FileNotFoundError(f"{path}: directory {parent} does not exist; create it first")
@@ -140,10 +152,19 @@ class RunWriter(WriterOpening):
             raise
 
     # ------------------------------------------------------------- writing
-    @staticmethod
-    def _fill_part(f: h5py.File, gen: int) -> None:
+    def _fill_part(self, f: h5py.File, gen: int, after: int | None = None) -> None:
+        """Root attributes of a part: kind, generation, the run's identity and the chain link
+        (sha256 of generation part ``after``, by default ``gen - 1``; "" for none)."""
         write_file_attrs(f, schema.PART_FORMAT_NAME)
         f.attrs["generation"] = np.int64(gen)
+        self._fill_identity(f)
+        after = gen - 1 if after is None else after
+        previous = self._digests[after].hex() if 0 <= after < len(self._digests) else ""
+        f.attrs[schema.PREVIOUS] = np.bytes_(previous.encode("ascii"))
+
+    def _fill_identity(self, f: h5py.File) -> None:
+        f.attrs[schema.RUN_ID] = np.bytes_(self.run_id.encode("ascii"))
+        f.attrs[schema.RUN_DIGEST] = np.bytes_(self.run_digest.encode("ascii"))
 
     def set_run_data(self, name: str, array) -> None:
         """Store a run-level array once (e.g. ``"obs_low"``, ``"obs_high"``).
@@ -241,6 +262,8 @@ class RunWriter(WriterOpening):
         champion = self._pending if self._pending and self._pending["generation"] == gen else None
         self._publish_deferred()
 
+        where: list[int] = []
+
         def fill(f):
             self._fill_part(f, gen)
             g = f.create_group(schema.GENERATION)
@@ -250,7 +273,9 @@ class RunWriter(WriterOpening):
             write_genomes(g.create_group("population"), population)
             for key, arr in arrays.items():
                 put(g, key, arr, arr.dtype)
-            set_json(put(g, "stats", stat_values, np.float64), "keys", stat_keys)
+            stats = put(g, "stats", stat_values, np.float64)
+            set_json(stats, "keys", stat_keys)
+            where.append(stats.id.get_offset())  # the index binds its history to these bytes
             if extra:
                 xg = g.create_group("extra")
                 for key, arr in extra.items():
@@ -259,7 +284,9 @@ class RunWriter(WriterOpening):
             if champion is not None:
                 write_champion_group(f.create_group(schema.CHAMPION), champion)
 
-        commit_file(self.parts_dir, schema.generation_part(gen), fill)
+        digest = commit_file(self.parts_dir, schema.generation_part(gen), fill)
+        self._digests.append(digest)
+        self._stats_at.append((where[-1], stat_keys))
         self.next_generation += 1
         self._champions_after = 0
         if champion is not None:
@@ -294,7 +321,8 @@ class RunWriter(WriterOpening):
         self._publish_deferred()
         self._champions_after += 1
         name = schema.champion_part(self.next_generation - 1, self._champions_after)
-        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"]),
+        after = self.next_generation - 1
+        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"], after),
                                                       write_champion_group(f.create_group(schema.CHAMPION), champion)))
         self._champion = (self.next_generation - 1, self._champions_after, name)
         self._write_index()
@@ -305,6 +333,12 @@ class RunWriter(WriterOpening):
 
         def fill(f):
             write_file_attrs(f, schema.PART_FORMAT_NAME)
+            self._fill_identity(f)  # and the sha256 of every part it covers: a swapped part does not match
+            put(f, schema.DIGESTS, np.frombuffer(b"".join(self._digests), np.uint8).reshape(-1, 32), np.uint8)
+            layouts = [list(k) for k in dict.fromkeys(tuple(keys) for _, keys in self._stats_at)]
+            put(f, schema.STATS_OFFSETS, [at for at, _ in self._stats_at], np.int64)
+            put(f, schema.STATS_LAYOUT, [layouts.index(list(keys)) for _, keys in self._stats_at], np.int32)
+            set_json(f, schema.STATS_LAYOUTS, layouts)
             h = f.create_group(schema.HISTORY)
             for key, values in self._history.items():
                 dtype = np.int64 if key == "generation" else np.float64
@@ -339,6 +373,9 @@ class RunWriter(WriterOpening):
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
+            if getattr(self, "_dir_lock", None) is not None:
+                self._dir_lock.release()
+                self._dir_lock = None
 
     def __enter__(self) -> RunWriter:
         return self

@@ -34,7 +34,7 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
         from .nir_import import read_nir
         from .nir_io import NIRImportError
 
-        genome, task = read_nir(path)
+        genome, task = read_nir(path, allow_import=allow_import)
         if task is None:
             raise NIRImportError(f"{path}: the graph carries no task (environment, encoder, decoder); only "
                                  "graphs written by `spatial-snn export ... --to model.nir` replay on their own")

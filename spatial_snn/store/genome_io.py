@@ -37,7 +37,7 @@ from .h5io import (
     set_json,
     write_file_attrs,
 )
-from .schema import GENOME_FORMAT_NAME, LIBVER
+from .schema import GENOME_FORMAT_NAME
 
 __all__ = [
     "AXES",
@@ -187,7 +187,7 @@ def write_champion_group(c: h5py.Group, champion: dict) -> None:
 
 
 # ------------------------------------------------------------- genome files
-def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bool = False) -> None:
+def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bool = False, inputs=()) -> None:
     """Write one genome as a standalone file (``genomes/NAME.h5``).
 
     The file holds the root attributes ``format = "spatial-snn-genome"``,
@@ -196,10 +196,14 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
     and the genome as a one-genome group ``/genome``, the format of
     :func:`write_genomes` (also used by a run archive's ``/champion``).
 
+    ``inputs``: files the caller read (a run archive), never replaced.
+
     Raises
     ------
     FileExistsError
         ``path`` exists and ``overwrite`` is False.
+    ValueError
+        ``path`` is an input, or exists and is not a genome file.
     """
     path = os.fspath(path)
     if not isinstance(genome, Genome):
@@ -209,22 +213,23 @@ def save_genome(path, genome: Genome, meta: dict | None = None, *, overwrite: bo
         json.dumps(meta)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"meta: expected a JSON-serialisable dict ({one_line(exc)})") from exc
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
+    from .targets import check_replace  # only a genome file is replaced, never a device, a run or a folder
+
+    check_replace(path, GENOME_FORMAT_NAME, overwrite=overwrite, inputs=inputs)
+    from .durable import h5_image, write_bytes
+
+    def fill(f):
+        write_file_attrs(f, GENOME_FORMAT_NAME)
+        set_json(f, "meta", meta)
+        write_genomes(f.create_group("genome"), [genome])
+
+    image = h5_image(fill)  # built in memory: a full disk or file-size limit is an OSError, not a crash
     tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with h5py.File(tmp, "w", libver=LIBVER, locking=False) as f:
-            write_file_attrs(f, GENOME_FORMAT_NAME)
-            set_json(f, "meta", meta)
-            write_genomes(f.create_group("genome"), [genome])
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)  # on disk before it is named: a power cut leaves the old file or the new one
-        finally:
-            os.close(fd)
+    write_bytes(tmp, image)  # a new file, or FileExistsError: nothing of anyone else's is removed
+    try:  # fsynced before it is named (write_bytes): a power cut leaves the old file or the new one
         os.replace(tmp, path)  # atomic: a reader never sees half a genome file
     finally:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):  # ours: written above, not yet renamed
             os.unlink(tmp)
 
 

@@ -34,7 +34,7 @@ from .schema import FORMAT_VERSION, GENOME_FORMAT_NAME, MAX_VERSION
 #: What h5py and the checks raise on a damaged file; readers turn these into
 #: :class:`ArchiveFormatError`.
 READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError)
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _PACKAGES = ("numpy", "scipy", "numba", "h5py", "gymnasium", "mujoco", "deap")
 
 
@@ -43,6 +43,10 @@ class ArchiveFormatError(Exception):
 
     The message is one line: the path, the problem, and what to do.
     """
+
+
+class ArchiveWarning(UserWarning):
+    """A cache of a run (``index.h5``, a packed ``/history``) disagrees with the data; the data are used."""
 
 
 # ------------------------------------------------------------ checked arrays
@@ -175,7 +179,7 @@ def check_file(path: str | os.PathLike) -> None:
             head = fh.read(8)
     except OSError as exc:
         raise ArchiveFormatError(f"{path}: cannot be read ({one_line(exc)}); check permissions") from exc
-    if head != _HDF5_MAGIC:
+    if head != HDF5_MAGIC:
         raise ArchiveFormatError(f"{path}: not an HDF5 file (no HDF5 signature); expected a spatial-snn .h5 file")
 
 

@@ -21,6 +21,8 @@ from ..space.connectivity import build, synapse_distances
 from ..space.genome import Genome, Synapses
 from ..space.rules import ConnectivityRule
 from ..tasks.evaluation import Task, task_from_meta
+from .genome_io import check_env_id
+from .h5io import ArchiveFormatError, check_file
 from .nir_io import FORMAT, NIRImportError, nir_package
 
 __all__ = ["from_nir", "read_nir"]
@@ -297,14 +299,26 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
 
 
 # -------------------------------------------------------------------- files
-def read_nir(path) -> tuple[Genome, Task | None]:
-    """``from_nir(nir.read(path))``, with a clear error for a file that is not a NIR graph."""
+def read_nir(path, *, allow_import=()) -> tuple[Genome, Task | None]:
+    """``from_nir(nir.read(path))``, with a clear error for a file that is not a NIR graph.
+
+    The guard of run archives and genome files holds here too: a stored
+    ``env_id`` of the form ``module:Env`` is refused unless ``module`` is in
+    ``allow_import`` (a file does not choose what code runs).
+    """
     nir = nir_package()
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such NIR file")
     try:
+        check_file(path)  # a regular HDF5 file: a FIFO or device named .nir would block
+    except ArchiveFormatError as exc:
+        raise NIRImportError(f"{path}: not a readable NIR graph ({str(exc).split(': ', 1)[-1]})") from None
+    try:
         graph = nir.read(path)
     except (OSError, KeyError, ValueError, TypeError, AssertionError) as exc:
         raise NIRImportError(f"{path}: not a readable NIR graph ({type(exc).__name__}: {exc})") from exc
-    return from_nir(graph)
+    genome, task = from_nir(graph)
+    if task is not None:
+        check_env_id(task.env_id, path, allow_import)
+    return genome, task

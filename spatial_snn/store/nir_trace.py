@@ -138,7 +138,7 @@ def golden_trace(genome: Genome, task: Task, *, seed: int = 0, steps: int = 200)
     })
 
 
-def write_nir(path, graph, trace=None, *, overwrite: bool = False) -> None:
+def write_nir(path, graph, trace=None, *, overwrite: bool = False, inputs=()) -> None:
     """Write ``graph`` (and optionally a golden ``trace``) to one HDF5 file.
 
     The file is what ``nir.write`` writes; a ``nir.NIRGraphData`` trace is
@@ -146,25 +146,36 @@ def write_nir(path, graph, trace=None, *, overwrite: bool = False) -> None:
     ``nodes``, beside the graph's ``version`` and ``node``), so
     ``nir.read(path)`` and ``nir.read_data(path)`` both read the one file.
     Written to a temporary file and renamed: a reader never sees half a file.
+    ``inputs``: files the caller read, never replaced.
     """
+    import io
+
     import h5py
     import nir
 
+    from .durable import write_bytes
+    from .targets import NIR_KIND, check_replace  # only a NIR file is replaced, never a device, a run or a folder
+
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
-    tmp, tmp_data = f"{path}.tmp{os.getpid()}", f"{path}.data.tmp{os.getpid()}"
+    check_replace(path, NIR_KIND, overwrite=overwrite, inputs=inputs)
+
+    # built in memory, written by Python: a full disk or a file-size limit is an OSError, not a crash
+    graph_buf = io.BytesIO()
+    nir.write(graph_buf, graph)
+    if trace is not None:
+        data_buf = io.BytesIO()
+        nir.write_data(data_buf, trace)
+        data_buf.seek(0)
+        graph_buf.seek(0)
+        with h5py.File(data_buf, "r") as src, h5py.File(graph_buf, "a") as dst:
+            for key, value in src.attrs.items():
+                dst.attrs[key] = value
+            for key in src:
+                src.copy(src[key], dst, name=key)
+    tmp = f"{path}.tmp{os.getpid()}"
+    write_bytes(tmp, graph_buf.getvalue())  # a new file, or FileExistsError: nothing of anyone else's is removed
     try:
-        nir.write(tmp, graph)
-        if trace is not None:
-            nir.write_data(tmp_data, trace)
-            with h5py.File(tmp_data, "r") as src, h5py.File(tmp, "a") as dst:
-                for key, value in src.attrs.items():
-                    dst.attrs[key] = value
-                for key in src:
-                    src.copy(src[key], dst, name=key)
         os.replace(tmp, path)
     finally:
-        for p in (tmp, tmp_data):
-            if os.path.exists(p):
-                os.unlink(p)
+        if os.path.lexists(tmp):  # ours: written above, not yet renamed
+            os.unlink(tmp)

@@ -15,9 +15,10 @@ import numpy as np
 from . import schema
 from .durable import fsync_dir, write_tmp
 from .genome_io import write_champion_group
-from .h5io import check_file, crc32, put, set_json, write_file_attrs
+from .h5io import ArchiveFormatError, check_file, crc32, put, set_json, write_file_attrs
 from .run_reader import open_run
 from .schema import FORMAT_NAME
+from .targets import check_replace, check_run_dir, empty_run_dir
 from .writer_lock import WriterLock
 
 __all__ = ["pack_run"]
@@ -31,21 +32,29 @@ def pack_run(path, out=None, *, overwrite: bool = False) -> str:
     path : run header (or an already packed file)
     out : destination; default: ``path`` itself (the header is replaced by
         the packed file atomically, then the part directory is removed).
-    overwrite : replace an existing ``out`` other than ``path``.
+    overwrite : replace an existing ``out`` other than ``path`` (only a run
+        archive, never one of this run's own files).
 
-    Returns the packed file's path. Takes the writer lock, so a live run
-    cannot be packed under its writer.
+    Returns the packed file's path. Takes the writer lock (header and part
+    directory), so a live run cannot be packed under its writer. Every
+    part's checksums, identity and chain are verified before anything is
+    written, and the packed file is read back whole before the parts are
+    deleted; a damaged run is refused with one :class:`ArchiveFormatError`.
     """
     path = os.fspath(path)
-    out = os.path.realpath(path) if out is None else os.fspath(out)
-    in_place = os.path.realpath(out) == os.path.realpath(path)
-    if not in_place and os.path.lexists(out) and not overwrite:
-        raise FileExistsError(f"{out}: exists; pass overwrite=True to replace it")
+    in_place = out is None or os.path.realpath(os.fspath(out)) == os.path.realpath(path)
+    out = os.path.realpath(path) if in_place else os.fspath(out)
     check_file(path)
-    lock = WriterLock(path)
+    if not in_place:
+        check_replace(out, FORMAT_NAME, overwrite=overwrite, inputs=[path])
+    locks = [WriterLock(path)]
     try:
+        parts = schema.parts_dir(path)
+        if os.path.isdir(parts):
+            check_run_dir(parts)
+            locks.append(WriterLock(parts))
         with open_run(path) as run:
-            parts = run.parts_dir
+            run.verify()
             n = run.n_generations
             champion = run.champion()
             history = run.history
@@ -56,6 +65,9 @@ def pack_run(path, out=None, *, overwrite: bool = False) -> str:
                 for key in ("config", "versions"):
                     set_json(f, key, run.attrs[key] if key in run.attrs else {})
                 f.attrs["seed"], f.attrs["dim"] = np.int64(run.seed), np.int64(run.dim)
+                if run.identity is not None:
+                    f.attrs[schema.RUN_ID] = np.bytes_(run.identity[0].encode("ascii"))
+                    f.attrs[schema.RUN_DIGEST] = np.bytes_(run.identity[1].encode("ascii"))
                 if run.attrs.get("created"):
                     f.attrs["created"] = np.bytes_(str(run.attrs["created"]).encode("ascii"))
                 gens = f.create_group(schema.GENERATIONS)
@@ -76,14 +88,20 @@ def pack_run(path, out=None, *, overwrite: bool = False) -> str:
 
             directory = os.path.dirname(os.path.abspath(out))
             tmp = write_tmp(directory, os.path.basename(out), fill)
+            try:
+                with open_run(tmp) as packed:  # read back whole before it replaces anything
+                    packed.verify()
+                    if packed.n_generations != n:
+                        raise ArchiveFormatError(f"{out}: packed {packed.n_generations} of {n} generations")
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
             os.replace(tmp, out)
             fsync_dir(directory)
+        if in_place and os.path.isdir(schema.parts_dir(path)):  # the run's own files, in its own directory
+            empty_run_dir(schema.parts_dir(path))
     finally:
-        lock.release()
-    if in_place and parts is not None:
-        for name in sorted(os.listdir(parts), reverse=True):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(parts, name))
-        with contextlib.suppress(OSError):
-            os.rmdir(parts)
+        for lock in reversed(locks):
+            lock.release()
     return out

@@ -15,12 +15,20 @@ Every count is bounded by what the files hold before anything is allocated,
 every dataset's checksum is verified, and any damage ends in one
 :class:`ArchiveFormatError` naming the file and the part. Files are opened
 without HDF5 file locking, so a run that is being written can be read.
+
+Identity (``docs/archive.md``): the part directory is derived from the
+header's own path; the parts' identity and chain and the index bound to
+them are checked by :mod:`.run_parts`, whose methods :class:`Run` inherits.
+A packed file's ``/history`` is checked against its generations' ``stats``.
+Caches that disagree with the data lose, with an :class:`ArchiveWarning`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import warnings
 
 import h5py
 import numpy as np
@@ -28,10 +36,17 @@ import numpy as np
 from ..space.genome import Genome
 from . import schema
 from .genome_io import check_env_id, read_genomes
-from .h5io import READ_ERRORS, ArchiveFormatError, get, get_json, one_line, open_checked, text_attr
+from .h5io import READ_ERRORS, ArchiveFormatError, ArchiveWarning, get, get_json, one_line, open_checked, text_attr
+from .run_parts import SplitRunReading, check_all, list_parts, reading_errors, run_identity
 from .schema import FORMAT_NAME, GENERATION_FIELDS, HISTORY_KEYS
 
-__all__ = ["Run", "list_parts", "open_run"]
+__all__ = ["MissingRunData", "Run", "open_run"]
+
+
+class MissingRunData(ArchiveFormatError, KeyError):
+    """A run-level array the run does not store (an :class:`ArchiveFormatError` and a KeyError)."""
+
+    __str__ = Exception.__str__
 
 
 def open_run(path, *, allow_import=()) -> Run:
@@ -52,54 +67,7 @@ def open_run(path, *, allow_import=()) -> Run:
     return Run(os.fspath(path), allow_import=allow_import)
 
 
-@contextlib.contextmanager
-def _reading(path: str, what: str):
-    """Turn low-level read errors into a one-line :class:`ArchiveFormatError`."""
-    try:
-        yield
-    except ArchiveFormatError:
-        raise
-    except READ_ERRORS as exc:
-        raise ArchiveFormatError(
-            f"{path}: damaged {what} ({one_line(exc)}); restore the file from a copy, "
-            "or reopen it if a writer is running"
-        ) from exc
-
-
-def list_parts(directory: str) -> tuple[int, list[tuple[int, int, str]]]:
-    """``(n_generations, champion parts)`` of a part directory.
-
-    ``n_generations``: the generation parts ``0 .. n-1`` (numbered without
-    gaps; a gap is damage). Champion parts: ``(after, k, name)`` sorted.
-    Temporary files (a writer killed mid-write) are ignored.
-    """
-    try:
-        names = os.listdir(directory)
-    except OSError as exc:
-        raise ArchiveFormatError(
-            f"{directory}: the run's part directory cannot be listed ({one_line(exc)}); "
-            "it must sit beside the run header, as written"
-        ) from exc
-    gens, champions = set(), []
-    for name in names:
-        m = schema.PART_RE.match(name)
-        if m is None:
-            continue
-        if m.group(1) == "gen" and m.group(3) is None:
-            gens.add(int(m.group(2)))
-        elif m.group(1) == "champion" and m.group(3) is not None:
-            champions.append((int(m.group(2)), int(m.group(3)), name))
-    n = len(gens)
-    if gens != set(range(n)):
-        missing = min(set(range(n)) - gens)
-        raise ArchiveFormatError(
-            f"{directory}: generation part {schema.generation_part(missing)} is missing but later ones exist; "
-            "restore it from a copy (parts are never deleted by the writer)"
-        )
-    return n, sorted(champions)
-
-
-class Run:
+class Run(SplitRunReading):
     """Read access to a run archive (see :func:`open_run`).
 
     Attributes
@@ -121,15 +89,18 @@ class Run:
         self.path = path
         self.allow_import = tuple(allow_import)
         self._f = f = open_checked(path, FORMAT_NAME)
+        self._notes: list[str] = []  # caches that disagree with the data: said once the run is known good
         try:
             self._load()
         except BaseException:
             f.close()
             raise
+        for note in self._notes:
+            warnings.warn(note, ArchiveWarning, stacklevel=3)
 
     def _load(self) -> None:
         f, path = self._f, self.path
-        with _reading(path, "root attributes"):
+        with reading_errors(path, "root attributes"):
             attrs = {}
             for key in f.attrs:
                 if key in ("config", "versions"):
@@ -147,83 +118,33 @@ class Run:
             if self.dim not in (1, 2, 3):
                 raise ValueError(f"dim: expected 1, 2 or 3, got {self.dim}")
             self.split = attrs["format_version"] == schema.SPLIT_VERSION
+        with reading_errors(path, "identity attributes"):
+            self.identity = run_identity(f, path, self.config, self.seed, self.dim)
+            self.identity_from = int(f.attrs.get(schema.IDENTITY_FROM, 0)) if self.identity else math.inf
         if self.split:
-            with _reading(path, "root attribute parts"):
-                stored = text_attr(f, "parts")
-                if not stored or os.path.basename(stored) != stored or stored.startswith("."):
-                    raise ValueError(f"expected the base name of a directory beside the header, got {stored!r}")
-                self.parts_dir = schema.parts_dir(path, stored)
+            # derived from the header's own path only: nothing stored in a file decides where the parts are
+            self.parts_dir = schema.parts_dir(path)
+            if not os.path.isdir(self.parts_dir) or os.path.islink(self.parts_dir):
+                raise ArchiveFormatError(
+                    f"{path}: its part directory {self.parts_dir} is missing (or not a plain directory); a run's "
+                    "generations sit beside its header under the header's name + '.d': a copied or renamed "
+                    "header has none; move the directory along with the header, or pack the run first"
+                )
             self.n_generations, champions = list_parts(self.parts_dir)
             self._load_split(champions)
         else:
             self.parts_dir = None
+            self.part_digests, self.stats_at = [], []
             self._load_packed()
 
     # ----------------------------------------------------------- split runs
-    def _part(self, name: str) -> h5py.File:
-        return open_checked(os.path.join(self.parts_dir, name), schema.PART_FORMAT_NAME)
-
-    def _read_index(self, n: int):
-        """``(n_indexed, columns, champion)`` from ``index.h5``, or None if absent or not trustworthy.
-
-        The index is a cache the writer replaces (atomically) after each
-        commit; it may lag the parts by one generation, never lead them.
-        """
-        name = os.path.join(self.parts_dir, schema.INDEX_PART)
-        if not os.path.lexists(name):
-            return None
-        try:
-            with open_checked(name, schema.PART_FORMAT_NAME) as f:
-                h = f[schema.HISTORY]
-                gen = get(h, "generation", np.int64, 1)
-                m = len(gen)
-                if m > n or not np.array_equal(gen, np.arange(m)):
-                    return None
-                columns = {key: get(h, key, np.float64, 1) for key in h if key != "generation"}
-                if any(len(col) != m for col in columns.values()):
-                    return None
-                champ = get_json(f, "champion")
-                if champ is not None:
-                    after, k, part = int(champ[0]), int(champ[1]), str(champ[2])
-                    if schema.PART_RE.match(part) is None or after >= n:
-                        return None
-                    champ = ((after, k), part)
-            return m, columns, champ
-        except (ArchiveFormatError, *READ_ERRORS):
-            return None
-
-    def _load_split(self, champions) -> None:
-        n = self.n_generations
-        columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
-        best = None  # (commit order key, part name) of the last committed champion
-        start = 0
-        index = self._read_index(n)
-        if index is not None:
-            start, indexed, best = index
-            for key, col in indexed.items():
-                columns[key] = np.full(n, np.nan)
-                columns[key][:start] = col
-        for gen in range(start, n):
-            name = schema.generation_part(gen)
-            with self._part(name) as p, _reading(os.path.join(self.parts_dir, name), "generation part"):
-                if int(p.attrs["generation"]) != gen:
-                    raise ValueError(f"attribute generation = {int(p.attrs['generation'])}, expected {gen}")
-                self._stats_into(p[schema.GENERATION], gen, columns)
-                if schema.CHAMPION in p:
-                    best = ((gen, 0), name)
-        for after, k, name in champions:
-            if after < n and (best is None or (after, k) > best[0]):
-                best = ((after, k), name)
-        self._champion = best
-        self._champion_part = best[1] if best else None
-        self._history = self._complete(columns)
-
     def _stats_into(self, g: h5py.Group, gen: int, columns: dict) -> None:
         keys, values = get_json(g["stats"], "keys"), get(g, "stats", np.float64, 1)
         if not isinstance(keys, list) or len(keys) != len(values) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{g.name}/stats: {len(values)} values for keys {keys!r}")
         for key, value in zip(keys, values, strict=True):
             columns.setdefault(key, np.full(self.n_generations, np.nan))[gen] = value
+        return keys
 
     def _complete(self, columns: dict) -> dict:
         for key in HISTORY_KEYS:
@@ -233,7 +154,7 @@ class Run:
     # ---------------------------------------------------------- packed runs
     def _load_packed(self) -> None:
         f, path = self._f, self.path
-        with _reading(path, "generation index /generations"):
+        with reading_errors(path, "generation index /generations"):
             groups = f[schema.GENERATIONS]
             if not isinstance(groups, h5py.Group) or len(groups) > schema.MAX_GENERATIONS:
                 raise ValueError("expected a group of at most 10**7 generations")
@@ -245,27 +166,35 @@ class Run:
                 names.pop()
             self._names = names
             self.n_generations = len(names)
-        with _reading(path, "history"):
+        with reading_errors(path, "history"):
             self._history = self._packed_history()
         self._champion_part = self._champion = None
 
     def _packed_history(self) -> dict[str, np.ndarray]:
-        """``/history`` trimmed to the complete generations; rebuilt from their stats if damaged."""
+        """The generations' own ``stats``; ``/history`` (a copy) is checked against them, and any
+        disagreement or damage is reported with an :class:`ArchiveWarning` (the stats win)."""
         n = self.n_generations
-        try:
-            hist = {key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
-                    for key in self._f[schema.HISTORY]}
-            if any(len(arr) < n for arr in hist.values()) or "generation" not in hist:
-                raise ValueError("history shorter than the complete generations")
-            if not np.array_equal(hist["generation"][:n], np.arange(n)):
-                raise ValueError("generation")
-            return self._complete({key: arr[:n].copy() for key, arr in hist.items()})
-        except READ_ERRORS:
-            pass  # the fast copy is damaged or missing: the per-generation stats are the truth
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
         for gen in range(n):
             with self.generation_group(gen) as g:
                 self._stats_into(g, gen, columns)
+        problem = None
+        try:
+            hist = {key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
+                    for key in self._f[schema.HISTORY]}
+            if any(len(arr) < n for arr in hist.values()) or "generation" not in hist:
+                raise ValueError("shorter than the complete generations")
+            if not np.array_equal(hist["generation"][:n], np.arange(n)):
+                raise ValueError("generation numbers out of order")
+            for key, arr in hist.items():
+                if key in columns and not np.array_equal(arr[:n], columns[key], equal_nan=True):
+                    problem = f"disagrees with the generations' own statistics ({key})"
+                    break
+                columns.setdefault(key, arr[:n].copy())  # a column the stats do not hold: kept as stored
+        except READ_ERRORS as exc:
+            problem = f"is damaged ({one_line(exc)})"
+        if problem is not None:
+            self._notes.append(f"{self.path}: /history {problem}; the generations' own statistics are used")
         return self._complete(columns)
 
     # --------------------------------------------------------------- access
@@ -288,13 +217,13 @@ class Run:
             raise IndexError(f"generation {gen}: expected an index into the {n} complete generations")
         gen = int(gen) % n
         if not self.split:
-            with _reading(self.path, f"generation {gen}"):
+            with reading_errors(self.path, f"generation {gen}"):
                 group = self._f[schema.GENERATIONS][self._names[gen]]
             yield group
             return
         name = os.path.join(self.parts_dir, schema.generation_part(gen))
         with open_checked(name, schema.PART_FORMAT_NAME) as p:
-            with _reading(name, f"generation {gen}"):
+            with reading_errors(name, f"generation {gen}"):
                 group = p[schema.GENERATION]
             yield group
 
@@ -331,13 +260,13 @@ class Run:
 
     def population(self, gen: int) -> list[Genome]:
         """All genomes of generation ``gen`` (negative indices count from the end)."""
-        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+        with self.generation_group(gen) as g, reading_errors(g.file.filename, f"generation {gen}"):
             return read_genomes(g["population"])
 
     def genome(self, gen: int, idx: int) -> Genome:
         """Genome ``idx`` of generation ``gen``."""
         with self.generation_group(gen) as g:
-            with _reading(g.file.filename, f"generation {gen}"):
+            with reading_errors(g.file.filename, f"generation {gen}"):
                 population = g["population"]
             return read_genomes(population, [idx])[0]  # IndexError for a bad idx, else ArchiveFormatError
 
@@ -348,7 +277,7 @@ class Run:
         counters, parents, origin``, ``test_returns, test_seeds`` (when
         tested), ``stats`` (dict), ``extra`` (dict), ``rng_state`` (or None).
         """
-        with self.generation_group(gen) as g, _reading(g.file.filename, f"generation {gen}"):
+        with self.generation_group(gen) as g, reading_errors(g.file.filename, f"generation {gen}"):
             out = {name: get(g, name, dtype) for name, dtype, _ in GENERATION_FIELDS}
             for name, dtype in schema.TEST_FIELDS:
                 if name in g:
@@ -361,17 +290,44 @@ class Run:
 
     def champion(self) -> tuple[Genome, dict] | None:
         """``(genome, info)`` of the champion, or None; info: test_returns, test_seeds,
-        generation, index."""
+        generation, index.
+
+        ArchiveFormatError when the champion names a generation the run does
+        not hold complete (an old single-file archive killed mid-generation).
+        """
+        found = self._stored_champion()
+        if found is not None and not 0 <= found[1]["generation"] < self.n_generations:
+            raise ArchiveFormatError(
+                f"{self.path}: its champion was tested in generation {found[1]['generation']}, but the run holds "
+                f"{self.n_generations} complete generations (damaged, or the writer was stopped inside that "
+                "generation); restore the file from a copy"
+            )
+        return found
+
+    def _stored_champion(self) -> tuple[Genome, dict] | None:
+        """The champion as stored, not checked against the complete generations (the writer's split)."""
         if self.split:
             if self._champion_part is None:
                 return None
             name = os.path.join(self.parts_dir, self._champion_part)
-            with open_checked(name, schema.PART_FORMAT_NAME) as p, _reading(name, "champion"):
+            with open_checked(name, schema.PART_FORMAT_NAME) as p, reading_errors(name, "champion"):
                 return self._read_champion(p[schema.CHAMPION])
-        with _reading(self.path, "champion"):
+        with reading_errors(self.path, "champion"):
             if schema.CHAMPION not in self._f:
                 return None
             return self._read_champion(self._f[schema.CHAMPION])
+
+    def verify(self) -> None:
+        """Read every dataset of every generation and champion and check its checksum, and every
+        part's identity and chain; ArchiveFormatError naming the first file that fails."""
+        if self.split:
+            self._verify_split()
+            return
+        for key in (schema.GENERATIONS, schema.CHAMPION, schema.RUN_DATA):  # /history is a copy, checked
+            if key in self._f:  # against the generations' stats when the file is opened
+                with reading_errors(self.path, key):
+                    group = self._f[key]
+                check_all(group, self.path)
 
     @staticmethod
     def _read_champion(c: h5py.Group) -> tuple[Genome, dict]:
@@ -386,15 +342,16 @@ class Run:
 
     @property
     def run_data_names(self) -> list[str]:
-        with _reading(self.path, "run data"):
+        with reading_errors(self.path, "run data"):
             return sorted(self._f[schema.RUN_DATA]) if schema.RUN_DATA in self._f else []
 
     def run_data(self, name: str) -> np.ndarray:
         """A run-level array stored with the writer's ``run_data`` (e.g. ``obs_low``)."""
         names = self.run_data_names
         if name not in names:
-            raise KeyError(f"run data {name!r}: not in {self.path}; stored: {names}")
-        with _reading(self.path, f"run data {name}"):
+            raise MissingRunData(f"{self.path}: run data {name!r} is missing (stored: {names}); the header was not "
+                                 "written by spatial-snn's runner, or was damaged: restore it from a copy")
+        with reading_errors(self.path, f"run data {name}"):
             return get(self._f[schema.RUN_DATA], name)
 
     def close(self) -> None:

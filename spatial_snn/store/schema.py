@@ -21,6 +21,8 @@ Three kinds of HDF5 file carry a ``format`` root attribute:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 
@@ -90,18 +92,53 @@ def champion_part(after: int, k: int) -> str:
     return f"champion-{int(after):06d}-{int(k)}.h5"
 
 
-def parts_dir(header_path, stored_name: str | None = None) -> str:
-    """The part directory of a run header.
+def parts_dir(header_path) -> str:
+    """The part directory of a run header: ``<real path of the header>.d``.
 
-    ``stored_name`` is the header's ``parts`` attribute (the directory's
-    base name, fixed at creation); it is looked up beside the header's real
-    path, so a symlink to a header, or a hard link in the same directory,
-    finds the parts. Without it: ``<real path>.d`` (for a header being made).
+    Derived from the header's own path only, never from a value stored in a
+    file (the ``parts`` attribute is written for information and not read):
+    a symlink to a header finds its parts; a copy or a hard link under
+    another name is another header, without parts.
     """
-    real = os.path.realpath(os.fspath(header_path))
-    if stored_name is None:
-        return real + PARTS_SUFFIX
-    return os.path.join(os.path.dirname(real), stored_name)
+    return os.path.realpath(os.fspath(header_path)) + PARTS_SUFFIX
+
+
+# ---------------------------------------------------------------- identity
+#: Root attributes binding the files of a run to each other (header, parts, index, packed file).
+RUN_ID = "run_id"
+RUN_DIGEST = "run_digest"
+#: Part attribute: sha256 (hex) of the bytes of the generation part before it ("" for generation 0).
+PREVIOUS = "previous"
+#: Header attribute: the first generation whose part carries the identity (> 0 only for a run
+#: begun before identities, given one when it was resumed).
+IDENTITY_FROM = "identity_from"
+#: Index dataset: sha256 of each part it covers, (m, 32) uint8.
+DIGESTS = "digests"
+#: Index datasets binding its history to the parts' bytes: the file offset of each part's
+#: ``generation/stats`` (m,) int64, and which key list (attribute ``stats_layouts``, JSON) it has (m,) int32.
+STATS_OFFSETS = "stats_offsets"
+STATS_LAYOUT = "stats_layout"
+STATS_LAYOUTS = "stats_layouts"
+
+
+def run_digest(config: dict, seed: int, dim: int) -> str:
+    """sha256 (hex) of the stored scenario, seed and dimension (canonical JSON)."""
+    text = json.dumps({"config": config, "seed": int(seed), "dim": int(dim)}, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def new_run_id() -> str:
+    """A random run id (128 bits, hex): two runs of one scenario, seed and dim still differ."""
+    return os.urandom(16).hex()
+
+
+def file_digest(path: str) -> bytes:
+    """sha256 of a file's bytes (the link of the chain of generation parts)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()
 
 
 # ------------------------------------------------------------------ run data and generation extras
