@@ -94,7 +94,7 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
     max_steps : int or None
         Stop after this many env steps (the environment's limit applies too).
     """
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, env.action_space)

@@ -53,7 +53,7 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):
         kwargs.setdefault("width", 320)
         kwargs.setdefault("height", 240)
-    env = make_env(task.env_id, kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, kwargs, task.max_episode_steps, task.body_xml)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, env.action_space)
     net = Network([genome], dt=task.dt)

@@ -76,7 +76,7 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
     counts = ev.counters[0]
     steps = int(ev.lengths.sum())
     rec = record_episode(genome, task, int(seeds[0]))
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     try:
         rate = control_rate(env)
     finally:

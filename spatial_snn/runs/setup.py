@@ -24,7 +24,7 @@ from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
 from .arguments import check_dim, check_seed
-from .scenarios import Scenario, as_scenario, open_env
+from .scenarios import Scenario, as_scenario, open_env, scenario_body
 
 #: Hidden neurons of the network that the scenario check steps once.
 _CHECK_NEURONS = 8
@@ -76,7 +76,7 @@ class RunSetup:
 
 
 def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = None, check: bool = True,
-            backend: str | None = None) -> RunSetup:
+            backend: str | None = None, body: str | None = None) -> RunSetup:
     """Resolve a scenario for a run in ``dim`` dimensions with run seed ``seed``.
 
     Parameters
@@ -95,6 +95,9 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     backend : str, optional
         Training backend instead of ``scenario.env.backend`` (a resumed run
         keeps the one it started with).
+    body : str, optional
+        A body's XML text instead of reading ``scenario.env.xml_file`` (a
+        resumed run keeps the text it stored, so it needs no file).
 
     Raises
     ------
@@ -105,16 +108,22 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     sc = as_scenario(scenario)
     dim, seed = check_dim(dim), check_seed(seed)
     # the registered time limit, as the bounds estimate has always used; one step needs no other
-    env = open_env(sc.env.id, sc.env.kwargs)  # a bad id, kwarg or missing dependency: one ValueError
+    if body is None:
+        body = scenario_body(sc.env)  # a missing or malformed body file: one ValueError
+    elif sc.env.xml_file is None:
+        raise ValueError("body: a stored body needs a scenario with env.xml_file; resume the run with the "
+                         "scenario it stored")
+    env = open_env(sc.env.id, sc.env.kwargs, body=body)  # a bad id, kwarg or missing dependency: one ValueError
     try:
         if bounds is None:
             bounds = observation_bounds(sc.env.id, sc.env.kwargs, env.observation_space, seed=seed,
                                         episodes=sc.protocol.bounds_episodes, env=env)
         low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in bounds)
         # training episodes run with the training-only kwargs too: the backend must accept them all
-        train_backend = resolve_backend(backend or sc.env.backend, sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
+        train_backend = resolve_backend(backend or sc.env.backend, sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs},
+                                        body)
         task = Task(sc.env.id, dict(sc.env.kwargs), sc.env.max_episode_steps, sc.network.substeps,
-                    sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend)
+                    sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend, body_xml=body)
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
         setup = RunSetup(sc, dim, seed, task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))
@@ -123,7 +132,7 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     finally:
         env.close()
     if check and sc.env.train_kwargs:  # the training environment must accept its own keyword arguments
-        train_env = open_env(sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs})
+        train_env = open_env(sc.env.id, {**sc.env.kwargs, **sc.env.train_kwargs}, body=body)
         try:
             _one_step(setup, train_env, encoder, decoder)
         finally:

@@ -95,7 +95,7 @@ def _action_space(task: Task) -> dict:
     """The task's action space as JSON-able data (what a decoder needs without gymnasium)."""
     from gymnasium import spaces
 
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     space = env.action_space
     env.close()
     if isinstance(space, spaces.Discrete):

@@ -102,7 +102,7 @@ def golden_trace(genome: Genome, task: Task, *, seed: int = 0, steps: int = 200)
 
     if isinstance(steps, bool) or int(steps) != steps or steps < 1:
         raise ValueError(f"steps: expected an integer >= 1, got {steps!r}")
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, env.action_space)
     net, twin = Network([genome], dt=task.dt), _Twin(genome, task.dt)

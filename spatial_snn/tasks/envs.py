@@ -41,10 +41,14 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.registration import find_highest_version
 
+from .bodies import body_file, register_ours
+
 #: Space bounds at or beyond this magnitude count as infinite.
 HUGE_BOUND = 1e10
 #: Smallest estimated bound; dimensions below it get the bound 1.
 MIN_BOUND = 1e-6
+
+register_ours()  # our own environments (spatial_snn/Hexapod-v0) exist in every process that makes one
 
 SUPPORTED_SPACES = (
     "supported spaces: observation Box with a 1-D shape (obs_dim,) and a float or integer "
@@ -53,7 +57,7 @@ SUPPORTED_SPACES = (
 
 
 def make_env(
-    env_id: str, kwargs: dict | None = None, max_episode_steps: int | None = None
+    env_id: str, kwargs: dict | None = None, max_episode_steps: int | None = None, body: str | None = None
 ) -> gymnasium.Env:
     """Make a gymnasium environment and check that its spaces are supported.
 
@@ -67,6 +71,9 @@ def make_env(
     max_episode_steps : int, optional
         Episode cap (a ``TimeLimit``); ``None`` keeps the registered one
         (500 for CartPole-v1, 1000 for the MuJoCo tasks).
+    body : str, optional
+        A MuJoCo body's XML **text** (:mod:`.bodies`); it reaches the
+        environment as ``xml_file``, a private copy of the text.
 
     Returns
     -------
@@ -80,8 +87,11 @@ def make_env(
         Re-raised from gymnasium with the fix appended.
     """
     spec = _find_spec(env_id)
+    kwargs = dict(kwargs or {})
+    if body is not None:
+        kwargs["xml_file"] = body_file(body)
     try:
-        env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **(kwargs or {}))
+        env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
         raise type(err)(f"cannot make {env_id!r}: {err}; fix: {_install_hint(spec)}") from err
     except TypeError as err:
