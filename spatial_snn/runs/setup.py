@@ -23,6 +23,7 @@ from ..tasks.backends import resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
+from ..tasks.rhythm import check_rhythm_space, make_rhythm
 from .arguments import check_dim, check_seed
 from .scenarios import Scenario, as_scenario, open_env, scenario_body
 
@@ -126,7 +127,11 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
                     sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend, body_xml=body)
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
-        setup = RunSetup(sc, dim, seed, task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))
+        check_rhythm_space(task.decoder, env.action_space)
+        spec = sc.network.spec(dim)
+        if task.decoder.rhythm:  # one oscillator per action dimension, evolved with the network
+            spec = dataclasses.replace(spec, rhythm=int(env.action_space.shape[0]))
+        setup = RunSetup(sc, dim, seed, task, encoder.n_channels, decoder.n_units, spec)
         if check:
             _one_step(setup, env, encoder, decoder)
     finally:
@@ -147,8 +152,9 @@ def _one_step(setup: RunSetup, env, encoder, decoder) -> None:
     genome = random_genome(tiny, setup.n_inputs, setup.n_outputs, seeding.setup_rng(setup.seed))
     net = Network([genome], episodes=1, dt=setup.task.dt)
     obs, _ = env.reset(seed=0)
-    action = decoder(net.step(encoder(np.asarray(obs, np.float64)[None]), setup.task.substeps))[0]
-    env.step(action)
+    action = decoder(net.step(encoder(np.asarray(obs, np.float64)[None]), setup.task.substeps))
+    prior = make_rhythm(setup.task.decoder, [genome], 1, env.action_space)
+    env.step((action if prior is None else prior(action))[0])
 
 
 def check_scenario(scenario, dim: int = 2, seed: int = 0) -> Task:

@@ -10,7 +10,10 @@ rule dicts), the same whatever ``N`` is:
   to which part), e.g. ``positions`` ``(n_total, dim)`` float64,
   ``recurrent_pre`` ``(s_total,)`` int32;
 * ``rules``: the distinct :class:`ConnectivityRule` s as dicts, and
-  ``rule_index`` ``(N,)`` int32 saying which one each genome uses.
+  ``rule_index`` ``(N,)`` int32 saying which one each genome uses;
+* only when some genome has rhythm genes: ``counts/rhythm`` ``(N,)`` int64
+  (0 for a genome without) and ``rhythm`` ``(r_total,)`` float64
+  (:data:`OPTIONAL_PARTS`); a batch without them decodes to genomes without.
 
 Both the worker transport (``tasks.evaluation.pack_batch``) and the run
 archive (``store.genome_io.write_genomes``) use it, so the two cannot drift.
@@ -29,7 +32,7 @@ import numpy as np
 from .genome import NEURON_PARAMS, Genome, Synapses
 from .rules import ConnectivityRule
 
-__all__ = ["FIELD_DTYPES", "PARTS", "PROJECTION_PARTS", "decode_batch", "encode_batch", "offsets_of"]
+__all__ = ["FIELD_DTYPES", "OPTIONAL_PARTS", "PARTS", "PROJECTION_PARTS", "decode_batch", "encode_batch", "offsets_of"]
 
 #: Genome attribute of each projection and its short name in a batch.
 PROJECTION_PARTS = (("input_synapses", "input"), ("recurrent", "recurrent"), ("output_synapses", "output"))
@@ -52,6 +55,8 @@ FIELD_DTYPES = {
        (("pre", np.int32), ("post", np.int32), ("weight", np.float32))},
 }
 _POSITIONS = ("positions", "input_positions", "output_positions")
+#: Parts a batch holds only when some genome has them: part -> (field, dtype); None in a genome is count 0.
+OPTIONAL_PARTS = {"rhythm": ("rhythm", np.float64)}
 
 
 def offsets_of(counts: np.ndarray) -> np.ndarray:
@@ -87,6 +92,11 @@ def encode_batch(genomes: Sequence[Genome]) -> dict:
             tail = (dim,) if name in _POSITIONS else ()
             pieces = [np.asarray(_field(g, name), FIELD_DTYPES[name]) for g in genomes]
             out[name] = np.concatenate(pieces) if pieces else np.zeros((0, *tail), FIELD_DTYPES[name])
+    for part, (name, dtype) in OPTIONAL_PARTS.items():
+        values = [getattr(g, name) for g in genomes]
+        if any(v is not None for v in values):
+            out[f"counts/{part}"] = np.array([0 if v is None else len(v) for v in values], np.int64)
+            out[name] = np.concatenate([np.asarray(v, dtype) for v in values if v is not None])
     return out
 
 
@@ -109,6 +119,16 @@ def _checked(batch: dict) -> tuple[int, dict[str, np.ndarray]]:
             length = np.shape(batch[name])[0]
             if length != total:
                 raise ValueError(f"{name}: expected {total} rows (the sum of counts/{part}), got {length}")
+        offsets[part] = offsets_of(counts)
+    for part, (name, _) in OPTIONAL_PARTS.items():
+        if f"counts/{part}" not in batch:
+            continue
+        counts = np.asarray(batch[f"counts/{part}"])
+        if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and counts.min() < 0):
+            raise ValueError(f"counts/{part}: expected {n} non-negative integers, got shape {counts.shape}")
+        if np.shape(batch[name])[0] != int(counts.sum()):
+            raise ValueError(f"{name}: expected {int(counts.sum())} rows (the sum of counts/{part}), "
+                             f"got {np.shape(batch[name])[0]}")
         offsets[part] = offsets_of(counts)
     return n, offsets
 
@@ -133,6 +153,9 @@ def decode_batch(batch: dict, indices: Sequence[int] | None = None) -> list[Geno
         cut = {part: slice(int(o[k]), int(o[k + 1])) for part, o in offsets.items()}
         fields = {name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name])
                   for part, names in PARTS.items() for name in names}
+        for part, (name, dtype) in OPTIONAL_PARTS.items():
+            if part in cut and cut[part].stop > cut[part].start:
+                fields[name] = np.asarray(batch[name][cut[part]], dtype)
         synapses = {attr: Synapses(fields.pop(f"{short}_pre"), fields.pop(f"{short}_post"),
                                    fields.pop(f"{short}_weight")) for attr, short in PROJECTION_PARTS}
         out.append(Genome(**fields, **synapses, rule=rules[int(batch["rule_index"][k])]))

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .rhythm import check_rhythm
 from .rules import ConnectivityRule
 
 #: Names of the per-hidden-neuron LIF parameters, in a fixed order.
@@ -181,6 +182,10 @@ class Genome:
         input -> hidden, hidden -> hidden and hidden -> output projections.
     rule : ConnectivityRule
         Maps distances to strengths (and delays); see ``connectivity``.
+    rhythm : (2 + 3 m,) float64 or None
+        Optional genes of a rhythm generator beneath the actions
+        (:mod:`~spatial_snn.space.rhythm`), outside the neuron index (kept by
+        :meth:`select_neurons`); None when the decoder has no rhythm.
     """
 
     positions: np.ndarray
@@ -197,6 +202,7 @@ class Genome:
     recurrent: Synapses
     output_synapses: Synapses
     rule: ConnectivityRule = field(default=None)  # type: ignore[assignment]
+    rhythm: np.ndarray | None = None
 
     def __post_init__(self):
         if self.rule is None:
@@ -217,6 +223,8 @@ class Genome:
                         f"{name}: expected Synapses or a (pre, post, weight) tuple, "
                         f"got {type(syn).__name__}"
                     )
+        if self.rhythm is not None:
+            object.__setattr__(self, "rhythm", check_rhythm(self.rhythm, "rhythm"))
         self._validate()
 
     # ------------------------------------------------------------------ checks
@@ -344,4 +352,4 @@ class Genome:
             "output_synapses": len(self.output_synapses),
             "sparsity": self.sparsity(),
             "excitatory_fraction": float(np.mean(self.sign > 0)) if self.n else 0.0,
-        }
+        } | ({} if self.rhythm is None else {"rhythm_oscillators": (len(self.rhythm) - 2) // 3})

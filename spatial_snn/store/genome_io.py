@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import h5py
 import numpy as np
 
-from ..space.codec import FIELD_DTYPES, PARTS, PROJECTION_PARTS, decode_batch, encode_batch, offsets_of
+from ..space.codec import FIELD_DTYPES, OPTIONAL_PARTS, PARTS, PROJECTION_PARTS, decode_batch, encode_batch, offsets_of
 from ..space.genome import Genome
 from .h5io import (
     READ_ERRORS,
@@ -93,6 +93,10 @@ def write_genomes(group: h5py.Group, genomes: Sequence[Genome]) -> None:
         put(sg, "offsets", offsets_of(batch[f"counts/{short}"]), np.int64)
         for column, stored in _SYN_COLUMNS:
             put(sg, stored, batch[f"{short}_{column}"], FIELD_DTYPES[f"{short}_{column}"])
+    for part, (name, dtype) in OPTIONAL_PARTS.items():  # only when some genome has them (e.g. rhythm genes)
+        if f"counts/{part}" in batch:
+            put(group, f"{part}_offsets", offsets_of(batch[f"counts/{part}"]), np.int64)
+            put(group, name, batch[name], dtype)
 
 
 def _counts(group: h5py.Group, name: str, n_genomes: int) -> np.ndarray:
@@ -157,6 +161,10 @@ def read_genomes(group: h5py.Group, indices=None) -> list[Genome]:
             batch[f"counts/{short}"] = _counts(sg, "offsets", n_genomes)
             for column, stored in _SYN_COLUMNS:
                 batch[f"{short}_{column}"] = get(sg, stored, FIELD_DTYPES[f"{short}_{column}"], 1)
+        for part, (name, dtype) in OPTIONAL_PARTS.items():  # absent in files without them
+            if f"{part}_offsets" in group:
+                batch[f"counts/{part}"] = _counts(group, f"{part}_offsets", n_genomes)
+                batch[name] = get(group, name, dtype, 1)
         return decode_batch(batch, indices)
     except ArchiveFormatError:
         raise

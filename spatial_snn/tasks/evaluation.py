@@ -35,6 +35,7 @@ from .backends import make_batch
 from .bodies import body_key, check_body
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
 from .moments import ObsMoments
+from .rhythm import make_rhythm
 
 _PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
 
@@ -168,6 +169,8 @@ def pack(genome: Genome) -> dict:
         syn = getattr(genome, name)
         d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"] = syn.pre, syn.post, syn.weight
     d["rule"] = asdict(genome.rule)
+    if genome.rhythm is not None:
+        d["rhythm"] = genome.rhythm
     return d
 
 
@@ -177,7 +180,7 @@ def unpack(d: dict) -> Genome:
               ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")}
     for name, short in _PROJ.items():
         fields[name] = Synapses(d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"])
-    return Genome(**fields, rule=ConnectivityRule(**d["rule"]))
+    return Genome(**fields, rule=ConnectivityRule(**d["rule"]), rhythm=d.get("rhythm"))
 
 
 def pack_batch(genomes: Sequence[Genome]) -> dict:
@@ -219,6 +222,7 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, envs.action_space)
+        prior = make_rhythm(task.decoder, genomes, E, envs.action_space)  # None unless decoder.rhythm
         # empty neuron slots cannot affect the outputs: simulate (and count) only wired neurons
         net = Network([compact(g) for g in genomes], episodes=E, dt=task.dt)
         obs = envs.reset()  # every observation a rollout sees arrives here or from envs.step
@@ -238,6 +242,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
             x = enc(seen)
             idx = np.flatnonzero(active)
             actions = dec(net.step(x, task.substeps, active))
+            if prior is not None:
+                actions = prior(actions)
             o, r, done = envs.step(actions[idx], idx)
             returns[idx] += r
             lengths[idx] += 1
