@@ -172,3 +172,30 @@ def test_a_rhythm_run_archives_resumes_and_exports_its_genes(tmp_path):
     again, task2, _ = load_controller(tmp_path / "champ.h5")
     np.testing.assert_array_equal(again.rhythm, genome.rhythm)
     np.testing.assert_array_equal(rollout(task2, [again], [4]).returns, rollout(task, [genome], [4]).returns)
+
+
+def test_cli_exports_a_rhythm_champion_to_nir_with_its_genes_and_report_runs(tmp_path, capsys):
+    from spatial_snn.analysis.replay import replay
+    from spatial_snn.analysis.report import format_report, report
+    from spatial_snn.cli import main
+    from spatial_snn.store.nir_import import read_nir
+
+    sc = scenario_from_dict({"name": "rn", "env": {"id": "Swimmer-v5", "max_episode_steps": 20},
+                             "network": {"n_hidden": 8, "substeps": 2},
+                             "decoder": {"kind": "sigmoid", "rhythm": True, "residual_scale": 0.3},
+                             "evolution": {"population": 4, "generations": 1},
+                             "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2,
+                                          "bounds_episodes": 1}})
+    evolve(sc, seed=1, workers=1, archive=tmp_path / "run.h5")
+    assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "c.h5")]) == 0
+    assert main(["export", str(tmp_path / "c.h5"), "--to", str(tmp_path / "c.nir"), "--trace", "5"]) == 0
+    capsys.readouterr()
+    genome, _, _ = load_controller(tmp_path / "c.h5")
+    back, task = read_nir(tmp_path / "c.nir")
+    np.testing.assert_array_equal(back.rhythm, genome.rhythm)
+    assert task.decoder.rhythm and task.decoder.residual_scale == 0.3
+    np.testing.assert_array_equal(replay(tmp_path / "c.nir", episodes=2, seed=3),
+                                  replay(tmp_path / "c.h5", episodes=2, seed=3))
+    out = report(tmp_path / "c.h5", episodes=2, nulls=2)
+    assert np.isfinite(out["returns"]["mean"])
+    assert out["controller"]["rhythm_oscillators"] == 2 and "rhythm generator of 2" in format_report(out)

@@ -70,7 +70,8 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem
-    for variant in ("-reference", "-equal-degree", "-efficiency", "-spatial", "-refine", "-4m", "-adapt", "-floor"):
+    for variant in ("-reference", "-equal-degree", "-efficiency", "-spatial", "-refine", "-4m", "-adapt", "-floor",
+                    "-rhythm-alone", "-rhythm"):
         task = task.removesuffix(variant)
     assert sc.env.id == {**TASKS, **OUR_TASKS}[task]
     assert path.read_text().startswith("# ")
