@@ -155,13 +155,18 @@ def test_rhythm_genes_survive_codec_transport_and_genome_files(tmp_path):
     assert load_genome(tmp_path / "p.h5")[0].rhythm is None
 
 
+def _small_run(residual_scale: float, population: int, generations: int):
+    """A tiny Swimmer run with a rhythm (two joints, two oscillators)."""
+    return scenario_from_dict({"name": "rh", "env": {"id": "Swimmer-v5", "max_episode_steps": 20},
+                               "network": {"n_hidden": 8, "substeps": 2},
+                               "decoder": {"kind": "sigmoid", "rhythm": True, "residual_scale": residual_scale},
+                               "evolution": {"population": population, "generations": generations},
+                               "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2,
+                                            "bounds_episodes": 1}})
+
+
 def test_a_rhythm_run_archives_resumes_and_exports_its_genes(tmp_path):
-    sc = scenario_from_dict({"name": "rh", "env": {"id": "Swimmer-v5", "max_episode_steps": 20},
-                             "network": {"n_hidden": 8, "substeps": 2},
-                             "decoder": {"kind": "sigmoid", "rhythm": True, "residual_scale": 0.5},
-                             "evolution": {"population": 6, "generations": 2},
-                             "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2,
-                                          "bounds_episodes": 1}})
+    sc = _small_run(0.5, population=6, generations=2)
     first = evolve(sc, seed=2, workers=1, generations=1, archive=tmp_path / "run.h5")
     assert first.champion.rhythm is not None
     res = resume(tmp_path / "run.h5", generations=2, workers=1)
@@ -180,12 +185,7 @@ def test_cli_exports_a_rhythm_champion_to_nir_with_its_genes_and_report_runs(tmp
     from spatial_snn.cli import main
     from spatial_snn.store.nir_import import read_nir
 
-    sc = scenario_from_dict({"name": "rn", "env": {"id": "Swimmer-v5", "max_episode_steps": 20},
-                             "network": {"n_hidden": 8, "substeps": 2},
-                             "decoder": {"kind": "sigmoid", "rhythm": True, "residual_scale": 0.3},
-                             "evolution": {"population": 4, "generations": 1},
-                             "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2,
-                                          "bounds_episodes": 1}})
+    sc = _small_run(0.3, population=4, generations=1)
     evolve(sc, seed=1, workers=1, archive=tmp_path / "run.h5")
     assert main(["export", str(tmp_path / "run.h5"), "--to", str(tmp_path / "c.h5")]) == 0
     assert main(["export", str(tmp_path / "c.h5"), "--to", str(tmp_path / "c.nir"), "--trace", "5"]) == 0
@@ -199,3 +199,15 @@ def test_cli_exports_a_rhythm_champion_to_nir_with_its_genes_and_report_runs(tmp
     out = report(tmp_path / "c.h5", episodes=2, nulls=2)
     assert np.isfinite(out["returns"]["mean"])
     assert out["controller"]["rhythm_oscillators"] == 2 and "rhythm generator of 2" in format_report(out)
+
+
+def test_a_start_genome_must_have_the_runs_rhythm():
+    from spatial_snn.evo.evolution import EvolutionConfig, GeneticAlgorithm
+
+    spec = GenomeSpec(n_hidden=12, dim=2, rhythm=3)
+    ga = GeneticAlgorithm(EvolutionConfig(population=4), spec, MutationParams(), 4, 3, 0)
+    with pytest.raises(ValueError, match="0 rhythm oscillators, the run needs 3"):
+        ga.initial(_genome(1, rhythm=0))
+    offspring = ga.initial(_genome(1))
+    assert all(g.rhythm is not None and len(g.rhythm) == rhythm_size(3) for g in offspring.genomes)
+    assert all(g.rhythm is not None for g in ga.initial().genomes)

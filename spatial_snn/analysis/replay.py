@@ -51,7 +51,8 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     import imageio.v2 as imageio  # only videos need it
 
     kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
-    if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):
+    entry = str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point)
+    if "mujoco" in entry or entry.startswith("spatial_snn.tasks."):  # ours are MuJoCo bodies too
         kwargs.setdefault("width", 320)
         kwargs.setdefault("height", 240)
     env = make_env(task.env_id, kwargs, task.max_episode_steps, task.body_xml)
