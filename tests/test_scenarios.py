@@ -29,6 +29,8 @@ TASKS = {
 }
 #: Tasks of ours with variants only (no default at the top of scenarios/).
 VARIANT_TASKS = {"cue-delay": "SpatialSNN/CueDelay-v0"}
+#: Tasks of our own (no published method, so no published preset): stem -> id.
+OUR_TASKS = {"hexapod": "spatial_snn/Hexapod-v0"}
 SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
 #: Our defaults at the top of scenarios/, the published presets and variants in its subfolders, and the
 #: recipes of shipped genomes beside them.
@@ -47,7 +49,8 @@ def test_every_task_ships_our_defaults_and_the_published_settings():
         assert (SCENARIOS / f"{stem}.toml").is_file()
         assert (SCENARIOS / "published" / f"{stem}-reference.toml").is_file()
     assert {p.parent.name for p in SCENARIOS.rglob("*.toml")} == {"scenarios", "published", "variants"}
-    assert sorted(p.stem for p in SCENARIOS.glob("*.toml")) == sorted(TASKS)  # the top holds our defaults only
+    # the top holds our defaults only
+    assert sorted(p.stem for p in SCENARIOS.glob("*.toml")) == sorted([*TASKS, *OUR_TASKS])
 
 
 def test_the_menu_names_every_shipped_scenario_and_each_file_is_settings_with_a_short_header():
@@ -70,9 +73,9 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     assert sc.name == path.stem
     task = path.stem
     for variant in ("-ec-spatial", "-ec-uniform", "-es", "-stp", "-pomdp", "-reference", "-equal-degree", "-efficiency",
-                    "-spatial", "-refine", "-4m", "-adapt", "-floor"):
+                    "-spatial", "-refine", "-4m", "-adapt", "-floor", "-rhythm-alone", "-rhythm"):
         task = task.removesuffix(variant)
-    assert sc.env.id == {**TASKS, **VARIANT_TASKS}[task]
+    assert sc.env.id == {**TASKS, **VARIANT_TASKS, **OUR_TASKS}[task]
     assert sc.network.plasticity == path.stem.endswith("-stp")
     assert bool(sc.env.hide_obs) == ("-pomdp" in path.stem)
     assert path.read_text().startswith("# ")

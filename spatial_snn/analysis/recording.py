@@ -22,6 +22,7 @@ from ..space.genome import Genome
 from ..tasks.encoding import invalid_rows, make_decoder, make_encoder
 from ..tasks.envs import make_env
 from ..tasks.evaluation import Task
+from ..tasks.rhythm import make_rhythm
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,10 +95,11 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
     max_steps : int or None
         Stop after this many env steps (the environment's limit applies too).
     """
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, env.action_space)
+        prior = make_rhythm(task.decoder, [genome], 1, env.action_space)
         keep = np.flatnonzero(connected_neurons(genome))
         if keep.size == 0:
             keep = np.arange(genome.n)
@@ -118,7 +120,8 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
                 times.append(np.full(spk.size, t * S + s, np.int64))
                 neurons.append(keep[spk])
                 v_rows.append(net.state(0)[0])
-            action = dec(acc / np.float32(S))[0]
+            action = dec(acc / np.float32(S))
+            action = (action if prior is None else prior(action))[0]
             observations.append(o[0]), inputs.append(np.asarray(x[0], np.float32)), actions.append(action)
             obs, r, terminated, truncated, _ = env.step(action)
             total += float(r)

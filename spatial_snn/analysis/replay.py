@@ -19,6 +19,7 @@ from ..store.controller import load_controller
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import make_env
 from ..tasks.evaluation import Task, rollout
+from ..tasks.rhythm import make_rhythm
 
 REPLAY_STREAM = 5
 
@@ -50,18 +51,21 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     import imageio.v2 as imageio  # only videos need it
 
     kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
-    if "mujoco" in str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point):
+    entry = str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point)
+    if "mujoco" in entry or entry.startswith("spatial_snn.tasks."):  # ours are MuJoCo bodies too
         kwargs.setdefault("width", 320)
         kwargs.setdefault("height", 240)
-    env = make_env(task.env_id, kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, kwargs, task.max_episode_steps, task.body_xml)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, env.action_space)
+    prior = make_rhythm(task.decoder, [genome], 1, env.action_space)
     net = Network([genome], dt=task.dt)
     obs, _ = env.reset(seed=seed)
     frames = [env.render()]
     done = False
     while not done and (max_frames is None or len(frames) < max_frames):
-        action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))[0]
+        action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))
+        action = (action if prior is None else prior(action))[0]
         obs, _, terminated, truncated, _ = env.step(action)
         frames.append(env.render())
         done = terminated or truncated or not np.all(np.isfinite(obs))

@@ -76,7 +76,7 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
     counts = ev.counters[0]
     steps = int(ev.lengths.sum())
     rec = record_episode(genome, task, int(seeds[0]))
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     try:
         rate = control_rate(env)
     finally:
@@ -92,7 +92,10 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
     out = {
         "controller": {"path": str(path), "env_id": task.env_id, "dim": genome.dim, "neurons": genome.n,
                        "inputs": genome.n_inputs, "outputs": genome.n_outputs, "substeps": task.substeps,
-                       "control_rate_hz": rate},
+                       "control_rate_hz": rate}
+        | ({} if genome.rhythm is None else  # a rhythm generator beneath the network: not in the counts below
+           {"rhythm_oscillators": (len(genome.rhythm) - 2) // 3,
+            "residual_scale": task.decoder.residual_scale}),
         "returns": {"episodes": int(episodes), "seed": int(seed), "mean": float(ev.returns.mean()),
                     "std": float(ev.returns.std()), "env_steps": steps},
         "neurobench": nb,
@@ -158,7 +161,9 @@ def format_report(rep: dict) -> str:
     """The report as an aligned two-column text table."""
     c, s, e = rep["controller"], rep["structure"], rep["energy"]["energy_constants_pj"]
     lines = [f"{c['path']}: {c['env_id']}, {c['dim']}D, {c['neurons']} neurons, {c['inputs']} inputs, "
-             f"{c['outputs']} outputs, {c['substeps']} sub-steps at {c['control_rate_hz']:g} Hz control",
+             f"{c['outputs']} outputs, {c['substeps']} sub-steps at {c['control_rate_hz']:g} Hz control"
+             + (f"; a rhythm generator of {c['rhythm_oscillators']} oscillators beneath the network (residual "
+                f"scale {c['residual_scale']:g}; not in the operation counts)" if "rhythm_oscillators" in c else ""),
              f"NeuroBench v{rep['neurobench']['neurobench_version']} definitions, per environment step; "
              f"energy constants (pJ): add {e['e_add']}, MAC {e['e_mac']} (45 nm, Horowitz 2014), "
              f"SOP {e['e_sop']} (Loihi, Davies 2018, unverified), 64-bit SRAM read {e['e_read']} (8 KB, Horowitz 2014)",

@@ -85,7 +85,24 @@ def crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple[Genome, G
     _check_parents(a, b)
     check_rng(rng)
     swap, swap_in = _random_half(a.n, rng), _random_half(a.n_inputs, rng)
-    return _mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in)
+    return _cross_rhythm(_mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in), rng)
+
+
+def _cross_rhythm(child1: Genome, child2: Genome, rng: np.random.Generator) -> tuple[Genome, Genome]:
+    """Uniform crossover of the rhythm genes, drawn last and only when both children carry them.
+
+    The frequency and the coupling are swapped each with probability 1/2, and
+    each oscillator's amplitude, phase offset and centre as one unit; the two
+    children stay complementary. Without rhythm genes nothing is drawn.
+    """
+    if child1.rhythm is None or child2.rhythm is None:
+        return child1, child2
+    m = (len(child1.rhythm) - 2) // 3
+    pick = rng.random(2 + m) < 0.5  # f, k, then one per oscillator
+    genes = np.concatenate([pick[:2], np.tile(pick[2:], 3)])
+    r1 = np.where(genes, child2.rhythm, child1.rhythm)
+    r2 = np.where(genes, child1.rhythm, child2.rhythm)
+    return child1.replace(rhythm=r1), child2.replace(rhythm=r2)
 
 
 def _random_hyperplane(a: Genome, b: Genome, rng: np.random.Generator):
@@ -115,4 +132,4 @@ def geometric_crossover(a: Genome, b: Genome, rng: np.random.Generator) -> tuple
     normal, point = _random_hyperplane(a, b, rng)
     swap = (a.positions - point) @ normal < 0
     swap_in = (a.input_positions - point) @ normal < 0
-    return _mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in)
+    return _cross_rhythm(_mix(a, b, swap, swap_in), _mix(b, a, swap, swap_in), rng)

@@ -225,6 +225,11 @@ class GeneticAlgorithm:
             if got != want:
                 raise ValueError(f"start.genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
                                  f"the run needs {want}; start from a genome of this task and network")
+            have = 0 if start.rhythm is None else (len(start.rhythm) - 2) // 3
+            if have != self.spec.rhythm:
+                raise ValueError(f"start.genome: the genome has {have} rhythm oscillators, the run needs "
+                                 f"{self.spec.rhythm} (decoder.rhythm); start from a genome evolved with the "
+                                 "same decoder")
             mutants = [self._mutant(start, 1.0, seeding.variation_rng(self.seed, 0, i)) for i in range(1, n)]
             genomes = [start] + [g for g, _ in mutants]
             strengths = [1.0] + [s for _, s in mutants]

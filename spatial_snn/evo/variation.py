@@ -23,6 +23,9 @@ Mutation, each event independent (defaults are the published rates):
   its range: a small step near the parent, where resampling jumps anywhere in
   the range (off by default; the published GA only resamples);
 * move a neuron, ``position_rate``, by ``N(0, position_sigma**2)`` per axis;
+* rhythm genes (only a genome that has them, :mod:`~spatial_snn.space.rhythm`):
+  each gene with probability ``rhythm_rate`` is nudged by
+  ``N(0, (rhythm_sigma (high - low))**2)``, phases wrapped, the rest clipped;
 * swap moves: ``Binomial(n // 2, position_swap)`` disjoint pairs of neurons
   exchange their positions (a neuron keeps its parameters and synapse genes
   and takes the other's place: the occupied sites stay the same, so the
@@ -52,13 +55,14 @@ import numpy as np
 
 from ..space.genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from ..space.layout import ParameterRanges
+from ..space.rhythm import clip_rhythm, rhythm_bounds
 from ..space.rules import ConnectivityRule
 from ..space.sampling import sample_pairs
 from ..space.settings import check, document, setting
 
 _PROBABILITIES = (
     "edge_delete", "weight_resample", "edge_add", "sign_flip", "param_resample", "perturb_rate", "position_rate",
-    "position_swap",
+    "position_swap", "rhythm_rate",
 )  # fmt: skip
 
 
@@ -95,6 +99,10 @@ class MutationParams:
     position_swap: float = setting(0.0, "Probability of each of n // 2 swap events: a random pair of neurons "
                                    "exchanges positions (pairs disjoint within one mutation; 0 = off).",
                                    "probability", low=0, high=1)
+    rhythm_rate: float = setting(0.1, "Probability to nudge each rhythm gene (only with decoder.rhythm = true).",
+                                 "probability", low=0, high=1)
+    rhythm_sigma: float = setting(0.1, "Standard deviation of a rhythm gene's nudge as a fraction of its range.",
+                                  "fraction of range", low=0)
 
     def __post_init__(self):
         check(self, "MutationParams")
@@ -107,7 +115,8 @@ class MutationParams:
         if not (math.isfinite(strength) and strength > 0):
             raise ValueError(f"strength: expected a finite value > 0, got {strength!r}")
         return replace(self, **{name: min(1.0, getattr(self, name) * strength) for name in _PROBABILITIES},
-                       perturb_sigma=self.perturb_sigma * strength, position_sigma=self.position_sigma * strength)
+                       perturb_sigma=self.perturb_sigma * strength, position_sigma=self.position_sigma * strength,
+                       rhythm_sigma=self.rhythm_sigma * strength)
 
 
 # ------------------------------------------------------------------ checks
@@ -246,9 +255,10 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
     (resample, nudge), the input, recurrent and output projections (delete,
     resample, nudge, add), positions, and last, for a plastic genome only,
     the three short-term plasticity genes (resample with ``param_resample``,
-    nudge, like the five parameters). With ``perturb_rate = 0`` nothing is
-    drawn for nudges, so the draws are those of the published operators; a
-    static genome draws nothing for plasticity.
+    nudge, like the five parameters), then the rhythm genes (only for a
+    genome that has them). With ``perturb_rate = 0`` nothing is drawn for
+    nudges, so the draws are those of the published operators; a static
+    genome without a rhythm draws nothing for either.
     Structural events use the parent's positions; moved neurons keep their
     synapse genes, and their effective weights follow the new distances
     through :func:`~spatial_snn.space.connectivity.build`.
@@ -279,6 +289,8 @@ def mutate(genome: Genome, rng: np.random.Generator, params: MutationParams, ran
     changes["positions"] = move_positions(genome.positions, rng, params, unit)
     if genome.plastic:
         changes.update(_mutate_params(genome, STP_PARAMS, rng, params, ranges))
+    if genome.rhythm is not None:
+        changes["rhythm"] = mutate_rhythm(genome.rhythm, rng, params)
     return genome.replace(**changes)
 
 
@@ -293,6 +305,16 @@ def _mutate_params(genome: Genome, names, rng, params: MutationParams, ranges: P
         _nudge(values, redraw, rng, params, getattr(ranges, name))
         out[name] = values
     return out
+
+
+def mutate_rhythm(genes: np.ndarray, rng: np.random.Generator, params: MutationParams) -> np.ndarray:
+    """New rhythm genes: each nudged with probability ``rhythm_rate`` by
+    ``N(0, (rhythm_sigma (high - low))**2)``, then wrapped / clipped to its range; ``genes`` is not written."""
+    low, high = rhythm_bounds((len(genes) - 2) // 3)
+    hit = _events(rng, params.rhythm_rate, len(genes))
+    out = np.array(genes, np.float64)
+    out[hit] += rng.normal(0.0, 1.0, int(hit.sum())) * params.rhythm_sigma * (high - low)[hit]
+    return clip_rhythm(out)
 
 
 def move_positions(

@@ -214,6 +214,12 @@ def read_resume(archive) -> ResumeState:
         )
 
 
+def stored_body(config: dict) -> str | None:
+    """The body XML text a run stored with its task (None: the task's own body)."""
+    task = config.get("task") if isinstance(config, dict) else None
+    return task.get("body_xml") if isinstance(task, dict) else None
+
+
 def _config(setup: RunSetup, state: ResumeState | None, n_gen: int) -> dict:
     """The run's config as the archive stores it; a resumed run keeps the stored one where it is the same."""
     scenario, task = setup.scenario.to_dict(), task_meta(setup.task)

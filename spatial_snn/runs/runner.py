@@ -36,7 +36,7 @@ from ..store import schema
 from ..store.genome_io import check_env_id
 from ..store.run_reader import open_run
 from ..tasks.evaluation import Evaluation, Task, WorkerPool
-from .bookkeeping import Generation, Tally, archive_writer, read_resume, record_generation, with_bounds
+from .bookkeeping import Generation, Tally, archive_writer, read_resume, record_generation, stored_body, with_bounds
 from .interrupts import Terminated, held_interrupts
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .searching import SearchDriver
@@ -181,7 +181,8 @@ def evolve(
         start = load_start(sc) if state is None else None  # a resumed run has its generation 0 already
         bounds = state.bounds if state else start.bounds if start else None
         setup = resolve(sc, 2 if dim is None else dim, 0 if seed is None else seed,
-                        bounds=bounds, backend=state.train_backend if state else None)
+                        bounds=bounds, backend=state.train_backend if state else None,
+                        body=stored_body(state.config) if state else None)
     if start is not None:
         setup = fit_start(start, setup)
     n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
@@ -221,7 +222,7 @@ def resume(
     if max_env_steps is not None:
         sc = dataclasses.replace(sc, protocol=dataclasses.replace(sc.protocol, max_env_steps=max_env_steps))
     setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds,
-                    backend=state.train_backend)
+                    backend=state.train_backend, body=stored_body(state.config))
     n_gen = check_run_args(sc, setup.dim, setup.seed, generations if generations is not None else state.generations,
                            workers)
     return _loop(setup, n_gen, state, workers, executor, callback, path, False)
@@ -247,7 +248,9 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
         writer = stack.enter_context(archive_writer(archive, setup, state, n_gen, overwrite, moments0,
                                                     start.env_steps if start is not None else None))
         pool = stack.enter_context(_pool(workers, executor))
-        bar = stack.enter_context(_progress(n_gen, tally.start, f"{sc.name} on {setup.task.backend}"))
+        where = f"{sc.name} on {setup.task.backend}" + (" (own body: EnvPool cannot load it)"
+                                                         if setup.task.body_xml is not None else "")
+        bar = stack.enter_context(_progress(n_gen, tally.start, where))
         tally.clock()
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate

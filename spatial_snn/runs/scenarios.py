@@ -83,6 +83,10 @@ class EnvConfig:
     hide_obs: tuple[int, ...] = setting((), "Observation entries hidden from the controller (a partially "
                                         "observed task), e.g. [1, 3]: CartPole without its velocities; the rest "
                                         "keep their order. Applies to training, tests and replays alike.", "indices")
+    xml_file: str | None = setting(None, "A MuJoCo body of one's own for a task that takes xml_file (the v5 "
+                                   "locomotion tasks, spatial_snn/Hexapod-v0): a self-contained XML file, path "
+                                   "relative to the working directory. Its text is stored with the run, which "
+                                   "trains on gymnasium (EnvPool cannot load it); none: the task's own body.")
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
@@ -96,6 +100,12 @@ class EnvConfig:
             split_hidden({HIDE_OBS: self.hide_obs})  # a list of distinct indices >= 0
         except ValueError as exc:
             raise ValueError(f"env.{exc}") from None
+        if self.xml_file is not None and (not isinstance(self.xml_file, str) or not self.xml_file.strip()):
+            raise ValueError(f"env.xml_file: expected the path of a MuJoCo XML file, got {self.xml_file!r}")
+        for table in ("kwargs", "train_kwargs"):
+            if "xml_file" in getattr(self, table):
+                raise ValueError(f"env.{table}.xml_file: name the body with env.xml_file instead (its text is "
+                                 "stored with the run, so it replays without the file)")
         check(self, "env")
 
     @property
@@ -516,19 +526,27 @@ def check_env(env: EnvConfig) -> None:
 
     Covers an unknown id, a missing dependency (e.g. Box2D for
     ``LunarLander-v3``: the message names the package to install),
-    keyword arguments the environment rejects, and unsupported spaces.
+    keyword arguments the environment rejects, unsupported spaces, and a
+    missing or malformed body file (``env.xml_file``).
     """
-    open_env(env.id, env.task_kwargs, env.max_episode_steps).close()
+    open_env(env.id, env.task_kwargs, env.max_episode_steps, scenario_body(env)).close()
 
 
-def open_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None):
+def scenario_body(env: EnvConfig) -> str | None:
+    """The text of the scenario's body file (None without ``env.xml_file``); one ValueError if it is bad."""
+    from ..tasks.bodies import load_body
+
+    return None if env.xml_file is None else load_body(env.xml_file)
+
+
+def open_env(env_id: str, kwargs: dict, max_episode_steps: int | None = None, body: str | None = None):
     """``make_env`` with its failures as one ValueError with the fix (see :func:`check_env`)."""
     import gymnasium
 
     from ..tasks.envs import make_env
 
     try:
-        return make_env(env_id, kwargs, max_episode_steps)
+        return make_env(env_id, kwargs, max_episode_steps, body)
     except (TypeError, ImportError, gymnasium.error.Error) as exc:
         raise ValueError(f"env: {' '.join(str(exc).split())}") from None
 

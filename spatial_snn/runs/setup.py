@@ -23,8 +23,9 @@ from ..tasks.backends import resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
+from ..tasks.rhythm import check_rhythm_space, make_rhythm
 from .arguments import check_dim, check_seed
-from .scenarios import Scenario, as_scenario, open_env
+from .scenarios import Scenario, as_scenario, open_env, scenario_body
 
 #: Hidden neurons of the network that the scenario check steps once.
 _CHECK_NEURONS = 8
@@ -76,7 +77,7 @@ class RunSetup:
 
 
 def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = None, check: bool = True,
-            backend: str | None = None) -> RunSetup:
+            backend: str | None = None, body: str | None = None) -> RunSetup:
     """Resolve a scenario for a run in ``dim`` dimensions with run seed ``seed``.
 
     Parameters
@@ -95,6 +96,9 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     backend : str, optional
         Training backend instead of ``scenario.env.backend`` (a resumed run
         keeps the one it started with).
+    body : str, optional
+        A body's XML text instead of reading ``scenario.env.xml_file`` (a
+        resumed run keeps the text it stored, so it needs no file).
 
     Raises
     ------
@@ -105,7 +109,12 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     sc = as_scenario(scenario)
     dim, seed = check_dim(dim), check_seed(seed)
     # the registered time limit, as the bounds estimate has always used; one step needs no other
-    env = open_env(sc.env.id, sc.env.task_kwargs)  # a bad id, kwarg or missing dependency: one ValueError
+    if body is None:
+        body = scenario_body(sc.env)  # a missing or malformed body file: one ValueError
+    elif sc.env.xml_file is None:
+        raise ValueError("body: a stored body needs a scenario with env.xml_file; resume the run with the "
+                         "scenario it stored")
+    env = open_env(sc.env.id, sc.env.task_kwargs, body=body)  # a bad id, kwarg or missing dependency: one ValueError
     try:
         if bounds is None:
             bounds = observation_bounds(sc.env.id, sc.env.task_kwargs, env.observation_space, seed=seed,
@@ -113,18 +122,22 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
         low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in bounds)
         # training episodes run with the training-only kwargs too: the backend must accept them all
         train_backend = resolve_backend(backend or sc.env.backend, sc.env.id,
-                                        {**sc.env.task_kwargs, **sc.env.train_kwargs})
+                                        {**sc.env.task_kwargs, **sc.env.train_kwargs}, body)
         task = Task(sc.env.id, sc.env.task_kwargs, sc.env.max_episode_steps, sc.network.substeps,
-                    sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend)
+                    sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend, body_xml=body)
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
-        setup = RunSetup(sc, dim, seed, task, encoder.n_channels, decoder.n_units, sc.network.spec(dim))
+        check_rhythm_space(task.decoder, env.action_space)
+        spec = sc.network.spec(dim)
+        if task.decoder.rhythm:  # one oscillator per action dimension, evolved with the network
+            spec = dataclasses.replace(spec, rhythm=int(env.action_space.shape[0]))
+        setup = RunSetup(sc, dim, seed, task, encoder.n_channels, decoder.n_units, spec)
         if check:
             _one_step(setup, env, encoder, decoder)
     finally:
         env.close()
     if check and sc.env.train_kwargs:  # the training environment must accept its own keyword arguments
-        train_env = open_env(sc.env.id, {**sc.env.task_kwargs, **sc.env.train_kwargs})
+        train_env = open_env(sc.env.id, {**sc.env.task_kwargs, **sc.env.train_kwargs}, body=body)
         try:
             _one_step(setup, train_env, encoder, decoder)
         finally:
@@ -139,8 +152,9 @@ def _one_step(setup: RunSetup, env, encoder, decoder) -> None:
     genome = random_genome(tiny, setup.n_inputs, setup.n_outputs, seeding.setup_rng(setup.seed))
     net = Network([genome], episodes=1, dt=setup.task.dt)
     obs, _ = env.reset(seed=0)
-    action = decoder(net.step(encoder(np.asarray(obs, np.float64)[None]), setup.task.substeps))[0]
-    env.step(action)
+    action = decoder(net.step(encoder(np.asarray(obs, np.float64)[None]), setup.task.substeps))
+    prior = make_rhythm(setup.task.decoder, [genome], 1, env.action_space)
+    env.step((action if prior is None else prior(action))[0])
 
 
 def check_scenario(scenario, dim: int = 2, seed: int = 0) -> Task:

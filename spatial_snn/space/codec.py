@@ -15,6 +15,9 @@ rule dicts), the same whatever ``N`` is:
   (:data:`OPTIONAL_PARTS`: ``stp_use``, ``stp_tau_f``, ``stp_tau_d``), where a
   genome owns ``n`` rows if it is plastic and 0 if not. A batch without it
   (every batch written before plasticity existed) holds static genomes.
+* only when some genome has rhythm genes: ``counts/rhythm`` ``(N,)`` int64
+  (0 for a genome without) and ``rhythm`` ``(r_total,)`` float64
+  (:data:`OPTIONAL_PARTS`); a batch without them decodes to genomes without.
 
 Both the worker transport (``tasks.evaluation.pack_batch``) and the run
 archive (``store.genome_io.write_genomes``) use it, so the two cannot drift.
@@ -44,14 +47,16 @@ PARTS = {
     "outputs": ("output_positions",),
     **{short: (f"{short}_pre", f"{short}_post", f"{short}_weight") for _, short in PROJECTION_PARTS},
 }
-#: Parts a batch holds only when some genome has them (a genome owns 0 rows or ``n``).
-OPTIONAL_PARTS = {"plasticity": STP_PARAMS}
+#: Parts a batch holds only when some genome has them (a genome without owns 0 rows):
+#: plasticity genes (``n`` rows for a plastic genome) and rhythm genes (``2 + 3 m``).
+OPTIONAL_PARTS = {"plasticity": STP_PARAMS, "rhythm": ("rhythm",)}
 #: dtype of every field of a batch.
 FIELD_DTYPES = {
     "positions": np.float64,
     "input_positions": np.float64,
     "output_positions": np.float64,
     **{p: np.float64 for p in (*NEURON_PARAMS, *STP_PARAMS)},
+    "rhythm": np.float64,
     "sign": np.int8,
     "input_sign": np.int8,
     **{f"{short}_{c}": dt for _, short in PROJECTION_PARTS for c, dt in
@@ -93,12 +98,13 @@ def encode_batch(genomes: Sequence[Genome]) -> dict:
             tail = (dim,) if name in _POSITIONS else ()
             pieces = [np.asarray(_field(g, name), FIELD_DTYPES[name]) for g in genomes]
             out[name] = np.concatenate(pieces) if pieces else np.zeros((0, *tail), FIELD_DTYPES[name])
-    if any(g.plastic for g in genomes):
-        for part, names in OPTIONAL_PARTS.items():
-            out[f"counts/{part}"] = np.array([g.n if g.plastic else 0 for g in genomes], np.int64)
+    for part, names in OPTIONAL_PARTS.items():
+        owners = [g for g in genomes if getattr(g, names[0]) is not None]
+        if owners:
+            out[f"counts/{part}"] = np.array([0 if getattr(g, names[0]) is None else len(getattr(g, names[0]))
+                                              for g in genomes], np.int64)
             for name in names:
-                out[name] = np.concatenate([np.asarray(getattr(g, name), FIELD_DTYPES[name])
-                                            for g in genomes if g.plastic])
+                out[name] = np.concatenate([np.asarray(getattr(g, name), FIELD_DTYPES[name]) for g in owners])
     return out
 
 
@@ -147,7 +153,7 @@ def decode_batch(batch: dict, indices: Sequence[int] | None = None) -> list[Geno
         fields = {name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name])
                   for part, names in PARTS.items() for name in names}
         for part, names in OPTIONAL_PARTS.items():
-            if part in cut and cut[part].stop > cut[part].start:  # a genome without rows is static
+            if part in cut and cut[part].stop > cut[part].start:  # a genome without rows has none
                 fields.update({name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name]) for name in names})
         synapses = {attr: Synapses(fields.pop(f"{short}_pre"), fields.pop(f"{short}_post"),
                                    fields.pop(f"{short}_weight")) for attr, short in PROJECTION_PARTS}

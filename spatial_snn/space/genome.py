@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .rhythm import check_rhythm
 from .rules import ConnectivityRule
 
 #: Names of the per-hidden-neuron LIF parameters, in a fixed order.
@@ -192,6 +193,10 @@ class Genome:
     stp_use, stp_tau_f, stp_tau_d : (n,) float64 or None
         Short-term plasticity genes of each neuron's outgoing synapses: U in
         (0, 1], time constants in seconds (> 0); all three or none.
+    rhythm : (2 + 3 m,) float64 or None
+        Optional genes of a rhythm generator beneath the actions
+        (:mod:`~spatial_snn.space.rhythm`), outside the neuron index (kept by
+        :meth:`select_neurons`); None when the decoder has no rhythm.
     """
 
     positions: np.ndarray
@@ -211,6 +216,7 @@ class Genome:
     stp_use: np.ndarray | None = None
     stp_tau_f: np.ndarray | None = None
     stp_tau_d: np.ndarray | None = None
+    rhythm: np.ndarray | None = None
 
     def __post_init__(self):
         if self.rule is None:
@@ -240,6 +246,8 @@ class Genome:
                         f"{name}: expected Synapses or a (pre, post, weight) tuple, "
                         f"got {type(syn).__name__}"
                     )
+        if self.rhythm is not None:
+            object.__setattr__(self, "rhythm", check_rhythm(self.rhythm, "rhythm"))
         self._validate()
 
     # ------------------------------------------------------------------ checks
@@ -398,4 +406,4 @@ class Genome:
             "sparsity": self.sparsity(),
             "excitatory_fraction": float(np.mean(self.sign > 0)) if self.n else 0.0,
             "plastic": self.plastic,
-        }
+        } | ({} if self.rhythm is None else {"rhythm_oscillators": (len(self.rhythm) - 2) // 3})

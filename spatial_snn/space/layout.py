@@ -48,6 +48,7 @@ import numpy as np
 
 from .calibration import calibrated_io_rule, calibrated_rule
 from .genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
+from .rhythm import random_rhythm
 from .rules import ConnectivityRule
 from .sampling import sample_constant, sample_edges
 
@@ -142,6 +143,9 @@ class GenomeSpec:
         Probability that a neuron (or input channel) is excitatory.
     plasticity : bool
         Draw short-term plasticity genes (``ranges.stp_*``): plastic genomes.
+    rhythm : int
+        Oscillators of the rhythm generator beneath the actions (one per
+        action dimension, :mod:`~spatial_snn.space.rhythm`); 0: none (the default).
     """
 
     n_hidden: int = 64
@@ -154,8 +158,11 @@ class GenomeSpec:
     ranges: ParameterRanges = field(default_factory=ParameterRanges)
     excitatory_fraction: float = 0.8
     plasticity: bool = False
+    rhythm: int = 0
 
     def __post_init__(self):
+        if isinstance(self.rhythm, bool) or int(self.rhythm) != self.rhythm or self.rhythm < 0:
+            raise ValueError(f"GenomeSpec.rhythm: expected an integer >= 0 (oscillators), got {self.rhythm!r}")
         if int(self.n_hidden) != self.n_hidden or self.n_hidden < 1:
             raise ValueError(f"GenomeSpec.n_hidden: expected an integer >= 1, got {self.n_hidden}")
         if self.dim not in (1, 2, 3):
@@ -366,9 +373,11 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
     genome): positions (in a periodic box, then input and output positions,
     uniform in the box), the five parameters, signs, input signs, recurrent
     edges and weights, input edges and weights, output edges and weights,
-    and last, for a plastic spec only, ``stp_use``, ``stp_tau_f``,
+    then, for a plastic spec only, ``stp_use``, ``stp_tau_f``,
     ``stp_tau_d`` (so a plastic genome is the static genome of the same
-    seed plus its plasticity genes). O(n + synapses) time and memory.
+    seed plus its plasticity genes), and last the rhythm genes when
+    ``spec.rhythm > 0`` (so a spec without either draws exactly what it
+    always drew). O(n + synapses) time and memory.
     """
     if n_inputs < 1 or n_outputs < 1:
         raise ValueError(f"n_inputs, n_outputs: expected >= 1, got {n_inputs}, {n_outputs}")
@@ -408,4 +417,5 @@ def random_genome(spec: GenomeSpec, n_inputs: int, n_outputs: int, rng: np.rando
         recurrent=recurrent,
         output_synapses=outputs,
         rule=rule,
+        rhythm=random_rhythm(spec.rhythm, rng) if spec.rhythm else None,
     )

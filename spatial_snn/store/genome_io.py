@@ -58,7 +58,7 @@ AXES = ("x", "y", "z")
 _NODE_PARTS = (("neurons", "", "node_offsets"), ("inputs", "input_", "input_offsets"),
                ("outputs", "output_", "output_offsets"))
 # optional parts (written only when some genome has them): (batch part, offsets dataset)
-_OPTIONAL_PARTS = (("plasticity", "stp_offsets"),)
+_OPTIONAL_PARTS = (("plasticity", "stp_offsets"), ("rhythm", "rhythm_offsets"))
 _SYN_COLUMNS = (("pre", "source_node_id"), ("post", "target_node_id"), ("weight", "syn_weight"))
 
 

@@ -287,6 +287,11 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
         recurrent=Synapses(pre, post, genes["recurrent"]),
         output_synapses=Synapses(o_pre, o_post, genes["output_synapses"]),
     )
+    if meta.get("format") == FORMAT and "rhythm" in meta:  # a rhythm generator's genes (to_nir's metadata)
+        try:
+            genome = genome.replace(rhythm=np.asarray(meta["rhythm"], np.float64))
+        except (ValueError, TypeError) as exc:
+            raise NIRImportError(f"graph metadata: damaged rhythm genes ({exc}); re-export the graph") from exc
     if pre.size:
         got = build(genome).delays.astype(np.int64)  # CSR order is our (pre, post) order
         if not np.array_equal(got, d_rec):

@@ -27,7 +27,10 @@ Mapping of a genome (``docs/nir.md`` has the full account)::
 
 Graph metadata carries what NIR has no field for: the task (environment,
 encoder, decoder, sub-steps, dt, observation bounds) as JSON, the
-connectivity rule, neuron positions and signs.
+connectivity rule, neuron positions and signs, and a rhythm generator's
+genes (``rhythm``, with its equations in ``rhythm_model``) when the decoder
+has one: NIR has no oscillator primitive, and like the decoder the rhythm
+acts after the Output node (``docs/bodies.md``).
 :func:`~spatial_snn.store.nir_import.from_nir` rebuilds a genome whose
 kernel arrays equal the exported ones bit for bit.
 """
@@ -44,7 +47,15 @@ from ..space.genome import Genome
 from ..tasks.envs import make_env
 from ..tasks.evaluation import Task, task_from_meta, task_meta
 
-__all__ = ["FORMAT", "NIRImportError", "to_nir"]
+__all__ = ["FORMAT", "NIRImportError", "RHYTHM_MODEL", "to_nir"]
+
+#: How ``metadata["rhythm"]`` drives the actions (spatial_snn.space.rhythm, in words).
+RHYTHM_MODEL = (
+    "genes [f, k, A_0..A_m-1, phi_0..phi_m-1, c_0..c_m-1], one phase oscillator per action dimension; "
+    "theta_j = 0 at an episode's start; per environment step the rhythm is r_j = c_j + A_j sin(theta_j), "
+    "then theta_j <- theta_j + 2 pi f + (k / m) sum_i sin(theta_i - theta_j - (phi_i - phi_j)); f in cycles "
+    "per environment step, k in rad per step, A and c in normalised action units"
+)
 
 #: ``metadata["format"]`` of graphs written by :func:`to_nir`.
 FORMAT = "spatial-snn"
@@ -95,7 +106,7 @@ def _action_space(task: Task) -> dict:
     """The task's action space as JSON-able data (what a decoder needs without gymnasium)."""
     from gymnasium import spaces
 
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     space = env.action_space
     env.close()
     if isinstance(space, spaces.Discrete):
@@ -194,4 +205,10 @@ def to_nir(genome: Genome, task: Task):
         "sign": genome.sign.astype(np.int8),
         "input_sign": genome.input_sign.astype(np.int8),
     }
+    if genome.rhythm is not None:  # not a NIR node: it acts after the readout, as the decoder does
+        metadata["rhythm"] = genome.rhythm.copy()
+        metadata["rhythm_model"] = RHYTHM_MODEL
+        metadata["readout"] = ("action = low + (u + 1) (high - low) / 2, u = clip(c + A sin(theta) + "
+                               "residual_scale u_net, -1, 1), u_net = the decoder's action of the Output node's "
+                               "mean (normalised to [-1, 1]); see rhythm_model")
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)

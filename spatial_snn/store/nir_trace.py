@@ -31,6 +31,7 @@ from ..space.genome import Genome
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import make_env
 from ..tasks.evaluation import Task
+from ..tasks.rhythm import make_rhythm
 
 __all__ = ["golden_trace", "write_nir"]
 
@@ -102,9 +103,10 @@ def golden_trace(genome: Genome, task: Task, *, seed: int = 0, steps: int = 200)
 
     if isinstance(steps, bool) or int(steps) != steps or steps < 1:
         raise ValueError(f"steps: expected an integer >= 1, got {steps!r}")
-    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps)
+    env = make_env(task.env_id, task.env_kwargs, task.max_episode_steps, task.body_xml)
     enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
     dec = make_decoder(task.decoder, env.action_space)
+    prior = make_rhythm(task.decoder, [genome], 1, env.action_space)  # the env sees the whole controller
     net, twin = Network([genome], dt=task.dt), _Twin(genome, task.dt)
     obs, _ = env.reset(seed=int(seed))
     log = {k: [] for k in ("x", "spikes", "v", "i", "out", "mean", "action")}
@@ -114,7 +116,7 @@ def golden_trace(genome: Genome, task: Task, *, seed: int = 0, steps: int = 200)
         y_twin, rec = twin.step(x[0], task.substeps)
         if not np.array_equal(y[0], y_twin):
             raise RuntimeError(f"golden trace: numpy twin and kernel disagree at step {t} ({y[0]} vs {y_twin})")
-        action = dec(y)[0]
+        action = (dec(y) if prior is None else prior(dec(y)))[0]
         log["x"].append(np.repeat(x, task.substeps, axis=0))
         for k in ("spikes", "v", "i", "out"):
             log[k].append(rec[k])

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .bodies import body_key
 from .envs import make_env, split_hidden, visible_columns
 
 BACKENDS = ("auto", "gymnasium", "envpool")
@@ -118,8 +119,11 @@ def _envpool_settings(env_id: str) -> frozenset[str]:
     return frozenset(accepted)
 
 
-def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None) -> str:
+def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None, body: str | None = None) -> str:
     """The concrete backend, ``"gymnasium"`` or ``"envpool"``, for a requested one.
+
+    EnvPool cannot load a body of one's own (``body``, an XML text): such a
+    task runs on gymnasium under ``"auto"`` and is refused under ``"envpool"``.
 
     Raises
     ------
@@ -130,6 +134,11 @@ def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None) -> st
     if backend not in BACKENDS:
         raise ValueError(f"env.backend: expected one of {BACKENDS}, got {backend!r}")
     if backend == "gymnasium":
+        return "gymnasium"
+    if body is not None:
+        if backend == "envpool":
+            raise ValueError("env.backend = 'envpool': EnvPool cannot load a body from env.xml_file; fix: set "
+                             "env.backend = 'auto' or 'gymnasium'")
         return "gymnasium"
     problem = envpool_problem(env_id, kwargs)
     if problem is None:
@@ -246,7 +255,7 @@ _GYM_ENVS: dict[tuple, list] = {}  # per-process gymnasium environments, kept ac
 
 
 def make_batch(backend: str, env_id: str, kwargs: dict | None, max_episode_steps: int | None,
-               seeds: Sequence[int], threads: int = 1) -> GymBatch | EnvPoolBatch:
+               seeds: Sequence[int], threads: int = 1, body: str | None = None) -> GymBatch | EnvPoolBatch:
     """An environment batch of ``len(seeds)`` episodes on a resolved backend.
 
     Parameters
@@ -257,14 +266,18 @@ def make_batch(backend: str, env_id: str, kwargs: dict | None, max_episode_steps
         Episode b's seed.
     threads : int
         EnvPool's thread count (ignored by gymnasium).
+    body : str, optional
+        A body's XML text (gymnasium only: :func:`resolve_backend` never picks EnvPool for one).
     """
     if backend == "envpool":
+        if body is not None:
+            raise ValueError("backend 'envpool' cannot load a body's XML; use 'gymnasium'")
         return EnvPoolBatch(env_id, kwargs, max_episode_steps, seeds, threads)
     if backend != "gymnasium":
         raise ValueError(f"backend: expected 'gymnasium' or 'envpool' (resolve 'auto' with resolve_backend), "
                          f"got {backend!r}")
-    key = (env_id, repr(sorted((kwargs or {}).items())), max_episode_steps)
+    key = (env_id, repr(sorted((kwargs or {}).items())), max_episode_steps, body_key(body))
     pool = _GYM_ENVS.setdefault(key, [])
     while len(pool) < len(seeds):
-        pool.append(make_env(env_id, kwargs, max_episode_steps))
+        pool.append(make_env(env_id, kwargs, max_episode_steps, body))
     return GymBatch(pool[:len(seeds)], seeds)

@@ -37,6 +37,11 @@ mean over the sub-steps of the step, shape ``(B, n_units)``.
   is bin ``k`` of dimension ``j``); ``a_j`` is the centre of the winning bin,
   ``low_j + (k* + 1/2) (high_j - low_j) / K``.
 * ``auto``: ``argmax`` for Discrete, ``linear`` for Box, as published.
+
+With ``rhythm = true`` (Box actions with finite bounds only) the decoded
+action becomes the residual of a rhythm generator whose genes the genome
+carries (:mod:`~spatial_snn.tasks.rhythm`): in normalised units ``u`` (-1 the
+low bound, +1 the high one), ``u = clip(rhythm + residual_scale * u_net, -1, 1)``.
 """
 
 from __future__ import annotations
@@ -107,9 +112,18 @@ class DecoderSpec:
     gain: float = setting(1.0, "Slope of the sigmoid in units of y / divisor.", low=0, low_open=True)
     bins: int = setting(5, "Units per action dimension (binned).", "units per action", low=2, integer=True,
                         limit=1_000)
+    rhythm: bool = setting(False, "Add a rhythm generator beneath the network (Box actions): one phase "
+                           "oscillator per action dimension whose frequency, coupling, amplitudes, phase offsets "
+                           "and centres are genes evolved with the network; the action is the rhythm plus "
+                           "residual_scale times the network's decoded action (docs/bodies.md).")
+    residual_scale: float = setting(1.0, "Weight of the network's action (in normalised units, [-1, 1]) added to "
+                                    "the rhythm; 0 is the rhythm alone (its genes still evolve).",
+                                    "normalised action units", low=0)
 
     def __post_init__(self):
         check(self, "DecoderSpec")
+        if not isinstance(self.rhythm, bool | np.bool_):
+            raise TypeError(f"DecoderSpec.rhythm: expected a bool, got {self.rhythm!r}")
 
 
 def _as_batch(x, width: int, what: str) -> np.ndarray:

@@ -55,8 +55,11 @@ from gymnasium import spaces
 from gymnasium.envs.registration import find_highest_version
 
 from . import memory
+from .bodies import body_file, register_ours
 
-memory.register()  # our tasks (SpatialSNN/CueDelay-v0) are known wherever environments are made
+# our own environments (SpatialSNN/CueDelay-v0, spatial_snn/Hexapod-v0) exist in every process that makes one
+memory.register()
+register_ours()
 
 #: Space bounds at or beyond this magnitude count as infinite.
 HUGE_BOUND = 1e10
@@ -73,7 +76,7 @@ SUPPORTED_SPACES = (
 
 
 def make_env(
-    env_id: str, kwargs: dict | None = None, max_episode_steps: int | None = None
+    env_id: str, kwargs: dict | None = None, max_episode_steps: int | None = None, body: str | None = None
 ) -> gymnasium.Env:
     """Make a gymnasium environment and check that its spaces are supported.
 
@@ -87,6 +90,9 @@ def make_env(
     max_episode_steps : int, optional
         Episode cap (a ``TimeLimit``); ``None`` keeps the registered one
         (500 for CartPole-v1, 1000 for the MuJoCo tasks).
+    body : str, optional
+        A MuJoCo body's XML **text** (:mod:`.bodies`); it reaches the
+        environment as ``xml_file``, a private copy of the text.
 
     Returns
     -------
@@ -101,6 +107,9 @@ def make_env(
     """
     spec = _find_spec(env_id)
     kwargs, hidden = split_hidden(kwargs)
+    kwargs = dict(kwargs or {})
+    if body is not None:
+        kwargs["xml_file"] = body_file(body)
     try:
         env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:

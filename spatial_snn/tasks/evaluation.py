@@ -32,8 +32,10 @@ from ..space.codec import decode_batch, encode_batch
 from ..space.genome import NEURON_PARAMS, STP_PARAMS, Genome, Synapses
 from ..space.rules import ConnectivityRule
 from .backends import make_batch
+from .bodies import body_key, check_body
 from .encoding import DecoderSpec, EncoderSpec, invalid_rows, make_decoder, make_encoder
 from .moments import ObsMoments
+from .rhythm import make_rhythm
 
 _PROJ = {"input_synapses": "in", "recurrent": "rec", "output_synapses": "out"}
 
@@ -49,6 +51,9 @@ class Task:
     (:func:`.backends.resolve_backend`); it is not part of :func:`task_meta`,
     so exported genomes replay on gymnasium. ``env_threads`` is EnvPool's own
     thread count per rollout (1: parallelism comes from worker processes).
+    ``body_xml`` is the text of a MuJoCo body the environment loads instead
+    of its own (:mod:`.bodies`; None: the task's own body); it is part of
+    :func:`task_meta`, so archives and genome files carry it.
     """
 
     env_id: str
@@ -62,9 +67,11 @@ class Task:
     obs_high: tuple = ()
     backend: str = "gymnasium"
     env_threads: int = 1
+    body_xml: str | None = None
 
     def key(self) -> str:
-        return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps, self.backend))
+        return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps, self.backend,
+                     body_key(self.body_xml)))
 
 
 @dataclass
@@ -123,11 +130,14 @@ class Evaluation:
 
 
 def task_meta(task: Task) -> dict:
-    """JSON-able description of a task, stored beside shipped genomes."""
-    return {"env_id": task.env_id, "env_kwargs": task.env_kwargs,
+    """JSON-able description of a task, stored beside shipped genomes (``body_xml`` only when set)."""
+    meta = {"env_id": task.env_id, "env_kwargs": task.env_kwargs,
             "max_episode_steps": task.max_episode_steps, "substeps": task.substeps, "dt": task.dt,
             "encoder": asdict(task.encoder), "decoder": asdict(task.decoder),
             "obs_low": list(task.obs_low), "obs_high": list(task.obs_high)}
+    if task.body_xml is not None:
+        meta["body_xml"] = task.body_xml
+    return meta
 
 
 def task_from_meta(meta: dict) -> Task:
@@ -135,10 +145,19 @@ def task_from_meta(meta: dict) -> Task:
     try:
         return Task(meta["env_id"], dict(meta.get("env_kwargs") or {}), meta.get("max_episode_steps"),
                     int(meta["substeps"]), float(meta["dt"]), EncoderSpec(**meta["encoder"]),
-                    DecoderSpec(**meta["decoder"]), tuple(meta["obs_low"]), tuple(meta["obs_high"]))
+                    DecoderSpec(**meta["decoder"]), tuple(meta["obs_low"]), tuple(meta["obs_high"]),
+                    body_xml=_stored_body(meta.get("body_xml")))
     except (KeyError, TypeError) as exc:
         raise ValueError(f"genome metadata lacks the task description ({exc}); "
                          "export genomes with `spatial-snn export` so they can be replayed") from None
+
+
+def _stored_body(text) -> str | None:
+    """A stored body's text, checked to compile (None stays None)."""
+    if text is None:
+        return None
+    check_body(text, "stored body_xml")
+    return text
 
 
 # ------------------------------------------------------------ transport
@@ -152,6 +171,8 @@ def pack(genome: Genome) -> dict:
         syn = getattr(genome, name)
         d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"] = syn.pre, syn.post, syn.weight
     d["rule"] = asdict(genome.rule)
+    if genome.rhythm is not None:
+        d["rhythm"] = genome.rhythm
     return d
 
 
@@ -162,7 +183,7 @@ def unpack(d: dict) -> Genome:
                "input_sign")}
     for name, short in _PROJ.items():
         fields[name] = Synapses(d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"])
-    return Genome(**fields, rule=ConnectivityRule(**d["rule"]))
+    return Genome(**fields, rule=ConnectivityRule(**d["rule"]), rhythm=d.get("rhythm"))
 
 
 def pack_batch(genomes: Sequence[Genome]) -> dict:
@@ -200,10 +221,11 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     G, E = len(genomes), len(seeds)
     B = G * E
     envs = make_batch(task.backend, task.env_id, task.env_kwargs, task.max_episode_steps,
-                      [seeds[b % E] for b in range(B)], task.env_threads)
+                      [seeds[b % E] for b in range(B)], task.env_threads, task.body_xml)
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, envs.action_space)
+        prior = make_rhythm(task.decoder, genomes, E, envs.action_space)  # None unless decoder.rhythm
         # empty neuron slots cannot affect the outputs: simulate (and count) only wired neurons
         net = Network([compact(g) for g in genomes], episodes=E, dt=task.dt)
         obs = envs.reset()  # every observation a rollout sees arrives here or from envs.step
@@ -223,6 +245,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
             x = enc(seen)
             idx = np.flatnonzero(active)
             actions = dec(net.step(x, task.substeps, active))
+            if prior is not None:
+                actions = prior(actions)
             o, r, done = envs.step(actions[idx], idx)
             returns[idx] += r
             lengths[idx] += 1
