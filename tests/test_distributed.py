@@ -142,7 +142,7 @@ def test_workers_are_warm_single_threaded_checked_and_identical_jobs_both_run(cl
         assert ex.submit(_numba_threads).result() == 1
         # Dask's default purity would merge these two into one task with one result
         assert ex.submit(uuid.uuid4).result() != ex.submit(uuid.uuid4).result()
-        ex._versions = {**ex._versions, "mujoco": "0.0.1"}  # as if this client ran another mujoco
+        ex.worker_versions = {**ex.worker_versions, "mujoco": "0.0.1"}  # as if this client ran another mujoco
         with pytest.raises(RuntimeError, match=r"has mujoco \S+ \(client: 0\.0\.1\)"):
             ex.submit(_numba_threads).result()
         ex.shutdown()
