@@ -160,33 +160,23 @@ def _report(res) -> None:
               "'invalid_obs'); check the environment or its kwargs", file=sys.stderr)
 
 
-def _stored_count(cfg: dict, key: str, path) -> int:
-    """A count from a stored config, or a ValueError naming the file (a crafted value is not a traceback)."""
-    value = cfg.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0 \
-            or value != int(value):
-        raise ValueError(f"{path}: stored config {key} = {value!r}, expected a count >= 0; the archive was not "
-                         "written by spatial-snn's runner or was edited: restore it from a copy")
-    return int(value)
-
-
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
-    from .runs.scenarios import check_run_args, stored_scenario
-    from .store.genome_io import check_env_id
-    from .store.run_reader import open_run
 
     args.archive = Path(args.path)
-    with open_run(args.path) as run:
-        cfg = run.config
-        check_env_id(run.scenario.get("env", {}).get("id"), args.path, args.import_module)
-    sc = stored_scenario(run.scenario)
-    n_gen = args.generations if args.generations is not None else _stored_count(cfg, "generations", args.path)
-    check_run_args(sc, run.dim, run.seed, n_gen, args.workers)
-    res = resume(args.path, generations=n_gen, max_env_steps=args.max_env_steps, workers=args.workers,
-                 executor=_executor(args), allow_import=tuple(args.import_module))
+    res = resume(args.path, generations=args.generations, max_env_steps=args.max_env_steps, workers=args.workers,
+                 executor=_executor(args), allow_import=tuple(args.import_module), announce=print)
+    if res.generations_run == 0:
+        print(f"nothing to resume: {args.path} is finished ({res.stop_reason}, {res.history['generation'].size} "
+              f"generations){_EXTEND_HINT.get(res.stop_reason, '')}")
+        return 0
     _report(res)
     return 0
+
+
+#: What extends a finished run, by why it finished.
+_EXTEND_HINT = {"generation count reached": "; extend it with --generations N",
+                "step budget spent": "; extend it with --max-env-steps N (more than it spent)"}
 
 
 def _cmd_batch(args) -> int:
