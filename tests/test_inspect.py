@@ -178,3 +178,19 @@ def test_plot_writes_the_figure_as_png_also_for_an_empty_run(tmp_path):
         plot(run, tmp_path / "empty.png")
     assert "no complete generation yet" in [t.get_text() for t in fig.axes[0].texts]
     assert (tmp_path / "empty.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_says_when_training_and_test_scores_use_different_rewards(tmp_path):
+    plain, _ = _run(tmp_path)
+    with open_run(plain) as run:
+        ax = figure(run).axes[0]
+        assert ax.get_ylabel() == "episode return" and "best (train)" in _lines(ax)
+    (tmp_path / "hopper").mkdir()
+    env = {"id": "Hopper-v5", "train_kwargs": {"healthy_reward": 0.0}}
+    path, _ = _run(tmp_path / "hopper", config={**CONFIG, "scenario": {**CONFIG["scenario"], "env": env}})
+    with open_run(path) as run:
+        ax = figure(run).axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "best (train, healthy_reward=0.0)" in labels
+    assert any(label.startswith("test (") and label.endswith("the task's reward") for label in labels)
+    assert "rewards differ" in ax.get_ylabel()

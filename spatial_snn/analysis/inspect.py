@@ -201,6 +201,15 @@ def _protocol(config: dict) -> dict:
     return protocol if isinstance(protocol, dict) else {}
 
 
+def _training_reward(config: dict) -> str:
+    """How training episodes' reward differs from the task's (``[env] train_kwargs``), e.g.
+    ``"healthy_reward=0.0"``; empty when they are the same."""
+    scenario = config.get("scenario")
+    env = scenario.get("env") if isinstance(scenario, dict) else None
+    kwargs = env.get("train_kwargs") if isinstance(env, dict) else None
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())) if isinstance(kwargs, dict) else ""
+
+
 def figure(run: Run):
     """Best, mean and test return against generation, as a matplotlib ``Figure``.
 
@@ -210,7 +219,10 @@ def figure(run: Run):
     score equal to the best training score stays visible. Lines carry markers
     while there are few generations, so a one-generation run shows its points.
     Ticks are whole generations. The scenario's ``protocol.target`` (the score
-    that stops a run) is a dashed horizontal line.
+    that stops a run) is a dashed horizontal line. When training episodes use
+    other keyword arguments than tests (``[env] train_kwargs``, e.g. no
+    healthy reward), the training and test scores are on different rewards:
+    the legend names the training arguments and the axis says so.
 
     Uses matplotlib's Agg canvas directly (no pyplot state, no display).
     """
@@ -224,12 +236,16 @@ def figure(run: Run):
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     marker = "o" if len(gen) <= _MARKERS_UP_TO else None
-    ax.plot(gen, h["best"], label="best (train)", color="tab:blue", marker=marker, markersize=4)
-    ax.plot(gen, h["mean"], label="mean (train)", color="tab:gray", marker=marker, markersize=4)
+    changed = _training_reward(run.config)
+    train = f"train, {changed}" if changed else "train"
+    ax.plot(gen, h["best"], label=f"best ({train})", color="tab:blue", marker=marker, markersize=4)
+    ax.plot(gen, h["mean"], label=f"mean ({train})", color="tab:gray", marker=marker, markersize=4)
     tested = np.isfinite(h["test"])
     protocol = _protocol(run.config)
     n_test = protocol.get("test_episodes")
     test_label = f"test (mean of {n_test} episodes)" if isinstance(n_test, int) else "test"
+    if changed:
+        test_label += ", the task's reward"
     ax.plot(gen[tested], h["test"][tested], "s", label=test_label, color="tab:red", markersize=8,
             markerfacecolor="none", markeredgewidth=1.5, zorder=3)
     target = protocol.get("target")
@@ -243,7 +259,7 @@ def figure(run: Run):
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation")
-    ax.set_ylabel("episode return")
+    ax.set_ylabel("episode return" if not changed else "episode return (training and test rewards differ)")
     scenario = run.config.get("scenario")
     name = scenario.get("name") if isinstance(scenario, dict) else None
     ax.set_title(f"{task_name(run.config)}" + (f" ({name})" if name else "") + f", {run.dim}D, seed {run.seed}")
