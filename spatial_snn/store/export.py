@@ -28,7 +28,8 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         A run archive (its champion); for a ``.nir`` target also a genome file
         or a ``.nir`` graph.
     to : path
-        ``NAME.h5`` (a genome file) or ``NAME.nir`` (a NIR graph).
+        ``NAME.h5`` (a genome file) or ``NAME.nir`` (a NIR graph); its folder
+        is made if missing.
     overwrite : bool
         Replace an existing ``to`` (else FileExistsError).
     trace, trace_seed : int
@@ -40,13 +41,14 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
     allow_import : see :func:`~spatial_snn.store.controller.load_controller`.
     """
     to = Path(to)
-    if to.suffix == ".nir":
+    if to.suffix == ".nir":  # the folder of ``to`` is made once there is something to write
         from .nir_io import to_nir
         from .nir_trace import golden_trace, write_nir
 
         genome, task, _ = load_controller(path, allow_import=allow_import)
         steps = _trace_steps(trace)
         data = golden_trace(genome, task, seed=trace_seed, steps=steps) if steps else None
+        to.parent.mkdir(parents=True, exist_ok=True)
         write_nir(to, to_nir(genome, task), data, overwrite=overwrite)
         return to
     if trace:
@@ -66,6 +68,7 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         moments = champion_moments(run, info)
         if moments is not None:  # a refining run (init_genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments.to_json()
+    to.parent.mkdir(parents=True, exist_ok=True)
     save_genome(to, genome, meta, overwrite=overwrite)
     return to
 
