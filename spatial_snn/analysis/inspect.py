@@ -243,9 +243,9 @@ def figure(run: Run):
     tested = np.isfinite(h["test"])
     protocol = _protocol(run.config)
     n_test = protocol.get("test_episodes")
-    test_label = f"test (mean of {n_test} episodes)" if isinstance(n_test, int) else "test"
-    if changed:
-        test_label += ", the task's reward"
+    about = [f"mean of {n_test} episodes"] if isinstance(n_test, int) else []
+    about += ["the task's reward"] if changed else []
+    test_label = f"test ({', '.join(about)})" if about else "test"
     ax.plot(gen[tested], h["test"][tested], "s", label=test_label, color="tab:red", markersize=8,
             markerfacecolor="none", markeredgewidth=1.5, zorder=3)
     target = protocol.get("target")
