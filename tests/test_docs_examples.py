@@ -130,7 +130,7 @@ def _examples() -> list[tuple[str, str, str]]:
 def test_every_spatial_snn_command_in_the_docs_parses():
     parser = build_parser()
     seen = 0
-    for doc, kind, text in _examples():
+    for _, kind, text in _examples():
         words = _cli_words(text) if kind in ("bash", "console") else None
         if words is not None:
             parser.parse_args(words + shlex.split(_extra(text)))  # SystemExit (status 2) on a wrong flag
