@@ -6,7 +6,7 @@ anything else a genome file (HDF5, what ``genomes/*.h5`` are). A genome file
 carries the task, the run it came from, the champion's generation and test
 score, the environment steps behind it and, for a run that normalised its
 observations, the running moments behind its bounds (``obs_moments``), so a
-refinement (``init_genome``) goes on from them.
+refinement (``[start] genome``) goes on from them.
 """
 
 from __future__ import annotations
@@ -41,19 +41,23 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
     allow_import : see :func:`~spatial_snn.store.controller.load_controller`.
     """
     to = Path(to)
+    if to.suffix != ".nir" and trace:
+        raise ValueError(f"trace: a golden trace goes into a .nir graph only, got {to.name!r}; "
+                         "export to NAME.nir, or pass no trace")
+    if to.suffix != ".nir" and target != "spatial-snn":
+        raise ValueError(f"target {target!r} applies to a NIR graph only, got {to.name!r}; export to NAME.nir")
     if to.suffix == ".nir":  # the folder of ``to`` is made once there is something to write
         from .nir_io import to_nir
+        from .nir_targets import retarget
         from .nir_trace import golden_trace, write_nir
 
         genome, task, _ = load_controller(path, allow_import=allow_import)
         steps = _trace_steps(trace)
+        graph = retarget(to_nir(genome, task), target)
         data = golden_trace(genome, task, seed=trace_seed, steps=steps) if steps else None
         to.parent.mkdir(parents=True, exist_ok=True)
-        write_nir(to, to_nir(genome, task), data, overwrite=overwrite)
+        write_nir(to, graph, data, overwrite=overwrite)
         return to
-    if trace:
-        raise ValueError(f"trace: a golden trace goes into a .nir graph only, got {to.name!r}; "
-                         "export to NAME.nir, or pass no trace")
     from ..tasks.evaluation import task_meta
 
     with open_run(path, allow_import=allow_import) as run:
@@ -66,7 +70,7 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
                 "source": str(path), "env_steps": champion_env_steps(run, info)}
         moments = champion_moments(run, info)
-        if moments is not None:  # a refining run (init_genome) goes on from the statistics behind the bounds
+        if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments.to_json()
     to.parent.mkdir(parents=True, exist_ok=True)
     save_genome(to, genome, meta, overwrite=overwrite)
