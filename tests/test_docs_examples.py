@@ -240,3 +240,18 @@ def test_efficiency_doc_example_runs_on_the_run_it_describes(clone):
                          before=("spatial-snn evolve scenarios/variants/cartpole-efficiency.toml --workers 1",))
 
 
+
+
+def test_the_front_door_docstrings_say_what_comes_back():
+    import spatial_snn as snn
+
+    evolve_doc = snn.evolve.__doc__
+    assert "Returns\n    -------\n    Result" in evolve_doc
+    for key in ("generation", "best", "mean", "test", "env_steps", "wall_time", "cpu_time", "invalid_obs", "stopped",
+                "cap", "best_index"):
+        assert f"``{key}``" in evolve_doc, key
+    run_doc = snn.open_run.__doc__
+    for offer in ("run.config", "run.history", "run.champion()", "run.population(g)", "run.generation(g)",
+                  "run.run_data(name)"):
+        assert offer in run_doc, offer
+    assert "generations_run" in snn.resume.__doc__
