@@ -246,9 +246,10 @@ def resume(
     ``generations`` or ``max_env_steps`` extend it: the result then has
     ``generations_run == 0`` and says why in ``stop_reason``.
     """
+    with open_run(path) as run:  # before anything else is read: a config without a scenario is one error,
+        env = run.scenario.get("env") or {}  # and an env id names no module the user did not allow
+    check_env_id(env.get("id") if isinstance(env, dict) else None, str(path), allow_import)
     state = read_resume(path)
-    env = (state.config.get("scenario") or {}).get("env") or {}
-    check_env_id(env.get("id"), str(path), allow_import)
     try:
         sc = stored_scenario(state.config["scenario"])
     except (KeyError, TypeError, ValueError) as exc:
