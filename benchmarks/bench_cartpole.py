@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from spatial_snn.store.archive import open_run
+from spatial_snn.store.run_reader import open_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
