@@ -61,7 +61,7 @@ NOT_RUN_PREFIXES = {"export DASK_": "configures a Dask scheduler's shell"}
 #: Python blocks that cannot run in a test (by their first line), with the reason.
 PYTHON_NOT_RUN = {
     "from spatial_snn import evolve": "evolves Hopper on a Dask scheduler at scheduler-host",
-    "from spatial_snn.evo.strategies import STRATEGIES, state_arrays, state_from_arrays":
+    "from spatial_snn.evo.strategies.common import state_arrays, state_from_arrays":
         "an outline of the ask/tell loop: x0, generations, rng_for and evaluate stand for the caller's",
 }
 #: Documents whose commands are only parsed, with the reason: each is a recipe of a documented result.
