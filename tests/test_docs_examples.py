@@ -69,6 +69,8 @@ PARSED_ONLY = {
     "docs/scenario-provenance.md": "the commands that made documented results: full runs and 15-run batches, "
                                    "hours each",
     "docs/dimensions.md": "console sessions of the batches behind its tables (hours, folders outside the clone)",
+    "docs/plasticity.md": "benchmarks/plasticity_compare.py over 5-10 seeds and three tasks: the comparison behind "
+                          "its tables (hours; it rewrites a shipped figure)",
 }
 #: Documents the slow tests below run, in order, as a reader would.
 RUN = ("README.md", "docs/archive.md", "docs/cluster.md", "docs/efficiency.md")
