@@ -16,6 +16,8 @@ from pathlib import Path
 from .controller import champion_env_steps, champion_moments, champion_task, load_controller
 from .genome_io import save_genome
 from .run_reader import open_run
+from .schema import GENOME_FORMAT_NAME
+from .targets import NIR_KIND, check_replace
 
 
 def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int = 0,
@@ -31,7 +33,8 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         ``NAME.h5`` (a genome file) or ``NAME.nir`` (a NIR graph); its folder
         is made if missing.
     overwrite : bool
-        Replace an existing ``to`` (else FileExistsError).
+        Replace an existing ``to`` of the same kind (else FileExistsError);
+        never the run being read, its parts, or another kind of file.
     trace, trace_seed : int
         ``.nir`` only: include a golden trace of one episode of up to
         ``trace`` environment steps (0: none), reset with ``trace_seed``.
@@ -41,6 +44,9 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
     allow_import : see :func:`~spatial_snn.store.controller.load_controller`.
     """
     to = Path(to)
+    nir = to.suffix == ".nir"
+    # checked before anything is read: never onto the run, its parts or another kind of file
+    check_replace(to, NIR_KIND if nir else GENOME_FORMAT_NAME, overwrite=overwrite, inputs=[path])
     if to.suffix != ".nir" and trace:
         raise ValueError(f"trace: a golden trace goes into a .nir graph only, got {to.name!r}; "
                          "export to NAME.nir, or pass no trace")
@@ -56,7 +62,7 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         graph = retarget(to_nir(genome, task), target)
         data = golden_trace(genome, task, seed=trace_seed, steps=steps) if steps else None
         to.parent.mkdir(parents=True, exist_ok=True)
-        write_nir(to, graph, data, overwrite=overwrite)
+        write_nir(to, graph, data, overwrite=overwrite, inputs=[path])
         return to
     from ..tasks.evaluation import task_meta
 
@@ -65,7 +71,11 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         if ch is None:
             raise ValueError(f"{path} has no champion yet; let the run pass its first test generation")
         genome, info = ch
-        meta = {"task": task_meta(champion_task(run, info)), "scenario": run.config["scenario"]["name"],
+        name = run.scenario.get("name")
+        if not isinstance(name, str) or not len(info["test_returns"]):
+            raise ValueError(f"{path}: the scenario has no name or the champion no test returns; the archive "
+                             "was not written by spatial-snn's runner or was edited: restore it from a copy")
+        meta = {"task": task_meta(champion_task(run, info)), "scenario": name,
                 "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
                 "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
                 "source": str(path), "env_steps": champion_env_steps(run, info)}
@@ -73,7 +83,7 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments.to_json()
     to.parent.mkdir(parents=True, exist_ok=True)
-    save_genome(to, genome, meta, overwrite=overwrite)
+    save_genome(to, genome, meta, overwrite=overwrite, inputs=[path])
     return to
 
 
