@@ -7,6 +7,7 @@ The front door: what a user starts from.
   (dimensions x seeds);
 * analysis: :func:`replay`, :func:`report` (efficiency, wiring, figures);
 * files: :func:`open_run` (run archives), :func:`load_genome` (genome files),
+  :func:`export` (a champion as a genome file or a NIR graph),
   :func:`to_nir` / :func:`from_nir` (NIR graphs, ``docs/nir.md``);
 * the objects: :class:`Genome`, :class:`GenomeSpec`, :class:`Network`.
 
@@ -33,6 +34,7 @@ _SOURCES = {
     "Scenario": "runs.scenarios",
     "open_run": "store.run_reader",
     "load_genome": "store.genome_io",
+    "export": "store.export",
     "Genome": "space.genome",
     "GenomeSpec": "space.layout",
     "Network": "sim.network",
@@ -50,6 +52,7 @@ __all__ = [
     "load_scenario",
     "Scenario",
     "open_run",
+    "export",
     "load_genome",
     "Genome",
     "GenomeSpec",
@@ -85,6 +88,7 @@ if TYPE_CHECKING:  # static analysers see the names where they are defined
     from .sim.network import Network
     from .space.genome import Genome
     from .space.layout import GenomeSpec
+    from .store.export import export
     from .store.genome_io import load_genome
     from .store.nir_import import from_nir
     from .store.nir_io import to_nir

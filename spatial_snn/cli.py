@@ -1,4 +1,4 @@
-"""Command line: a thin layer over the Python API.
+"""Command line: a thin layer over the Python API (one call per command).
 
     spatial-snn evolve SCENARIO [--dim D] [--seed K] [--generations G] [--workers W]
     spatial-snn resume PATH [--generations N] [--max-env-steps 24M]
@@ -160,33 +160,23 @@ def _report(res) -> None:
               "'invalid_obs'); check the environment or its kwargs", file=sys.stderr)
 
 
-def _stored_count(cfg: dict, key: str, path) -> int:
-    """A count from a stored config, or a ValueError naming the file (a crafted value is not a traceback)."""
-    value = cfg.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0 \
-            or value != int(value):
-        raise ValueError(f"{path}: stored config {key} = {value!r}, expected a count >= 0; the archive was not "
-                         "written by spatial-snn's runner or was edited: restore it from a copy")
-    return int(value)
-
-
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
-    from .runs.scenarios import check_run_args, stored_scenario
-    from .store.genome_io import check_env_id
-    from .store.run_reader import open_run
 
     args.archive = Path(args.path)
-    with open_run(args.path) as run:
-        cfg = run.config
-        check_env_id(run.scenario.get("env", {}).get("id"), args.path, args.import_module)
-    sc = stored_scenario(run.scenario)
-    n_gen = args.generations if args.generations is not None else _stored_count(cfg, "generations", args.path)
-    check_run_args(sc, run.dim, run.seed, n_gen, args.workers)
-    res = resume(args.path, generations=n_gen, max_env_steps=args.max_env_steps, workers=args.workers,
-                 executor=_executor(args), allow_import=tuple(args.import_module))
+    res = resume(args.path, generations=args.generations, max_env_steps=args.max_env_steps, workers=args.workers,
+                 executor=_executor(args), allow_import=tuple(args.import_module), announce=print)
+    if res.generations_run == 0:
+        print(f"nothing to resume: {args.path} is finished ({res.stop_reason}, {res.history['generation'].size} "
+              f"generations){_EXTEND_HINT.get(res.stop_reason, '')}")
+        return 0
     _report(res)
     return 0
+
+
+#: What extends a finished run, by why it finished.
+_EXTEND_HINT = {"generation count reached": "; extend it with --generations N",
+                "step budget spent": "; extend it with --max-env-steps N (more than it spent)"}
 
 
 def _cmd_batch(args) -> int:
@@ -238,57 +228,17 @@ def _cmd_pack(args) -> int:
     from .store.pack import pack_run
 
     out = pack_run(args.path, args.to, overwrite=args.overwrite)
-    print(f"run packed into one file: {out}")
+    print(f"run packed into one file: {_shown(out)}")
     return 0
 
 
 def _cmd_export(args) -> int:
-    from .store.controller import champion_env_steps, champion_moments, champion_task
-    from .store.genome_io import save_genome
-    from .store.run_reader import open_run
-    from .store.schema import GENOME_FORMAT_NAME
-    from .store.targets import NIR_KIND, check_replace
-    from .tasks.evaluation import task_meta
+    from .store.export import export
 
-    nir = Path(args.to).suffix == ".nir"  # checked before anything is read: never onto the run or its parts
-    check_replace(args.to, NIR_KIND if nir else GENOME_FORMAT_NAME, overwrite=args.overwrite, inputs=[args.path])
-    if nir:
-        return _export_nir(args)
-    if args.target != "spatial-snn":
-        raise ValueError(f"--target {args.target}: applies to a NIR graph; pass --to NAME.nir")
-
-    with open_run(args.path) as run:
-        ch = run.champion()
-        if ch is None:
-            raise ValueError(f"{args.path} has no champion yet; let the run pass its first test generation")
-        genome, info = ch
-        name = run.scenario.get("name")
-        if not isinstance(name, str) or not len(info["test_returns"]):
-            raise ValueError(f"{args.path}: the scenario has no name or the champion no test returns; the archive "
-                             "was not written by spatial-snn's runner or was edited: restore it from a copy")
-        meta = {"task": task_meta(champion_task(run, info)), "scenario": name,
-                "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
-                "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
-                "source": str(args.path), "env_steps": champion_env_steps(run, info)}
-        moments = champion_moments(run, info)
-        if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
-            meta["obs_moments"] = moments.to_json()
-    save_genome(args.to, genome, meta, overwrite=args.overwrite, inputs=[args.path])
-    print(f"champion written to {args.to}")
-    return 0
-
-
-def _export_nir(args) -> int:
-    from .store.controller import load_controller
-    from .store.nir_io import to_nir
-    from .store.nir_targets import retarget
-    from .store.nir_trace import golden_trace, write_nir
-
-    genome, task, _ = load_controller(args.path, allow_import=args.import_module)
-    graph = retarget(to_nir(genome, task), args.target)
-    trace = golden_trace(genome, task, seed=args.trace_seed, steps=args.trace) if args.trace else None
-    write_nir(args.to, graph, trace, overwrite=args.overwrite, inputs=[args.path])
-    print(f"NIR graph written to {args.to}" + (" (with a golden trace)" if trace else "")
+    out = export(args.path, args.to, overwrite=args.overwrite, trace=args.trace, trace_seed=args.trace_seed,
+                 target=args.target, allow_import=tuple(args.import_module))
+    what = "NIR graph" if out.suffix == ".nir" else "champion"
+    print(f"{what} written to {_shown(out)}" + (" (with a golden trace)" if args.trace else "")
           + (f" for {args.target}'s importer" if args.target != "spatial-snn" else ""))
     return 0
 
@@ -324,57 +274,99 @@ def _cmd_curves(args) -> int:
     return 0
 
 
+_DESCRIPTION = """\
+Evolve spiking neural networks whose neurons have positions in 1D, 2D or 3D space
+to control gymnasium / MuJoCo bodies; then inspect, replay, report on and export
+the controllers. Every run is an HDF5 archive you can resume.
+"""
+
+_EXAMPLES = """\
+examples:
+  spatial-snn evolve scenarios/cartpole.toml                 # solve CartPole-v1 in 2D
+  spatial-snn inspect archive/cartpole-2d-seed0.h5           # how the run went and why it ended
+  spatial-snn replay genomes/hopper-2d-1ep.h5 --episodes 10  # a shipped champion on fresh episodes
+  spatial-snn resume archive/hopper-2d-seed0.h5              # after a crash or Ctrl-C
+
+`spatial-snn COMMAND --help` explains each command; README.md has more.
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's and the examples' line breaks; shows every default that is a value."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False or default is argparse.SUPPRESS or \
+                default == []:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
+        return f"{text} (default: {shown})"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    from ._version import __version__
+
+    p = _Parser(prog=PROG, description=_DESCRIPTION, epilog=_EXAMPLES, formatter_class=_Formatter)
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def parser(name, text):
+        return sub.add_parser(name, help=text, description=text, formatter_class=_Formatter)
 
     def run_opts(q, with_gens=True):
         if with_gens:
             q.add_argument("--generations", type=_count(), help="override the scenario's generation count")
         q.add_argument("--workers", type=_count(), help="local worker processes (default: one per core)")
-        q.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+        q.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: none, local "
+                                           "workers)")
 
-    q = sub.add_parser("evolve", help="evolve a controller for a scenario")
-    q.add_argument("scenario")
-    q.add_argument("--dim", type=int, default=2, choices=DIMS)
-    q.add_argument("--seed", type=_seed, default=0, help="run seed, 0..2**32-1")
+    def import_opt(q):
+        q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
+                       help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
+
+    q = parser("evolve", "evolve a controller for a scenario")
+    q.add_argument("scenario", help="scenario TOML file, e.g. scenarios/cartpole.toml")
+    q.add_argument("--dim", type=int, default=2, choices=DIMS, help="dimension of the space neurons live in")
+    q.add_argument("--seed", type=_seed, default=0, help="run seed, 0..2**32-1; the same seed gives the same run")
     q.add_argument("--out", help="archive path (default archive/<scenario>-<dim>d-seed<k>.h5)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing archive")
     q.add_argument("--resume", action="store_true", help="continue an existing archive")
     run_opts(q)
     q.set_defaults(func=_cmd_evolve)
 
-    q = sub.add_parser("resume", help="continue a run from its last complete generation")
-    q.add_argument("path")
-    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
-                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
+    q = parser("resume", "continue a run from its last complete generation")
+    q.add_argument("path", help="run archive")
+    import_opt(q)
     q.add_argument("--max-env-steps", type=_steps,
-                   help="extend the run's own step budget (protocol.max_env_steps), e.g. 24M")
+                   help="extend the run's own step budget (protocol.max_env_steps), e.g. 24M (default: the stored "
+                        "one)")
     run_opts(q)
     q.set_defaults(func=_cmd_resume)
 
-    q = sub.add_parser("batch", help="run every (dim, seed) pair and summarise per dimension")
-    q.add_argument("scenario")
-    q.add_argument("--dims", type=int, nargs="+", default=list(DIMS), choices=DIMS)
-    q.add_argument("--seeds", type=parse_seeds, default=[0])
-    q.add_argument("--out-dir", default=str(DEFAULT_ARCHIVE_DIR))
+    q = parser("batch", "run every (dim, seed) pair and summarise per dimension")
+    q.add_argument("scenario", help="scenario TOML file")
+    q.add_argument("--dims", type=int, nargs="+", default=list(DIMS), choices=DIMS,
+                   help="dimensions to compare")
+    q.add_argument("--seeds", type=parse_seeds, default=[0], help="run seeds, e.g. 0-4 or 0,3,7")
+    q.add_argument("--out-dir", default=str(DEFAULT_ARCHIVE_DIR), help="folder for the run archives")
     q.add_argument("--allow-unequal-footing", action="store_true",
                    help="run even if the dimensions' random genomes differ in degree, fan-out/in, strength or delay")
     run_opts(q)
     q.set_defaults(func=_cmd_batch)
 
-    q = sub.add_parser("inspect", help="summarise a run archive")
-    q.add_argument("path")
-    q.add_argument("--plot", help="write the fitness curves to this PNG")
+    q = parser("inspect", "summarise a run archive: progress, scores, why it ended, cost")
+    q.add_argument("path", help="run archive")
+    q.add_argument("--plot", metavar="PNG", help="also write the fitness curves to this .png file")
     q.set_defaults(func=_cmd_inspect)
 
-    q = sub.add_parser("curves", help="learning curves of runs: env steps vs held-out test score")
+    q = parser("curves", "learning curves of runs: env steps vs held-out test score")
     q.add_argument("paths", nargs="+", help="run archives (one line each)")
-    q.add_argument("--out", required=True, help="PNG to write")
+    q.add_argument("--out", required=True, metavar="PNG", help=".png file to write")
     q.add_argument("--published", type=_score,
                    help="draw this score as a horizontal line (default: the published row of the runs' task; "
                         "none: no line)")
-    q.add_argument("--title")
+    q.add_argument("--title", help="figure title (default: the task)")
     q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
     q.add_argument("--legend", choices=("inside", "below"), default="inside",  # curves.LEGENDS (lazy import)
                    help="inside the axes (their least covered corner) or below them, covering no curve")
@@ -382,28 +374,28 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "(e.g. 4M): median and range per scenario and dimension")
     q.set_defaults(func=_cmd_curves)
 
-    q = sub.add_parser("replay", help="run the champion on fresh episodes")
+    q = parser("replay", "run the champion on fresh episodes (episode k is the same whatever --episodes)")
     q.add_argument("path", help="run archive, genome file or .nir graph")
     q.add_argument("--episodes", type=_count(MAX_REPLAY_EPISODES, "; run several replays with other --seed "
-                                             "values for more"), default=10)
-    q.add_argument("--seed", type=_seed, default=0)
-    q.add_argument("--video", help="record the first episode to this mp4/gif")
-    q.add_argument("--max-frames", type=_count(), help="stop the video after this many frames")
-    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
-                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
+                                             "values for more"), default=10, help="fresh episodes to run")
+    q.add_argument("--seed", type=_seed, default=0, help="replay seed: picks the episodes' reset seeds")
+    q.add_argument("--video", help="record the first episode to this .mp4 or .gif file")
+    q.add_argument("--max-frames", type=_count(), help="stop the video after this many frames (default: the "
+                                                       "whole episode)")
+    import_opt(q)
     q.set_defaults(func=_cmd_replay)
 
-    q = sub.add_parser("pack", help="join a run's header and generation parts into one self-contained file")
-    q.add_argument("path")
+    q = parser("pack", "join a run's header and generation parts into one self-contained file")
+    q.add_argument("path", help="run archive")
     q.add_argument("--to", help="write the packed file here (default: replace PATH and remove PATH.d/)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing --to file")
     q.set_defaults(func=_cmd_pack)
 
-    q = sub.add_parser("export", help="write the champion as a genome file (.h5) or a NIR graph (.nir)")
-    q.add_argument("path")
-    q.add_argument("--to", required=True, help="genomes/NAME.h5, or model.nir for NIR (docs/nir.md)")
+    q = parser("export", "write the champion as a genome file (.h5) or a NIR graph (.nir)")
+    q.add_argument("path", help="run archive (its champion); for .nir also a genome file")
+    q.add_argument("--to", required=True, help="NAME.h5 for a genome file, or NAME.nir for NIR (docs/nir.md)")
     q.add_argument("--trace", type=_count(), default=0, metavar="STEPS",
-                   help=".nir only: include a golden trace of one episode of up to STEPS env steps")
+                   help=".nir only: include a golden trace of one episode of up to STEPS env steps (default: none)")
     q.add_argument("--trace-seed", type=_seed, default=0, help="reset seed of the traced episode")
     q.add_argument("--target", default="spatial-snn", choices=["spatial-snn", "norse", "snntorch", "spyx", "rockpool"],
                    help=".nir only: rewrite the graph for that simulator's NIR importer (docs/nir.md)")
@@ -413,12 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
     q.set_defaults(func=_cmd_export)
 
-    q = sub.add_parser("report", help="efficiency metrics, wiring and pictures of a stored controller")
+    q = parser("report", "efficiency metrics, wiring and pictures of a stored controller")
     q.add_argument("path", help="run archive (its champion) or genome file")
     q.add_argument("--episodes", type=_count(MAX_REPLAY_EPISODES), default=10, help="fresh episodes to measure on")
-    q.add_argument("--seed", type=_seed, default=0, help="seed of the episodes' reset seeds (as replay)")
+    q.add_argument("--seed", type=_seed, default=0, help="replay seed of the episodes (as replay)")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    q.add_argument("--figures", help="write the network and episode pictures (PNG) to this directory")
+    q.add_argument("--figures", metavar="DIR", help="write the network and episode pictures (PNG) to this folder")
     q.set_defaults(func=_cmd_report)
     return p
 
@@ -432,12 +424,33 @@ def _is_user_error(exc: BaseException) -> bool:
         gym is not None and isinstance(exc, gym.Error))
 
 
+#: Keyword arguments that library messages name, and the flags that say the same here.
+_FLAGS = {"overwrite=True": "--overwrite", "resume=True": "--resume"}
+
+
+def _in_cli_words(message: str) -> str:
+    """A library message as the command line says it: ``pass overwrite=True`` -> ``pass --overwrite``."""
+    for word, flag in _FLAGS.items():
+        message = message.replace(f"{word} ({flag})", flag).replace(word, flag)
+    return message
+
+
+def _shown(path) -> str:
+    """``path`` relative to the working directory when it lies under it, else as it is."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 #: What every command imports, loaded with Ctrl-C held back (see :func:`main`).
 _HEAVY_MODULES = ("spatial_snn.runs.runner", "spatial_snn.store.archive")
 
 
 def main(argv=None) -> int:
-    """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C, 143 SIGTERM)."""
+    """Run one command; return the exit status (0 ok, 2 bad input or failure, 130 Ctrl-C, 143 SIGTERM,
+    141 when the reader of the output went away, as for other unix tools)."""
     import signal
     import warnings
 
@@ -457,9 +470,28 @@ def main(argv=None) -> int:
     warnings.showwarning = show
     try:
         with terminate_like_interrupt():  # `kill PID` stops a run as Ctrl-C does: between generations, with a report
-            return _run(argv)
+            status = _run(argv)
+            sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's exit
+            return status
+    except BrokenPipeError:
+        return _broken_pipe()
     finally:
         warnings.showwarning = shown
+
+
+#: Exit status when the reader of our output went away (``report --json | head``): 128 + SIGPIPE,
+#: what a shell reports for ``yes | head``, quietly.
+BROKEN_PIPE_STATUS = 141
+
+
+def _broken_pipe() -> int:
+    """Stop quietly: point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return BROKEN_PIPE_STATUS
 
 
 def _run(argv) -> int:
@@ -481,10 +513,12 @@ def _run(argv) -> int:
             print(stop_line(exc, getattr(args, "command", None), getattr(args, "archive", None),
                             getattr(args, "generations", None), PROG), file=sys.stderr)
         return 143 if terminated(exc) else 130
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
     except Exception as exc:
         if not _is_user_error(exc):
             raise
-        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"{PROG}: error: {_in_cli_words(' '.join(str(exc).split()))}", file=sys.stderr)
         return 2
 
 

@@ -98,3 +98,89 @@ def test_helpers_name_archives_and_parse_seed_ranges():
     assert str(archive_path("hopper", 2, 3)).endswith("hopper-2d-seed3.h5")
     assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
     assert parse_seeds("1,5") == [1, 5]
+
+
+def test_export_is_one_api_call_and_its_refusal_speaks_each_side_s_words(run, tmp_path, capsys):
+    import spatial_snn as snn
+
+    _, _, out = run
+    target = tmp_path / "api.h5"
+    assert snn.export(out, target) == target
+    genome, meta = load_genome(target)
+    with open_run(out) as r:
+        assert np.array_equal(genome.recurrent.weight, r.champion()[0].recurrent.weight)
+    before = target.read_bytes()
+    with pytest.raises(FileExistsError, match="pass overwrite=True to replace it$"):
+        snn.export(out, target)
+    capsys.readouterr()
+    assert main(["export", str(out), "--to", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"spatial-snn: error: {target}: exists; pass --overwrite to replace it\n"
+    assert target.read_bytes() == before
+    with pytest.raises(ValueError, match="a golden trace goes into a .nir graph only"):
+        snn.export(out, tmp_path / "traced.h5", trace=10)
+
+
+def test_outputs_match_their_suffix(run, tmp_path, capsys):
+    _, _, out = run
+    for argv in (["curves", str(out), "--out", str(tmp_path / "x.txt")],
+                 ["inspect", str(out), "--plot", str(tmp_path / "x.txt")],
+                 ["replay", str(out), "--episodes", "1", "--video", str(tmp_path / "x.txt")]):
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and "expected a file name ending in" in err
+        assert (".mp4 or .gif" if argv[0] == "replay" else ".png") in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_pack_prints_a_path_relative_to_the_working_directory(run, tmp_path, capsys, monkeypatch):
+    _, _, out = run
+    monkeypatch.chdir(tmp_path)
+    assert main(["pack", str(out), "--to", str(tmp_path / "one.h5")]) == 0
+    assert capsys.readouterr().out == "run packed into one file: one.h5\n"
+
+
+def test_version_help_and_every_argument_explained(capsys):
+    from spatial_snn import __version__
+    from spatial_snn.cli import build_parser
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"spatial-snn {__version__}\n"
+    parser = build_parser()
+    text = parser.format_help()
+    assert text.splitlines()[2].startswith("Evolve spiking neural networks") and "examples:" in text
+    commands = parser._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, (name, action.dest)
+    replay_help = " ".join(commands["replay"].format_help().split())
+    assert "(default: 10)" in replay_help and "(default: 0)" in replay_help
+    assert "(default: 2)" in commands["evolve"].format_help()
+
+
+def test_output_to_a_reader_that_went_away_ends_quietly(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fixture = os.path.join(os.path.dirname(__file__), "fixtures", "v1-run-cartpole.h5")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line: every write fails with EPIPE
+    done = subprocess.run([sys.executable, "-m", "spatial_snn.cli", "inspect", fixture], stdout=write,
+                          stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_replay_episode_k_does_not_depend_on_the_episode_count(run):
+    from spatial_snn import replay
+
+    _, _, out = run  # a weak champion: its episodes differ from seed to seed
+    five = replay(out, episodes=5, seed=2026)
+    assert len(set(five.tolist())) > 1
+    assert replay(out, episodes=1, seed=2026)[0] == five[0]
+    assert np.array_equal(replay(out, episodes=3, seed=2026), five[:3])

@@ -144,3 +144,38 @@ def test_observation_bounds_estimates_infinite_dims():
     expected = estimate_bounds("CartPole-v1", seed=3, episodes=4)
     np.testing.assert_array_equal(low, expected[0])
     np.testing.assert_array_equal(high, expected[1])
+
+
+def _stdout_and_stderr_of(code: str) -> str:
+    """Everything a fresh interpreter writes to file descriptors 1 and 2 (C prints included)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout + done.stderr
+
+
+def test_halfcheetah_makes_no_mujoco_deprecation_warning_on_the_terminal():
+    pytest.importorskip("mujoco")
+    bare = _stdout_and_stderr_of("import gymnasium; gymnasium.make('HalfCheetah-v5').reset(seed=0)")
+    if "settotalmass" not in bare:
+        pytest.skip("this gymnasium / MuJoCo pair does not warn about settotalmass")
+    ours = _stdout_and_stderr_of(
+        "from spatial_snn.tasks.envs import make_env\n"
+        "for _ in range(3):\n    make_env('HalfCheetah-v5').reset(seed=0)\nprint('made')"
+    )
+    assert "made" in ours
+    assert "settotalmass" not in ours and "WARNING" not in ours, ours
+
+
+def test_other_mujoco_warnings_still_reach_stderr(capsys):
+    from spatial_snn.tasks.envs import _mujoco_warning
+
+    _mujoco_warning("compiler attribute 'settotalmass' is deprecated and will be removed")
+    _mujoco_warning("Nan, Inf or huge value in QACC at DOF 0. The simulation is unstable.")
+    err = capsys.readouterr().err
+    assert "settotalmass" not in err
+    assert err == "WARNING: Nan, Inf or huge value in QACC at DOF 0. The simulation is unstable.\n"

@@ -28,6 +28,7 @@ def test_network_figure_draws_one_line_per_synapse(tmp_path, name):
     drawn = network_figure(genome, out, title=name)
     assert drawn["synapse_lines"] == genome.n_synapses
     assert (drawn["neurons"], drawn["inputs"], drawn["outputs"]) == (genome.n, genome.n_inputs, genome.n_outputs)
+    assert drawn["legend_clear"]
     assert _is_picture(out)
 
 
@@ -73,3 +74,11 @@ def test_figures_are_written_as_palette_pngs_that_look_the_same_and_are_smaller(
     error = np.abs(a - b)  # per pixel and channel, of 255
     assert error.mean() < 4 and error.max() <= 32  # no colour visibly wrong: the same picture
     assert out.stat().st_size < 0.6 * len(full.getvalue())
+
+
+def test_channel_styles_do_not_repeat_within_80_channels():
+    from spatial_snn.analysis.figures import line_style
+
+    styles = {(tuple(line_style(k)["color"]), line_style(k)["linestyle"]) for k in range(80)}
+    assert len(styles) == 80
+    assert len({tuple(line_style(k)["color"]) for k in range(20)}) == 20

@@ -65,7 +65,7 @@ def test_summary_names_task_dimension_scores_champion_and_cost(tmp_path):
 def test_summary_of_a_run_extended_past_its_configured_generations(tmp_path):
     path, _ = _run(tmp_path, config={**CONFIG, "generations": 2})
     with open_run(path) as run:
-        assert "generations  4 complete\n" in summary(run)
+        assert "generations  4 complete of 2 (a resume went on past it)\n" in summary(run)
 
 
 def test_summary_of_a_run_without_generations(tmp_path):
@@ -73,6 +73,27 @@ def test_summary_of_a_run_without_generations(tmp_path):
     with open_run(path) as run:
         text = summary(run)
     assert "no complete generation yet" in text and "none yet" in text and "not tested" in text
+    assert "0 complete of 50" in text
+
+
+def test_summary_of_an_archive_from_before_stop_reasons_says_what_it_knows(tmp_path):
+    path, _ = _run(tmp_path)  # written without the "stopped" statistic; the champion's test is above the target
+    with open_run(path) as run:
+        assert "stopped      target reached\n" in summary(run)
+    (tmp_path / "high").mkdir()
+    high = {**CONFIG, "scenario": {**CONFIG["scenario"], "protocol": {"target": 5000.0}}}
+    path, _ = _run(tmp_path / "high", config=high)
+    with open_run(path) as run:
+        assert "stopped      unknown (written before stop reasons were kept)\n" in summary(run)
+
+
+def test_cpu_time_reads_in_seconds_minutes_or_hours():
+    from spatial_snn.analysis.inspect import _cpu
+
+    assert _cpu(4.25) == "4.2 s (all processes)"
+    assert _cpu(600.0) == "10.0 min (all processes)"
+    assert _cpu(3 * 3600.0) == "3.00 h (all processes)"
+    assert _cpu(float("nan")) == "not recorded"
 
 
 def test_task_name_reads_the_env_id_the_runner_stores():
@@ -157,3 +178,19 @@ def test_plot_writes_the_figure_as_png_also_for_an_empty_run(tmp_path):
         plot(run, tmp_path / "empty.png")
     assert "no complete generation yet" in [t.get_text() for t in fig.axes[0].texts]
     assert (tmp_path / "empty.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_says_when_training_and_test_scores_use_different_rewards(tmp_path):
+    plain, _ = _run(tmp_path)
+    with open_run(plain) as run:
+        ax = figure(run).axes[0]
+        assert ax.get_ylabel() == "episode return" and "best (train)" in _lines(ax)
+    (tmp_path / "hopper").mkdir()
+    env = {"id": "Hopper-v5", "train_kwargs": {"healthy_reward": 0.0}}
+    path, _ = _run(tmp_path / "hopper", config={**CONFIG, "scenario": {**CONFIG["scenario"], "env": env}})
+    with open_run(path) as run:
+        ax = figure(run).axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "best (train, healthy_reward=0.0)" in labels
+    assert "test (mean of 2 episodes, the task's reward)" in labels
+    assert "rewards differ" in ax.get_ylabel()

@@ -55,3 +55,12 @@ def test_cli_report_on_a_missing_file_is_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.h5")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("spatial-snn: error:") and err.count("\n") == 1
+
+
+def test_the_table_formats_every_number_one_way():
+    from spatial_snn.analysis.report import _fmt
+
+    assert [_fmt(v) for v in (5000, 12, 12345.6, 1234.56, 12.3456, 0.123456)] == \
+        ["5,000", "12", "12,346", "1,235", "12.35", "0.1235"]
+    assert _fmt(0.00012345) == "1.234e-04" and _fmt(float("nan")) == "n/a" and _fmt(0.0) == "0"
+    assert "e+" not in _fmt(98765.4)  # no scientific notation for large values

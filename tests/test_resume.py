@@ -229,3 +229,58 @@ def test_a_run_written_before_keys_moved_resumes_to_the_same_history(tmp_path, t
         np.testing.assert_array_equal(whole.history[key], resumed.history[key], err_msg=key)
     with open_run(path) as run:
         assert run.config == config  # the stored scenario is kept as written
+
+
+def test_resuming_a_finished_run_says_so_in_one_line_and_records_nothing(tmp_path, tiny, capsys):
+    from spatial_snn.cli import main
+
+    path = tmp_path / "done.h5"
+    evolve(scenario_from_dict(tiny), seed=3, workers=1, generations=2, archive=path)
+    with open_run(path) as run:
+        names, history = set(run.run_data_names), run.history
+    capsys.readouterr()
+    for extra in ([], ["--max-env-steps", "24M"], ["--generations", "1"]):
+        assert main(["resume", str(path), "--workers", "1", *extra]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out == [f"nothing to resume: {path} is finished (generation count reached, 2 generations); "
+                       "extend it with --generations N"], extra
+    res = resume(path, max_env_steps=24_000_000, workers=1)
+    assert (res.generations_run, res.stop_reason) == (0, "generation count reached")
+    with open_run(path) as run:
+        assert set(run.run_data_names) == names  # no extension entry
+        _compare(history, run.history)
+    assert main(["resume", str(path), "--workers", "1", "--generations", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"resuming {path} at generation 2 of 3 (tiny, 2D, seed 3)"
+    with open_run(path) as run:
+        text = summary(run)
+        assert "3 complete of 3" in text and "stopped      generation count reached" in text
+
+
+def test_inspect_says_why_a_run_ended(tmp_path, tiny):
+    def stopped(path):
+        with open_run(path) as run:
+            return next(line for line in summary(run).splitlines() if line.startswith("stopped")).split("  ")[-1]
+
+    sc = scenario_from_dict(tiny)
+    evolve(sc, seed=3, workers=1, generations=2, archive=tmp_path / "gens.h5")
+    assert stopped(tmp_path / "gens.h5") == "generation count reached"
+    target = scenario_from_dict({**tiny, "protocol": {**tiny["protocol"], "target": 1.0}})
+    evolve(target, seed=0, workers=1, archive=tmp_path / "target.h5")
+    assert stopped(tmp_path / "target.h5") == "target reached"
+    steps = int(evolve(sc, seed=3, workers=1, generations=2).history["env_steps"][0])
+    budget = scenario_from_dict({**tiny, "protocol": {**tiny["protocol"], "max_env_steps": steps}})
+    res = evolve(budget, seed=3, workers=1, archive=tmp_path / "budget.h5")
+    assert res.stop_reason == "step budget spent" and res.generations_run == 1
+    assert stopped(tmp_path / "budget.h5") == "step budget spent"
+    calls = []
+
+    def interrupt(row):
+        calls.append(row)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evolve(sc, seed=3, workers=1, archive=tmp_path / "cut.h5", callback=interrupt)
+    assert stopped(tmp_path / "cut.h5") == "not finished: interrupted, or still running"
+    assert [row["stopped"] for row in calls] == [0, 0]

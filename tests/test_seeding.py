@@ -28,3 +28,11 @@ def test_test_seeds_never_overlap_training_seeds():
     train = set(np.concatenate([seeding.train_seeds(0, g, 50) for g in range(200)]).tolist())
     assert not test & train
     assert all(s % 2 == 1 for s in test) and all(s % 2 == 0 for s in train)
+
+
+def test_replay_episode_k_is_the_same_whatever_the_episode_count():
+    ten = seeding.replay_seeds(2026, 10)
+    assert np.array_equal(seeding.replay_seeds(2026, 1), ten[:1])
+    assert np.array_equal(seeding.replay_seeds(2026, 3), ten[:3])
+    assert len(set(ten.tolist())) == 10 and ten.min() >= 0 and ten.max() < 2**30
+    assert not np.array_equal(seeding.replay_seeds(2027, 10), ten)

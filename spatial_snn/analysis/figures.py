@@ -92,7 +92,8 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
     """Draw ``genome`` in its space to the PNG ``path``.
 
     Returns a dict with ``synapse_lines`` (one per synapse, self-loops as
-    rings), ``neurons`` (hidden neurons drawn), ``inputs`` and ``outputs``.
+    rings), ``neurons`` (hidden neurons drawn), ``inputs``, ``outputs`` and
+    ``legend_clear`` (the legend covers neither the axes nor the x label).
     """
     plt = _pyplot()
     from matplotlib.lines import Line2D
@@ -101,8 +102,9 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
     segs, w, colours = _segments(genome, hid, inp, out)
     lw = 0.3 + 2.7 * (w / w.max()) if w.size else w
     three = genome.dim == 3
-    fig = plt.figure(figsize=(7.5, 6.0) if genome.dim > 1 else (10, 4.5))
-    ax = fig.add_subplot(projection="3d" if three else None)
+    fig = plt.figure(figsize=(10.5, 6.0) if three else (7.5, 6.0) if genome.dim > 1 else (10, 4.8))
+    # 3D: the axes on the left, the legend in a column of its own on the right, covering nothing
+    ax = fig.add_axes((0.0, 0.02, 0.66, 0.86), projection="3d") if three else fig.add_subplot()
     if three:  # one line per synapse: 3D axes take them one by one (a few hundred here)
         lines = [ax.plot(*np.asarray(seg).T, linewidth=width, color=colour, alpha=0.45)[0]
                  for seg, width, colour in zip(segs, lw, colours, strict=True)]
@@ -149,7 +151,10 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
         allp = np.vstack([hid, inp, out])
         for setter, k in ((ax.set_xlim, 0), (ax.set_ylim, 1), (ax.set_zlim, 2)):
             setter(allp[:, k].min() - 0.5, allp[:, k].max() + 0.5)
-        ax.legend(handles=handles, loc="upper left", fontsize=7, bbox_to_anchor=(0.0, 1.0))
+        for h in handles:  # a narrow column: long labels on two lines
+            h.set_label(h.get_label().replace(" (width", "\n(width").replace(" input/output", "\ninput/output"))
+        legend = fig.legend(handles=handles, loc="center left", fontsize=7, bbox_to_anchor=(0.66, 0.5),
+                            frameon=False)
     else:
         ax.autoscale()
         ax.margins(0.08)
@@ -160,18 +165,36 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
         else:
             ax.set_yticks([])
             ax.set_ylabel("(1D: inputs and outputs\nspread vertically)")
-        ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3,
-                  frameon=False)
+        # below the x-axis label, clear of it (1D figures are short: the label sits close to the ticks)
+        legend = ax.legend(handles=handles, fontsize=7, loc="upper center", ncol=3, frameon=False,
+                           bbox_to_anchor=(0.5, -0.2 if genome.dim == 1 else -0.12))
     subtitle = f"{genome.n_synapses} synapses ({len(genome.input_synapses)} in, {len(rec)} recurrent, " \
                f"{len(genome.output_synapses)} out)"
     ax.set_title(f"{title}\n{subtitle}" if title else subtitle, fontsize=10)
-    fig.tight_layout()
+    if not three:  # 3D axes are placed by hand above
+        fig.tight_layout()
     _save(fig, path, dpi=100)
     # what the saved figure holds, after drawing
     drawn = sum(line in ax.lines for line in lines) if three else len(coll.get_segments())
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    clear = not any(box.overlaps(other.get_window_extent(renderer)) for other in (ax, ax.xaxis.label))
     plt.close(fig)
     return {"synapse_lines": drawn, "neurons": genome.n, "inputs": genome.n_inputs,
-            "outputs": genome.n_outputs}
+            "outputs": genome.n_outputs, "legend_clear": clear}
+
+
+#: Line styles after each round of the 20 colours of ``tab20``: 80 channels before a style repeats.
+_DASHES = ("-", "--", ":", "-.")
+
+
+def line_style(k: int) -> dict:
+    """Colour and dash of channel ``k``: ``tab20``'s ten strong colours (``tab10``'s), then its ten light
+    ones, then all twenty dashed, dotted, dash-dotted: no two of the first 80 channels look alike."""
+    from matplotlib import colormaps
+
+    i = k % 20
+    return {"color": colormaps["tab20"](2 * i % 20 + (i >= 10)), "linestyle": _DASHES[(k // 20) % len(_DASHES)]}
 
 
 def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "", window: int = 100,
@@ -196,7 +219,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     obs = rec.observations[:steps]
     names = list(channel_names) if channel_names is not None else [f"obs {c}" for c in range(obs.shape[1])]
     for c in range(obs.shape[1]):
-        axes[0].step(np.arange(steps), obs[:, c], where="post", lw=1, label=names[c])
+        axes[0].step(np.arange(steps), obs[:, c], where="post", lw=1, label=names[c], **line_style(c))
     axes[0].set_ylabel("observation")
     axes[0].legend(**legend, ncol=columns(obs.shape[1]))
     exc = genome.sign[rec.spike_neurons[shown]] > 0
@@ -225,7 +248,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
         axes[2].legend(**legend)
     act = np.asarray(rec.actions[:steps], np.float64).reshape(steps, -1)
     for a in range(act.shape[1]):
-        axes[3].step(np.arange(steps), act[:, a], where="post", lw=1, label=f"action {a}")
+        axes[3].step(np.arange(steps), act[:, a], where="post", lw=1, label=f"action {a}", **line_style(a))
     axes[3].set_ylabel("action")
     axes[3].legend(**legend, ncol=columns(act.shape[1]))
     axes[3].set_xlabel(f"environment step ({rec.dt * 1e3 * S:g} ms of network time each: {S} sub-steps "

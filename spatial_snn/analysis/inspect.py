@@ -42,11 +42,59 @@ def _last(values: np.ndarray) -> float:
     return float(values[-1]) if len(values) else math.nan
 
 
+def _cpu(seconds: float) -> str:
+    """CPU time in seconds, minutes or hours, whichever reads best."""
+    if not math.isfinite(seconds):
+        return "not recorded"
+    text = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.2f} h"
+    return f"{text} (all processes)"
+
+
+def _extensions(run: Run) -> list[tuple[int, int, int]]:
+    """``(first generation, generations, max_env_steps or -1)`` of each resume that extended the run."""
+    names = (x for x in run.run_data_names if schema.extension_index(x) is not None)
+    return [tuple(int(v) for v in run.run_data(name)) for name in sorted(names, key=schema.extension_index)]
+
+
+def planned_generations(run: Run) -> int | None:
+    """The generation count the run last went on with: the latest extension's, else the config's."""
+    ext = _extensions(run)
+    planned = ext[-1][1] if ext else run.config.get("generations")
+    return planned if isinstance(planned, int) else None
+
+
+def stop_reason(run: Run) -> str:
+    """Why the run ended, from the ``stopped`` statistic its last generation stores.
+
+    ``"target reached"``, ``"step budget spent"`` or ``"generation count
+    reached"``; ``"not finished: interrupted, or still running"`` when the last
+    generation went on; for generations written before the statistic was
+    kept, ``"target reached"`` only when the champion's test shows it (a
+    resumed run keeps its target), else ``"unknown (written before stop
+    reasons were kept)"``: the generation count and step budget a run went on
+    with were not all recorded then.
+    """
+    n = run.n_generations
+    if not n:
+        return "not started: no complete generation yet"
+    code = _last(run.history.get(schema.STOP_KEY, np.empty(0)))
+    if math.isfinite(code):
+        return schema.STOP_REASONS.get(int(code), "not finished: interrupted, or still running")
+    target = _protocol(run.config).get("target")
+    champion = run.champion()
+    if champion is not None and isinstance(target, int | float) and \
+            float(np.mean(champion[1]["test_returns"])) >= target:
+        return schema.STOP_REASONS[1]
+    return "unknown (written before stop reasons were kept)"
+
+
 def summary(run: Run) -> str:
     """A few lines describing a run: task, dimension, progress, scores, cost.
 
     Lines: archive path; task (env id and scenario name); embedding
-    dimension; complete generations (of the configured count); best
+    dimension; complete generations (of the count it last went on with);
+    why it stopped (:func:`stop_reason`); best
     training return (the ``best`` history, mean over a genome's training
     episodes) and its generation; best test return (the champion's mean +-
     std over its test episodes); the champion's synapse count and connection
@@ -61,14 +109,16 @@ def summary(run: Run) -> str:
     scenario = cfg.get("scenario")
     scenario_name = scenario.get("name") if isinstance(scenario, dict) else None
     task = task_name(cfg) + (f" (scenario {scenario_name})" if scenario_name else "")
-    planned = cfg.get("generations")
-    gens = f"{n} complete" + (f" of {planned}" if isinstance(planned, int) and planned >= n else "")
+    planned = planned_generations(run)
+    gens = f"{n} complete of {planned if planned is not None else 'unknown'}" + (
+        " (a resume went on past it)" if planned is not None and n > planned else "")
     lines = [
         ("run archive", str(run.path)),
         ("task", task),
         ("dimension", f"{run.dim}D"),
         ("seed", str(run.seed)),
-        ("generations", gens if n else "0 (no complete generation yet)"),
+        ("generations", gens),
+        ("stopped", stop_reason(run)),
     ]
     best = h.get("best", np.empty(0))
     if n and np.any(np.isfinite(best)):
@@ -103,9 +153,7 @@ def summary(run: Run) -> str:
     before = start_env_steps(run)
     if before:
         lines.append(("", f"+ {before:,} that made the start genome ([start] genome)"))
-    extensions = (x for x in run.run_data_names if schema.extension_index(x) is not None)
-    for name in sorted(extensions, key=schema.extension_index):
-        first, gens, budget = (int(v) for v in run.run_data(name))  # a resume that extended the run
+    for first, gens, budget in _extensions(run):  # a resume that extended the run
         limit = f"{budget:,} env steps" if budget >= 0 else "no step budget"
         lines.append(("extended", f"from generation {first}: {gens} generations, {limit}"))
     if n:
@@ -118,8 +166,7 @@ def summary(run: Run) -> str:
         if search:
             lines.append(("search", search))
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
-    cpu = _last(h.get(schema.CPU_TIME, np.empty(0)))
-    lines.append(("CPU time", f"{cpu / 3600:.2f} h (all processes)" if math.isfinite(cpu) else "not recorded"))
+    lines.append(("CPU time", _cpu(_last(h.get(schema.CPU_TIME, np.empty(0))))))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
 
@@ -154,6 +201,15 @@ def _protocol(config: dict) -> dict:
     return protocol if isinstance(protocol, dict) else {}
 
 
+def _training_reward(config: dict) -> str:
+    """How training episodes' reward differs from the task's (``[env] train_kwargs``), e.g.
+    ``"healthy_reward=0.0"``; empty when they are the same."""
+    scenario = config.get("scenario")
+    env = scenario.get("env") if isinstance(scenario, dict) else None
+    kwargs = env.get("train_kwargs") if isinstance(env, dict) else None
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())) if isinstance(kwargs, dict) else ""
+
+
 def figure(run: Run):
     """Best, mean and test return against generation, as a matplotlib ``Figure``.
 
@@ -163,7 +219,10 @@ def figure(run: Run):
     score equal to the best training score stays visible. Lines carry markers
     while there are few generations, so a one-generation run shows its points.
     Ticks are whole generations. The scenario's ``protocol.target`` (the score
-    that stops a run) is a dashed horizontal line.
+    that stops a run) is a dashed horizontal line. When training episodes use
+    other keyword arguments than tests (``[env] train_kwargs``, e.g. no
+    healthy reward), the training and test scores are on different rewards:
+    the legend names the training arguments and the axis says so.
 
     Uses matplotlib's Agg canvas directly (no pyplot state, no display).
     """
@@ -177,12 +236,16 @@ def figure(run: Run):
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     marker = "o" if len(gen) <= _MARKERS_UP_TO else None
-    ax.plot(gen, h["best"], label="best (train)", color="tab:blue", marker=marker, markersize=4)
-    ax.plot(gen, h["mean"], label="mean (train)", color="tab:gray", marker=marker, markersize=4)
+    changed = _training_reward(run.config)
+    train = f"train, {changed}" if changed else "train"
+    ax.plot(gen, h["best"], label=f"best ({train})", color="tab:blue", marker=marker, markersize=4)
+    ax.plot(gen, h["mean"], label=f"mean ({train})", color="tab:gray", marker=marker, markersize=4)
     tested = np.isfinite(h["test"])
     protocol = _protocol(run.config)
     n_test = protocol.get("test_episodes")
-    test_label = f"test (mean of {n_test} episodes)" if isinstance(n_test, int) else "test"
+    about = [f"mean of {n_test} episodes"] if isinstance(n_test, int) else []
+    about += ["the task's reward"] if changed else []
+    test_label = f"test ({', '.join(about)})" if about else "test"
     ax.plot(gen[tested], h["test"][tested], "s", label=test_label, color="tab:red", markersize=8,
             markerfacecolor="none", markeredgewidth=1.5, zorder=3)
     target = protocol.get("target")
@@ -196,7 +259,7 @@ def figure(run: Run):
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation")
-    ax.set_ylabel("episode return")
+    ax.set_ylabel("episode return" if not changed else "episode return (training and test rewards differ)")
     scenario = run.config.get("scenario")
     name = scenario.get("name") if isinstance(scenario, dict) else None
     ax.set_title(f"{task_name(run.config)}" + (f" ({name})" if name else "") + f", {run.dim}D, seed {run.seed}")

@@ -14,8 +14,13 @@ from pathlib import Path
 
 
 def save_png(fig, path: str | os.PathLike, dpi: float | None = None) -> Path:
-    """Write matplotlib figure ``fig`` to ``path`` as a palette PNG (making its folder); return the path."""
+    """Write matplotlib figure ``fig`` to ``path`` as a palette PNG (making its folder); return the path.
+
+    ``path`` must end in ``.png``: a file's contents match its suffix.
+    """
     from PIL import Image
+
+    check_suffix(path, (".png",))
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -26,3 +31,10 @@ def save_png(fig, path: str | os.PathLike, dpi: float | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     small.save(out, format="PNG", optimize=True)
     return out
+
+
+def check_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> None:
+    """ValueError unless ``path`` ends in one of ``suffixes`` (case-insensitive): what we write there is that format."""
+    if Path(path).suffix.lower() not in suffixes:
+        raise ValueError(f"{os.fspath(path)}: expected a file name ending in {' or '.join(suffixes)} (that is what is "
+                         f"written), got {Path(path).suffix or 'no suffix'!r}")

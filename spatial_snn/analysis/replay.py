@@ -1,7 +1,8 @@
 """Run a stored controller again: the champion of an archive or a genome file.
 
-Replays use fresh reset seeds (``seeding.rng(seed, 5)``), never the training
-or test seeds of the run, and can record a video headlessly
+Replays use fresh reset seeds (:func:`~spatial_snn.evo.seeding.replay_seeds`:
+episode k's seed depends on the replay seed and k only, not on the episode
+count), never the training or test seeds of the run, and can record a video headlessly
 (``MUJOCO_GL=egl`` for MuJoCo bodies).
 """
 
@@ -20,8 +21,10 @@ from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import make_env
 from ..tasks.evaluation import Task, rollout
 from ..tasks.rhythm import make_rhythm
+from .png import check_suffix
 
-REPLAY_STREAM = 5
+#: Video formats :func:`record` writes, by file suffix.
+VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
 def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
@@ -35,8 +38,10 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
         raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
+    if video is not None:
+        check_suffix(video, VIDEO_SUFFIXES)  # before the episodes run
     genome, task, _ = load_controller(path, allow_import=allow_import)
-    seeds = seeding.rng(seed, REPLAY_STREAM).choice(2**30, size=episodes, replace=False)
+    seeds = seeding.replay_seeds(seed, episodes)
     result = rollout(task, [genome], seeds)
     if video is not None:
         record(genome, task, int(seeds[0]), video, max_frames=max_frames)
@@ -44,11 +49,17 @@ def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None 
 
 
 def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None = None) -> Path:
-    """Render one episode to a video file (headless; MuJoCo frames at 320x240)."""
+    """Render one episode to a video file (headless; MuJoCo frames at 320x240).
+
+    On a terminal, a progress bar counts the frames (rendering takes
+    seconds per hundred frames).
+    """
+    check_suffix(out, VIDEO_SUFFIXES)
     os.environ.setdefault("MUJOCO_GL", "egl")
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no window
     import gymnasium
     import imageio.v2 as imageio  # only videos need it
+    from tqdm import tqdm
 
     kwargs = {**task.env_kwargs, "render_mode": "rgb_array"}
     entry = str(gymnasium.spec(task.env_id.split(":")[-1]).entry_point)
@@ -63,12 +74,17 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     obs, _ = env.reset(seed=seed)
     frames = [env.render()]
     done = False
-    while not done and (max_frames is None or len(frames) < max_frames):
-        action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))
-        action = (action if prior is None else prior(action))[0]
-        obs, _, terminated, truncated, _ = env.step(action)
-        frames.append(env.render())
-        done = terminated or truncated or not np.all(np.isfinite(obs))
+    cap = getattr(env.spec, "max_episode_steps", None)
+    limits = [x for x in (max_frames, cap + 1 if cap else None) if x]
+    with tqdm(total=min(limits) if limits else None, initial=1, unit="frame", desc=f"recording {Path(out).name}",
+              disable=None, leave=False) as bar:  # disable=None: shown on a terminal only
+        while not done and (max_frames is None or len(frames) < max_frames):
+            action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))
+            action = (action if prior is None else prior(action))[0]
+            obs, _, terminated, truncated, _ = env.step(action)
+            frames.append(env.render())
+            bar.update(1)
+            done = terminated or truncated or not np.all(np.isfinite(obs))
     env.close()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,6 @@ from ..tasks.envs import make_env
 from ..tasks.evaluation import rollout
 from . import devices, metrics
 from .recording import control_rate, record_episode
-from .replay import REPLAY_STREAM
 
 
 def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int = 20,
@@ -71,7 +70,7 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
     path = Path(path)
     genome, task, info = load_controller(path)
     set_threads(1)  # one small network: numba's thread team only adds launch overhead
-    seeds = seeding.rng(seed, REPLAY_STREAM).choice(2**30, size=int(episodes), replace=False)
+    seeds = seeding.replay_seeds(seed, episodes)
     ev = rollout(task, [genome], seeds)
     counts = ev.counters[0]
     steps = int(ev.lengths.sum())
@@ -121,11 +120,21 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
 
 
 def _fmt(v) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "n/a"
-        return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
-    return str(v)
+    """One format for every number of the table: counts whole, other values to four significant digits
+    in fixed point (whole from 1,000 up), thousands separated; scientific notation only below 0.001."""
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        return str(v)
+    if isinstance(v, int | np.integer):
+        return f"{int(v):,}"
+    v = float(v)
+    if math.isnan(v):
+        return "n/a"
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    if abs(v) < 1e-3:
+        return f"{v:.3e}"
+    decimals = max(0, 3 - math.floor(math.log10(abs(v))))
+    return f"{v:,.{decimals}f}"
 
 
 _ROWS = [

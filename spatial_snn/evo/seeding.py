@@ -13,6 +13,12 @@ in which order::
     |- (5,)        held-out seeds that confirm a new champion (odd, none a test seed)
     |- (6, g)      search strategy: the samples an evolution strategy asks for in generation g
 
+Replays have a tree of their own, rooted at the replay seed the user picks
+(not a run seed)::
+
+    replay_seed
+    |- (6, k)      reset seed of replay episode k (``replay``, ``report``)
+
 Training seeds are even and test seeds odd, so the two sets are disjoint by
 construction.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 _VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION, _CONFIRM, _STRATEGY = 0, 1, 2, 3, 4, 5, 6
+_REPLAY = 6  # under a replay seed, not a run seed: see the module docstring
 _SEED_SPACE = 2**30
 
 
@@ -75,3 +82,15 @@ def selection_rng(run_seed: int, generation: int) -> np.random.Generator:
 def strategy_rng(run_seed: int, generation: int) -> np.random.Generator:
     """Stream an evolution strategy's ``ask`` draws generation ``generation``'s samples from."""
     return rng(run_seed, _STRATEGY, generation)
+
+
+def replay_seeds(seed: int, episodes: int) -> np.ndarray:
+    """Reset seeds of replay episodes ``0 .. episodes - 1`` under the replay ``seed``.
+
+    Episode ``k``'s seed comes from its own stream ``(6, k)``, so it is the
+    same whatever the episode count: the first of 10 episodes is the one
+    episode of a replay of 1. Two episodes share a seed with probability
+    about ``episodes**2 / 2**31``.
+    """
+    return np.array([_sequence(seed, _REPLAY, k).generate_state(1)[0] % _SEED_SPACE for k in range(int(episodes))],
+                    np.int64)

@@ -33,6 +33,9 @@ from .setup import RunSetup
 #: Cumulative CPU seconds (every process and thread that worked on the run), kept in
 #: the history beside the keys every archive has; NaN for a run begun before it was kept.
 CPU_KEY = schema.CPU_TIME
+#: The statistics a generation stores beside :data:`HISTORY_KEYS`.
+_MORE_KEYS = (CPU_KEY, schema.STOP_KEY)
+_STOP_CODES = {reason: code for code, reason in schema.STOP_REASONS.items()}
 
 
 @dataclass
@@ -80,13 +83,13 @@ class Tally:
     @classmethod
     def begin(cls, state, task: Task) -> Tally:
         if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, CPU_KEY)}, None, np.empty(0), 0, 0.0, task,
-                       ObsMoments.empty(len(task.obs_low)))
+            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, *_MORE_KEYS)}, None, np.empty(0), 0, 0.0,
+                       task, ObsMoments.empty(len(task.obs_low)))
         h = state.history
         champ_task = with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
         moments = state.moments if state.moments is not None else ObsMoments.empty(len(task.obs_low))
-        if CPU_KEY not in h:
-            h[CPU_KEY] = [math.nan] * len(h["generation"])
+        for key in _MORE_KEYS:  # NaN for generations written before the statistic was kept
+            h.setdefault(key, [math.nan] * len(h["generation"]))
         return cls(state.start, h, state.champion, state.champ_returns,
                    int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
                    champ_task, moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
@@ -103,11 +106,24 @@ class Tally:
         """Target reached, or the env-step budget spent (a finished run stays finished when resumed)."""
         return self.reached(proto.target) or (proto.max_env_steps is not None and self.steps >= proto.max_env_steps)
 
+    def stop_reason(self, proto, complete: int, n_gen: int) -> str | None:
+        """Why a run with ``complete`` generations of ``n_gen`` is finished (a value of
+        :data:`~spatial_snn.store.schema.STOP_REASONS`), or None if it goes on."""
+        if self.reached(proto.target):
+            return schema.STOP_REASONS[1]
+        if proto.max_env_steps is not None and self.steps >= proto.max_env_steps:
+            return schema.STOP_REASONS[2]
+        return schema.STOP_REASONS[3] if complete >= n_gen else None
+
     def clock(self) -> None:
         self._t_last, self._c_last = time.perf_counter(), time.process_time()
 
-    def add(self, g: int, best_genome: Genome, gen: Generation) -> dict:
-        """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it."""
+    def add(self, g: int, best_genome: Genome, gen: Generation, proto, n_gen: int) -> dict:
+        """Append generation ``g``'s row; a test that beats the champion makes ``best_genome`` it.
+
+        The row's ``stopped`` says whether the run stops after ``g`` of
+        ``n_gen`` generations under ``proto`` (the scenario's protocol), and why.
+        """
         ev, test = gen.ev, gen.test
         stats = statistics(ev.returns.mean(axis=1))
         self.champ_improved = test is not None and test.returns[0].mean() > self.champ_test
@@ -125,6 +141,7 @@ class Tally:
                "test": float(test.returns[0].mean()) if test is not None else math.nan,
                "env_steps": self.steps, "wall_time": self.wall, "invalid_obs": float(ev.invalid.sum()),
                CPU_KEY: self.cpu}
+        row[schema.STOP_KEY] = _STOP_CODES.get(self.stop_reason(proto, g + 1, n_gen), 0)
         for k, v in row.items():
             self.history[k].append(v)
         return row
@@ -142,7 +159,7 @@ def record_generation(writer: RunWriter, g: int, offspring, gen: Generation, row
         g, population=offspring.genomes, fitness=gen.fitness, episode_returns=gen.ev.returns,
         episode_lengths=gen.ev.lengths, episode_seeds=gen.seeds, counters=gen.ev.counters,
         parents=offspring.parents, origin=offspring.origin,
-        stats={k: row[k] for k in (*HISTORY_KEYS, CPU_KEY)}, test_returns=test_returns,
+        stats={k: row[k] for k in (*HISTORY_KEYS, *_MORE_KEYS)}, test_returns=test_returns,
         test_seeds=gen.test_seeds if gen.test is not None else None,
         rng_state=_rng_state(seed, g + 1), extra=((_extra(offspring, gen, tally) or {}) | (search_extra or {})) or None,
     )
@@ -197,9 +214,9 @@ def read_resume(archive) -> ResumeState:
         champ_extra = run.generation(int(ch[1]["generation"]))["extra"] if ch else {}
         return ResumeState(
             start=start,
-            generations=int(run.config["generations"]),
+            generations=_stored_count(run.config, "generations", archive),
             bounds=(run.run_data(schema.OBS_LOW), run.run_data(schema.OBS_HIGH)),
-            history={k: list(v) for k, v in run.history.items() if k in ("generation", *HISTORY_KEYS, CPU_KEY)},
+            history={k: list(v) for k, v in run.history.items() if k in ("generation", *HISTORY_KEYS, *_MORE_KEYS)},
             population=run.population(start - 1) if start else None,
             fitness=run.generation(start - 1)["fitness"] if start else None,
             champion=ch[0] if ch else None,
@@ -218,6 +235,16 @@ def stored_body(config: dict) -> str | None:
     """The body XML text a run stored with its task (None: the task's own body)."""
     task = config.get("task") if isinstance(config, dict) else None
     return task.get("body_xml") if isinstance(task, dict) else None
+
+
+def _stored_count(cfg: dict, key: str, path) -> int:
+    """A count from a stored config, or a ValueError naming the file (a crafted value is not a traceback)."""
+    value = cfg.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0 \
+            or value != int(value):
+        raise ValueError(f"{path}: stored config {key} = {value!r}, expected a count >= 0; the archive was not "
+                         "written by spatial-snn's runner or was edited: restore it from a copy")
+    return int(value)
 
 
 def _config(setup: RunSetup, state: ResumeState | None, n_gen: int) -> dict:

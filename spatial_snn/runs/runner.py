@@ -53,7 +53,12 @@ class Result:
     invalid_obs, cpu_time`` to per-generation arrays (``test`` is NaN where no
     test ran; ``env_steps``, ``wall_time`` and ``cpu_time`` are cumulative;
     ``cpu_time`` counts every process and thread that worked on the run, NaN
-    for a run begun before it was kept).
+    for a run begun before it was kept; ``stopped`` is 0 where the run went
+    on, else a code of :data:`~spatial_snn.store.schema.STOP_REASONS`).
+    ``generations_run`` counts the generations this call ran (0: a resumed
+    run that was finished already); ``stop_reason`` says why the run is
+    finished: ``"target reached"``, ``"step budget spent"`` or
+    ``"generation count reached"``.
     """
 
     scenario: Scenario
@@ -65,6 +70,8 @@ class Result:
     history: dict = field(default_factory=dict)
     archive: Path | None = None
     task: Task | None = None  # the task the champion was tested with (its observation bounds), for replays
+    generations_run: int = 0
+    stop_reason: str = ""
 
     @property
     def env_steps(self) -> int:
@@ -136,6 +143,7 @@ def evolve(
     archive: str | Path | None = None,
     overwrite: bool = False,
     resume: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> Result:
     """Evolve SNN controllers for a scenario.
 
@@ -157,12 +165,33 @@ def evolve(
         Evaluate on this executor instead; a string is a Dask scheduler
         address (``"tcp://host:8786"``), needs ``spatial-snn[dask]``.
     callback : callable, optional
-        Called after every generation with a dict of its statistics.
+        Called after every generation with a dict: ``generation``; ``best``
+        and ``mean`` (training return over the population: a genome's mean
+        over its training episodes); ``test`` (the tested genome's mean over
+        the held-out test episodes, NaN if no test ran); ``env_steps``,
+        ``wall_time`` and ``cpu_time`` (cumulative, seconds); ``invalid_obs``
+        (training episodes ended on a non-finite observation); ``stopped``
+        (0, or why the run stops here: a code of
+        :data:`~spatial_snn.store.schema.STOP_REASONS`); ``cap`` (the
+        curriculum's episode cap, or None); ``best_index`` (the best-trained
+        individual).
     archive : path, optional
         HDF5 run archive to write (None: no archive).
     overwrite, resume : bool
         Replace an existing archive, or continue it from its last complete
         generation (see also :func:`resume`).
+    announce : callable, optional
+        Called with one line (``"resuming PATH at generation g of N ..."``)
+        before a resumed run goes on; not called when it is finished already.
+
+    Returns
+    -------
+    Result
+        The champion (best held-out test score so far) with its test returns
+        and task, the history (one array per statistic above), the archive
+        path, ``generations_run`` and ``stop_reason``. The run stops at the
+        scenario's ``protocol.target`` (a test at or above it), when it has
+        spent ``protocol.max_env_steps``, or after ``generations``.
     """
     state = read_resume(archive) if resume and archive is not None and Path(archive).exists() else None
     if isinstance(scenario, RunSetup):
@@ -186,7 +215,7 @@ def evolve(
     if start is not None:
         setup = fit_start(start, setup)
     n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
-    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite, start)
+    return _loop(setup, n_gen, state, workers, executor, callback, archive, overwrite, start, announce)
 
 
 @_reports_interrupts
@@ -199,6 +228,7 @@ def resume(
     executor: Executor | str | None = None,
     callback: Callable[[dict], None] | None = None,
     allow_import=(),
+    announce: Callable[[str], None] | None = None,
 ) -> Result:
     """Continue the run archived at ``path`` from its last complete generation.
 
@@ -210,10 +240,16 @@ def resume(
     keeps the scenario it was written with. A stored env id ``module:Env`` is
     refused unless that module is in ``allow_import``: an archive does not
     choose what code runs. Other parameters as for :func:`evolve`.
+
+    A finished run (its target reached, its step budget spent, or all its
+    generations complete) runs nothing and records nothing unless
+    ``generations`` or ``max_env_steps`` extend it: the result then has
+    ``generations_run == 0`` and says why in ``stop_reason``.
     """
+    with open_run(path) as run:  # before anything else is read: a config without a scenario is one error,
+        env = run.scenario.get("env") or {}  # and an env id names no module the user did not allow
+    check_env_id(env.get("id") if isinstance(env, dict) else None, str(path), allow_import)
     state = read_resume(path)
-    env = (state.config.get("scenario") or {}).get("env") or {}
-    check_env_id(env.get("id"), str(path), allow_import)
     try:
         sc = stored_scenario(state.config["scenario"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -225,15 +261,22 @@ def resume(
                     backend=state.train_backend, body=stored_body(state.config))
     n_gen = check_run_args(sc, setup.dim, setup.seed, generations if generations is not None else state.generations,
                            workers)
-    return _loop(setup, n_gen, state, workers, executor, callback, path, False)
+    return _loop(setup, n_gen, state, workers, executor, callback, path, False, announce=announce)
 
 
 # ------------------------------------------------------------------ the loop
 def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite,
-          start: Start | None = None) -> Result:
+          start: Start | None = None, announce: Callable[[str], None] | None = None) -> Result:
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
-    ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     tally = Tally.begin(state, setup.task)
+    if state is not None:
+        finished = tally.stop_reason(proto, tally.start, n_gen)
+        if finished is not None:  # nothing to do: open no writer (no extension record), start no workers
+            return _result(setup, tally, archive, 0, finished)
+        if announce is not None:
+            announce(f"resuming {archive} at generation {tally.start} of {n_gen} ({sc.name}, {setup.dim}D, "
+                     f"seed {seed})")
+    ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     if tally.start == 0 and start is None and sc.start.genome is not None:
         start = load_start(sc)  # a run stopped before its first generation was complete; bounds are stored
     moments0 = start.moments if start is not None and sc.encoder.normalise else None
@@ -254,7 +297,7 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
         tally.clock()
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
-            row = tally.add(g, offspring.genomes[gen.tested], gen)                        # record
+            row = tally.add(g, offspring.genomes[gen.tested], gen, proto, n_gen)          # record
             if driver is not None:                                                        # tell a strategy
                 driver.record_champion(g, tally.champ_improved, gen.tested)
                 driver.tell(gen.fitness)
@@ -269,9 +312,14 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
                 asked = driver.ask(g + 1, tally.history["best"], tally.champion) if driver is not None else None
                 offspring = asked if asked is not None else \
                     ga.ask(g + 1, offspring.genomes, gen.fitness, offspring.strengths)  # select, ask
-    return Result(sc, setup.dim, seed, tally.champion, tally.champ_test, np.asarray(tally.champ_returns),
-                  {k: np.asarray(v) for k, v in tally.history.items()},
-                  Path(archive) if archive is not None else None, tally.champ_task)
+    ran = len(tally.history["generation"]) - (state.start if state is not None else 0)
+    return _result(setup, tally, archive, ran, tally.stop_reason(proto, len(tally.history["generation"]), n_gen))
+
+
+def _result(setup: RunSetup, tally: Tally, archive, ran: int, stop_reason: str | None) -> Result:
+    return Result(setup.scenario, setup.dim, setup.seed, tally.champion, tally.champ_test,
+                  np.asarray(tally.champ_returns), {k: np.asarray(v) for k, v in tally.history.items()},
+                  Path(archive) if archive is not None else None, tally.champ_task, ran, stop_reason or "")
 
 
 def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int,

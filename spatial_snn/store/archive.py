@@ -133,7 +133,7 @@ class RunWriter(WriterOpening):
             config_json(config)
             if os.path.lexists(path) and not overwrite:
                 raise FileExistsError(
-                    f"{path}: exists; pass overwrite=True (--overwrite) to replace it or resume=True to continue it"
+                    f"{path}: exists; pass overwrite=True to replace it or resume=True to continue it"
                 )
             if os.path.lexists(path):  # only a run archive is replaced, never a device, a folder or another file
                 check_replace(path, FORMAT_NAME, overwrite=True)

@@ -53,7 +53,20 @@ def open_run(path, *, allow_import=()) -> Run:
     """Open a run archive read-only (no HDF5 file locking: live runs can be read).
 
     Only committed generations are visible; the :class:`Run` is a snapshot
-    taken at opening, so reopen to see generations written since.
+    taken at opening, so reopen to see generations written since. Use it as
+    a context manager (``with open_run(path) as run:``).
+
+    What a run offers: ``run.config`` (the resolved scenario, dimension,
+    seed, generation count, task), ``run.seed``, ``run.dim``,
+    ``run.n_generations``; ``run.history`` (one array per statistic over the
+    generations: ``best``, ``mean``, ``test``, ``env_steps``, ``wall_time``,
+    ``cpu_time``, ``stopped``, ...); ``run.champion()`` (the genome with the
+    best held-out test and a dict with its ``generation``, ``test_returns``
+    and ``test_seeds``, or None); ``run.population(g)``, ``run.genome(g, i)``
+    and ``run.generation(g)`` (fitness, episode returns, lengths and seeds,
+    parents, origin, ``extra``) of generation ``g`` (negative counts from the
+    end); ``run.run_data(name)`` for ``run.run_data_names`` (observation
+    bounds, extensions of the run).
 
     Raises
     ------

@@ -147,6 +147,11 @@ def file_digest(path: str) -> bytes:
 
 #: History statistic beside :data:`HISTORY_KEYS`: processor seconds spent so far (NaN in old archives).
 CPU_TIME = "cpu_time"
+#: History statistic: why the run stopped after this generation (a code of
+#: :data:`STOP_REASONS`; 0: it went on, or was interrupted after it). Absent (NaN) in
+#: generations written before it was kept.
+STOP_KEY = "stopped"
+STOP_REASONS = {1: "target reached", 2: "step budget spent", 3: "generation count reached"}
 
 #: ``run_data`` (run-level arrays, written once): the encoder's observation bounds, float64.
 OBS_LOW = "obs_low"

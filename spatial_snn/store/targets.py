@@ -170,7 +170,7 @@ def check_replace(path, kind: str, *, overwrite: bool, inputs=()) -> None:
             raise ValueError(f"{path}: is a dangling symlink; remove it or write to another path") from None
         return
     if not overwrite:
-        raise FileExistsError(f"{path}: exists; pass overwrite=True (--overwrite) to replace it")
+        raise FileExistsError(f"{path}: exists; pass overwrite=True to replace it")
     what = _KIND_NAMES.get(kind, kind)
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{path}: not a regular file (a directory, device, FIFO or socket); --overwrite replaces "

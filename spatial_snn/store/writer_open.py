@@ -125,7 +125,7 @@ class WriterOpening:
         if old and not overwrite:
             raise FileExistsError(
                 f"{self.parts_dir}: holds parts of a run whose header {self.path} is gone; "
-                "pass overwrite=True (--overwrite) to delete them, or move them away"
+                "pass overwrite=True to delete them, or move them away"
             )
         self._retire = bool(old)
         self.dim, self.seed, self.config = dim, seed, json.loads(config_json(config))

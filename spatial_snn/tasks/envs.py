@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
 
 import gymnasium
 import numpy as np
@@ -110,6 +111,8 @@ def make_env(
     kwargs = dict(kwargs or {})
     if body is not None:
         kwargs["xml_file"] = body_file(body)
+    if "mujoco" in str(spec.entry_point):
+        quiet_mujoco_warnings()
     try:
         env = gymnasium.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as err:
@@ -172,6 +175,32 @@ class HiddenObservations(gymnasium.ObservationWrapper):
 
     def observation(self, observation):
         return np.asarray(observation)[self.keep]
+
+
+#: MuJoCo warnings that say nothing to our users, by a fragment of their text: gymnasium's
+#: half_cheetah.xml sets the compiler attribute ``settotalmass``, deprecated since MuJoCo 3.3,
+#: so every HalfCheetah environment made printed it (and broke the progress bar).
+SILENCED_MUJOCO_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
+
+
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo's warning handler: drop :data:`SILENCED_MUJOCO_WARNINGS`, print the others as MuJoCo does."""
+    if not any(fragment in message for fragment in SILENCED_MUJOCO_WARNINGS):
+        print(f"WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def quiet_mujoco_warnings() -> None:
+    """Install :func:`_mujoco_warning` as MuJoCo's warning handler, unless one is set already.
+
+    MuJoCo prints warnings from C (to the process's stderr, past Python's
+    ``warnings`` filters); its ``mju_user_warning`` hook is the one place to
+    filter them. Called by :func:`make_env` before making a MuJoCo
+    environment, so it holds in worker processes too.
+    """
+    import mujoco
+
+    if mujoco.get_mju_user_warning() is None:
+        mujoco.set_mju_user_warning(_mujoco_warning)
 
 
 def _find_spec(env_id: str):
