@@ -6,7 +6,7 @@ bias), with the rl-baselines3-zoo hyperparameters for the MuJoCo v3 bodies
 directions, step scaled by the returns' sd); the rollouts that score each
 candidate are ours (``_train_episode``: one episode on plain
 ``gymnasium.make(task)``), because the library's ``evaluate_policy`` on a
-``VecEnv`` costs about 4x more CPU per env step here. Where the zoo normalises
+``VecEnv`` costs 2.5-4x more CPU per env step here (``bench_rollouts.py``). Where the zoo normalises
 observations (``VecNormalize(norm_obs=True, norm_reward=False)``), ours keeps
 the library's ``RunningMeanStd`` and updates it with every training
 observation before acting on it, as ``VecNormalize`` does in training mode.
@@ -133,7 +133,7 @@ def _make_model(task: str, hp: dict, train_rng: np.random.Generator, exclude: se
     class OurRolloutARS(ARS):
         """The library's update (``_do_one_update``: perturb, keep the top ``n_top``, step scaled by the
         returns' sd); each candidate's selection return comes from :func:`_train_episode` instead of the
-        library's ``evaluate_policy`` on a ``VecEnv`` (the same quantity, about 4x less CPU here)."""
+        library's ``evaluate_policy`` on a ``VecEnv`` (the same quantity, 2.5-4x less CPU here)."""
 
         def evaluate_candidates(self, candidate_weights, callback, async_eval):
             returns = th.zeros(self.pop_size, device=self.device)
