@@ -88,3 +88,12 @@ def test_ledger_counts_every_process_to_its_last_record(tmp_path):
     ledger.write_text("".join(json.dumps(r) + "\n" for r in rows))
     spent = summarise.ledger_spent(ledger)["Hopper-v5"]
     assert spent == {"steps": 57 + 109 + 211, "processes": 3, "smoke": 1, "unfinished": 1}
+
+
+def test_saved_policy_round_trips_without_pickle(tmp_path):
+    p = _params(np.arange(16.0).reshape(2, 8) / 100, True, mean=np.linspace(-1, 1, 8), var=np.full(8, 2.0))
+    np.savez(tmp_path / "p.npz", **{k: np.asarray(v) for k, v in p.items()})
+    back = ars.load_policy(tmp_path / "p.npz")
+    obs = np.linspace(-3, 3, 8)
+    assert back["normalize_obs"] is True
+    np.testing.assert_array_equal(ars.act(back, obs), ars.act(p, obs))

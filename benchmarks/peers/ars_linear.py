@@ -326,6 +326,33 @@ def train(task: str, seed: int, budget: int, out: Path, ckpt_dir: Path, ledger: 
     return record
 
 
+def load_policy(path: Path) -> dict:
+    """The arrays :func:`act` needs, from a policy ``.npz`` written by :func:`train`."""
+    with np.load(path) as z:
+        params = {k: z[k] for k in z.files}
+    params["normalize_obs"] = bool(params["normalize_obs"])
+    for k in ("epsilon", "clip_obs"):
+        params[k] = float(params[k])
+    return params
+
+
+def _replay(task: str, path: Path, episodes: int, seed: int) -> int:
+    if not path.is_file() or episodes < 1:
+        print(f"error: --replay needs an existing policy .npz and --episodes >= 1, got {path} and {episodes}",
+              file=sys.stderr)
+        return 2
+    try:
+        params = load_policy(path)
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: {path} is not a policy file written by ars_linear.py ({err})", file=sys.stderr)
+        return 2
+    returns, _ = evaluate(task, params, replay_seeds(seed, episodes))
+    sd = returns.std(ddof=1) if episodes > 1 else 0.0
+    print(f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} (se {sd / np.sqrt(episodes):.1f}) "
+          f"mean +- sd (se) over {episodes} fresh episodes of seed {seed}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("task", help=f"one of {sorted(HYPERPARAMS)}")
@@ -336,7 +363,13 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoints", type=Path, default=HERE / "checkpoints")
     p.add_argument("--ledger", type=Path, default=HERE / "ledger.jsonl")
     p.add_argument("--kind", default="run", help="'run' or 'smoke' (recorded in the ledger)")
+    p.add_argument("--replay", type=Path, metavar="NPZ",
+                   help="instead of training, score a saved policy on fresh episodes (needs no sb3-contrib)")
+    p.add_argument("--episodes", type=int, default=REPLAY_EPISODES, help="with --replay")
+    p.add_argument("--replay-seed", type=int, default=REPLAY_SEED, help="with --replay, as `spatial-snn replay --seed`")
     a = p.parse_args(argv)
+    if a.replay is not None:
+        return _replay(a.task, a.replay, a.episodes, a.replay_seed)
     if a.task not in HYPERPARAMS:
         print(f"error: task {a.task!r} has no hyperparameters; expected one of {sorted(HYPERPARAMS)}",
               file=sys.stderr)
