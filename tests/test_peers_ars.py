@@ -87,7 +87,11 @@ def test_ledger_counts_every_process_to_its_last_record(tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     ledger.write_text("".join(json.dumps(r) + "\n" for r in rows))
     spent = summarise.ledger_spent(ledger)["Hopper-v5"]
-    assert spent == {"steps": 57 + 109 + 211, "processes": 3, "smoke": 1, "unfinished": 1}
+    assert spent == {"steps": 57 + 109 + 211, "processes": 3, "smoke": 1, "discarded": 0, "unfinished": 1}
+    with open(ledger, "a") as fh:
+        fh.write(json.dumps({**rows[3], "event": "discarded"}) + "\n")
+    spent = summarise.ledger_spent(ledger)["Hopper-v5"]
+    assert (spent["discarded"], spent["unfinished"], spent["steps"]) == (1, 0, 57 + 109 + 211)
 
 
 def test_saved_policy_round_trips_without_pickle(tmp_path):

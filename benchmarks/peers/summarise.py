@@ -60,13 +60,14 @@ def ledger_spent(path: Path) -> dict[str, dict]:
                                            "start": rec["train_steps"] + rec["eval_steps"]})
         p["last"] = rec["train_steps"] + rec["eval_steps"]
         p["train_last"], p["event"] = rec["train_steps"], rec["event"]
-    out = defaultdict(lambda: {"steps": 0, "processes": 0, "smoke": 0, "unfinished": 0})
+    out = defaultdict(lambda: {"steps": 0, "processes": 0, "smoke": 0, "discarded": 0, "unfinished": 0})
     for p in procs.values():
         t = out[p["task"]]
         t["steps"] += p["last"] - p["start"]
         t["processes"] += 1
         t["smoke"] += p["kind"] == "smoke"
-        t["unfinished"] += p["event"] != "done"
+        t["discarded"] += p["event"] == "discarded"
+        t["unfinished"] += p["event"] not in ("done", "discarded")
     return dict(out)
 
 
@@ -107,8 +108,9 @@ def table(task: str, recs: list[dict], running: list[dict], spent: dict | None) 
                      f"{r['cpu_seconds'] / 3600:.2f} | - |")
     if spent:
         lines += ["", f"All env steps spent on {task} by this peer on this machine (training and evaluation, "
-                  f"{spent['processes']} processes, {spent['smoke']} smoke, {spent['unfinished']} unfinished "
-                  f"counted to their last checkpoint): {spent['steps']:,}"]
+                  f"{spent['processes']} processes: {spent['smoke']} smoke, {spent['discarded']} discarded, "
+                  f"{spent['unfinished']} unfinished or under way, counted to their last checkpoint): "
+                  f"{spent['steps']:,}"]
     return "\n".join(lines)
 
 
@@ -131,7 +133,7 @@ def figure(task: str, recs: list[dict], running: list[dict], path: Path) -> None
         ys = np.array([np.interp(grid, *np.array(r["curve"]).T) for r in recs])
         q1, med, q3 = np.percentile(ys, [25, 50, 75], axis=0)
         ax.fill_between(grid / 1e6, q1, q3, color="tab:blue", alpha=0.25, label="ARS-linear IQR")
-        ax.plot(grid / 1e6, med, color="tab:blue", lw=2, label=f"ARS-linear median ({len(recs)} seeds)")
+        ax.plot(grid / 1e6, med, color="tab:blue", lw=2, label=f"ARS-linear median (n = {len(recs)} seeds)")
     if task in PUBLISHED:
         score, steps = PUBLISHED[task]
         ax.axhline(score, color="k", ls="--", lw=1, label=f"zoo ARS, v3: {score:g} at {steps / 1e6:g}M")
