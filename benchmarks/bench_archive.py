@@ -32,12 +32,25 @@ from spatial_snn.store.run_reader import open_run
 def _generation(gen: int, population: list) -> dict:
     rng = np.random.default_rng(gen)
     n = len(population)
-    stats = {"best": float(gen), "mean": 0.0, "test": np.nan, "env_steps": 1000.0 * (gen + 1),
-             "wall_time": 1.0 * gen, "invalid_obs": 0.0}
-    return dict(population=population, fitness=rng.normal(size=(n, 2)), episode_returns=rng.normal(size=(n, 3)),
-                episode_lengths=rng.integers(1, 1000, (n, 3)), episode_seeds=np.arange(3),
-                counters=rng.integers(0, 10**6, (n, 3)), parents=rng.integers(-1, n, (n, 2)),
-                origin=np.zeros(n, np.int8), stats=stats)
+    stats = {
+        "best": float(gen),
+        "mean": 0.0,
+        "test": np.nan,
+        "env_steps": 1000.0 * (gen + 1),
+        "wall_time": 1.0 * gen,
+        "invalid_obs": 0.0,
+    }
+    return dict(
+        population=population,
+        fitness=rng.normal(size=(n, 2)),
+        episode_returns=rng.normal(size=(n, 3)),
+        episode_lengths=rng.integers(1, 1000, (n, 3)),
+        episode_seeds=np.arange(3),
+        counters=rng.integers(0, 10**6, (n, 3)),
+        parents=rng.integers(-1, n, (n, 2)),
+        origin=np.zeros(n, np.int8),
+        stats=stats,
+    )
 
 
 def _timed(fn) -> tuple[float, float]:
@@ -63,8 +76,10 @@ def main() -> None:
 
         wall, cpu = _timed(write)
         part = os.path.getsize(os.path.join(f"{path}.d", schema.generation_part(0))) / 1e6
-        print(f"write: {wall / args.generations:.3f} s wall, {cpu / args.generations:.3f} s CPU per generation "
-              f"({part:.3f} MB a part)")
+        print(
+            f"write: {wall / args.generations:.3f} s wall, {cpu / args.generations:.3f} s CPU per generation "
+            f"({part:.3f} MB a part)"
+        )
         wall, cpu = _timed(lambda: open_run(path).close())
         print(f"open_run with index.h5: {wall:.3f} s wall, {cpu:.3f} s CPU")
         parts = [os.path.join(f"{path}.d", schema.generation_part(g)) for g in range(args.generations)]
@@ -76,8 +91,10 @@ def main() -> None:
         print(f"open_run without index.h5: {wall:.3f} s wall, {cpu:.3f} s CPU")
         os.rename(index + ".away", index)
         wall, cpu = _timed(lambda: pack_run(path))
-        print(f"pack_run (verify, write, read back): {wall:.3f} s wall, {cpu:.3f} s CPU, "
-              f"{os.path.getsize(path) / 1e6:.1f} MB")
+        print(
+            f"pack_run (verify, write, read back): {wall:.3f} s wall, {cpu:.3f} s CPU, "
+            f"{os.path.getsize(path) / 1e6:.1f} MB"
+        )
 
 
 if __name__ == "__main__":

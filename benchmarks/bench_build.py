@@ -71,16 +71,20 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.seed, not args.no_trace)))
         return
 
-    print(f"{'neurons':>9} {'genome s':>9} {'(cpu)':>7} {'build s':>8} {'(cpu)':>7} "
-          f"{'traced MB':>10} {'RSS MB':>8} {'degree':>7}")
+    print(
+        f"{'neurons':>9} {'genome s':>9} {'(cpu)':>7} {'build s':>8} {'(cpu)':>7} "
+        f"{'traced MB':>10} {'RSS MB':>8} {'degree':>7}"
+    )
     for n in args.sizes:
         cmd = [sys.executable, __file__, "--child", str(n), "--seed", str(args.seed)]
         if args.no_trace:
             cmd.append("--no-trace")
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        print(f"{r['n']:>9,} {r['genome_wall']:>9.2f} {r['genome_cpu']:>7.2f} {r['build_wall']:>8.2f} "
-              f"{r['build_cpu']:>7.2f} {r['traced_mb']:>10.0f} {r['rss_mb']:>8.0f} {r['degree']:>7.1f}",
-              flush=True)
+        print(
+            f"{r['n']:>9,} {r['genome_wall']:>9.2f} {r['genome_cpu']:>7.2f} {r['build_wall']:>8.2f} "
+            f"{r['build_cpu']:>7.2f} {r['traced_mb']:>10.0f} {r['rss_mb']:>8.0f} {r['degree']:>7.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

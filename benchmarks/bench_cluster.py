@@ -121,28 +121,41 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--clusters", nargs="+", choices=("defaults", "quiet", "local"),
-                    default=["defaults", "quiet", "local"], help="which clusters to compare with the pool")
+    ap.add_argument(
+        "--clusters",
+        nargs="+",
+        choices=("defaults", "quiet", "local"),
+        default=["defaults", "quiet", "local"],
+        help="which clusters to compare with the pool",
+    )
     args = ap.parse_args()
 
     from distributed import LocalCluster
 
-    sc = scenario_from_dict({
-        "name": "bench-cluster",
-        "env": {"id": args.env},
-        "network": {"substeps": args.substeps},
-        "evolution": {"population": args.population, "generations": args.generations},
-        "protocol": {"episodes": args.episodes, "test_every": args.generations, "test_episodes": 3},
-    })
+    sc = scenario_from_dict(
+        {
+            "name": "bench-cluster",
+            "env": {"id": args.env},
+            "network": {"substeps": args.substeps},
+            "evolution": {"population": args.population, "generations": args.generations},
+            "protocol": {"episodes": args.episodes, "test_every": args.generations, "test_episodes": 3},
+        }
+    )
     warmup()
-    print(f"{args.env}: population {args.population} x {args.episodes} episodes, {args.substeps} sub-steps, "
-          f"{args.generations} generations, {args.workers} workers, seed {args.seed}")
+    print(
+        f"{args.env}: population {args.population} x {args.episodes} episodes, {args.substeps} sub-steps, "
+        f"{args.generations} generations, {args.workers} workers, seed {args.seed}"
+    )
     n, jobs = args.workers, 4 * args.workers  # a generation is one round of 4 jobs per worker (two when tested)
     clusters = {
-        "dask, Dask defaults": (lambda: LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                     dashboard_address=":0"), {"quiet": False}),
-        "dask, quiet workers": (lambda: LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                     dashboard_address=":0"), {}),
+        "dask, Dask defaults": (
+            lambda: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"),
+            {"quiet": False},
+        ),
+        "dask, quiet workers": (
+            lambda: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"),
+            {},
+        ),
         "dask, local_cluster()": (lambda: local_cluster(n), {}),
     }
     names = {"defaults": "dask, Dask defaults", "quiet": "dask, quiet workers", "local": "dask, local_cluster()"}
@@ -150,8 +163,10 @@ def main() -> None:
     if args.mode == "paired":
         batches = record_batches(sc, args.seed, n)
         episodes = sum(int(b[2].size) * len(b[1]) for b in batches)
-        print(f"{len(batches)} evaluation batches recorded ({episodes} episodes), each timed {args.repeats} times "
-              "on the local pool and a cluster, back to back\n")
+        print(
+            f"{len(batches)} evaluation batches recorded ({episodes} episodes), each timed {args.repeats} times "
+            "on the local pool and a cluster, back to back\n"
+        )
         empty = f"round of {jobs} empty jobs"
         print(f"{'backend':>24} {'pool s':>8} {'cluster s':>10} {'overhead':>9} {empty:>22}")
         with WorkerPool(n) as local:
@@ -162,8 +177,9 @@ def main() -> None:
                     lat = round_trip(ex, jobs)
                     ex.shutdown()
                 over = 100 * (total["cluster"] - total["pool"]) / total["pool"]
-                print(f"{name:>24} {total['pool']:>8.2f} {total['cluster']:>10.2f} {over:>+8.1f}% "
-                      f"{1e3 * lat:>19.1f} ms")
+                print(
+                    f"{name:>24} {total['pool']:>8.2f} {total['cluster']:>10.2f} {over:>+8.1f}% {1e3 * lat:>19.1f} ms"
+                )
         print(f"\nresults identical on every backend; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         return
 

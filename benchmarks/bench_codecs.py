@@ -21,8 +21,13 @@ from spatial_snn.evo.gene_vector import GeneVector, GeneVectorSpec
 from spatial_snn.space.layout import ParameterRanges
 from spatial_snn.store.genome_io import load_genome
 
-CHAMPIONS = ("genomes/hopper-2d.h5", "genomes/swimmer-2d.h5", "genomes/halfcheetah-2d.h5",
-             "genomes/walker2d-2d.h5", "genomes/ant-2d.h5")
+CHAMPIONS = (
+    "genomes/hopper-2d.h5",
+    "genomes/swimmer-2d.h5",
+    "genomes/halfcheetah-2d.h5",
+    "genomes/walker2d-2d.h5",
+    "genomes/ant-2d.h5",
+)
 POP = 64
 
 
@@ -39,8 +44,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     a = parser.parse_args(argv)
-    print(f"{'champion':<28} {'neurons':>7} {'synapses':>8} {'genes all':>9} {'weights':>7} {'EC edges':>8} "
-          f"{'decode 64 vectors':>17} {'decode 64 masks':>15}")
+    print(
+        f"{'champion':<28} {'neurons':>7} {'synapses':>8} {'genes all':>9} {'weights':>7} {'EC edges':>8} "
+        f"{'decode 64 vectors':>17} {'decode 64 masks':>15}"
+    )
     for path in CHAMPIONS:
         g = load_genome(path)[0]
         full = GeneVector(g, GeneVectorSpec(("weights", "lif", "positions")), ParameterRanges())
@@ -51,8 +58,10 @@ def main(argv=None) -> int:
         masks = rng.random((POP, edges.size)) < edges.initial_probabilities()
         t_vec = _best(lambda full=full, xs=xs: full.decode_all(xs), a.repeats)
         t_mask = _best(lambda edges=edges, masks=masks: edges.decode_all(masks), a.repeats)
-        print(f"{path:<28} {g.n:>7} {g.n_synapses:>8} {full.size:>9} {weights.size:>7} {edges.size:>8} "
-              f"{1e3 * t_vec:>14.1f} ms {1e3 * t_mask:>12.1f} ms")
+        print(
+            f"{path:<28} {g.n:>7} {g.n_synapses:>8} {full.size:>9} {weights.size:>7} {edges.size:>8} "
+            f"{1e3 * t_vec:>14.1f} ms {1e3 * t_mask:>12.1f} ms"
+        )
     return 0
 
 

@@ -65,8 +65,9 @@ def bare_step_rates(env_id: str, n_envs: int = 300, steps: int = 100) -> tuple[f
     gyms = [gymnasium.make(env_id) for _ in range(n_envs)]
     actions = (0.5 * rng.uniform(-1, 1, (steps, n_envs, *gyms[0].action_space.shape))).astype(np.float32)
     t0 = time.perf_counter()
-    pool = envpool.make_gymnasium(env_id, num_envs=n_envs, batch_size=n_envs, num_threads=1,
-                                  env_seed=list(range(n_envs)))
+    pool = envpool.make_gymnasium(
+        env_id, num_envs=n_envs, batch_size=n_envs, num_threads=1, env_seed=list(range(n_envs))
+    )
     pool.reset()
     create = (time.perf_counter() - t0) / n_envs
     ids = np.arange(n_envs, dtype=np.int32)
@@ -149,24 +150,32 @@ def main() -> None:
             for substeps in args.substeps:
                 cell = bench_cell(env_id, substeps, genomes, seeds, args.cap, args.repeats, pool2)
                 r = cell["rates"]
-                print(f"\n{env_id}, {substeps} sub-steps, {args.genomes} genomes x {args.episodes} episodes, "
-                      f"cap {args.cap}; env steps: {cell['steps']}")
+                print(
+                    f"\n{env_id}, {substeps} sub-steps, {args.genomes} genomes x {args.episodes} episodes, "
+                    f"cap {args.cap}; env steps: {cell['steps']}"
+                )
                 for name, v in r.items():
-                    runs = ', '.join(f'{x:.0f}' for x in v)
+                    runs = ", ".join(f"{x:.0f}" for x in v)
                     print(f"  {name:32s} {np.median(v):9.0f} env steps/s  (repeats: {runs})")
                 speedup = np.median(r["envpool, 1 worker"] / r["gymnasium, 1 worker"])
                 speedup2 = np.median(r["envpool, 2 workers"] / r["gymnasium, 2 workers"])
                 threads = np.median(r["envpool, 1 worker x 2 threads"] / r["envpool, 1 worker"])
                 workers = np.median(r["envpool, 2 workers"] / r["envpool, 1 worker"])
                 of_physics = np.median(r["envpool, 1 worker"] / r["physics"])
-                print(f"  EnvPool / gymnasium: {speedup:.2f}x on 1 worker, {speedup2:.2f}x on 2 workers "
-                      f"(floor 1.8x on 1 worker at 16 sub-steps)")
+                print(
+                    f"  EnvPool / gymnasium: {speedup:.2f}x on 1 worker, {speedup2:.2f}x on 2 workers "
+                    f"(floor 1.8x on 1 worker at 16 sub-steps)"
+                )
                 ceiling = np.median(r["envpool step alone"] / r["gymnasium step alone"])
                 alone = np.median(r["envpool step alone"] / r["physics"])
-                print(f"  EnvPool 1 worker / bare physics: {of_physics:.2f} (floor 0.6); "
-                      f"2 EnvPool threads / 1: {threads:.2f}x; 2 workers / 1: {workers:.2f}x")
-                print(f"  environments alone: EnvPool / gymnasium {ceiling:.2f}x, EnvPool / bare physics {alone:.2f}; "
-                      f"EnvPool batch creation {1e3 * cell['create']:.1f} ms per environment")
+                print(
+                    f"  EnvPool 1 worker / bare physics: {of_physics:.2f} (floor 0.6); "
+                    f"2 EnvPool threads / 1: {threads:.2f}x; 2 workers / 1: {workers:.2f}x"
+                )
+                print(
+                    f"  environments alone: EnvPool / gymnasium {ceiling:.2f}x, EnvPool / bare physics {alone:.2f}; "
+                    f"EnvPool batch creation {1e3 * cell['create']:.1f} ms per environment"
+                )
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
 
 

@@ -98,9 +98,11 @@ def main() -> None:
 
         t0 = time.perf_counter()
         res = evolve(load_scenario("scenarios/cartpole.toml"), dim=2, seed=0, workers=2)
-        print(f"\nCartPole-v1 (scenarios/cartpole.toml, 2D, seed 0, 2 workers): test {res.test_score:.1f} "
-              f"over {res.test_returns.size} episodes after {len(res.history['best'])} generations, "
-              f"{res.env_steps} env steps, {time.perf_counter() - t0:.1f} s wall clock")
+        print(
+            f"\nCartPole-v1 (scenarios/cartpole.toml, 2D, seed 0, 2 workers): test {res.test_score:.1f} "
+            f"over {res.test_returns.size} episodes after {len(res.history['best'])} generations, "
+            f"{res.env_steps} env steps, {time.perf_counter() - t0:.1f} s wall clock"
+        )
 
 
 if __name__ == "__main__":

@@ -64,8 +64,10 @@ def main() -> None:
         if size >= 10e6:
             print(f"{name:<45} {size / 1e6:8.0f} MB")
     envpool = sum(size for name, size in sizes.items() if name.startswith("envpool"))  # with its asset packages
-    print(f"{'total':<45} {total / 1e6:8.0f} MB in {len(sizes)} distributions; EnvPool with its assets "
-          f"{envpool / 1e6:.0f} MB ({100 * envpool / max(total, 1):.0f} %)")
+    print(
+        f"{'total':<45} {total / 1e6:8.0f} MB in {len(sizes)} distributions; EnvPool with its assets "
+        f"{envpool / 1e6:.0f} MB ({100 * envpool / max(total, 1):.0f} %)"
+    )
 
 
 if __name__ == "__main__":

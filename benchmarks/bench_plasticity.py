@@ -65,21 +65,29 @@ def main(argv=None) -> None:
             wall, cpu = _run(net, xs, args.substeps)
             best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
             counters[name] = net.counters.sum(axis=0)
-    print(f"{args.genomes} reference 2D genomes x 64 neurons, {args.steps} env steps x {args.substeps} "
-          f"sub-steps, 1 thread, best of {args.repeats}")
-    print(f"{'':10s} {'wall s':>8s} {'cpu s':>8s} {'spikes/update':>14s} {'events/spike':>13s} "
-          f"{'ns/event (wall)':>16s}")
+    print(
+        f"{args.genomes} reference 2D genomes x 64 neurons, {args.steps} env steps x {args.substeps} "
+        f"sub-steps, 1 thread, best of {args.repeats}"
+    )
+    print(
+        f"{'':10s} {'wall s':>8s} {'cpu s':>8s} {'spikes/update':>14s} {'events/spike':>13s} {'ns/event (wall)':>16s}"
+    )
     for name in nets:
         c = counters[name]
         wall, cpu = best[name]
-        print(f"{name:10s} {wall:8.3f} {cpu:8.3f} {c[SPIKES] / c[NEURON_UPDATES]:14.4f} "
-              f"{c[SYN_EVENTS] / max(c[SPIKES], 1):13.2f} {1e9 * wall / max(c[SYN_EVENTS], 1):16.2f}")
+        print(
+            f"{name:10s} {wall:8.3f} {cpu:8.3f} {c[SPIKES] / c[NEURON_UPDATES]:14.4f} "
+            f"{c[SYN_EVENTS] / max(c[SPIKES], 1):13.2f} {1e9 * wall / max(c[SYN_EVENTS], 1):16.2f}"
+        )
     ratio_wall = best["plastic"][0] / best["static"][0]
     ratio_cpu = best["plastic"][1] / best["static"][1]
     per_event = (best["plastic"][0] / counters["plastic"][SYN_EVENTS]) / (
-        best["static"][0] / counters["static"][SYN_EVENTS])
-    print(f"plastic / static: total {ratio_wall:.2f}x wall, {ratio_cpu:.2f}x cpu; per synaptic event "
-          f"{per_event:.2f}x wall")
+        best["static"][0] / counters["static"][SYN_EVENTS]
+    )
+    print(
+        f"plastic / static: total {ratio_wall:.2f}x wall, {ratio_cpu:.2f}x cpu; per synaptic event "
+        f"{per_event:.2f}x wall"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,11 @@ from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import load_scenario
 from spatial_snn.runs.searching import SearchDriver
 
-ARMS = (("ga", "scenarios/swimmer.toml", None), ("open_es", "scenarios/variants/swimmer-es.toml", None),
-        ("ec (spatial)", "scenarios/variants/swimmer-es.toml", "ec"))
+ARMS = (
+    ("ga", "scenarios/swimmer.toml", None),
+    ("open_es", "scenarios/variants/swimmer-es.toml", None),
+    ("ec (spatial)", "scenarios/variants/swimmer-es.toml", "ec"),
+)
 
 
 def _timed(owner, name: str, clock: dict) -> None:
@@ -55,13 +58,19 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write the table here")
     args = parser.parse_args(argv)
     clock = {"seconds": 0.0}
-    for owner, name in ((GeneticAlgorithm, "initial"), (GeneticAlgorithm, "ask"), (SearchDriver, "ask"),
-                        (SearchDriver, "tell")):
+    for owner, name in (
+        (GeneticAlgorithm, "initial"),
+        (GeneticAlgorithm, "ask"),
+        (SearchDriver, "ask"),
+        (SearchDriver, "tell"),
+    ):
         _timed(owner, name, clock)
-    rows = [f"# {' '.join(sys.argv)}", f"# load average at start: {os.getloadavg()[0]:.1f}, "
-            f"{os.cpu_count()} cores, workers {args.workers}",
-            "| arm | generations | env steps | wall s | env steps/s | optimiser s | optimiser share |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        f"# {' '.join(sys.argv)}",
+        f"# load average at start: {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores, workers {args.workers}",
+        "| arm | generations | env steps | wall s | env steps/s | optimiser s | optimiser share |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, path, strategy in ARMS:
         sc = load_scenario(path)
         sc = dataclasses.replace(sc, protocol=dataclasses.replace(sc.protocol, max_env_steps=args.steps))
@@ -72,8 +81,10 @@ def main(argv=None) -> int:
         res = evolve(sc, seed=0, workers=args.workers)
         wall = time.perf_counter() - t  # the whole call: set-up, worker start, every generation
         steps = res.env_steps
-        rows.append(f"| {label} | {len(res.history['best'])} | {steps:,} | {wall:.1f} | {steps / wall:,.0f} | "
-                    f"{clock['seconds']:.2f} | {100 * clock['seconds'] / wall:.1f} % |")
+        rows.append(
+            f"| {label} | {len(res.history['best'])} | {steps:,} | {wall:.1f} | {steps / wall:,.0f} | "
+            f"{clock['seconds']:.2f} | {100 * clock['seconds'] / wall:.1f} % |"
+        )
         print(rows[-1], flush=True)
     text = "\n".join(rows) + "\n"
     if args.out:

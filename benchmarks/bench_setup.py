@@ -68,11 +68,18 @@ def main() -> None:
         t = setup.task
         genome = random_genome(setup.spec, setup.n_inputs, setup.n_outputs, np.random.default_rng(0))
         b_wall, b_cpu = best_of(lambda t=t, g=genome: rollout(t, [g], [0]), args.repeats)
-        print(f"{'check_scenario(' + task + ')':<28} {wall:8.3f} {cpu:8.3f}   {'one episode, one genome':<26} "
-              f"{b_wall:8.3f} {b_cpu:8.3f} {cpu / b_cpu:7.1f}")
+        print(
+            f"{'check_scenario(' + task + ')':<28} {wall:8.3f} {cpu:8.3f}   {'one episode, one genome':<26} "
+            f"{b_wall:8.3f} {b_cpu:8.3f} {cpu / b_cpu:7.1f}"
+        )
     for n in args.sizes:
-        spec = GenomeSpec(n_hidden=n, dim=3, placement="uniform", mean_degree=6.0,
-                          rule=ConnectivityRule(io_distance=None, self_distance=None))
+        spec = GenomeSpec(
+            n_hidden=n,
+            dim=3,
+            placement="uniform",
+            mean_degree=6.0,
+            rule=ConnectivityRule(io_distance=None, self_distance=None),
+        )
 
         def calibrate(spec=spec):
             calibration.calibrated_rule.cache_clear()  # resolved_rule() caches per spec
@@ -81,8 +88,10 @@ def main() -> None:
         wall, cpu = best_of(calibrate, args.repeats)
         drawn = GenomeSpec(n_hidden=n, dim=3, placement="uniform", rule=calibrate())
         b_wall, b_cpu = best_of(lambda spec=drawn: random_genome(spec, 4, 2, np.random.default_rng(0)), args.repeats)
-        print(f"{f'calibrate {n} neurons':<28} {wall:8.3f} {cpu:8.3f}   {'random_genome':<26} "
-              f"{b_wall:8.3f} {b_cpu:8.3f} {cpu / b_cpu:7.2f}")
+        print(
+            f"{f'calibrate {n} neurons':<28} {wall:8.3f} {cpu:8.3f}   {'random_genome':<26} "
+            f"{b_wall:8.3f} {b_cpu:8.3f} {cpu / b_cpu:7.2f}"
+        )
 
 
 if __name__ == "__main__":

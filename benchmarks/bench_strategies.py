@@ -62,16 +62,20 @@ def _size_mb(names: set[str]) -> float:
 
 
 def _installed_in(python: str, names: set[str]) -> set[str]:
-    code = ("import sys, importlib.metadata as m\nfor n in sys.argv[1:]:\n    try:\n"
-            "        m.distribution(n); print(n)\n    except m.PackageNotFoundError:\n        pass\n")
+    code = (
+        "import sys, importlib.metadata as m\nfor n in sys.argv[1:]:\n    try:\n"
+        "        m.distribution(n); print(n)\n    except m.PackageNotFoundError:\n        pass\n"
+    )
     out = subprocess.run([python, "-c", code, *sorted(names)], capture_output=True, text=True, check=True)
     return set(out.stdout.split())
 
 
 def _import_time(statement: str, repeats: int) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                    check=True).stdout) for _ in range(repeats))
+    return min(
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(repeats)
+    )
 
 
 def _best(fn, repeats: int) -> float:
@@ -89,6 +93,7 @@ def _ours(module, params, n: int, generations: int):
         for g in range(generations):
             x, state = module.ask(state, params, np.random.default_rng(g))
             state = module.tell(state, params, x, -np.sum(x * x, axis=1))
+
     return run
 
 
@@ -104,6 +109,7 @@ def _evosax(es, params, n: int, generations: int):
             x, state = es.ask(k1, state, params)
             state, _ = es.tell(k2, x, jnp.sum(x * x, axis=1), state, params)
         jax.block_until_ready(state.mean)
+
     return run
 
 
@@ -111,11 +117,15 @@ def _pycma(n: int, generations: int):
     import cma
 
     def run():
-        es = cma.CMAEvolutionStrategy(np.zeros(n), 0.1, {"CMA_diagonal": True, "popsize": POP, "verbose": -9,
-                                                         "seed": 1, "maxiter": generations + 1})
+        es = cma.CMAEvolutionStrategy(
+            np.zeros(n),
+            0.1,
+            {"CMA_diagonal": True, "popsize": POP, "verbose": -9, "seed": 1, "maxiter": generations + 1},
+        )
         for _ in range(generations):
             x = es.ask()
             es.tell(x, [float(np.sum(np.square(v))) for v in x])
+
     return run
 
 
@@ -133,39 +143,62 @@ def main(argv=None) -> int:
     from spatial_snn.evo.strategies import ars, ec, open_es, pgpe, sep_cma_es
     from spatial_snn.evo.strategies.optimizers import Optimizer
 
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, jax {jax.__version__}, "
-          f"evosax {metadata.version('evosax')}, cma {metadata.version('cma')}")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}, jax {jax.__version__}, "
+        f"evosax {metadata.version('evosax')}, cma {metadata.version('cma')}"
+    )
     print("\n## Install size (MB of installed files)")
     for lib in ("evosax", "cma"):
         names = _closure(lib)
         have = _installed_in(a.project_python, names)
         new = names - have
-        print(f"{lib:<8} closure {len(names):>2} distributions {_size_mb(names):8.1f} MB; "
-              f"new to spatial-snn: {len(new):>2} distributions {_size_mb(new):8.1f} MB "
-              f"(largest: {', '.join(sorted(new, key=lambda n: -_size_mb({n}))[:4])})")
+        print(
+            f"{lib:<8} closure {len(names):>2} distributions {_size_mb(names):8.1f} MB; "
+            f"new to spatial-snn: {len(new):>2} distributions {_size_mb(new):8.1f} MB "
+            f"(largest: {', '.join(sorted(new, key=lambda n: -_size_mb({n}))[:4])})"
+        )
 
     print(f"\n## Import time (fresh interpreter, best of {a.repeats})")
-    for label, stmt in (("numpy", "import numpy"),
-                        ("spatial_snn.evo.strategies", "import spatial_snn.evo.strategies"),
-                        ("cma", "import cma"),
-                        ("evosax.algorithms", "import evosax.algorithms")):
+    for label, stmt in (
+        ("numpy", "import numpy"),
+        ("spatial_snn.evo.strategies", "import spatial_snn.evo.strategies"),
+        ("cma", "import cma"),
+        ("evosax.algorithms", "import evosax.algorithms"),
+    ):
         print(f"{label:<28} {_import_time(stmt, a.repeats):6.3f} s")
 
     import evosax.algorithms as ea
     from evosax.core.optimizer import clipup
 
-    print(f"\n## Optimiser time per generation (ask + tell, population {POP}, best of {a.repeats} x "
-          f"{a.generations} generations), ms")
+    print(
+        f"\n## Optimiser time per generation (ask + tell, population {POP}, best of {a.repeats} x "
+        f"{a.generations} generations), ms"
+    )
     print(f"{'strategy':<12} {'genes':>7} {'ours':>9} {'evosax':>9} {'(compile)':>10} {'pycma sep':>10}")
     for n in a.dims:
         sol = np.zeros(n, np.float32)
         cases = [
-            ("open_es", open_es, open_es.Params(population=POP, sigma=0.1, optimizer=Optimizer("adam", 0.01)),
-             ea.Open_ES(POP, sol, optimizer=optax.adam(0.01), std_schedule=optax.constant_schedule(0.1)), None),
-            ("pgpe", pgpe, pgpe.Params(population=POP),
-             ea.PGPE(POP, sol, optimizer=clipup(0.01, max_velocity=0.02)), None),
-            ("ars", ars, ars.Params(directions=POP // 2, top_directions=POP // 4),
-             ea.ARS(POP, sol, optimizer=optax.sgd(0.02)), None),
+            (
+                "open_es",
+                open_es,
+                open_es.Params(population=POP, sigma=0.1, optimizer=Optimizer("adam", 0.01)),
+                ea.Open_ES(POP, sol, optimizer=optax.adam(0.01), std_schedule=optax.constant_schedule(0.1)),
+                None,
+            ),
+            (
+                "pgpe",
+                pgpe,
+                pgpe.Params(population=POP),
+                ea.PGPE(POP, sol, optimizer=clipup(0.01, max_velocity=0.02)),
+                None,
+            ),
+            (
+                "ars",
+                ars,
+                ars.Params(directions=POP // 2, top_directions=POP // 4),
+                ea.ARS(POP, sol, optimizer=optax.sgd(0.02)),
+                None,
+            ),
             ("sep_cma_es", sep_cma_es, sep_cma_es.Params(population=POP), ea.Sep_CMA_ES(POP, sol), "pycma"),
             ("ec", ec, ec.Params(population=POP), None, None),
         ]

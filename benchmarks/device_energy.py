@@ -33,19 +33,27 @@ def main(argv=None) -> int:
     ap.add_argument("--episodes", type=int, default=10)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "device_energy.md")
     args = ap.parse_args(argv)
-    lines = ["| champion | ACs / step | MACs / step: kernel / hooks | synaptic ops / step: kernel / hooks "
-             "| neuron updates / step | " + " | ".join(d.name for d in DEVICES.values()) + " |",
-             "|---|---|---|---|---|" + "---|" * len(DEVICES)]
+    lines = [
+        "| champion | ACs / step | MACs / step: kernel / hooks | synaptic ops / step: kernel / hooks "
+        "| neuron updates / step | " + " | ".join(d.name for d in DEVICES.values()) + " |",
+        "|---|---|---|---|---|" + "---|" * len(DEVICES),
+    ]
     for name in CHAMPIONS:
         rep = report(ROOT / "genomes" / f"{name}.h5", episodes=args.episodes, nulls=2)
         nb, dev = rep["neurobench"], rep["devices"]
-        cells = [f"{_e(d['pj_per_env_step'])} ({_e(d['pj_per_substep'])} per sub-step; {d['count']})"
-                 if d["pj_per_env_step"] is not None else "n/a" for d in dev.values()]
-        lines.append(f"| {name} ({rep['returns']['mean']:.1f}, {args.episodes} episodes) | {nb['acs_per_step']:.1f} "
-                     f"| {nb['macs_per_step']:.1f} / {nb['macs_per_step_hooks']:.1f} "
-                     f"| {nb['synaptic_ops_per_step']:.1f} / {nb['synaptic_ops_per_step_hooks']:.1f} "
-                     f"({nb['synaptic_ops_per_step_hooks'] / nb['synaptic_ops_per_step']:.2f}x) "
-                     f"| {nb['neuron_updates_per_step']:.1f} | " + " | ".join(cells) + " |")
+        cells = [
+            f"{_e(d['pj_per_env_step'])} ({_e(d['pj_per_substep'])} per sub-step; {d['count']})"
+            if d["pj_per_env_step"] is not None
+            else "n/a"
+            for d in dev.values()
+        ]
+        lines.append(
+            f"| {name} ({rep['returns']['mean']:.1f}, {args.episodes} episodes) | {nb['acs_per_step']:.1f} "
+            f"| {nb['macs_per_step']:.1f} / {nb['macs_per_step_hooks']:.1f} "
+            f"| {nb['synaptic_ops_per_step']:.1f} / {nb['synaptic_ops_per_step_hooks']:.1f} "
+            f"({nb['synaptic_ops_per_step_hooks'] / nb['synaptic_ops_per_step']:.2f}x) "
+            f"| {nb['neuron_updates_per_step']:.1f} | " + " | ".join(cells) + " |"
+        )
         print(lines[-1], flush=True)
     args.out.write_text("\n".join(lines) + "\n")
     return 0

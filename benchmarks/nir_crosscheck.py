@@ -151,7 +151,8 @@ def compare(path: str) -> dict:
             err = float(np.mean(np.abs(actions - ours_actions) / span))
             action_text = f"mean |action difference| {100 * err:.1f}% of the action range over {steps} steps"
         rows[label] = {
-            "spikes_ours": int(counts_ours.sum()), "spikes_norse": int(counts_norse.sum()),
+            "spikes_ours": int(counts_ours.sum()),
+            "spikes_norse": int(counts_norse.sum()),
             "count_corr": float(corr),
             "same_substep": _coincident(ours_spikes, spikes, 0),
             "within_one": _coincident(ours_spikes, spikes, 1),
@@ -163,11 +164,13 @@ def compare(path: str) -> dict:
         }
     print(f"{path} ({task['env_id']}, {ours_spikes.shape[1]} neurons, {steps} env steps x {substeps} sub-steps)")
     for label, r in rows.items():
-        print(f"  {label:22s}: spikes {r['spikes_norse']} vs ours {r['spikes_ours']}; per-neuron count "
-              f"correlation {r['count_corr']:.3f}; our spikes matched at the same sub-step "
-              f"{100 * r['same_substep']:.1f}%, within +-1 sub-step {100 * r['within_one']:.1f}% (theirs by ours: "
-              f"{100 * r['theirs_within_one']:.1f}%); first differing sub-step {r['first_divergence']} "
-              f"(shifted by one: {r['first_divergence_shifted']}); {r['actions']}")
+        print(
+            f"  {label:22s}: spikes {r['spikes_norse']} vs ours {r['spikes_ours']}; per-neuron count "
+            f"correlation {r['count_corr']:.3f}; our spikes matched at the same sub-step "
+            f"{100 * r['same_substep']:.1f}%, within +-1 sub-step {100 * r['within_one']:.1f}% (theirs by ours: "
+            f"{100 * r['theirs_within_one']:.1f}%); first differing sub-step {r['first_divergence']} "
+            f"(shifted by one: {r['first_divergence_shifted']}); {r['actions']}"
+        )
     return rows
 
 

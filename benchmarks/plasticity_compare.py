@@ -49,8 +49,9 @@ def _variant(stem: str) -> str:
 def _run(stem: str, seed: int, generations: int, out_dir: Path) -> Path:
     archive = out_dir / f"{stem}-2d-seed{seed}.h5"
     if not archive.exists():
-        evolve(load_scenario(_scenario_path(stem)), dim=2, seed=seed, generations=generations, workers=1,
-               archive=archive)
+        evolve(
+            load_scenario(_scenario_path(stem)), dim=2, seed=seed, generations=generations, workers=1, archive=archive
+        )
     return archive
 
 
@@ -60,8 +61,13 @@ def _measure(archive: Path, episodes: int) -> dict:
     steps = int(ev.lengths.sum())
     with open_run(archive) as run:
         env_steps = int(run.history["env_steps"][-1])
-    return {"score": float(ev.returns.mean()), "spikes": ev.counters[0, SPIKES] / steps,
-            "events": ev.counters[0, SYN_EVENTS] / steps, "env_steps": env_steps, "plastic": genome.plastic}
+    return {
+        "score": float(ev.returns.mean()),
+        "spikes": ev.counters[0, SPIKES] / steps,
+        "events": ev.counters[0, SYN_EVENTS] / steps,
+        "env_steps": env_steps,
+        "plastic": genome.plastic,
+    }
 
 
 def _cell(values) -> str:
@@ -86,16 +92,23 @@ def main(argv=None) -> None:
             for seed in args.seeds:
                 m = _measure(_run(stem, seed, args.generations, args.out_dir), args.episodes)
                 results[stem].append(m)
-                print(f"{stem} seed {seed}: fresh {m['score']:.2f}, spikes/step {m['spikes']:.2f}, "
-                      f"events/step {m['events']:.2f}, env steps {m['env_steps']}", flush=True)
-    print(f"\n2D, seeds {args.seeds}, {args.generations} generations, {args.episodes} fresh episodes per champion; "
-          "median [min, max] over seeds\n")
+                print(
+                    f"{stem} seed {seed}: fresh {m['score']:.2f}, spikes/step {m['spikes']:.2f}, "
+                    f"events/step {m['events']:.2f}, env steps {m['env_steps']}",
+                    flush=True,
+                )
+    print(
+        f"\n2D, seeds {args.seeds}, {args.generations} generations, {args.episodes} fresh episodes per champion; "
+        "median [min, max] over seeds\n"
+    )
     print("| scenario | plasticity | fresh score | spikes / env step | synaptic events / env step | env steps |")
     print("|---|---|---|---|---|---|")
     for stem, ms in results.items():
-        print(f"| `{stem}` | {'yes' if ms[0]['plastic'] else 'no'} | {_cell([m['score'] for m in ms])} | "
-              f"{_cell([m['spikes'] for m in ms])} | {_cell([m['events'] for m in ms])} | "
-              f"{_cell([m['env_steps'] for m in ms])} |")
+        print(
+            f"| `{stem}` | {'yes' if ms[0]['plastic'] else 'no'} | {_cell([m['score'] for m in ms])} | "
+            f"{_cell([m['spikes'] for m in ms])} | {_cell([m['events'] for m in ms])} | "
+            f"{_cell([m['env_steps'] for m in ms])} |"
+        )
     if args.figure is not None:
         _figure(results, args.bases, args.figure)
 

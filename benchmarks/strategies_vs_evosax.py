@@ -70,8 +70,7 @@ def compare(label, es, es_params, ours, our_params, fields, n, generations, seed
         state = ours.tell(state, our_params, x, f)
         for ours_name, theirs in fields.items():
             worst[ours_name] = max(worst[ours_name], _rel(getattr(state, ours_name), theirs(es_state)))
-    print(f"{label:<34} n={n:<4} gens={generations:<3} " +
-          "  ".join(f"{k}: {v:.1e}" for k, v in worst.items()))
+    print(f"{label:<34} n={n:<4} gens={generations:<3} " + "  ".join(f"{k}: {v:.1e}" for k, v in worst.items()))
     return max(worst.values())
 
 
@@ -84,8 +83,10 @@ def main(argv=None) -> int:
     a = parser.parse_args(argv)
     n, gens, seed = a.dims, a.generations, a.seed
     solution = jnp.zeros(n)
-    print(f"evosax {metadata.version('evosax')}, jax {jax.__version__}, "
-          f"numpy {np.__version__}; worst relative difference over all generations")
+    print(
+        f"evosax {metadata.version('evosax')}, jax {jax.__version__}, "
+        f"numpy {np.__version__}; worst relative difference over all generations"
+    )
     results = []
 
     # OpenES: Adam (our default) and SGD with momentum
@@ -93,43 +94,89 @@ def main(argv=None) -> int:
         ("adam", optax.adam(0.05), Optimizer("adam", 0.05)),
         ("sgd+momentum", optax.sgd(0.05, momentum=0.9), Optimizer("sgd", 0.05, momentum=0.9)),
     ):
-        es = ea.Open_ES(population_size=32, solution=solution, optimizer=tx,
-                            std_schedule=optax.constant_schedule(0.1))
-        results.append(compare(f"OpenES ({opt_name})", es, es.default_params, open_es,
-                               open_es.Params(population=32, sigma=0.1, optimizer=ours_opt),
-                               {"mean": lambda s: s.mean}, n, gens, seed))
+        es = ea.Open_ES(population_size=32, solution=solution, optimizer=tx, std_schedule=optax.constant_schedule(0.1))
+        results.append(
+            compare(
+                f"OpenES ({opt_name})",
+                es,
+                es.default_params,
+                open_es,
+                open_es.Params(population=32, sigma=0.1, optimizer=ours_opt),
+                {"mean": lambda s: s.mean},
+                n,
+                gens,
+                seed,
+            )
+        )
 
     # PGPE with ClipUp
-    es = ea.PGPE(population_size=32, solution=solution,
-                     optimizer=clipup(learning_rate=0.05, max_velocity=0.1, momentum=0.9))
+    es = ea.PGPE(
+        population_size=32, solution=solution, optimizer=clipup(learning_rate=0.05, max_velocity=0.1, momentum=0.9)
+    )
     es_params = es.default_params.replace(std_init=0.3)
-    results.append(compare("PGPE (ClipUp)", es, es_params, pgpe,
-                           pgpe.Params(population=32, sigma_init=0.3,
-                                       optimizer=Optimizer("clipup", 0.05, momentum=0.9, max_speed=0.1)),
-                           {"mean": lambda s: s.mean, "sigma": lambda s: s.std}, n, gens, seed))
+    results.append(
+        compare(
+            "PGPE (ClipUp)",
+            es,
+            es_params,
+            pgpe,
+            pgpe.Params(
+                population=32, sigma_init=0.3, optimizer=Optimizer("clipup", 0.05, momentum=0.9, max_speed=0.1)
+            ),
+            {"mean": lambda s: s.mean, "sigma": lambda s: s.std},
+            n,
+            gens,
+            seed,
+        )
+    )
 
     # ARS (V2-t update: top half of the directions, SGD)
-    es = ea.ARS(population_size=32, solution=solution, optimizer=optax.sgd(0.02),
-                    std_schedule=optax.constant_schedule(0.1))
-    results.append(compare("ARS (top 8 of 16, SGD)", es, es.default_params, ars,
-                           ars.Params(directions=16, top_directions=es.num_elites, sigma=0.1,
-                                      optimizer=Optimizer("sgd", 0.02)),
-                           {"mean": lambda s: s.mean}, n, gens, seed))
+    es = ea.ARS(
+        population_size=32, solution=solution, optimizer=optax.sgd(0.02), std_schedule=optax.constant_schedule(0.1)
+    )
+    results.append(
+        compare(
+            "ARS (top 8 of 16, SGD)",
+            es,
+            es.default_params,
+            ars,
+            ars.Params(directions=16, top_directions=es.num_elites, sigma=0.1, optimizer=Optimizer("sgd", 0.02)),
+            {"mean": lambda s: s.mean},
+            n,
+            gens,
+            seed,
+        )
+    )
 
     # Separable CMA-ES: evosax's learning rates (it keeps the full-CMA c1, cmu)
     es = ea.Sep_CMA_ES(population_size=16, solution=solution)
     es_params = es.default_params.replace(std_init=jnp.asarray(0.5))
-    ours_params = sep_cma_es.Params(population=16, sigma_init=0.5, c1=float(es_params.c_1),
-                                    cmu=float(es_params.c_mu))
-    cma_fields = {"mean": lambda s: s.mean, "sigma": lambda s: s.std, "cov": lambda s: s.C,
-                  "p_sigma": lambda s: s.p_std, "p_c": lambda s: s.p_c}
-    results.append(compare("Sep-CMA-ES (evosax c1, cmu)", es, es_params, sep_cma_es, ours_params,
-                           cma_fields, n, gens, seed))
+    ours_params = sep_cma_es.Params(population=16, sigma_init=0.5, c1=float(es_params.c_1), cmu=float(es_params.c_mu))
+    cma_fields = {
+        "mean": lambda s: s.mean,
+        "sigma": lambda s: s.std,
+        "cov": lambda s: s.C,
+        "p_sigma": lambda s: s.p_std,
+        "p_c": lambda s: s.p_c,
+    }
+    results.append(
+        compare("Sep-CMA-ES (evosax c1, cmu)", es, es_params, sep_cma_es, ours_params, cma_fields, n, gens, seed)
+    )
     # evosax's ask clips C to [0, 1e8] and adds 1e-8 ("diagonal loading") to it every generation,
     # a numerical guard that is not in the published update; replayed here, the residual vanishes.
     print("  the same with evosax's diagonal loading (C <- clip(C, 0, 1e8) + 1e-8) replayed on ours:")
-    compare("Sep-CMA-ES (+ loading)", es, es_params, sep_cma_es, ours_params, cma_fields, n, gens, seed,
-            before_tell=lambda st: st._replace(cov=np.clip(st.cov, 0.0, 1e8) + 1e-8))
+    compare(
+        "Sep-CMA-ES (+ loading)",
+        es,
+        es_params,
+        sep_cma_es,
+        ours_params,
+        cma_fields,
+        n,
+        gens,
+        seed,
+        before_tell=lambda st: st._replace(cov=np.clip(st.cov, 0.0, 1e8) + 1e-8),
+    )
     worst = max(results)
     print(f"worst of all: {worst:.1e} (tolerance {a.tolerance:g}): {'EQUAL' if worst <= a.tolerance else 'DIFFERENT'}")
     return 0 if worst <= a.tolerance else 1

@@ -141,42 +141,67 @@ def _cmd_evolve(args) -> int:
     args.archive = out  # for the Ctrl-C hint
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"evolving {sc.name} ({sc.env.id}) in {args.dim}D, seed {args.seed} -> {out}")
-    res = evolve(run, dim=args.dim, seed=args.seed, generations=args.generations, workers=args.workers,
-                 executor=_executor(args), archive=out, overwrite=args.overwrite, resume=args.resume)
+    res = evolve(
+        run,
+        dim=args.dim,
+        seed=args.seed,
+        generations=args.generations,
+        workers=args.workers,
+        executor=_executor(args),
+        archive=out,
+        overwrite=args.overwrite,
+        resume=args.resume,
+    )
     _report(res)
     return 0
 
 
 def _report(res) -> None:
-    print(f"champion test score: {res.test_score:.1f} +- {res.test_returns.std():.1f} "
-          f"over {res.test_returns.size} held-out episodes; {res.env_steps} environment steps "
-          f"in {res.wall_time:.0f} s")
+    print(
+        f"champion test score: {res.test_score:.1f} +- {res.test_returns.std():.1f} "
+        f"over {res.test_returns.size} held-out episodes; {res.env_steps} environment steps "
+        f"in {res.wall_time:.0f} s"
+    )
     if res.archive is not None:
         print(f"replay it: spatial-snn replay {shlex.quote(str(res.archive))} --episodes 10")
     invalid = int(sum(res.history.get("invalid_obs", [])))
     if invalid:
-        print(f"{PROG}: warning: {invalid} training episodes ended early on a non-finite observation (NaN or "
-              "inf) from the environment; they score the return up to that step (per generation: history "
-              "'invalid_obs'); check the environment or its kwargs", file=sys.stderr)
+        print(
+            f"{PROG}: warning: {invalid} training episodes ended early on a non-finite observation (NaN or "
+            "inf) from the environment; they score the return up to that step (per generation: history "
+            "'invalid_obs'); check the environment or its kwargs",
+            file=sys.stderr,
+        )
 
 
 def _cmd_resume(args) -> int:
     from .runs.runner import resume
 
     args.archive = Path(args.path)
-    res = resume(args.path, generations=args.generations, max_env_steps=args.max_env_steps, workers=args.workers,
-                 executor=_executor(args), allow_import=tuple(args.import_module), announce=print)
+    res = resume(
+        args.path,
+        generations=args.generations,
+        max_env_steps=args.max_env_steps,
+        workers=args.workers,
+        executor=_executor(args),
+        allow_import=tuple(args.import_module),
+        announce=print,
+    )
     if res.generations_run == 0:
-        print(f"nothing to resume: {args.path} is finished ({res.stop_reason}, {res.history['generation'].size} "
-              f"generations){_EXTEND_HINT.get(res.stop_reason, '')}")
+        print(
+            f"nothing to resume: {args.path} is finished ({res.stop_reason}, {res.history['generation'].size} "
+            f"generations){_EXTEND_HINT.get(res.stop_reason, '')}"
+        )
         return 0
     _report(res)
     return 0
 
 
 #: What extends a finished run, by why it finished.
-_EXTEND_HINT = {"generation count reached": "; extend it with --generations N",
-                "step budget spent": "; extend it with --max-env-steps N (more than it spent)"}
+_EXTEND_HINT = {
+    "generation count reached": "; extend it with --generations N",
+    "step budget spent": "; extend it with --max-env-steps N (more than it spent)",
+}
 
 
 def _cmd_batch(args) -> int:
@@ -187,9 +212,16 @@ def _cmd_batch(args) -> int:
     for seed in args.seeds:
         check_run_args(sc, args.dims[0], seed, args.generations, args.workers)
     check_env(sc.env)
-    run_batch(sc, dims=args.dims, seeds=args.seeds, generations=args.generations,
-              workers=args.workers, out_dir=Path(args.out_dir), executor=_executor(args),
-              equal_footing=not args.allow_unequal_footing)
+    run_batch(
+        sc,
+        dims=args.dims,
+        seeds=args.seeds,
+        generations=args.generations,
+        workers=args.workers,
+        out_dir=Path(args.out_dir),
+        executor=_executor(args),
+        equal_footing=not args.allow_unequal_footing,
+    )
     return 0
 
 
@@ -216,8 +248,14 @@ def _cmd_replay(args) -> int:
     if args.video:
         check_output(args.video, [args.path])
 
-    returns = replay(args.path, episodes=args.episodes, seed=args.seed, video=args.video,
-                     max_frames=args.max_frames, allow_import=args.import_module)
+    returns = replay(
+        args.path,
+        episodes=args.episodes,
+        seed=args.seed,
+        video=args.video,
+        max_frames=args.max_frames,
+        allow_import=args.import_module,
+    )
     print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
     if args.video:
         print(f"video written to {args.video}")
@@ -235,11 +273,21 @@ def _cmd_pack(args) -> int:
 def _cmd_export(args) -> int:
     from .store.export import export
 
-    out = export(args.path, args.to, overwrite=args.overwrite, trace=args.trace, trace_seed=args.trace_seed,
-                 target=args.target, allow_import=tuple(args.import_module))
+    out = export(
+        args.path,
+        args.to,
+        overwrite=args.overwrite,
+        trace=args.trace,
+        trace_seed=args.trace_seed,
+        target=args.target,
+        allow_import=tuple(args.import_module),
+    )
     what = "NIR graph" if out.suffix == ".nir" else "champion"
-    print(f"{what} written to {_shown(out)}" + (" (with a golden trace)" if args.trace else "")
-          + (f" for {args.target}'s importer" if args.target != "spatial-snn" else ""))
+    print(
+        f"{what} written to {_shown(out)}"
+        + (" (with a golden trace)" if args.trace else "")
+        + (f" for {args.target}'s importer" if args.target != "spatial-snn" else "")
+    )
     return 0
 
 
@@ -263,10 +311,12 @@ def _cmd_curves(args) -> int:
     curves = [read_curve(path) for path in args.paths]
     if args.budget is not None:
         print(format_budget(at_budget(curves, args.budget), args.budget))
-    published = published_score(curves) if args.published is None else (
-        None if args.published == "none" else args.published)
-    out = plot_curves(curves, args.out, published=published, title=args.title, champion=not args.every_test,
-                      legend=args.legend)
+    published = (
+        published_score(curves) if args.published is None else (None if args.published == "none" else args.published)
+    )
+    out = plot_curves(
+        curves, args.out, published=published, title=args.title, champion=not args.every_test, legend=args.legend
+    )
     for c in curves:
         best = f"{c.test.max():.1f} at {c.env_steps[c.test.argmax()]:,.0f} steps" if c.test.size else "no test yet"
         print(f"{c.label}: best test {best}")
@@ -297,8 +347,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
-        if "default" in text or default is None or default is False or default is argparse.SUPPRESS or \
-                default == []:
+        if "default" in text or default is None or default is False or default is argparse.SUPPRESS or default == []:
             return text
         shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else default
         return f"{text} (default: {shown})"
@@ -318,12 +367,18 @@ def build_parser() -> argparse.ArgumentParser:
         if with_gens:
             q.add_argument("--generations", type=_count(), help="override the scenario's generation count")
         q.add_argument("--workers", type=_count(), help="local worker processes (default: one per core)")
-        q.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: none, local "
-                                           "workers)")
+        q.add_argument(
+            "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: none, local workers)"
+        )
 
     def import_opt(q):
-        q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
-                       help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
+        q.add_argument(
+            "--import-module",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)",
+        )
 
     q = parser("evolve", "evolve a controller for a scenario")
     q.add_argument("scenario", help="scenario TOML file, e.g. scenarios/cartpole.toml")
@@ -338,20 +393,24 @@ def build_parser() -> argparse.ArgumentParser:
     q = parser("resume", "continue a run from its last complete generation")
     q.add_argument("path", help="run archive")
     import_opt(q)
-    q.add_argument("--max-env-steps", type=_steps,
-                   help="extend the run's own step budget (protocol.max_env_steps), e.g. 24M (default: the stored "
-                        "one)")
+    q.add_argument(
+        "--max-env-steps",
+        type=_steps,
+        help="extend the run's own step budget (protocol.max_env_steps), e.g. 24M (default: the stored one)",
+    )
     run_opts(q)
     q.set_defaults(func=_cmd_resume)
 
     q = parser("batch", "run every (dim, seed) pair and summarise per dimension")
     q.add_argument("scenario", help="scenario TOML file")
-    q.add_argument("--dims", type=int, nargs="+", default=list(DIMS), choices=DIMS,
-                   help="dimensions to compare")
+    q.add_argument("--dims", type=int, nargs="+", default=list(DIMS), choices=DIMS, help="dimensions to compare")
     q.add_argument("--seeds", type=parse_seeds, default=[0], help="run seeds, e.g. 0-4 or 0,3,7")
     q.add_argument("--out-dir", default=str(DEFAULT_ARCHIVE_DIR), help="folder for the run archives")
-    q.add_argument("--allow-unequal-footing", action="store_true",
-                   help="run even if the dimensions' random genomes differ in degree, fan-out/in, strength or delay")
+    q.add_argument(
+        "--allow-unequal-footing",
+        action="store_true",
+        help="run even if the dimensions' random genomes differ in degree, fan-out/in, strength or delay",
+    )
     run_opts(q)
     q.set_defaults(func=_cmd_batch)
 
@@ -363,25 +422,40 @@ def build_parser() -> argparse.ArgumentParser:
     q = parser("curves", "learning curves of runs: env steps vs held-out test score")
     q.add_argument("paths", nargs="+", help="run archives (one line each)")
     q.add_argument("--out", required=True, metavar="PNG", help=".png file to write")
-    q.add_argument("--published", type=_score,
-                   help="draw this score as a horizontal line (default: the published row of the runs' task; "
-                        "none: no line)")
+    q.add_argument(
+        "--published",
+        type=_score,
+        help="draw this score as a horizontal line (default: the published row of the runs' task; none: no line)",
+    )
     q.add_argument("--title", help="figure title (default: the task)")
     q.add_argument("--every-test", action="store_true", help="plot each test as measured, not the best so far")
-    q.add_argument("--legend", choices=("inside", "below"), default="inside",  # curves.LEGENDS (lazy import)
-                   help="inside the axes (their least covered corner) or below them, covering no curve")
-    q.add_argument("--budget", type=_steps, help="also compare the runs at this many environment steps "
-                                                 "(e.g. 4M): median and range per scenario and dimension")
+    q.add_argument(
+        "--legend",
+        choices=("inside", "below"),
+        default="inside",  # curves.LEGENDS (lazy import)
+        help="inside the axes (their least covered corner) or below them, covering no curve",
+    )
+    q.add_argument(
+        "--budget",
+        type=_steps,
+        help="also compare the runs at this many environment steps "
+        "(e.g. 4M): median and range per scenario and dimension",
+    )
     q.set_defaults(func=_cmd_curves)
 
     q = parser("replay", "run the champion on fresh episodes (episode k is the same whatever --episodes)")
     q.add_argument("path", help="run archive, genome file or .nir graph")
-    q.add_argument("--episodes", type=_count(MAX_REPLAY_EPISODES, "; run several replays with other --seed "
-                                             "values for more"), default=10, help="fresh episodes to run")
+    q.add_argument(
+        "--episodes",
+        type=_count(MAX_REPLAY_EPISODES, "; run several replays with other --seed values for more"),
+        default=10,
+        help="fresh episodes to run",
+    )
     q.add_argument("--seed", type=_seed, default=0, help="replay seed: picks the episodes' reset seeds")
     q.add_argument("--video", help="record the first episode to this .mp4 or .gif file")
-    q.add_argument("--max-frames", type=_count(), help="stop the video after this many frames (default: the "
-                                                       "whole episode)")
+    q.add_argument(
+        "--max-frames", type=_count(), help="stop the video after this many frames (default: the whole episode)"
+    )
     import_opt(q)
     q.set_defaults(func=_cmd_replay)
 
@@ -394,15 +468,32 @@ def build_parser() -> argparse.ArgumentParser:
     q = parser("export", "write the champion as a genome file (.h5) or a NIR graph (.nir)")
     q.add_argument("path", help="run archive (its champion); for .nir also a genome file")
     q.add_argument("--to", required=True, help="NAME.h5 for a genome file, or NAME.nir for NIR (docs/nir.md)")
-    q.add_argument("--trace", type=_count(), default=0, metavar="STEPS",
-                   help=".nir only: include a golden trace of one episode of up to STEPS env steps (default: none)")
+    q.add_argument(
+        "--trace",
+        type=_count(),
+        default=0,
+        metavar="STEPS",
+        help=".nir only: include a golden trace of one episode of up to STEPS env steps (default: none)",
+    )
     q.add_argument("--trace-seed", type=_seed, default=0, help="reset seed of the traced episode")
-    q.add_argument("--target", default="spatial-snn", choices=["spatial-snn", "norse", "snntorch", "spyx", "rockpool"],
-                   help=".nir only: rewrite the graph for that simulator's NIR importer (docs/nir.md)")
-    q.add_argument("--overwrite", action="store_true",
-                   help="replace an existing genome file (.h5) or NIR graph (.nir), never another kind of file")
-    q.add_argument("--import-module", action="append", default=[], metavar="MODULE",
-                   help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)")
+    q.add_argument(
+        "--target",
+        default="spatial-snn",
+        choices=["spatial-snn", "norse", "snntorch", "spyx", "rockpool"],
+        help=".nir only: rewrite the graph for that simulator's NIR importer (docs/nir.md)",
+    )
+    q.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing genome file (.h5) or NIR graph (.nir), never another kind of file",
+    )
+    q.add_argument(
+        "--import-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="allow a stored env id 'MODULE:Env' to import MODULE (only for files you trust)",
+    )
     q.set_defaults(func=_cmd_export)
 
     q = parser("report", "efficiency metrics, wiring and pictures of a stored controller")
@@ -421,7 +512,8 @@ def _is_user_error(exc: BaseException) -> bool:
         return True
     h5io, gym = sys.modules.get("spatial_snn.store.h5io"), sys.modules.get("gymnasium.error")
     return (h5io is not None and isinstance(exc, h5io.ArchiveFormatError)) or (
-        gym is not None and isinstance(exc, gym.Error))
+        gym is not None and isinstance(exc, gym.Error)
+    )
 
 
 #: Keyword arguments that library messages name, and the flags that say the same here.
@@ -510,8 +602,16 @@ def _run(argv) -> int:
         return args.func(args)
     except KeyboardInterrupt as exc:
         with interrupts_ignored():  # a second Ctrl-C or SIGTERM must not turn the one line into a traceback
-            print(stop_line(exc, getattr(args, "command", None), getattr(args, "archive", None),
-                            getattr(args, "generations", None), PROG), file=sys.stderr)
+            print(
+                stop_line(
+                    exc,
+                    getattr(args, "command", None),
+                    getattr(args, "archive", None),
+                    getattr(args, "generations", None),
+                    PROG,
+                ),
+                file=sys.stderr,
+            )
         return 143 if terminated(exc) else 130
     except BrokenPipeError:
         raise  # the reader went away: main() ends quietly

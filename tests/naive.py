@@ -89,8 +89,9 @@ def twin_run(genomes: list[Genome], xs: np.ndarray, substeps: int, dt: float = 1
             for j in np.flatnonzero(z.any(axis=0)):  # ascending
                 zj = z[:, j, None]
                 if any(plastic):
-                    s = np.array([release(b, j, t) if z[b, j] and plastic[b] else f32(1)
-                                  for b in range(len(genomes))], f32)[:, None]
+                    s = np.array(
+                        [release(b, j, t) if z[b, j] and plastic[b] else f32(1) for b in range(len(genomes))], f32
+                    )[:, None]
                     for d in used:
                         buf[(t + d) % D] += np.where(zj, w_rec[d, :, j] * s, f32(0))
                     acc = acc + np.where(zj, w_out[:, j] * s, f32(0))

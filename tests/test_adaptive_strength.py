@@ -19,16 +19,20 @@ from spatial_snn.store.run_reader import open_run
 
 
 def _ga(tau, population=20, seed=0, floor=0.01):
-    return GeneticAlgorithm(EvolutionConfig(population=population, adapt_tau=tau, adapt_min=floor),
-                            GenomeSpec.reference(2), MutationParams(), 4, 2, seed)
+    return GeneticAlgorithm(
+        EvolutionConfig(population=population, adapt_tau=tau, adapt_min=floor),
+        GenomeSpec.reference(2),
+        MutationParams(),
+        4,
+        2,
+        seed,
+    )
 
 
 def _changed(a, b) -> int:
     """How many recurrent synapses and neuron thresholds differ between two genomes."""
-    edges = {(int(p), int(q)): w for p, q, w in zip(a.recurrent.pre, a.recurrent.post, a.recurrent.weight,
-                                                    strict=True)}
-    other = {(int(p), int(q)): w for p, q, w in zip(b.recurrent.pre, b.recurrent.post, b.recurrent.weight,
-                                                    strict=True)}
+    edges = {(int(p), int(q)): w for p, q, w in zip(a.recurrent.pre, a.recurrent.post, a.recurrent.weight, strict=True)}
+    other = {(int(p), int(q)): w for p, q, w in zip(b.recurrent.pre, b.recurrent.post, b.recurrent.weight, strict=True)}
     return sum(edges.get(k) != other.get(k) for k in edges.keys() | other.keys()) + int(np.sum(a.v_th != b.v_th))
 
 
@@ -126,8 +130,9 @@ def test_the_strength_floor_holds_and_its_default_changes_nothing():
     # the draws are the same; only the clip differs
     same = low.strengths >= 0.2
     assert np.array_equal(low.strengths[same & new], floored.strengths[same & new])
-    default = GeneticAlgorithm(EvolutionConfig(population=20, adapt_tau=0.5), GenomeSpec.reference(2),
-                               MutationParams(), 4, 2, 0).ask(3, pop, fit, tiny)
+    default = GeneticAlgorithm(
+        EvolutionConfig(population=20, adapt_tau=0.5), GenomeSpec.reference(2), MutationParams(), 4, 2, 0
+    ).ask(3, pop, fit, tiny)
     assert np.array_equal(default.strengths, low.strengths)
     for bad in (0.0, 1.5, float("nan")):
         with pytest.raises(ValueError, match="evolution.adapt_min: expected a value in \\(0, 1\\]"):

@@ -229,14 +229,22 @@ def test_sigkill_before_every_archive_write_keeps_a_resumable_prefix(tmp_path):
     if cc is None:
         pytest.skip("no C compiler (cc): the kill shim is built at test time")
     (tmp_path / "shim.c").write_text(SHIM)
-    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(tmp_path / "shim.so"), str(tmp_path / "shim.c"), "-ldl"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [cc, "-shared", "-fPIC", "-O1", "-o", str(tmp_path / "shim.so"), str(tmp_path / "shim.c"), "-ldl"],
+        check=True,
+        capture_output=True,
+    )
     (tmp_path / "driver.py").write_text(DRIVER)
     (tmp_path / "work").mkdir()
     # workqueue: GNU OpenMP aborts a process that forks after using it
     env = {**os.environ, "LD_PRELOAD": str(tmp_path / "shim.so"), "NUMBA_THREADING_LAYER": "workqueue"}
-    proc = subprocess.run([sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "work")],
-                          capture_output=True, text=True, env=env, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0, proc.stderr[-3000:]
     ref = lines[0]
@@ -258,14 +266,24 @@ def test_sigkill_before_every_archive_write_keeps_a_resumable_prefix(tmp_path):
 # ------------------------------------------------------- malformed archives
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "v1-run-cartpole.h5")
 # the scenario, seed and generations the fixture was written with (by the single-file writer)
-FIXTURE_SCENARIO = {"name": "tiny", "env": {"id": "CartPole-v1"}, "network": {"substeps": 4, "n_hidden": 8},
-                    "evolution": {"population": 4, "generations": 3},
-                    "protocol": {"episodes": 1, "test_every": 2, "test_episodes": 2}}
+FIXTURE_SCENARIO = {
+    "name": "tiny",
+    "env": {"id": "CartPole-v1"},
+    "network": {"substeps": 4, "n_hidden": 8},
+    "evolution": {"population": 4, "generations": 3},
+    "protocol": {"episodes": 1, "test_every": 2, "test_episodes": 2},
+}
 
 
 def _stats(gen):
-    return dict(best=float(gen), mean=gen / 2, test=float("nan"), env_steps=10.0 * (gen + 1),
-                wall_time=0.5 * (gen + 1), invalid_obs=0.0)
+    return dict(
+        best=float(gen),
+        mean=gen / 2,
+        test=float("nan"),
+        env_steps=10.0 * (gen + 1),
+        wall_time=0.5 * (gen + 1),
+        invalid_obs=0.0,
+    )
 
 
 def _small_run(path, n_gen=3, config=None, packed=False):
@@ -274,17 +292,28 @@ def _small_run(path, n_gen=3, config=None, packed=False):
 
     rng = np.random.default_rng(0)
     pop = [random_genome(GenomeSpec.reference(2, 6), 3, 2, rng) for _ in range(3)]
-    config = {"scenario": {"name": "x", "env": {"id": "CartPole-v1"}},
-              "task": {"env_id": "CartPole-v1"}} if config is None else config
+    config = (
+        {"scenario": {"name": "x", "env": {"id": "CartPole-v1"}}, "task": {"env_id": "CartPole-v1"}}
+        if config is None
+        else config
+    )
     split = f"{path}.split.h5" if packed else path
     with RunWriter(split, config=config, seed=1, dim=2, run_data={"obs_low": np.zeros(3)}) as w:
         for gen in range(n_gen):
             if gen == 1:
                 w.write_champion(pop[0], generation=1, index=0, test_returns=[5.0], test_seeds=[9])
-            w.write_generation(gen, population=pop, fitness=rng.normal(size=(3, 2)),
-                               episode_returns=np.zeros((3, 1)), episode_lengths=np.ones((3, 1)),
-                               episode_seeds=[gen], counters=np.zeros((3, 3)), parents=-np.ones((3, 2)),
-                               origin=np.zeros(3), stats=_stats(gen))
+            w.write_generation(
+                gen,
+                population=pop,
+                fitness=rng.normal(size=(3, 2)),
+                episode_returns=np.zeros((3, 1)),
+                episode_lengths=np.ones((3, 1)),
+                episode_seeds=[gen],
+                counters=np.zeros((3, 3)),
+                parents=-np.ones((3, 2)),
+                origin=np.zeros(3),
+                stats=_stats(gen),
+            )
     return pack_run(split, path) if packed else path
 
 
@@ -342,8 +371,16 @@ def test_a_config_that_is_not_a_run_config_is_one_error(tmp_path, config):
         _one_error(lambda: open_run(path), path, "run_digest")  # an edited config no longer matches the identity
         _edit(path, lambda f: [f.attrs.__delitem__(k) for k in (schema.RUN_ID, schema.RUN_DIGEST)])
         for part in os.listdir(f"{path}.d"):  # as a run from before identities: opens, and what needs the
-            _edit(f"{path}.d/{part}", lambda f: [f.attrs.__delitem__(k) for k in (schema.RUN_ID,  # scenario
-                                                                                   schema.RUN_DIGEST)])  # says so
+            _edit(
+                f"{path}.d/{part}",
+                lambda f: [
+                    f.attrs.__delitem__(k)
+                    for k in (
+                        schema.RUN_ID,  # scenario
+                        schema.RUN_DIGEST,
+                    )
+                ],
+            )  # says so
     if isinstance(config, dict):  # opens; what needs the scenario says it is missing
         with open_run(path) as run:
             _one_error(lambda: run.scenario, path, "scenario")

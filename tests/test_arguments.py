@@ -14,8 +14,13 @@ from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import check_run_args, scenario_from_dict
 from spatial_snn.runs.setup import resolve
 
-TINY = {"name": "args", "env": {"id": "CartPole-v1"}, "network": {"n_hidden": 4},
-        "evolution": {"population": 4, "generations": 1}, "protocol": {"episodes": 1, "test_episodes": 1}}
+TINY = {
+    "name": "args",
+    "env": {"id": "CartPole-v1"},
+    "network": {"n_hidden": 4},
+    "evolution": {"population": 4, "generations": 1},
+    "protocol": {"episodes": 1, "test_episodes": 1},
+}
 SEED_MESSAGE = f"seed: expected an integer in 0..{SEED_MAX} (2**32 - 1), got"
 
 

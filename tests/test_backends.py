@@ -55,8 +55,9 @@ def test_pool_settings_are_not_accepted_as_task_keywords():
 
 
 def test_shipped_hopper_scenario_trains_on_envpool_by_default():
-    task = resolve(load_scenario(ROOT / "scenarios" / "hopper.toml"), 2, 0, bounds=((0.0,) * 11, (1.0,) * 11),
-                   check=False).task
+    task = resolve(
+        load_scenario(ROOT / "scenarios" / "hopper.toml"), 2, 0, bounds=((0.0,) * 11, (1.0,) * 11), check=False
+    ).task
     assert task.backend == "envpool"
 
 
@@ -146,11 +147,15 @@ def test_envpool_gives_the_same_evaluation_on_one_or_two_workers():
 
 
 def _tiny_envpool():
-    return scenario_from_dict({
-        "name": "tiny", "env": {"id": "CartPole-v1", "backend": "envpool"}, "network": {"substeps": 4},
-        "evolution": {"population": 6, "generations": 2},
-        "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, "bounds_episodes": 2},
-    })
+    return scenario_from_dict(
+        {
+            "name": "tiny",
+            "env": {"id": "CartPole-v1", "backend": "envpool"},
+            "network": {"substeps": 4},
+            "evolution": {"population": 6, "generations": 2},
+            "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, "bounds_episodes": 2},
+        }
+    )
 
 
 def test_envpool_run_records_its_backends_in_the_archive(tmp_path):
@@ -175,8 +180,19 @@ def test_envpool_run_history_is_the_same_for_one_and_two_workers(tmp_path):
 
 
 # ------------------------------------------------------------ fidelity
-SHIPPED_TASKS = ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCarContinuous-v0", "InvertedPendulum-v5",
-            "InvertedDoublePendulum-v5", "Swimmer-v5", "Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Ant-v5"]
+SHIPPED_TASKS = [
+    "CartPole-v1",
+    "Pendulum-v1",
+    "Acrobot-v1",
+    "MountainCarContinuous-v0",
+    "InvertedPendulum-v5",
+    "InvertedDoublePendulum-v5",
+    "Swimmer-v5",
+    "Hopper-v5",
+    "HalfCheetah-v5",
+    "Walker2d-v5",
+    "Ant-v5",
+]
 
 
 @pytest.mark.parametrize("env_id", SHIPPED_TASKS)
@@ -194,8 +210,11 @@ def test_spaces_and_episode_limits_agree(env_id):
 def _reward_terms(env_id):
     """Keyword settings that isolate one reward term each, and the per-step reward they imply."""
     accepted = set(EnvPoolBatch(env_id, {}, None, [0]).pool.config)
-    off = {k: 0.0 for k in ("forward_reward_weight", "ctrl_cost_weight", "healthy_reward",
-                            "contact_cost_weight") if k in accepted}
+    off = {
+        k: 0.0
+        for k in ("forward_reward_weight", "ctrl_cost_weight", "healthy_reward", "contact_cost_weight")
+        if k in accepted
+    }
     cases = [(dict(off, ctrl_cost_weight=0.3), lambda a, info: -0.3 * float(np.sum(np.square(a))))]
     if "healthy_reward" in off:
         cases.append((dict(off, healthy_reward=0.5), lambda a, info: 0.5))
@@ -250,8 +269,9 @@ def test_locomotion_champion_returns_agree_on_envpool_and_gymnasium(name):
 
 
 def test_a_run_asking_for_envpool_with_an_unsupported_keyword_fails_before_evolving():
-    sc = scenario_from_dict({"env": {"id": "Hopper-v5", "backend": "envpool",
-                                     "kwargs": {"healthy_z_range": [0.7, 2.0]}}})
+    sc = scenario_from_dict(
+        {"env": {"id": "Hopper-v5", "backend": "envpool", "kwargs": {"healthy_z_range": [0.7, 2.0]}}}
+    )
     with pytest.raises(ValueError, match="healthy_z_range.*fix"):
         resolve(sc, 2, 0, bounds=((0.0,) * 11, (1.0,) * 11), check=False)
 

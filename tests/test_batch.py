@@ -16,8 +16,11 @@ from spatial_snn.store.run_reader import open_run
 @pytest.fixture
 def tiny(tiny_scenario):
     """The tiny scenario made smaller still: a batch runs it several times."""
-    return tiny_scenario(network={"n_hidden": 16}, evolution={"population": 8, "generations": 2},
-                         protocol={"episodes": 1, "test_episodes": 3, "bounds_episodes": 1})
+    return tiny_scenario(
+        network={"n_hidden": 16},
+        evolution={"population": 8, "generations": 2},
+        protocol={"episodes": 1, "test_episodes": 3, "bounds_episodes": 1},
+    )
 
 
 def _mtimes(paths):
@@ -206,12 +209,20 @@ def test_a_start_genome_that_fits_one_dimension_fails_before_any_run(tmp_path):
     from pathlib import Path
 
     solved = Path(__file__).resolve().parent.parent / "genomes" / "cartpole-2d.h5"  # 2D, reference codec
-    sc = {"name": "start", "env": {"id": "CartPole-v1"},
-          "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
-          "encoder": {"kind": "reference"}, "decoder": {"kind": "argmax"},
-          "start": {"genome": str(solved)}, "evolution": {"population": 4, "generations": 1},
-          "protocol": {"episodes": 1, "test_episodes": 2}}
-    with pytest.raises(ValueError, match=r"start.genome: .*cartpole-2d.h5 has .* = \(64, 4, 2, 2\), "
-                                         r"the run needs \(64, 4, 2, 3\)"):
+    sc = {
+        "name": "start",
+        "env": {"id": "CartPole-v1"},
+        "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
+        "encoder": {"kind": "reference"},
+        "decoder": {"kind": "argmax"},
+        "start": {"genome": str(solved)},
+        "evolution": {"population": 4, "generations": 1},
+        "protocol": {"episodes": 1, "test_episodes": 2},
+    }
+    with pytest.raises(
+        ValueError,
+        match=r"start.genome: .*cartpole-2d.h5 has .* = \(64, 4, 2, 2\), "
+        r"the run needs \(64, 4, 2, 3\)",
+    ):
         run_batch(sc, dims=(2, 3), seeds=(0,), out_dir=tmp_path / "out", equal_footing=False)
     assert not (tmp_path / "out").exists()  # the 2D run, which fits, did not run first

@@ -41,8 +41,7 @@ def test_hexapod_passes_gymnasium_check_env_and_random_actions_stay_finite():
 
 
 def test_hexapod_stands_at_zero_action_and_rewards_forward_progress():
-    env = make_env("spatial_snn/Hexapod-v0", {"reset_noise_scale": 0.0, "healthy_reward": 0.0,
-                                                "ctrl_cost_weight": 0.0})
+    env = make_env("spatial_snn/Hexapod-v0", {"reset_noise_scale": 0.0, "healthy_reward": 0.0, "ctrl_cost_weight": 0.0})
     env.reset(seed=0)
     for _ in range(100):
         obs, reward, terminated, _, info = env.step(np.zeros(18, np.float32))
@@ -91,12 +90,14 @@ def test_envpool_cannot_load_a_body():
 
 
 def _hexapod_scenario(xml_file: str, **env) -> dict:
-    return {"name": "hex", "env": {"id": "spatial_snn/Hexapod-v0", "xml_file": xml_file,
-                                   "max_episode_steps": 20, **env},
-            "network": {"n_hidden": 8, "substeps": 2},
-            "decoder": {"kind": "sigmoid"},
-            "evolution": {"population": 6, "generations": 2},
-            "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2, "bounds_episodes": 1}}
+    return {
+        "name": "hex",
+        "env": {"id": "spatial_snn/Hexapod-v0", "xml_file": xml_file, "max_episode_steps": 20, **env},
+        "network": {"n_hidden": 8, "substeps": 2},
+        "decoder": {"kind": "sigmoid"},
+        "evolution": {"population": 6, "generations": 2},
+        "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2, "bounds_episodes": 1},
+    }
 
 
 def test_scenario_refuses_a_path_in_kwargs_and_a_bad_file_before_running(tmp_path):

@@ -123,9 +123,11 @@ def test_export_is_one_api_call_and_its_refusal_speaks_each_side_s_words(run, tm
 
 def test_outputs_match_their_suffix(run, tmp_path, capsys):
     _, _, out = run
-    for argv in (["curves", str(out), "--out", str(tmp_path / "x.txt")],
-                 ["inspect", str(out), "--plot", str(tmp_path / "x.txt")],
-                 ["replay", str(out), "--episodes", "1", "--video", str(tmp_path / "x.txt")]):
+    for argv in (
+        ["curves", str(out), "--out", str(tmp_path / "x.txt")],
+        ["inspect", str(out), "--plot", str(tmp_path / "x.txt")],
+        ["replay", str(out), "--episodes", "1", "--video", str(tmp_path / "x.txt")],
+    ):
         capsys.readouterr()
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
@@ -170,8 +172,14 @@ def test_output_to_a_reader_that_went_away_ends_quietly(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first line: every write fails with EPIPE
-    done = subprocess.run([sys.executable, "-m", "spatial_snn.cli", "inspect", fixture], stdout=write,
-                          stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "spatial_snn.cli", "inspect", fixture],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     os.close(write)
     assert (done.returncode, done.stderr) == (141, "")
 

@@ -24,8 +24,9 @@ def test_confirm_seeds_are_odd_distinct_held_out_and_fixed_by_the_run_seed():
 
 
 def test_a_new_champion_is_the_mean_over_its_test_and_confirm_episodes(tmp_path, tiny_scenario):
-    tiny = tiny_scenario(evolution={"population": 10, "generations": 5},
-                         protocol={"test_episodes": 3, "confirm_episodes": 7})
+    tiny = tiny_scenario(
+        evolution={"population": 10, "generations": 5}, protocol={"test_episodes": 3, "confirm_episodes": 7}
+    )
     res = evolve(tiny, seed=2, workers=1, archive=tmp_path / "run.h5")
     champion_scores, best = [], -np.inf
     with open_run(tmp_path / "run.h5") as run:
@@ -46,8 +47,9 @@ def test_a_new_champion_is_the_mean_over_its_test_and_confirm_episodes(tmp_path,
 
 
 def test_a_run_with_confirmation_resumes_to_the_same_history(tmp_path, tiny_scenario):
-    tiny = tiny_scenario(evolution={"population": 10, "generations": 4},
-                         protocol={"test_episodes": 3, "confirm_episodes": 5})
+    tiny = tiny_scenario(
+        evolution={"population": 10, "generations": 4}, protocol={"test_episodes": 3, "confirm_episodes": 5}
+    )
     whole = evolve(scenario_from_dict(tiny), seed=4, workers=1, archive=tmp_path / "whole.h5")
     evolve(scenario_from_dict(tiny), seed=4, workers=1, generations=2, archive=tmp_path / "cut.h5")
     resumed = resume(tmp_path / "cut.h5", generations=4, workers=1)

@@ -149,8 +149,11 @@ def test_dale_law_every_row_shares_its_presynaptic_sign():
     g = random_genome(spec, 20, 4, np.random.default_rng(4))
     assert (g.sign < 0).any() and (g.input_sign < 0).any()
     c = build(g)
-    for m, sign, name in ((c.recurrent, g.sign, "recurrent"), (c.output, g.sign, "output"),
-                          (c.input, g.input_sign, "input")):
+    for m, sign, name in (
+        (c.recurrent, g.sign, "recurrent"),
+        (c.output, g.sign, "output"),
+        (c.input, g.input_sign, "input"),
+    ):
         assert m.nnz > 0, name
         row_sign = np.repeat(sign, np.diff(m.indptr))
         assert np.all(np.sign(m.data) == row_sign), name
@@ -163,15 +166,20 @@ def hand_genome(synapse_order=None):
     if synapse_order is not None:
         rec = [rec[k] for k in synapse_order]
     pre, post, w = zip(*rec, strict=True)
-    rule = ConnectivityRule(strength_decay=2.0, strength_offset=1.0, conduction_speed=2.0, max_delay=3,
-                            self_distance=1.0, io_distance=None)
+    rule = ConnectivityRule(
+        strength_decay=2.0, strength_offset=1.0, conduction_speed=2.0, max_delay=3, self_distance=1.0, io_distance=None
+    )
     return Genome(
         positions=positions,
         input_positions=np.array([[-1.0, 0.0]]),
         output_positions=np.array([[4.0, 4.0]]),
-        v_th=np.ones(5), v_reset=np.zeros(5), v_leak=np.zeros(5),
-        tau_mem_inv=np.ones(5), tau_syn_inv=np.ones(5),
-        sign=np.array([1, -1, 1, 1, 1]), input_sign=np.array([-1]),
+        v_th=np.ones(5),
+        v_reset=np.zeros(5),
+        v_leak=np.zeros(5),
+        tau_mem_inv=np.ones(5),
+        tau_syn_inv=np.ones(5),
+        sign=np.array([1, -1, 1, 1, 1]),
+        input_sign=np.array([-1]),
         input_synapses=Synapses([0], [0], [1.5]),
         recurrent=Synapses(pre, post, w),
         output_synapses=Synapses([1], [0], [2.5]),
@@ -196,8 +204,9 @@ def test_effective_weights_and_delays_match_hand_computation(synapse_order):
     c = build(hand_genome(synapse_order))
     m = c.recurrent
     rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-    got = {(int(r), int(col)): (float(w), int(dl)) for r, col, w, dl in zip(rows, m.indices, m.data, c.delays,
-                                                                            strict=True)}
+    got = {
+        (int(r), int(col)): (float(w), int(dl)) for r, col, w, dl in zip(rows, m.indices, m.data, c.delays, strict=True)
+    }
     assert got.keys() == HAND.keys()
     for key, (w, delay) in HAND.items():
         assert got[key][0] == pytest.approx(w, rel=1e-6), key

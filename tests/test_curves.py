@@ -9,9 +9,13 @@ from spatial_snn.analysis.curves import best_so_far, plot_curves, read_curve
 from spatial_snn.cli import main
 from spatial_snn.runs.runner import evolve
 
-TINY = {"name": "curve", "env": {"id": "CartPole-v1"}, "network": {"n_hidden": 12, "substeps": 2},
-        "evolution": {"population": 6, "generations": 4},
-        "protocol": {"episodes": 1, "test_every": 2, "test_episodes": 2, "bounds_episodes": 1}}
+TINY = {
+    "name": "curve",
+    "env": {"id": "CartPole-v1"},
+    "network": {"n_hidden": 12, "substeps": 2},
+    "evolution": {"population": 6, "generations": 4},
+    "protocol": {"episodes": 1, "test_every": 2, "test_episodes": 2, "bounds_episodes": 1},
+}
 
 
 def test_curve_holds_the_tested_generations(tmp_path):
@@ -65,8 +69,16 @@ def test_an_ablation_figure_has_one_colour_and_one_legend_entry_per_arm(tmp_path
     from spatial_snn.analysis.curves import Curve
 
     def curve(group, seed):
-        return Curve(f"{group} seed {seed}", "Hopper-v5", 2, seed, np.array([1e6, 2e6]),
-                     np.array([100.0 + seed, 200.0]), group, 2e6)
+        return Curve(
+            f"{group} seed {seed}",
+            "Hopper-v5",
+            2,
+            seed,
+            np.array([1e6, 2e6]),
+            np.array([100.0 + seed, 200.0]),
+            group,
+            2e6,
+        )
 
     curves = [curve(g, s) for g in ("full 2D", "base 2D") for s in (0, 1, 2)]
     figures = []
@@ -84,8 +96,16 @@ def test_runs_compared_at_a_budget_use_the_champion_then_and_skip_runs_not_there
     from spatial_snn.analysis.curves import Curve, at_budget, format_budget, score_at
 
     def curve(seed, steps, test, total, group="arm 2D"):
-        return Curve(f"{group} seed {seed}", "Hopper-v5", 2, seed, np.array(steps, float), np.array(test, float),
-                     group, float(total))
+        return Curve(
+            f"{group} seed {seed}",
+            "Hopper-v5",
+            2,
+            seed,
+            np.array(steps, float),
+            np.array(test, float),
+            group,
+            float(total),
+        )
 
     a = curve(0, [1e6, 2e6, 3e6, 5e6], [100, 300, 200, 900], 5e6)
     b = curve(1, [1e6, 4e6], [50, 400], 4e6)

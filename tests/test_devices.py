@@ -26,7 +26,6 @@ def test_every_constant_states_its_source_and_whether_it_was_checked():
         Device("x", "x", *(Constant(1.0, "s", "w", False),) * 4, count="dense", why_count="")
 
 
-
 def test_a_device_without_a_per_operation_constant_says_what_was_read_and_gets_no_estimate():
     for key in ("loihi2", "xylo"):
         dev = DEVICES[key]
@@ -36,24 +35,25 @@ def test_a_device_without_a_per_operation_constant_says_what_was_read_and_gets_n
         est = device_energy(dev, acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0)
         assert est["pj_per_env_step"] is None and est["pj_per_substep"] is None and est["power_uw"] is None
 
+
 def test_estimates_by_hand_from_counts_and_table():
-    loihi = device_energy(DEVICES["loihi"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
-                          control_rate=50.0)
+    loihi = device_energy(DEVICES["loihi"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0)
     assert loihi["macs"] == 2.0  # hook count: the input every sub-step
     assert loihi["pj_per_env_step"] == pytest.approx((3 + 2) * 23.6 + 6 * 52.0)
     assert loihi["pj_per_substep"] == pytest.approx(loihi["pj_per_env_step"] / 2)
     assert loihi["power_uw"] == pytest.approx(loihi["pj_per_env_step"] * 50 * 1e-6)
-    digital = device_energy(DEVICES["digital-45nm"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
-                            control_rate=50.0)
+    digital = device_energy(
+        DEVICES["digital-45nm"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0
+    )
     assert digital["macs"] == 1.0  # kernel count
     assert digital["pj_per_env_step"] == pytest.approx(3 * 0.9 + 1 * 4.6 + (3 + 1) * 10.0)  # memory term kept
     assert digital["neuron_updates_pj"] is None and digital["priced"] == ["synaptic_ops", "memory"]
-    spinnaker2 = device_energy(DEVICES["spinnaker2"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
-                               control_rate=50.0)
+    spinnaker2 = device_energy(
+        DEVICES["spinnaker2"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0
+    )
     assert spinnaker2["pj_per_env_step"] == pytest.approx((3 + 2) * 450.0 + 6 * 2190.0)  # hooks, memory unpriced
     assert spinnaker2["memory_pj"] is None and spinnaker2["priced"] == ["synaptic_ops", "neuron_updates"]
-    xylo = device_energy(DEVICES["xylo"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0,
-                         control_rate=50.0)
+    xylo = device_energy(DEVICES["xylo"], acs=3.0, macs_kernel=1.0, substeps=2, neuron_updates=6.0, control_rate=50.0)
     assert xylo["pj_per_env_step"] is None and xylo["power_uw"] is None
 
 
@@ -62,8 +62,11 @@ def test_report_prints_both_counts_and_device_estimates_from_the_table():
     nb, s = rep["neurobench"], rep["controller"]["substeps"]
     # one estimate by hand: Loihi prices the hook count and neuron updates with the table's constants
     t = DEVICES["loihi"]
-    by_hand = (nb["acs_per_step"] * t.e_ac.value + nb["macs_per_step"] * s * t.e_mac.value
-               + nb["neuron_updates_per_step"] * t.e_neuron.value)
+    by_hand = (
+        nb["acs_per_step"] * t.e_ac.value
+        + nb["macs_per_step"] * s * t.e_mac.value
+        + nb["neuron_updates_per_step"] * t.e_neuron.value
+    )
     assert rep["devices"]["loihi"]["pj_per_env_step"] == pytest.approx(by_hand)
     assert nb["synaptic_ops_per_step_hooks"] == pytest.approx(nb["acs_per_step"] + s * nb["macs_per_step"])
     text = format_report(rep)

@@ -36,8 +36,7 @@ KEYS = ("best", "mean", "test", "env_steps")
 
 
 def _cluster():
-    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                    dashboard_address=":0")
+    return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
 
 
 def _assert_same_history(history, reference, where):
@@ -135,8 +134,9 @@ def test_workers_are_warm_single_threaded_checked_and_identical_jobs_both_run(cl
     with distributed.Client(cluster) as client:
         ex = dask_executor(client)
         assert ex.slots == 2
-        state = client.run(lambda dask_worker: ("spatial-snn-warm" in dask_worker.plugins,
-                                                "profile" in dask_worker.periodic_callbacks))
+        state = client.run(
+            lambda dask_worker: ("spatial-snn-warm" in dask_worker.plugins, "profile" in dask_worker.periodic_callbacks)
+        )
         assert set(state.values()) == {(True, False)}, f"(warmed, profiler running) per worker: {state}"
         assert set(client.run(_timers).values()) == {_QUIET}, "diagnostic timers (ms) per worker"
         assert ex.submit(_numba_threads).result() == 1
@@ -270,7 +270,8 @@ def test_no_worker_left_stops_with_a_clear_error_and_the_archive_resumes(referen
 def test_a_cluster_of_thread_workers_gives_the_same_history(reference, tiny):
     """Two threads in one worker process share numba's workqueue and the environment cache:
     jobs run one at a time per process, so the history is the one of a single worker."""
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=":0") as threads:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
+    ) as threads:
         res = evolve(tiny, seed=3, executor=threads.scheduler_address)
     _assert_same_history(res.history, reference, "dask, 1 worker of 2 threads")

@@ -49,30 +49,34 @@ NOT_RUN = {
     'export NUMBA_CACHE_DIR="$TMPDIR/numba-cache-$USER"': "sets up a cluster machine's shell",
     "spatial-snn evolve scenarios/hopper.toml --scheduler tcp://host:8786": "needs a Dask scheduler",
     "spatial-snn evolve scenarios/hopper.toml --scheduler tcp://scheduler-host:8786": "needs a Dask scheduler",
-    "spatial-snn evolve scenarios/hopper.toml --dim 3 --seed 0 --scheduler tcp://scheduler-host:8786":
-        "needs a Dask scheduler",
+    "spatial-snn evolve scenarios/hopper.toml --dim 3 --seed 0 --scheduler tcp://scheduler-host:8786": (
+        "needs a Dask scheduler"
+    ),
     "spatial-snn resume archive/hopper-3d-seed0.h5 --scheduler tcp://scheduler-host:8786": "needs a Dask scheduler",
-    "spatial-snn batch scenarios/hopper.toml --dims 1 2 3 --seeds 0-4 --scheduler tcp://scheduler-host:8786":
-        "needs a Dask scheduler",
-    "spatial-snn resume archive/hopper-2d-seed0.h5 --max-env-steps 24M":
-        "24M environment steps of Hopper: hours (tests/test_resume.py runs --max-env-steps on a tiny run)",
+    "spatial-snn batch scenarios/hopper.toml --dims 1 2 3 --seeds 0-4 --scheduler tcp://scheduler-host:8786": (
+        "needs a Dask scheduler"
+    ),
+    "spatial-snn resume archive/hopper-2d-seed0.h5 --max-env-steps 24M": (
+        "24M environment steps of Hopper: hours (tests/test_resume.py runs --max-env-steps on a tiny run)"
+    ),
 }
 NOT_RUN_PREFIXES = {"export DASK_": "configures a Dask scheduler's shell"}
 #: Python blocks that cannot run in a test (by their first line), with the reason.
 PYTHON_NOT_RUN = {
     "from spatial_snn import evolve": "evolves Hopper on a Dask scheduler at scheduler-host",
-    "from spatial_snn.evo.strategies.common import state_arrays, state_from_arrays":
-        "an outline of the ask/tell loop: x0, generations, rng_for and evaluate stand for the caller's",
+    "from spatial_snn.evo.strategies.common import state_arrays, state_from_arrays": (
+        "an outline of the ask/tell loop: x0, generations, rng_for and evaluate stand for the caller's"
+    ),
 }
 #: Documents whose commands are only parsed, with the reason: each is a recipe of a documented result.
 PARSED_ONLY = {
     "docs/scenario-provenance.md": "the commands that made documented results: full runs and 15-run batches, "
-                                   "hours each",
+    "hours each",
     "docs/dimensions.md": "console sessions of the batches behind its tables (hours, folders outside the clone)",
     "docs/plasticity.md": "benchmarks/plasticity_compare.py over 5-10 seeds and three tasks: the comparison behind "
-                          "its tables (hours; it rewrites a shipped figure)",
+    "its tables (hours; it rewrites a shipped figure)",
     "docs/bodies.md": "the runs behind its tables (18 evolutions of 20-50M steps) and commands with <name> "
-                      "placeholders for their archives",
+    "placeholders for their archives",
 }
 #: Documents the slow tests below run, in order, as a reader would.
 RUN = ("README.md", "docs/archive.md", "docs/cluster.md", "docs/efficiency.md")
@@ -108,8 +112,9 @@ def commands(code: str) -> list[str]:
 
 
 def _reason(command: str) -> str | None:
-    return NOT_RUN.get(command) or next((why for prefix, why in NOT_RUN_PREFIXES.items()
-                                         if command.startswith(prefix)), None)
+    return NOT_RUN.get(command) or next(
+        (why for prefix, why in NOT_RUN_PREFIXES.items() if command.startswith(prefix)), None
+    )
 
 
 def _extra(command: str) -> str:
@@ -134,8 +139,11 @@ def _examples() -> list[tuple[str, str, str]]:
             elif lang == "python":
                 out.append((doc, "python", code))
             elif lang == "console":
-                session = "\n".join(line[2:] if line.startswith("$ ") else line
-                                      for line in code.splitlines() if line.startswith(("$ ", " ")))
+                session = "\n".join(
+                    line[2:] if line.startswith("$ ") else line
+                    for line in code.splitlines()
+                    if line.startswith(("$ ", " "))
+                )
                 out += [(doc, "console", c) for c in commands(session)]
     return out
 
@@ -161,8 +169,11 @@ def test_the_lists_of_commands_not_run_as_written_name_commands_the_docs_still_s
 
 
 def test_every_document_with_examples_is_run_or_says_why_not():
-    runnable = {doc for doc, kind, text in _examples()
-                if not (kind == "python" and text.strip().splitlines()[0] in PYTHON_NOT_RUN)}
+    runnable = {
+        doc
+        for doc, kind, text in _examples()
+        if not (kind == "python" and text.strip().splitlines()[0] in PYTHON_NOT_RUN)
+    }
     assert runnable <= set(RUN) | set(PARSED_ONLY), sorted(runnable - set(RUN) - set(PARSED_ONLY))
     for doc in PARSED_ONLY:  # nothing there would run anyway: its python blocks are listed too
         assert all(code.strip().splitlines()[0] in PYTHON_NOT_RUN for lang, code in blocks(doc) if lang == "python")
@@ -187,8 +198,11 @@ def clone(tmp_path):
 
 
 def _shell(command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"),
+    }
     script = f'spatial-snn() {{ "{sys.executable}" -m spatial_snn.cli "$@"; }}\nset -e\n{command}\n'
     return subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
 
@@ -228,8 +242,11 @@ def test_readme_examples_run_as_written(clone):
 
 @pytest.mark.slow
 def test_archive_doc_example_runs_on_a_short_hopper_run(clone):
-    assert _run_document("docs/archive.md", clone, before=("spatial-snn evolve scenarios/hopper.toml --seed 0 "
-                                                           "--generations 2 --workers 1",))
+    assert _run_document(
+        "docs/archive.md",
+        clone,
+        before=("spatial-snn evolve scenarios/hopper.toml --seed 0 --generations 2 --workers 1",),
+    )
 
 
 @pytest.mark.slow
@@ -240,10 +257,11 @@ def test_cluster_doc_local_cluster_example_runs(clone):
 
 @pytest.mark.slow
 def test_efficiency_doc_example_runs_on_the_run_it_describes(clone):
-    assert _run_document("docs/efficiency.md", clone,
-                         before=("spatial-snn evolve scenarios/variants/cartpole-efficiency.toml --workers 1",))
-
-
+    assert _run_document(
+        "docs/efficiency.md",
+        clone,
+        before=("spatial-snn evolve scenarios/variants/cartpole-efficiency.toml --workers 1",),
+    )
 
 
 def test_the_front_door_docstrings_say_what_comes_back():
@@ -251,11 +269,28 @@ def test_the_front_door_docstrings_say_what_comes_back():
 
     evolve_doc = snn.evolve.__doc__
     assert "Returns\n    -------\n    Result" in evolve_doc
-    for key in ("generation", "best", "mean", "test", "env_steps", "wall_time", "cpu_time", "invalid_obs", "stopped",
-                "cap", "best_index"):
+    for key in (
+        "generation",
+        "best",
+        "mean",
+        "test",
+        "env_steps",
+        "wall_time",
+        "cpu_time",
+        "invalid_obs",
+        "stopped",
+        "cap",
+        "best_index",
+    ):
         assert f"``{key}``" in evolve_doc, key
     run_doc = snn.open_run.__doc__
-    for offer in ("run.config", "run.history", "run.champion()", "run.population(g)", "run.generation(g)",
-                  "run.run_data(name)"):
+    for offer in (
+        "run.config",
+        "run.history",
+        "run.champion()",
+        "run.population(g)",
+        "run.generation(g)",
+        "run.run_data(name)",
+    ):
         assert offer in run_doc, offer
     assert "generations_run" in snn.resume.__doc__

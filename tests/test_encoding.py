@@ -57,9 +57,7 @@ def test_reference_encoder_does_not_clip_beyond_bounds():
 def test_reference_encoder_scales_asymmetric_bounds_min_max():
     low, high = np.array([-1.2, 0.0]), np.array([0.6, 10.0])
     enc = make_encoder(EncoderSpec(scale=1.0), low, high)
-    np.testing.assert_allclose(
-        enc(np.stack([low, high, (low + high) / 2])), [[-1, -1], [1, 1], [0, 0]], atol=1e-6
-    )
+    np.testing.assert_allclose(enc(np.stack([low, high, (low + high) / 2])), [[-1, -1], [1, 1], [0, 0]], atol=1e-6)
 
 
 def test_reference_encoder_writes_into_given_buffer():

@@ -18,9 +18,7 @@ OBS = spaces.Box(-1.0, 1.0, (4,), np.float32)
 ACT = spaces.Discrete(2)
 
 
-@pytest.mark.parametrize(
-    ("typo", "expected"), [("CartPol-v1", "CartPole-v1"), ("Hoper-v5", "Hopper-v5")]
-)
+@pytest.mark.parametrize(("typo", "expected"), [("CartPol-v1", "CartPole-v1"), ("Hoper-v5", "Hopper-v5")])
 def test_unknown_env_id_names_close_matches(typo, expected):
     with pytest.raises(ValueError, match="unknown environment") as info:
         make_env(typo)
@@ -77,9 +75,7 @@ def test_unsupported_space_raises_with_supported_list(observation, action):
 def test_supported_spaces_pass(observation, action):
     check_spaces(observation, action)
     assert observation_size(observation) == observation.shape[0]
-    assert action_kind(action) == (
-        "discrete" if isinstance(action, spaces.Discrete) else "continuous"
-    )
+    assert action_kind(action) == ("discrete" if isinstance(action, spaces.Discrete) else "continuous")
 
 
 def test_estimate_bounds_is_deterministic_for_a_seed():

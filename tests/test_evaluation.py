@@ -67,8 +67,9 @@ def test_cap_stops_episodes_without_changing_the_env_limit():
 
 
 def test_invalid_observation_ends_the_episode_with_the_return_so_far():
-    task = Task("envs_for_tests:NaNAfter-v0", env_kwargs={"nan_at": 5}, substeps=2,
-                obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3)
+    task = Task(
+        "envs_for_tests:NaNAfter-v0", env_kwargs={"nan_at": 5}, substeps=2, obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3
+    )
     ev = rollout(task, _genomes(3, n_in=3), [0, 1])
     assert np.all(ev.lengths == 5)  # the step that produced NaN counts, nothing after it
     assert np.all(ev.returns == 5.0)
@@ -87,9 +88,11 @@ def test_a_batch_of_genomes_packs_into_few_arrays_and_back_exactly():
 
     genomes = _genomes(3, dim=3)
     # a genome without recurrent synapses and with another rule: empty pieces and per-genome rules survive
-    genomes[1] = dataclasses.replace(genomes[1], recurrent=Synapses(np.zeros(0, np.int32), np.zeros(0, np.int32),
-                                                                    np.zeros(0, np.float32)),
-                                     rule=dataclasses.replace(genomes[1].rule, io_distance=None, max_delay=3))
+    genomes[1] = dataclasses.replace(
+        genomes[1],
+        recurrent=Synapses(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32)),
+        rule=dataclasses.replace(genomes[1].rule, io_distance=None, max_delay=3),
+    )
     batch = pack_batch(genomes)
     n_arrays = sum(isinstance(v, np.ndarray) for v in batch.values())
     # as many arrays for three genomes as for one: the count of frames on the wire does not grow with the batch
@@ -97,8 +100,18 @@ def test_a_batch_of_genomes_packs_into_few_arrays_and_back_exactly():
     back = unpack_batch(batch)
     assert len(back) == 3
     for g, h in zip(genomes, back, strict=True):
-        for name in ("positions", "input_positions", "output_positions", "v_th", "v_reset", "v_leak",
-                     "tau_mem_inv", "tau_syn_inv", "sign", "input_sign"):
+        for name in (
+            "positions",
+            "input_positions",
+            "output_positions",
+            "v_th",
+            "v_reset",
+            "v_leak",
+            "tau_mem_inv",
+            "tau_syn_inv",
+            "sign",
+            "input_sign",
+        ):
             a, b = getattr(g, name), getattr(h, name)
             assert a.dtype == b.dtype and np.array_equal(a, b), name
         for proj in ("input_synapses", "recurrent", "output_synapses"):
@@ -166,8 +179,13 @@ def test_a_cluster_gets_one_job_per_slot_at_a_time():
 def test_a_dead_worker_is_replaced_and_its_batch_resubmitted(tmp_path):
     flag = tmp_path / "die"
     flag.write_text("once")
-    task = Task("envs_for_tests:DieOnce-v0", env_kwargs={"flag": str(flag)}, substeps=2,
-                obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3)
+    task = Task(
+        "envs_for_tests:DieOnce-v0",
+        env_kwargs={"flag": str(flag)},
+        substeps=2,
+        obs_low=(-1.0,) * 3,
+        obs_high=(1.0,) * 3,
+    )
     genomes = _genomes(4, n_in=3)
     with WorkerPool(2) as pool:
         ev = pool.run(task, genomes, [0])
@@ -179,7 +197,12 @@ def test_a_dead_worker_is_replaced_and_its_batch_resubmitted(tmp_path):
 def test_a_batch_that_kills_its_worker_twice_raises_a_clear_error(tmp_path):
     flag = tmp_path / "die"
     flag.write_text("always")
-    task = Task("envs_for_tests:DieOnce-v0", env_kwargs={"flag": str(flag), "always": True}, substeps=2,
-                obs_low=(-1.0,) * 3, obs_high=(1.0,) * 3)
+    task = Task(
+        "envs_for_tests:DieOnce-v0",
+        env_kwargs={"flag": str(flag), "always": True},
+        substeps=2,
+        obs_low=(-1.0,) * 3,
+        obs_high=(1.0,) * 3,
+    )
     with WorkerPool(2) as pool, pytest.raises(RuntimeError, match="died twice"):
         pool.run(task, _genomes(4, n_in=3), [0])

@@ -20,8 +20,16 @@ def genome():
 def test_vector_lists_weights_then_lif_then_positions_whatever_the_order_asked(genome):
     codec = GeneVector(genome, GeneVectorSpec(("positions", "weights", "lif")), RANGES)
     s = genome.n_synapses
-    assert list(codec.slices) == ["input_synapses", "recurrent", "output_synapses",
-                                  "v_th", "v_leak", "tau_mem_inv", "tau_syn_inv", "positions"]  # v_reset: fixed 0
+    assert list(codec.slices) == [
+        "input_synapses",
+        "recurrent",
+        "output_synapses",
+        "v_th",
+        "v_leak",
+        "tau_mem_inv",
+        "tau_syn_inv",
+        "positions",
+    ]  # v_reset: fixed 0
     assert codec.size == s + 4 * genome.n + genome.n * genome.dim
 
 
@@ -53,8 +61,9 @@ def test_decoded_genes_stay_in_their_ranges(genome, bounds):
 
 
 def test_reflect_mirrors_at_both_bounds():
-    np.testing.assert_allclose(reflect(np.array([0.3, 1.2, -0.3, 2.5, -1.25, 1.0, 0.0])),
-                               [0.3, 0.8, 0.3, 0.5, 0.75, 1.0, 0.0])
+    np.testing.assert_allclose(
+        reflect(np.array([0.3, 1.2, -0.3, 2.5, -1.25, 1.0, 0.0])), [0.3, 0.8, 0.3, 0.5, 0.75, 1.0, 0.0]
+    )
 
 
 def test_moving_positions_keeps_the_distance_laws_in_force(genome):

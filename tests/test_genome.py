@@ -52,7 +52,10 @@ INVALID = {
     "input_sign length": (dict(input_sign=np.ones(N_IN + 1)), "input_sign", "(2,)", "(3,)"),
     "positions nan": (dict(positions=np.array([[0, 0], [1, 0], [0, np.nan], [1, 1.0]])), "positions", "finite", "nan"),
     "input_positions inf": (
-        dict(input_positions=np.array([[-1, 0], [np.inf, 1.0]])), "input_positions", "finite", "inf"
+        dict(input_positions=np.array([[-1, 0], [np.inf, 1.0]])),
+        "input_positions",
+        "finite",
+        "inf",
     ),
     "v_leak nan": (dict(v_leak=np.array([0, 0, np.nan, 0])), "v_leak", "finite", "nan"),
     "tau_syn_inv negative": (dict(tau_syn_inv=np.array([1, -1.0, 1, 1])), "tau_syn_inv", ">= 0", "-1.0"),
@@ -67,7 +70,10 @@ INVALID = {
     "recurrent post >= n": (dict(recurrent=Synapses([0], [4], [1.0])), "recurrent.post", "[0, 4)", "got 4"),
     "output pre negative": (dict(output_synapses=Synapses([-1], [0], [1.0])), "output_synapses.pre", "[0, 4)", "-1"),
     "output post >= n_out": (
-        dict(output_synapses=Synapses([0], [3], [1.0])), "output_synapses.post", "[0, 3)", "got 3"
+        dict(output_synapses=Synapses([0], [3], [1.0])),
+        "output_synapses.post",
+        "[0, 3)",
+        "got 3",
     ),
     "sign 0": (dict(sign=np.array([1, 0, 1, 1])), "sign", "+1", "got 0"),
     "sign 2": (dict(sign=np.array([1, 1, 2, 1])), "sign", "-1", "got 2"),

@@ -20,8 +20,14 @@ from spatial_snn.runs.interrupts import Terminated, held_interrupts, terminate_l
 from spatial_snn.runs.runner import evolve
 from spatial_snn.runs.scenarios import LIMITS, Scenario, check_run_args, scenario_from_dict
 
-TINY = {"network.substeps": "2", "evolution.population": "4", "evolution.generations": "1",
-        "protocol.episodes": "1", "protocol.test_every": "1", "protocol.test_episodes": "2"}
+TINY = {
+    "network.substeps": "2",
+    "evolution.population": "4",
+    "evolution.generations": "1",
+    "protocol.episodes": "1",
+    "protocol.test_every": "1",
+    "protocol.test_episodes": "2",
+}
 
 
 def _toml(**changes) -> str:
@@ -53,8 +59,11 @@ def workdir(tmp_path, monkeypatch):
     work = tmp_path / "work" / "a" / "b"  # deep enough that '../../x' stays inside tmp_path
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
-    return lambda: sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
-                          if p.is_file() and "in" not in p.relative_to(tmp_path).parts[:1])
+    return lambda: sorted(
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if p.is_file() and "in" not in p.relative_to(tmp_path).parts[:1]
+    )
 
 
 def _assert_one_line(code, out, err, *words):
@@ -116,14 +125,17 @@ def test_env_with_a_missing_dependency_names_the_package(tmp_path, workdir, caps
     assert workdir() == []
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["replay", "x.h5", "--episodes", "0"], ["--episodes", ">= 1"]),
-    (["replay", "x.h5", "--episodes", "100001"], ["--episodes", "10,000", "--seed"]),
-    (["replay", "x.h5", "--seed", "-2"], ["--seed"]),
-    (["batch", "sc.toml", "--seeds", "-1"], ["--seeds"]),
-    (["batch", "sc.toml", "--seeds", f"0-{2**40}"], ["--seeds", "10,000"]),
-    (["resume", "x.h5", "--workers", "0"], ["--workers"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["replay", "x.h5", "--episodes", "0"], ["--episodes", ">= 1"]),
+        (["replay", "x.h5", "--episodes", "100001"], ["--episodes", "10,000", "--seed"]),
+        (["replay", "x.h5", "--seed", "-2"], ["--seed"]),
+        (["batch", "sc.toml", "--seeds", "-1"], ["--seeds"]),
+        (["batch", "sc.toml", "--seeds", f"0-{2**40}"], ["--seeds", "10,000"]),
+        (["resume", "x.h5", "--workers", "0"], ["--workers"]),
+    ],
+)
 def test_bad_arguments_of_other_commands_are_one_line(argv, words, workdir, capsys):
     _assert_one_line(*_run_cli(argv, capsys), *words)
     assert workdir() == []
@@ -149,8 +161,16 @@ def test_nan_observations_at_run_time_end_their_episodes_with_one_warning(tmp_pa
 def test_the_python_api_raises_value_error_before_making_a_file(tmp_path):
     sc = scenario_from_dict({**_tiny_dict(), "name": "api"})
     out = tmp_path / "api.h5"
-    for kwargs in ({"seed": -1}, {"seed": SEED_MAX + 1}, {"generations": 0}, {"generations": -5},
-                   {"workers": 0}, {"workers": -3}, {"dim": 4}, {"seed": True}):
+    for kwargs in (
+        {"seed": -1},
+        {"seed": SEED_MAX + 1},
+        {"generations": 0},
+        {"generations": -5},
+        {"workers": 0},
+        {"workers": -3},
+        {"dim": 4},
+        {"seed": True},
+    ):
         with pytest.raises(ValueError, match=next(iter(kwargs))):
             evolve(sc, archive=out, **kwargs)
         assert not out.exists()
@@ -169,10 +189,17 @@ def test_replay_of_no_episodes_raises_value_error(tmp_path):
 
 
 def test_scenario_values_raise_value_error():
-    for bad in ({"name": "../../x"}, {"name": ""}, {"name": "a/b"}, {"protocol": {"target": math.nan}},
-                {"protocol": {"target": -math.inf}}, {"network": {"n_hidden": LIMITS["network.n_hidden"] + 1}},
-                {"evolution": {"population": 10**20}}, {"protocol": {"test_episodes": 10**6}},
-                {"env": {"max_episode_steps": 10**9}}):
+    for bad in (
+        {"name": "../../x"},
+        {"name": ""},
+        {"name": "a/b"},
+        {"protocol": {"target": math.nan}},
+        {"protocol": {"target": -math.inf}},
+        {"network": {"n_hidden": LIMITS["network.n_hidden"] + 1}},
+        {"evolution": {"population": 10**20}},
+        {"protocol": {"test_episodes": 10**6}},
+        {"env": {"max_episode_steps": 10**9}},
+    ):
         with pytest.raises(ValueError):
             scenario_from_dict(bad)
     with pytest.raises(ValueError, match="name"):
@@ -180,8 +207,10 @@ def test_scenario_values_raise_value_error():
 
 
 def test_allow_large_lifts_every_bound():
-    big = {"network": {"n_hidden": 2 * LIMITS["network.n_hidden"]},
-           "evolution": {"population": 2 * LIMITS["evolution.population"]}}
+    big = {
+        "network": {"n_hidden": 2 * LIMITS["network.n_hidden"]},
+        "evolution": {"population": 2 * LIMITS["evolution.population"]},
+    }
     with pytest.raises(ValueError, match="allow_large"):
         scenario_from_dict(big)
     sc = scenario_from_dict({**big, "allow_large": True})
@@ -222,5 +251,8 @@ def test_a_sigterm_during_an_archive_write_is_raised_after_it_as_terminated():
 
 
 def _tiny_dict() -> dict:
-    return {"network": {"substeps": 2}, "evolution": {"population": 4, "generations": 1},
-            "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2}}
+    return {
+        "network": {"substeps": 2},
+        "evolution": {"population": 4, "generations": 1},
+        "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2},
+    }

@@ -142,8 +142,9 @@ def _executed_at_import(body: list[ast.stmt]):
             if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
                 yield from _executed_at_import(node.body + node.orelse)
         elif isinstance(node, ast.Try):
-            yield from _executed_at_import(node.body + node.orelse + node.finalbody
-                                           + [s for h in node.handlers for s in h.body])
+            yield from _executed_at_import(
+                node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
+            )
         elif isinstance(node, ast.With):
             yield from _executed_at_import(node.body)
         else:
@@ -165,8 +166,11 @@ def module_level_graph(files: dict[str, Path]) -> dict[str, set[str]]:
     or ``TYPE_CHECKING`` imports)."""
     graph = {}
     for name, path in files.items():
-        body = [n for n in _executed_at_import(ast.parse(path.read_text(), str(path)).body)
-                if isinstance(n, ast.Import | ast.ImportFrom)]
+        body = [
+            n
+            for n in _executed_at_import(ast.parse(path.read_text(), str(path)).body)
+            if isinstance(n, ast.Import | ast.ImportFrom)
+        ]
         graph[name] = {t for t, _ in _imports_in(ast.Module(body=body, type_ignores=[]), name, files)} - {name}
     return graph
 
@@ -236,13 +240,16 @@ def private_imports(files: dict[str, Path]) -> list[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 source = _resolve_from(node, user, files)
-                modules |= {a.asname or a.name: f"{source}.{a.name}" for a in node.names
-                            if f"{source}.{a.name}" in files}
+                modules |= {
+                    a.asname or a.name: f"{source}.{a.name}" for a in node.names if f"{source}.{a.name}" in files
+                }
             elif isinstance(node, ast.Import):
                 modules |= {a.asname: a.name for a in node.names if a.asname and a.name in files}
-        found += [(modules[node.value.id], node.attr, node.lineno) for node in ast.walk(tree)
-                  if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                  and node.value.id in modules]
+        found += [
+            (modules[node.value.id], node.attr, node.lineno)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+        ]
         for source, n, line in found:
             if n.startswith("_") and not n.startswith("__") and source != user:
                 out.append(f"{path.name}:{line}: {user} uses the private {n} of {source}; give it a public name")
@@ -256,8 +263,9 @@ def exported_but_not_defined(files: dict[str, Path]) -> list[str]:
         if name == ROOT:
             continue  # the front door: its names are listed in _SOURCES, checked below
         for node in ast.parse(path.read_text(), str(path)).body:
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
-                                                    for t in node.targets):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+            ):
                 missing = sorted(set(ast.literal_eval(node.value)) - defined_names(path))
                 out += [f"{name}.__all__ lists {n}, defined elsewhere" for n in missing]
     return out
@@ -266,8 +274,12 @@ def exported_but_not_defined(files: dict[str, Path]) -> list[str]:
 def reexported(files: dict[str, Path], users: dict[str, Path]) -> set[tuple[str, str]]:
     """(module, name) pairs that some user imports from a module that only imports them itself."""
     defined = {m: defined_names(p) for m, p in files.items()}
-    return {(s, n) for u, p in users.items() for s, n, _ in imported_names(u, files, p)
-            if n not in defined[s] and not _is_facade(s, files)}
+    return {
+        (s, n)
+        for u, p in users.items()
+        for s, n, _ in imported_names(u, files, p)
+        if n not in defined[s] and not _is_facade(s, files)
+    }
 
 
 # ------------------------------------------------------------------ the package
@@ -288,8 +300,7 @@ def test_no_import_cycles_not_even_function_local_ones():
 def _modules_loaded_by(code: str) -> set[str]:
     """Top-level names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                         cwd=PACKAGE.parent)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -301,8 +312,10 @@ def test_importing_the_cli_loads_no_numerical_stack():
 @pytest.mark.parametrize("command", [None, "evolve", "resume", "batch", "inspect", "replay", "export"])
 def test_help_loads_no_numerical_stack(command):
     argv = ["--help"] if command is None else [command, "--help"]
-    code = (f"import spatial_snn.cli as c\ntry:\n    c.main({argv!r})\nexcept SystemExit as e:\n"
-            f"    assert e.code == 0, e.code")
+    code = (
+        f"import spatial_snn.cli as c\ntry:\n    c.main({argv!r})\nexcept SystemExit as e:\n"
+        f"    assert e.code == 0, e.code"
+    )
     loaded = _modules_loaded_by(code)
     assert not loaded & set(HEAVY), f"spatial-snn {' '.join(argv)} loads {sorted(loaded & set(HEAVY))}"
 
@@ -383,9 +396,13 @@ def figures(files: dict[str, Path] | None = None) -> dict:
             per[parts[1]] = per.get(parts[1], 0) + 1
     chain = longest_chain(files)
     again = reexported(files, files | _users())
-    return {"modules per subpackage": per, "re-exported names": len(again),
-            "modules re-exporting": len({m for m, _ in again}), "longest chain": len(chain),
-            "chain": " -> ".join(c.removeprefix(f"{ROOT}.") for c in chain)}
+    return {
+        "modules per subpackage": per,
+        "re-exported names": len(again),
+        "modules re-exporting": len({m for m, _ in again}),
+        "longest chain": len(chain),
+        "chain": " -> ".join(c.removeprefix(f"{ROOT}.") for c in chain),
+    }
 
 
 # ------------------------------------------------------------------ the checker itself
@@ -415,7 +432,9 @@ def test_the_checker_accepts_a_clean_tree(tmp_path):
     assert ("spatial_snn.space.genome", 3) not in imports_of("spatial_snn.sim.network", files)
     assert imports_of("spatial_snn.sim.network", files) == [("spatial_snn.space.genome", 1)]
     assert {t for t, _ in imports_of("spatial_snn.runs.runner", files)} == {
-        "spatial_snn.sim.network", "spatial_snn.space.rule"}
+        "spatial_snn.sim.network",
+        "spatial_snn.space.rule",
+    }
     assert violations(files) == [] and cycles(files) == []
 
 
@@ -426,8 +445,10 @@ def test_the_checker_finds_a_function_local_cycle(tmp_path):
 
 
 def test_the_checker_finds_an_upward_import_and_a_root_import(tmp_path):
-    files = _tree(tmp_path, {**_CLEAN, "sim/network.py": "from ..runs import runner\n",
-                             "space/rule.py": "from .. import __version__\n"})
+    files = _tree(
+        tmp_path,
+        {**_CLEAN, "sim/network.py": "from ..runs import runner\n", "space/rule.py": "from .. import __version__\n"},
+    )
     found = violations(files)
     assert len(found) == 2
     assert any("runs is above sim" in v for v in found)
@@ -457,8 +478,12 @@ def test_the_checker_finds_borrowed_and_private_imports_and_the_longest_chain(tm
     assert exported_but_not_defined(files) == ["spatial_snn.space.genome.__all__ lists Rule, defined elsewhere"]
     assert reexported(files, files) == {("spatial_snn.space.rule", "Rule")}
     # the function-local import of space.genome does not count
-    assert longest_chain(files) == ["spatial_snn.runs.runner", "spatial_snn.sim.network", "spatial_snn.space.rule",
-                                    "spatial_snn.space._h"]
+    assert longest_chain(files) == [
+        "spatial_snn.runs.runner",
+        "spatial_snn.sim.network",
+        "spatial_snn.space.rule",
+        "spatial_snn.space._h",
+    ]
     assert violations(files) == [] and cycles(files) == []
 
 

@@ -127,8 +127,17 @@ def test_reference_parameter_ranges_are_the_published_ones():
 # ---------------------------------------------------------------- geometry
 @pytest.mark.parametrize(
     "n, dim, shape",
-    [(65, 3, (4, 4, 5)), (10, 2, (3, 4)), (2, 3, (1, 1, 2)), (1, 3, (1, 1, 1)), (17, 2, (4, 5)),
-     (1000, 3, (10, 10, 10)), (4913, 3, (17, 17, 17)), (10**6, 3, (100, 100, 100)), (100_000, 2, (316, 317))],
+    [
+        (65, 3, (4, 4, 5)),
+        (10, 2, (3, 4)),
+        (2, 3, (1, 1, 2)),
+        (1, 3, (1, 1, 1)),
+        (17, 2, (4, 5)),
+        (1000, 3, (10, 10, 10)),
+        (4913, 3, (17, 17, 17)),
+        (10**6, 3, (100, 100, 100)),
+        (100_000, 2, (316, 317)),
+    ],
 )
 def test_grid_shape_is_exact_and_balanced_for_any_n(n, dim, shape):
     assert GenomeSpec(n_hidden=n, dim=dim).grid_shape == shape
@@ -237,8 +246,13 @@ def test_calibration_rejects_an_unreachable_degree():
 def test_calibration_of_a_large_network_is_accurate():
     # the old bracket started at length ~ box side, so every pair of a large net was a
     # candidate; now the bracket starts at the continuum estimate and a subset is averaged
-    spec = GenomeSpec(n_hidden=30_000, dim=3, placement="uniform", mean_degree=6.0,
-                      rule=ConnectivityRule(io_distance=None, self_distance=None))
+    spec = GenomeSpec(
+        n_hidden=30_000,
+        dim=3,
+        placement="uniform",
+        mean_degree=6.0,
+        rule=ConnectivityRule(io_distance=None, self_distance=None),
+    )
     rule = spec.resolved_rule()
     pos = spec.place(np.random.default_rng(5))
     assert mean_degree(pos, rule) == pytest.approx(6.0, rel=0.02)

@@ -32,12 +32,15 @@ def test_hidden_entries_are_dropped_from_observations_and_space():
     np.testing.assert_array_equal(env.observation_space.high, space.high[[0, 2]])
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"hide_obs": [4]}, r"expected indices in 0\.\.3 \(the observation has 4 entries\), got 4"),
-    ({"hide_obs": [0, 1, 2, 3]}, "hides all 4 observation entries"),
-    ({"hide_obs": [1, 1]}, "distinct"),
-    ({"hide_obs": "1"}, "a list of observation indices"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"hide_obs": [4]}, r"expected indices in 0\.\.3 \(the observation has 4 entries\), got 4"),
+        ({"hide_obs": [0, 1, 2, 3]}, "hides all 4 observation entries"),
+        ({"hide_obs": [1, 1]}, "distinct"),
+        ({"hide_obs": "1"}, "a list of observation indices"),
+    ],
+)
 def test_bad_hidden_entries_are_one_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_env("CartPole-v1", kwargs)
@@ -48,8 +51,10 @@ def test_envpool_drops_the_same_columns_as_gymnasium():
         pytest.skip("EnvPool cannot run CartPole-v1 here")
     assert envpool_problem("CartPole-v1", {"hide_obs": [1, 3]}) is None  # ours, not EnvPool's
     seeds = [3, 8]
-    full, part = make_batch("envpool", "CartPole-v1", {}, None, seeds), make_batch(
-        "envpool", "CartPole-v1", {"hide_obs": [1, 3]}, None, seeds)
+    full, part = (
+        make_batch("envpool", "CartPole-v1", {}, None, seeds),
+        make_batch("envpool", "CartPole-v1", {"hide_obs": [1, 3]}, None, seeds),
+    )
     try:
         assert part.observation_space.shape == (2,)
         np.testing.assert_array_equal(part.reset(), full.reset()[:, [0, 2]])
@@ -72,10 +77,13 @@ def test_a_scenario_hides_entries_in_training_tests_and_the_stored_task():
     assert plain.task.env_kwargs == {} and setup.n_inputs < plain.n_inputs
 
 
-@pytest.mark.parametrize(("env", "match"), [
-    ({"hide_obs": [1, -1]}, r"env\.hide_obs: expected a list of observation indices >= 0"),
-    ({"kwargs": {"hide_obs": [1]}}, r"hide_obs is a key of \[env\] itself"),
-])
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        ({"hide_obs": [1, -1]}, r"env\.hide_obs: expected a list of observation indices >= 0"),
+        ({"kwargs": {"hide_obs": [1]}}, r"hide_obs is a key of \[env\] itself"),
+    ],
+)
 def test_a_scenario_with_bad_hidden_entries_is_one_error(env, match):
     with pytest.raises(ValueError, match=match):
         scenario_from_dict({"env": {"id": "CartPole-v1", **env}})

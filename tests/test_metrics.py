@@ -40,8 +40,16 @@ def test_one_spike_counted_by_hand():
     net.step(np.array([[1.0, 0.0]]), 2)
     spikes, events, updates = net.counters[0]
     assert (spikes, events, updates) == (1, 1, 6)  # one spike, one outgoing synapse, 3 neurons x 2
-    nb = metrics.neurobench(g, spikes=spikes, syn_events=events, neuron_updates=updates, env_steps=1,
-                            substeps=2, control_rate=50.0, nonzero_fraction=[1.0, 0.0])
+    nb = metrics.neurobench(
+        g,
+        spikes=spikes,
+        syn_events=events,
+        neuron_updates=updates,
+        env_steps=1,
+        substeps=2,
+        control_rate=50.0,
+        nonzero_fraction=[1.0, 0.0],
+    )
     assert nb["acs_per_step"] == 1.0
     assert nb["macs_per_step"] == 1.0  # channel 0 non-zero, one input weight
     assert nb["synaptic_ops_per_step"] == 2.0
@@ -118,11 +126,27 @@ def test_energy_by_hand_and_constants_overridable():
 
 def test_neurobench_rejects_impossible_counters():
     with pytest.raises(ValueError, match="env_steps"):
-        metrics.neurobench(_tiny(), spikes=0, syn_events=0, neuron_updates=0, env_steps=0, substeps=1,
-                           control_rate=1.0, nonzero_fraction=[1.0, 1.0])
+        metrics.neurobench(
+            _tiny(),
+            spikes=0,
+            syn_events=0,
+            neuron_updates=0,
+            env_steps=0,
+            substeps=1,
+            control_rate=1.0,
+            nonzero_fraction=[1.0, 1.0],
+        )
     with pytest.raises(ValueError, match="spikes <= neuron_updates"):
-        metrics.neurobench(_tiny(), spikes=5, syn_events=0, neuron_updates=2, env_steps=1, substeps=1,
-                           control_rate=1.0, nonzero_fraction=[1.0, 1.0])
+        metrics.neurobench(
+            _tiny(),
+            spikes=5,
+            syn_events=0,
+            neuron_updates=2,
+            env_steps=1,
+            substeps=1,
+            control_rate=1.0,
+            nonzero_fraction=[1.0, 1.0],
+        )
 
 
 def test_hook_count_recounts_the_held_input_every_substep_by_hand():
@@ -140,8 +164,16 @@ def test_hook_count_recounts_the_held_input_every_substep_by_hand():
     assert hooks["macs_per_step"] == 2.0  # channel 0, one input weight, 2 sub-steps per env step
     assert hooks["acs_per_step"] == 3.0  # 3 spikes x 2 outgoing synapses / 2 env steps
     spikes, events, updates = net.counters[0]
-    nb = metrics.neurobench(g, spikes=spikes, syn_events=events, neuron_updates=updates, env_steps=2,
-                            substeps=2, control_rate=50.0, nonzero_fraction=[1.0, 0.0])
+    nb = metrics.neurobench(
+        g,
+        spikes=spikes,
+        syn_events=events,
+        neuron_updates=updates,
+        env_steps=2,
+        substeps=2,
+        control_rate=50.0,
+        nonzero_fraction=[1.0, 0.0],
+    )
     assert nb["acs_per_step"] == hooks["acs_per_step"]  # the kernel counts every spike's synapses too
     assert nb["macs_per_step"] == 1.0  # the kernel multiplies the held input once per env step
     assert nb["macs_per_step_hooks"] == hooks["macs_per_step"]

@@ -47,9 +47,16 @@ def test_genome_meta_round_trips_and_damage_is_one_clear_error():
     stored = m.to_json()
     assert stored == {"count": 2, "sum": [0.1 + 0.3, 1.0], "sumsq": [0.1**2 + 0.3**2, 5.0]}
     assert ObsMoments.from_json(stored, 2) == m
-    for bad in ({"count": 2, "sum": [1.0], "sumsq": [1.0]}, stored | {"count": -1}, stored | {"count": True},
-                stored | {"count": 2.0}, stored | {"sum": [np.nan, 1.0]}, {"count": 2, "sum": [1.0, 2.0]},
-                [2, [1, 2], [1, 2]], stored | {"sumsq": "x"}):
+    for bad in (
+        {"count": 2, "sum": [1.0], "sumsq": [1.0]},
+        stored | {"count": -1},
+        stored | {"count": True},
+        stored | {"count": 2.0},
+        stored | {"sum": [np.nan, 1.0]},
+        {"count": 2, "sum": [1.0, 2.0]},
+        [2, [1, 2], [1, 2]],
+        stored | {"sumsq": "x"},
+    ):
         with pytest.raises(ValueError, match="expected count >= 0 and finite sum and sumsq of 2 values each"):
             ObsMoments.from_json(bad, 2)
 

@@ -23,8 +23,7 @@ CARTPOLE_BOUNDS = (2.4, 3.0, 0.21, 3.5)
 
 
 def cartpole_task(substeps=8) -> Task:
-    return Task("CartPole-v1", substeps=substeps, obs_low=tuple(-b for b in CARTPOLE_BOUNDS),
-                obs_high=CARTPOLE_BOUNDS)
+    return Task("CartPole-v1", substeps=substeps, obs_low=tuple(-b for b in CARTPOLE_BOUNDS), obs_high=CARTPOLE_BOUNDS)
 
 
 def genome_for(preset: str, dim: int, delays: bool, seed: int = 0, n_in=4, n_out=2):
@@ -164,8 +163,9 @@ def small_graph(**changes):
 
 def test_unsupported_node_type_is_named():
     g, genome = small_graph()
-    g.nodes["w_rec"] = nir.Conv1d(input_shape=genome.n, weight=np.ones((1, 1, 1)), stride=1, padding=0,
-                                  dilation=1, groups=1, bias=np.zeros(1))
+    g.nodes["w_rec"] = nir.Conv1d(
+        input_shape=genome.n, weight=np.ones((1, 1, 1)), stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(1)
+    )
     with pytest.raises(NIRImportError, match="'w_rec'.*Conv1d"):
         from_nir(g)
 
@@ -191,15 +191,27 @@ def test_foreign_graph_without_metadata_imports_with_unit_strength():
     nodes = {
         "input": nir.Input(input_type={"input": np.array([2])}),
         "fc": nir.Linear(weight=np.array([[1.0, 0], [0, 2.0], [0, 0]], np.float32)),
-        "neurons": nir.CubaLIF(tau_syn=np.full(n, 0.01), tau_mem=np.full(n, 0.02), r=np.ones(n),
-                               v_leak=np.zeros(n), v_threshold=np.ones(n), v_reset=np.zeros(n),
-                               w_in=np.full(n, 10.0)),
+        "neurons": nir.CubaLIF(
+            tau_syn=np.full(n, 0.01),
+            tau_mem=np.full(n, 0.02),
+            r=np.ones(n),
+            v_leak=np.zeros(n),
+            v_threshold=np.ones(n),
+            v_reset=np.zeros(n),
+            w_in=np.full(n, 10.0),
+        ),
         "rec": nir.Linear(weight=np.array([[0, 0, 0], [0, 0, 0], [0.5, 0.25, 0]], np.float32)),
         "fc_out": nir.Linear(weight=np.array([[0, 0, 3.0]], np.float32)),
         "output": nir.Output(output_type={"output": np.array([1])}),
     }
-    edges = [("input", "fc"), ("fc", "neurons"), ("neurons", "rec"), ("rec", "neurons"),
-             ("neurons", "fc_out"), ("fc_out", "output")]
+    edges = [
+        ("input", "fc"),
+        ("fc", "neurons"),
+        ("neurons", "rec"),
+        ("rec", "neurons"),
+        ("neurons", "fc_out"),
+        ("fc_out", "output"),
+    ]
     genome, task = from_nir(nir.NIRGraph(nodes=nodes, edges=edges))
     assert task is None
     conn = build(genome)
@@ -213,8 +225,11 @@ def test_foreign_delay_and_non_graph_files_get_clear_errors(tmp_path):
     g, genome = small_graph()
     meta = {k: v for k, v in g.metadata.items() if k != "format"}
     n = genome.n
-    nodes = {**g.nodes, "w_rec": nir.Linear(weight=np.diag(genome.sign).astype(np.float32)),
-             "late": nir.Delay(delay=np.full(n, 0.002))}
+    nodes = {
+        **g.nodes,
+        "w_rec": nir.Linear(weight=np.diag(genome.sign).astype(np.float32)),
+        "late": nir.Delay(delay=np.full(n, 0.002)),
+    }
     edges = [e for e in g.edges if e != ("w_rec", "lif")] + [("w_rec", "late"), ("late", "lif")]
     with pytest.raises(NIRImportError, match="'late'.*Delay"):
         from_nir(nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=False))

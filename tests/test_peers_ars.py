@@ -43,9 +43,16 @@ def test_test_seeds_are_odd_distinct_and_never_fresh():
 
 def _params(weight, normalize, mean=None, var=None):
     n_act, n_obs = weight.shape
-    return {"weight": weight.astype(np.float32), "action_low": -np.ones(n_act), "action_high": np.ones(n_act),
-            "normalize_obs": normalize, "obs_mean": np.zeros(n_obs) if mean is None else mean,
-            "obs_var": np.ones(n_obs) if var is None else var, "epsilon": 1e-8, "clip_obs": 10.0}
+    return {
+        "weight": weight.astype(np.float32),
+        "action_low": -np.ones(n_act),
+        "action_high": np.ones(n_act),
+        "normalize_obs": normalize,
+        "obs_mean": np.zeros(n_obs) if mean is None else mean,
+        "obs_var": np.ones(n_obs) if var is None else var,
+        "epsilon": 1e-8,
+        "clip_obs": 10.0,
+    }
 
 
 def test_act_normalises_clips_and_clips_the_action():

@@ -300,7 +300,8 @@ def test_a_plastic_run_resumes_exactly_and_its_champion_replays(tmp_path, tiny_s
         assert ga.plastic
         for name in STP_PARAMS:
             np.testing.assert_array_equal(getattr(ga, name), getattr(gb, name))
-    assert np.array_equal(replay(tmp_path / "whole.h5", episodes=2, seed=3),
-                          replay(tmp_path / "cut.h5", episodes=2, seed=3))
+    assert np.array_equal(
+        replay(tmp_path / "whole.h5", episodes=2, seed=3), replay(tmp_path / "cut.h5", episodes=2, seed=3)
+    )
     with open_run(tmp_path / "whole.h5") as run:
         assert "Tsodyks-Markram" in summary(run)

@@ -60,7 +60,13 @@ def test_cli_report_on_a_missing_file_is_one_line(tmp_path, capsys):
 def test_the_table_formats_every_number_one_way():
     from spatial_snn.analysis.report import _fmt
 
-    assert [_fmt(v) for v in (5000, 12, 12345.6, 1234.56, 12.3456, 0.123456)] == \
-        ["5,000", "12", "12,346", "1,235", "12.35", "0.1235"]
+    assert [_fmt(v) for v in (5000, 12, 12345.6, 1234.56, 12.3456, 0.123456)] == [
+        "5,000",
+        "12",
+        "12,346",
+        "1,235",
+        "12.35",
+        "0.1235",
+    ]
     assert _fmt(0.00012345) == "1.234e-04" and _fmt(float("nan")) == "n/a" and _fmt(0.0) == "0"
     assert "e+" not in _fmt(98765.4)  # no scientific notation for large values

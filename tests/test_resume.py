@@ -89,8 +89,12 @@ def test_run_killed_at_random_points_resumes_to_the_same_history(tmp_path, tiny)
     rng = np.random.default_rng(0)
     kills = 0
     for _ in range(10):
-        proc = subprocess.Popen([sys.executable, str(script), json.dumps(tiny), str(path)],
-                                stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, str(script), json.dumps(tiny), str(path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         wait_for = int(rng.integers(0, 3))  # kill after this many more generations are reported
         seen, finished = 0, False
         for line in proc.stdout:
@@ -212,8 +216,12 @@ def test_a_run_written_before_keys_moved_resumes_to_the_same_history(tmp_path, t
 
     from spatial_snn.store.h5io import get_json, set_json
 
-    sc = scenario_from_dict({**tiny, "evolution": {**tiny["evolution"], "population": 10, "generations": 3,
-                                                   "adapt_tau": 0.7, "adapt_min": 0.05}})
+    sc = scenario_from_dict(
+        {
+            **tiny,
+            "evolution": {**tiny["evolution"], "population": 10, "generations": 3, "adapt_tau": 0.7, "adapt_min": 0.05},
+        }
+    )
     whole = evolve(sc, seed=2, workers=1, archive=tmp_path / "whole.h5")
     path = tmp_path / "old.h5"
     evolve(sc, seed=2, workers=1, generations=2, archive=path)
@@ -242,8 +250,10 @@ def test_resuming_a_finished_run_says_so_in_one_line_and_records_nothing(tmp_pat
     for extra in ([], ["--max-env-steps", "24M"], ["--generations", "1"]):
         assert main(["resume", str(path), "--workers", "1", *extra]) == 0
         out = capsys.readouterr().out.splitlines()
-        assert out == [f"nothing to resume: {path} is finished (generation count reached, 2 generations); "
-                       "extend it with --generations N"], extra
+        assert out == [
+            f"nothing to resume: {path} is finished (generation count reached, 2 generations); "
+            "extend it with --generations N"
+        ], extra
     res = resume(path, max_env_steps=24_000_000, workers=1)
     assert (res.generations_run, res.stop_reason) == (0, "generation count reached")
     with open_run(path) as run:

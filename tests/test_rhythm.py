@@ -66,10 +66,15 @@ def test_prior_maps_rhythm_and_bounded_residual_into_the_action_bounds():
 
 
 def _task(rhythm: bool, residual_scale: float = 1.0):
-    sc = scenario_from_dict({"name": "r", "env": {"id": "Swimmer-v5", "max_episode_steps": 30},
-                             "network": {"n_hidden": 8, "substeps": 2},
-                             "decoder": {"kind": "sigmoid", "rhythm": rhythm, "residual_scale": residual_scale},
-                             "protocol": {"bounds_episodes": 1}})
+    sc = scenario_from_dict(
+        {
+            "name": "r",
+            "env": {"id": "Swimmer-v5", "max_episode_steps": 30},
+            "network": {"n_hidden": 8, "substeps": 2},
+            "decoder": {"kind": "sigmoid", "rhythm": rhythm, "residual_scale": residual_scale},
+            "protocol": {"bounds_episodes": 1},
+        }
+    )
     return resolve(sc, check=False)
 
 
@@ -91,11 +96,14 @@ def test_rhythm_alone_does_not_depend_on_the_network():
     assert setup.spec.rhythm == 2  # Swimmer: two joints
     one = random_genome(setup.spec, setup.n_inputs, setup.n_outputs, np.random.default_rng(1))
     other = random_genome(setup.spec, setup.n_inputs, setup.n_outputs, np.random.default_rng(2)).replace(
-        rhythm=one.rhythm)
+        rhythm=one.rhythm
+    )
     np.testing.assert_array_equal(rollout(setup.task, [one], [3]).returns, rollout(setup.task, [other], [3]).returns)
     alone = RhythmPrior(one.rhythm[None], spaces.Box(-1, 1, (2,), np.float32), 0.0)
-    assert np.array_equal(alone(np.array([[1.0, -1.0]])), alone.__class__(
-        one.rhythm[None], spaces.Box(-1, 1, (2,), np.float32), 0.0)(np.array([[-1.0, 0.3]])))
+    assert np.array_equal(
+        alone(np.array([[1.0, -1.0]])),
+        alone.__class__(one.rhythm[None], spaces.Box(-1, 1, (2,), np.float32), 0.0)(np.array([[-1.0, 0.3]])),
+    )
 
 
 def test_a_genome_without_rhythm_genes_is_refused_when_on():
@@ -108,8 +116,10 @@ def test_a_genome_without_rhythm_genes_is_refused_when_on():
 def test_mutation_touches_rhythm_genes_only_when_the_genome_has_them():
     params = MutationParams(rhythm_rate=0.5)
     with_r, without = _genome(7), _genome(7, rhythm=0)
-    a, b = mutate(with_r, np.random.default_rng(9), params, GenomeSpec().ranges), \
-        mutate(without, np.random.default_rng(9), params, GenomeSpec().ranges)
+    a, b = (
+        mutate(with_r, np.random.default_rng(9), params, GenomeSpec().ranges),
+        mutate(without, np.random.default_rng(9), params, GenomeSpec().ranges),
+    )
     assert b.rhythm is None
     np.testing.assert_array_equal(a.recurrent.weight, b.recurrent.weight)  # same draws before the rhythm
     np.testing.assert_array_equal(a.v_th, b.v_th)
@@ -157,12 +167,16 @@ def test_rhythm_genes_survive_codec_transport_and_genome_files(tmp_path):
 
 def _small_run(residual_scale: float, population: int, generations: int):
     """A tiny Swimmer run with a rhythm (two joints, two oscillators)."""
-    return scenario_from_dict({"name": "rh", "env": {"id": "Swimmer-v5", "max_episode_steps": 20},
-                               "network": {"n_hidden": 8, "substeps": 2},
-                               "decoder": {"kind": "sigmoid", "rhythm": True, "residual_scale": residual_scale},
-                               "evolution": {"population": population, "generations": generations},
-                               "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2,
-                                            "bounds_episodes": 1}})
+    return scenario_from_dict(
+        {
+            "name": "rh",
+            "env": {"id": "Swimmer-v5", "max_episode_steps": 20},
+            "network": {"n_hidden": 8, "substeps": 2},
+            "decoder": {"kind": "sigmoid", "rhythm": True, "residual_scale": residual_scale},
+            "evolution": {"population": population, "generations": generations},
+            "protocol": {"episodes": 1, "test_every": 1, "test_episodes": 2, "bounds_episodes": 1},
+        }
+    )
 
 
 def test_a_rhythm_run_archives_resumes_and_exports_its_genes(tmp_path):
@@ -194,8 +208,9 @@ def test_cli_exports_a_rhythm_champion_to_nir_with_its_genes_and_report_runs(tmp
     back, task = read_nir(tmp_path / "c.nir")
     np.testing.assert_array_equal(back.rhythm, genome.rhythm)
     assert task.decoder.rhythm and task.decoder.residual_scale == 0.3
-    np.testing.assert_array_equal(replay(tmp_path / "c.nir", episodes=2, seed=3),
-                                  replay(tmp_path / "c.h5", episodes=2, seed=3))
+    np.testing.assert_array_equal(
+        replay(tmp_path / "c.nir", episodes=2, seed=3), replay(tmp_path / "c.h5", episodes=2, seed=3)
+    )
     out = report(tmp_path / "c.h5", episodes=2, nulls=2)
     assert np.isfinite(out["returns"]["mean"])
     assert out["controller"]["rhythm_oscillators"] == 2 and "rhythm generator of 2" in format_report(out)

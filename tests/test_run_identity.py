@@ -37,11 +37,11 @@ def runs(tmp_path_factory, tiny_scenario):
     """Four finished tiny CartPole runs: A (seed 1, 2D), another seed, another scenario, another dimension."""
     root = tmp_path_factory.mktemp("runs")
     base = tiny_scenario(evolution={"generations": 3}, protocol={"test_every": 1, "test_episodes": 2})
-    other = tiny_scenario(name="other", evolution={"generations": 3, "population": 6},
-                          protocol={"test_every": 1, "test_episodes": 2})
+    other = tiny_scenario(
+        name="other", evolution={"generations": 3, "population": 6}, protocol={"test_every": 1, "test_episodes": 2}
+    )
     made = {}
-    for key, sc, seed, dim in (("a", base, 1, 2), ("seed", base, 2, 2), ("scenario", other, 1, 2),
-                               ("dim", base, 1, 1)):
+    for key, sc, seed, dim in (("a", base, 1, 2), ("seed", base, 2, 2), ("scenario", other, 1, 2), ("dim", base, 1, 1)):
         made[key] = root / f"{key}.h5"
         evolve(scenario_from_dict(sc), seed=seed, dim=dim, workers=1, archive=made[key])
     return made
@@ -96,9 +96,14 @@ def test_a_part_from_another_run_is_refused_by_every_reader_and_resume(tmp_path,
     with pytest.raises(ArchiveFormatError, match="belongs to another run") as info:
         open_run(path)
     assert part in str(info.value) and "\n" not in str(info.value)
-    for argv in (["inspect", path], ["resume", path, "--workers", "1", "--generations", "4"],
-                 ["replay", path, "--episodes", "1"], ["export", path, "--to", tmp_path / "g.h5"],
-                 ["pack", path], ["curves", path, "--out", tmp_path / "c.png"]):
+    for argv in (
+        ["inspect", path],
+        ["resume", path, "--workers", "1", "--generations", "4"],
+        ["replay", path, "--episodes", "1"],
+        ["export", path, "--to", tmp_path / "g.h5"],
+        ["pack", path],
+        ["curves", path, "--out", tmp_path / "c.png"],
+    ):
         _refused(capsys, argv, part)
     assert _snapshot(tmp_path) == before  # refusals change nothing, the run's own files included
 
@@ -107,8 +112,12 @@ def test_a_header_copied_over_another_run_is_refused(tmp_path, runs, capsys):
     path = _copy_run(runs["a"], tmp_path / "run.h5")
     shutil.copyfile(runs["seed"], path)  # the header of the seed-2 run over run A's parts
     before = _snapshot(tmp_path)
-    _refused(capsys, ["resume", path, "--workers", "1", "--generations", "4"], f"{path}.d/gen-000000.h5",
-             "belongs to another run")
+    _refused(
+        capsys,
+        ["resume", path, "--workers", "1", "--generations", "4"],
+        f"{path}.d/gen-000000.h5",
+        "belongs to another run",
+    )
     _refused(capsys, ["pack", path], "belongs to another run")
     assert _snapshot(tmp_path) == before
 
@@ -330,11 +339,25 @@ def _generation(gen, best):
     from spatial_snn.space.layout import GenomeSpec, random_genome
 
     pop = [random_genome(GenomeSpec.reference(2, 4), 2, 2, np.random.default_rng(gen)) for _ in range(2)]
-    stats = {"best": best, "mean": best, "test": np.nan, "env_steps": 10.0 * (gen + 1), "wall_time": 1.0,
-             "invalid_obs": 0.0}
-    return dict(population=pop, fitness=np.zeros((2, 1)), episode_returns=np.zeros((2, 1)),
-                episode_lengths=np.ones((2, 1)), episode_seeds=[gen], counters=np.zeros((2, 3)),
-                parents=-np.ones((2, 2)), origin=np.zeros(2), stats=stats)
+    stats = {
+        "best": best,
+        "mean": best,
+        "test": np.nan,
+        "env_steps": 10.0 * (gen + 1),
+        "wall_time": 1.0,
+        "invalid_obs": 0.0,
+    }
+    return dict(
+        population=pop,
+        fitness=np.zeros((2, 1)),
+        episode_returns=np.zeros((2, 1)),
+        episode_lengths=np.ones((2, 1)),
+        episode_seeds=[gen],
+        counters=np.zeros((2, 3)),
+        parents=-np.ones((2, 2)),
+        origin=np.zeros(2),
+        stats=stats,
+    )
 
 
 class _Killed(BaseException):
@@ -348,8 +371,9 @@ def test_a_kill_after_an_overwriting_runs_first_commit_never_shows_the_old_histo
     path = tmp_path / "run.h5"
     with RunWriter(path, config={"old": 1}, seed=1, dim=2, run_data={"obs_low": np.zeros(2)}) as old:
         old.write_generation(0, **_generation(0, best=-123.0))
-    w = RunWriter(path, config={"new": 1}, seed=2, dim=2, overwrite=True,
-                  run_data={"obs_low": np.ones(2)} if run_data else None)
+    w = RunWriter(
+        path, config={"new": 1}, seed=2, dim=2, overwrite=True, run_data={"obs_low": np.ones(2)} if run_data else None
+    )
 
     def killed():
         raise _Killed
@@ -399,6 +423,7 @@ def test_crafted_old_archives_are_one_line_each(tmp_path, capsys):
             else:
                 c[key] = value
             f.attrs["config"] = np.bytes_(json.dumps(c).encode())
+
         return edit
 
     def no_test_returns(f, json):
@@ -407,8 +432,12 @@ def test_crafted_old_archives_are_one_line_each(tmp_path, capsys):
             f["champion"].create_dataset(name, data=np.zeros(0, dtype)).attrs["crc32"] = np.uint32(0)
 
     beyond = _crafted_old(tmp_path, "beyond.h5", champion_beyond)
-    for argv in (["replay", beyond, "--episodes", "1"], ["resume", beyond, "--workers", "1"],
-                 ["export", beyond, "--to", tmp_path / "g.h5"], ["export", beyond, "--to", tmp_path / "g.nir"]):
+    for argv in (
+        ["replay", beyond, "--episodes", "1"],
+        ["resume", beyond, "--workers", "1"],
+        ["export", beyond, "--to", tmp_path / "g.h5"],
+        ["export", beyond, "--to", tmp_path / "g.nir"],
+    ):
         _refused(capsys, argv, beyond, "generation 7")
     bare = _crafted_old(tmp_path, "bare.h5", no_run_data)
     _refused(capsys, ["resume", bare, "--workers", "1"], bare, "obs_low")
@@ -431,8 +460,14 @@ def test_a_file_size_limit_is_an_error_line_not_a_crash(tmp_path):
 
     for out in ("g.h5", "g.nir", "packed.h5"):
         command = ["pack", OLD, "--to", out] if out == "packed.h5" else ["export", OLD, "--to", out]
-        proc = subprocess.run([sys.executable, "-m", "spatial_snn.cli", *command], cwd=tmp_path, text=True,
-                              capture_output=True, preexec_fn=limit, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "spatial_snn.cli", *command],
+            cwd=tmp_path,
+            text=True,
+            capture_output=True,
+            preexec_fn=limit,
+            timeout=300,
+        )
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and "cannot be written" in lines[0], proc.stderr
         assert os.listdir(tmp_path) == []  # nothing half-written is left

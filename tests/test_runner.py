@@ -67,8 +67,9 @@ def test_result_reports_history_champion_and_callback(tiny):
 
 
 def test_target_stops_the_run_early(tiny):
-    sc = scenario_from_dict({**tiny, "evolution": {"population": 12, "generations": 50},
-                             "protocol": {**tiny["protocol"], "target": 1.0}})
+    sc = scenario_from_dict(
+        {**tiny, "evolution": {"population": 12, "generations": 50}, "protocol": {**tiny["protocol"], "target": 1.0}}
+    )
     res = evolve(sc, seed=0, workers=1)
     assert len(res.history["best"]) == 1  # any controller scores >= 1 on CartPole
 
@@ -94,8 +95,9 @@ def test_nsga2_selects_on_the_configured_cost(tmp_path, tiny, cost):
     from spatial_snn.space.connectivity import wiring_length
     from spatial_snn.store.run_reader import open_run
 
-    sc = scenario_from_dict({**tiny, "evolution": {"population": 12, "generations": 2,
-                                                   "selection": "nsga2", "cost": cost}})
+    sc = scenario_from_dict(
+        {**tiny, "evolution": {"population": 12, "generations": 2, "selection": "nsga2", "cost": cost}}
+    )
     evolve(sc, seed=0, workers=1, archive=tmp_path / "run.h5")
     with open_run(tmp_path / "run.h5") as run:
         gen = run.generation(1)

@@ -176,9 +176,14 @@ def test_normalised_run_is_the_same_on_one_and_two_workers(tmp_path):
 
 @pytest.mark.slow
 def test_training_reward_differs_only_by_the_survival_bonus(tmp_path):
-    hopper = {"name": "hop", "env": {"id": "Hopper-v5"}, "network": {"n_hidden": 16, "substeps": 2},
-              "decoder": {"kind": "sigmoid"}, "evolution": {"population": 6, "generations": 1},
-              "protocol": {"episodes": 2, "test_episodes": 2, "bounds_episodes": 1}}
+    hopper = {
+        "name": "hop",
+        "env": {"id": "Hopper-v5"},
+        "network": {"n_hidden": 16, "substeps": 2},
+        "decoder": {"kind": "sigmoid"},
+        "evolution": {"population": 6, "generations": 1},
+        "protocol": {"episodes": 2, "test_episodes": 2, "bounds_episodes": 1},
+    }
     no_bonus = {**hopper, "env": {"id": "Hopper-v5", "train_kwargs": {"healthy_reward": 0.0}}}
     runs = {}
     for name, sc in (("plain", hopper), ("no_bonus", no_bonus)):
@@ -207,8 +212,12 @@ def test_training_kwargs_the_env_rejects_fail_the_scenario_check():
 
 # ------------------------------------------------------------------- budget
 def test_env_step_budget_stops_the_run_and_tests_the_last_generation(tmp_path):
-    sc = {**CARTPOLE, "encoder": {}, "evolution": {"population": 8, "generations": 50},
-          "protocol": {**CARTPOLE["protocol"], "test_every": 100, "max_env_steps": 500}}
+    sc = {
+        **CARTPOLE,
+        "encoder": {},
+        "evolution": {"population": 8, "generations": 50},
+        "protocol": {**CARTPOLE["protocol"], "test_every": 100, "max_env_steps": 500},
+    }
     result = evolve(sc, dim=2, seed=0, workers=1, archive=tmp_path / "budget.h5")
     steps = result.history["env_steps"]
     assert steps[-1] >= 500 and (len(steps) == 1 or steps[-2] < 500)

@@ -34,8 +34,14 @@ OUR_TASKS = {"hexapod": "spatial_snn/Hexapod-v0"}
 SOLVED = {"CartPole-v1": 475.0, "InvertedPendulum-v5": 950.0, "InvertedDoublePendulum-v5": 9100.0}
 #: Our defaults at the top of scenarios/, the published presets and variants in its subfolders, and the
 #: recipes of shipped genomes beside them.
-SHIPPED = sorted([*SCENARIOS.glob("*.toml"), *SCENARIOS.glob("published/*.toml"),
-                  *SCENARIOS.glob("variants/*.toml"), *RECIPES.glob("*.toml")])
+SHIPPED = sorted(
+    [
+        *SCENARIOS.glob("*.toml"),
+        *SCENARIOS.glob("published/*.toml"),
+        *SCENARIOS.glob("variants/*.toml"),
+        *RECIPES.glob("*.toml"),
+    ]
+)
 
 
 def _write(tmp_path, text: str) -> Path:
@@ -56,8 +62,11 @@ def test_every_task_ships_our_defaults_and_the_published_settings():
 def test_the_menu_names_every_shipped_scenario_and_each_file_is_settings_with_a_short_header():
     menu = (SCENARIOS / "README.md").read_text()
     for path in SHIPPED:
-        rel = path.relative_to(SCENARIOS).as_posix() if path.is_relative_to(SCENARIOS) else path.relative_to(
-            ROOT).as_posix()
+        rel = (
+            path.relative_to(SCENARIOS).as_posix()
+            if path.is_relative_to(SCENARIOS)
+            else path.relative_to(ROOT).as_posix()
+        )
         named = f"`{rel}`" in menu or (path.stem.endswith("-spatial") and "`variants/<task>-spatial.toml`" in menu)
         assert named, f"scenarios/README.md does not list {rel}"
         lines = path.read_text().splitlines()
@@ -72,8 +81,23 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     sc = load_scenario(path)
     assert sc.name == path.stem
     task = path.stem
-    for variant in ("-ec-spatial", "-ec-uniform", "-es", "-stp", "-pomdp", "-reference", "-equal-degree", "-efficiency",
-                    "-spatial", "-refine", "-4m", "-adapt", "-floor", "-rhythm-alone", "-rhythm"):
+    for variant in (
+        "-ec-spatial",
+        "-ec-uniform",
+        "-es",
+        "-stp",
+        "-pomdp",
+        "-reference",
+        "-equal-degree",
+        "-efficiency",
+        "-spatial",
+        "-refine",
+        "-4m",
+        "-adapt",
+        "-floor",
+        "-rhythm-alone",
+        "-rhythm",
+    ):
         task = task.removesuffix(variant)
     assert sc.env.id == {**TASKS, **VARIANT_TASKS, **OUR_TASKS}[task]
     assert sc.network.plasticity == path.stem.endswith("-stp")
@@ -91,8 +115,9 @@ def test_refine_scenarios_start_from_a_shipped_genome_with_the_same_codec():
     for path in starts:
         sc = load_scenario(path)
         assert sc.start.genome.startswith("genomes/"), path
-        start = load_start(dataclasses.replace(sc, start=dataclasses.replace(
-            sc.start, genome=str(root / sc.start.genome))))
+        start = load_start(
+            dataclasses.replace(sc, start=dataclasses.replace(sc.start, genome=str(root / sc.start.genome)))
+        )
         fit_start(start, resolve(sc, start.genome.dim, 0, check=False))  # raises if the codec differs
 
 
@@ -154,8 +179,7 @@ def test_check_scenario_accepts_the_spatial_preset(dim, monkeypatch):
 
     steps = []  # the one env step goes through a genome of the spatial preset in this dimension
     network = setup.Network
-    monkeypatch.setattr(setup, "Network", lambda genomes, *a, **k: steps.append(genomes) or network(
-        genomes, *a, **k))
+    monkeypatch.setattr(setup, "Network", lambda genomes, *a, **k: steps.append(genomes) or network(genomes, *a, **k))
     sc = scenario_from_dict({"network": {"preset": "spatial", "substeps": 4}})
     _assert_task_follows(check_scenario(sc, dim=dim), sc)
     ((genome,),) = steps
@@ -195,14 +219,18 @@ def test_unknown_key_names_the_nearest_valid_key(tmp_path, text, expected):
         ("[decoder]\nbins = 1000000000\n", "decoder.bins: expected at most 1,000, got 1,000,000,000; set `allow_large"),
         ("[encoder]\nbins = 1\n", "EncoderSpec.bins: expected an integer >= 2, got 1"),
         ("[network]\ndt = 0.5\n", "network.dt: expected a value in (0, 0.1], got 0.5"),
-        ('[start]\ngenome = "x.h5"\n[evolution]\ninit_genome = "y.h5"\n',
-         "evolution.init_genome: moved to start.genome, which is given too; drop evolution.init_genome"),
+        (
+            '[start]\ngenome = "x.h5"\n[evolution]\ninit_genome = "y.h5"\n',
+            "evolution.init_genome: moved to start.genome, which is given too; drop evolution.init_genome",
+        ),
         ('[decoder]\nkind = "sigmiod"\n', "expected one of ('auto', 'argmax', 'linear', 'sigmoid', 'binned')"),
         ('[network]\npreset = "grid"\n', "network.preset: expected one of ('reference', 'spatial'), got 'grid'"),
         ("[network]\nio_degree = 8.0\n", "network.io_degree: the reference preset puts every input/output pair"),
         ('[network]\npreset = "spatial"\nio_degree = 64.0\n', "network.io_degree: expected a value in (0, 64)"),
-        ('[network]\npreset = "spatial"\nio_degree = 5.0\nio_length = 2.0\n',
-         "network.io_degree, network.io_length: expected at most one"),
+        (
+            '[network]\npreset = "spatial"\nio_degree = 5.0\nio_length = 2.0\n',
+            "network.io_degree, network.io_length: expected at most one",
+        ),
         ('[env]\nbackend = "cpp"\n', "env.backend: expected one of ('auto', 'gymnasium', 'envpool'), got 'cpp'"),
     ],
 )
@@ -291,10 +319,15 @@ def test_every_task_ships_a_spatial_scenario_that_differs_only_in_network_and_mu
 def test_keys_moved_to_the_part_that_reads_them_load_from_their_old_place(tmp_path):
     from spatial_snn.runs.scenarios import MOVED_KEYS, migrate, stored_scenario
 
-    old = {"evolution": {"population": 10, "init_genome": "genomes/x.h5"},
-           "mutation": {"adapt_tau": 0.5, "adapt_min": 0.1, "edge_add": 0.02}}
-    new = {"start": {"genome": "genomes/x.h5"}, "evolution": {"population": 10, "adapt_tau": 0.5, "adapt_min": 0.1},
-           "mutation": {"edge_add": 0.02}}
+    old = {
+        "evolution": {"population": 10, "init_genome": "genomes/x.h5"},
+        "mutation": {"adapt_tau": 0.5, "adapt_min": 0.1, "edge_add": 0.02},
+    }
+    new = {
+        "start": {"genome": "genomes/x.h5"},
+        "evolution": {"population": 10, "adapt_tau": 0.5, "adapt_min": 0.1},
+        "mutation": {"edge_add": 0.02},
+    }
     assert migrate(old) == new and "init_genome" in old["evolution"]  # a new dict; the input is kept
     assert scenario_from_dict(old) == scenario_from_dict(new)
     # an old scenario file, and an archive's scenario stored whole by a version before the move
@@ -342,9 +375,19 @@ def test_limits_come_from_the_table_and_every_size_has_one():
 
     table = {name: key for name, _, key in scenario_keys()}
     assert {k: v for k, v in LIMITS.items() if k != "workers"} == {
-        name: key.limit for name, key in table.items() if key.limit is not None}
-    sizes = ("network.n_hidden", "encoder.bins", "decoder.bins", "evolution.population", "evolution.generations",
-             "protocol.episodes", "protocol.test_episodes", "protocol.bounds_episodes", "env.max_episode_steps")
+        name: key.limit for name, key in table.items() if key.limit is not None
+    }
+    sizes = (
+        "network.n_hidden",
+        "encoder.bins",
+        "decoder.bins",
+        "evolution.population",
+        "evolution.generations",
+        "protocol.episodes",
+        "protocol.test_episodes",
+        "protocol.bounds_episodes",
+        "env.max_episode_steps",
+    )
     assert all(table[name].limit for name in sizes)
     big = {"encoder": {"kind": "binned", "bins": 10**9}, "allow_large": True}
     assert scenario_from_dict(big).encoder.bins == 10**9  # allow_large lifts it
@@ -355,4 +398,5 @@ def test_docs_scenarios_md_is_what_the_table_generates():
 
     doc = SCENARIOS.parent / "docs" / "scenarios.md"
     assert doc.read_text() == render(), (
-        "docs/scenarios.md differs from the table of keys; regenerate it: python -m spatial_snn.runs.scenario_doc")
+        "docs/scenarios.md differs from the table of keys; regenerate it: python -m spatial_snn.runs.scenario_doc"
+    )

@@ -111,8 +111,14 @@ def test_search_config_defaults_to_the_ga_and_names_bad_values(template):
     with pytest.raises(ValueError, match="search.prior"):
         SearchConfig(strategy="ec", prior="gaussian")
     ranges = ParameterRanges()
-    es = make_search(SearchConfig(strategy="ga", then="sep_cma_es", genes=("weights", "positions")), template, 12,
-                     ranges, 0, name="sep_cma_es")
+    es = make_search(
+        SearchConfig(strategy="ga", then="sep_cma_es", genes=("weights", "positions")),
+        template,
+        12,
+        ranges,
+        0,
+        name="sep_cma_es",
+    )
     assert isinstance(es.codec, GeneVector) and es.codec.spec.groups == ("weights", "positions")
     assert es.params.population == 12
     ec_search = make_search(SearchConfig(strategy="ec", prior="uniform"), template, 12, ranges, 0)

@@ -19,13 +19,18 @@ from spatial_snn.store.run_reader import open_run
 STRATEGIES = [s for s in SEARCHES if s != "ga"]
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
 #: Steps large enough that the candidates of a tiny CartPole network behave differently.
-WIDE = {"open_es": {"sigma": 0.5}, "pgpe": {"sigma_init": 0.5}, "sep_cma_es": {"sigma_init": 0.5},
-        "ars": {"sigma": 0.5, "top_directions": 2}}
+WIDE = {
+    "open_es": {"sigma": 0.5},
+    "pgpe": {"sigma_init": 0.5},
+    "sep_cma_es": {"sigma_init": 0.5},
+    "ars": {"sigma": 0.5, "top_directions": 2},
+}
 
 
 def _scenario(tiny_scenario, strategy, generations=4, **search):
-    d = tiny_scenario(evolution={"generations": generations, "population": 8},
-                      protocol={"test_every": 2, "test_episodes": 4})
+    d = tiny_scenario(
+        evolution={"generations": generations, "population": 8}, protocol={"test_every": 2, "test_episodes": 4}
+    )
     d["search"] = {"strategy": strategy, "genes": ["weights", "lif"], **WIDE, **search}
     return scenario_from_dict(d)
 
@@ -149,17 +154,27 @@ def test_dask_gives_the_same_search_history(tmp_path, tiny_scenario):
     _same_runs(tmp_path / "one.h5", tmp_path / "dask.h5", 3)
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ('strategy = "cma"', "search.strategy: expected one of"),
-    ('strategy = "open_es"\n[search.open_es]\nsigam = 0.1', "search.open_es.sigam: unknown key; did you mean 'sigma'"),
-    ('strategy = "pgpe"\n[search.pgpe]\nsigma_init = -1.0', "search.pgpe.sigma_init: expected a finite number > 0"),
-    ('then = "ec"', "search.then: expected an evolution strategy"),
-])
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('strategy = "cma"', "search.strategy: expected one of"),
+        (
+            'strategy = "open_es"\n[search.open_es]\nsigam = 0.1',
+            "search.open_es.sigam: unknown key; did you mean 'sigma'",
+        ),
+        ('strategy = "pgpe"\n[search.pgpe]\nsigma_init = -1.0', "search.pgpe.sigma_init: expected a finite number > 0"),
+        ('then = "ec"', "search.then: expected an evolution strategy"),
+    ],
+)
 def test_a_bad_search_key_is_one_line_naming_the_key(tmp_path, tiny_toml, table, message):
     path = tiny_toml(tmp_path / "bad.toml")
     path.write_text(path.read_text() + "[search]\n" + table + "\n")
-    out = subprocess.run([sys.executable, "-m", "spatial_snn.cli", "evolve", str(path), "--workers", "1"],
-                         capture_output=True, text=True, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "spatial_snn.cli", "evolve", str(path), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr

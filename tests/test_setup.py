@@ -81,9 +81,11 @@ def test_evolve_builds_each_environment_once_before_generation_0(events):
 
 def test_the_cli_resolves_once_and_evolve_takes_the_setup(events, tmp_path):
     toml = tmp_path / "tiny.toml"
-    toml.write_text('name = "tiny"\n[env]\nid = "Hopper-v5"\n[network]\nsubsteps = 2\nn_hidden = 8\n'
-                    "[evolution]\npopulation = 4\ngenerations = 1\n"
-                    "[protocol]\nepisodes = 1\ntest_episodes = 1\nbounds_episodes = 2\n")
+    toml.write_text(
+        'name = "tiny"\n[env]\nid = "Hopper-v5"\n[network]\nsubsteps = 2\nn_hidden = 8\n'
+        "[evolution]\npopulation = 4\ngenerations = 1\n"
+        "[protocol]\nepisodes = 1\ntest_episodes = 1\nbounds_episodes = 2\n"
+    )
     assert main(["evolve", str(toml), "--workers", "1", "--out", str(tmp_path / "run.h5")]) == 0
     assert _before_generation_0(events) == [("make", "Hopper-v5")]
 

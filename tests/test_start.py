@@ -22,6 +22,7 @@ SOLVED = GENOMES / "cartpole-2d.h5"  # solves CartPole-v1 (500 on every fresh ep
 @pytest.fixture
 def same(genome_arrays):
     """``same(g, h)``: every array of the two genomes equal (conftest's ``genome_arrays``)."""
+
     def equal(g, h):
         x, y = genome_arrays(g), genome_arrays(h)
         return all(np.array_equal(x[k], y[k]) for k in x)
@@ -31,11 +32,16 @@ def same(genome_arrays):
 
 def _cartpole(start_genome, **protocol) -> dict:
     """scenarios/cartpole.toml (the codec that made cartpole-2d.h5), small."""
-    return {"name": "start", "env": {"id": "CartPole-v1"},
-            "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
-            "encoder": {"kind": "reference"}, "decoder": {"kind": "argmax"},
-            "start": {"genome": str(start_genome)}, "evolution": {"population": 6, "generations": 1},
-            "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, **protocol}}
+    return {
+        "name": "start",
+        "env": {"id": "CartPole-v1"},
+        "network": {"preset": "reference", "n_hidden": 64, "substeps": 4},
+        "encoder": {"kind": "reference"},
+        "decoder": {"kind": "argmax"},
+        "start": {"genome": str(start_genome)},
+        "evolution": {"population": 6, "generations": 1},
+        "protocol": {"episodes": 2, "test_every": 1, "test_episodes": 3, **protocol},
+    }
 
 
 def test_generation_0_is_the_start_and_mutants_of_it(same):
@@ -78,10 +84,17 @@ def test_a_start_that_does_not_fit_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="start.genome: .* was evolved with substeps 4, the scenario has 8"):
         evolve(other, dim=2, seed=0, workers=1, archive=tmp_path / "x.h5")
     assert not (tmp_path / "x.h5").exists()  # refused before any file is made
-    with pytest.raises(ValueError, match=r"start.genome: .*cartpole-2d.h5 has \(neurons, inputs, outputs, dim\) = "
-                                         r"\(64, 4, 2, 2\), the run needs \(32, 4, 2, 2\)"):
-        evolve(_cartpole(SOLVED) | {"network": {"preset": "reference", "n_hidden": 32, "substeps": 4}},
-               dim=2, seed=0, workers=1)
+    with pytest.raises(
+        ValueError,
+        match=r"start.genome: .*cartpole-2d.h5 has \(neurons, inputs, outputs, dim\) = "
+        r"\(64, 4, 2, 2\), the run needs \(32, 4, 2, 2\)",
+    ):
+        evolve(
+            _cartpole(SOLVED) | {"network": {"preset": "reference", "n_hidden": 32, "substeps": 4}},
+            dim=2,
+            seed=0,
+            workers=1,
+        )
 
 
 def test_a_run_stopped_before_its_first_generation_resumes_from_its_start(tmp_path, monkeypatch, same):
@@ -156,8 +169,13 @@ def test_a_normalising_run_refines_from_the_statistics_behind_the_bounds(tmp_pat
         assert all(schema.is_run_data_name(name) for name in run.run_data_names)
         assert set(g0) | set(g1) <= set(schema.GENERATION_EXTRAS)
     # a champion of generation 0 (a one-generation run) is exported with the moments its run started from
-    evolve(refine | {"start": {"genome": str(tmp_path / "champ.h5")}, "evolution": {"population": 6, "generations": 1}},
-           dim=2, seed=2, workers=1, archive=tmp_path / "one.h5")
+    evolve(
+        refine | {"start": {"genome": str(tmp_path / "champ.h5")}, "evolution": {"population": 6, "generations": 1}},
+        dim=2,
+        seed=2,
+        workers=1,
+        archive=tmp_path / "one.h5",
+    )
     assert main(["export", str(tmp_path / "one.h5"), "--to", str(tmp_path / "again.h5")]) == 0
     again = load_controller(tmp_path / "again.h5")[2]
     assert again["obs_moments"] == moments

@@ -34,8 +34,9 @@ def sphere(x: np.ndarray) -> np.ndarray:
 #: One small, well-behaved setting per continuous strategy.
 SETTINGS = {
     "open_es": open_es.Params(population=32, sigma=0.1, optimizer=Optimizer("adam", 0.05)),
-    "pgpe": pgpe.Params(population=32, sigma_init=0.3,
-                        optimizer=Optimizer("clipup", 0.05, momentum=0.9, max_speed=0.1)),
+    "pgpe": pgpe.Params(
+        population=32, sigma_init=0.3, optimizer=Optimizer("clipup", 0.05, momentum=0.9, max_speed=0.1)
+    ),
     "sep_cma_es": sep_cma_es.Params(population=16, sigma_init=0.5),
     "ars": ars.Params(directions=16, top_directions=8, sigma=0.1, optimizer=Optimizer("sgd", 0.05)),
     "ec": ec.Params(population=32),
@@ -84,16 +85,19 @@ def test_ranks_equal_the_papers_argsort_of_argsort_without_ties():
     assert np.array_equal(centred_ranks(f), np.argsort(np.argsort(f)) / 32 - 0.5)
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda: open_es.Params(population=31), "even"),
-    (lambda: open_es.Params(sigma=0.0), "open_es.sigma"),
-    (lambda: pgpe.Params(sigma_max_change=1.5), "pgpe.sigma_max_change"),
-    (lambda: ars.Params(directions=4, top_directions=5), "ars.top_directions"),
-    (lambda: sep_cma_es.Params(population=3), "sep_cma_es.population"),
-    (lambda: ec.Params(eps=0.7), "ec.eps"),
-    (lambda: Optimizer("rmsprop"), "optimizer.name"),
-    (lambda: Optimizer("adam", learning_rate=-1.0), "optimizer.learning_rate"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda: open_es.Params(population=31), "even"),
+        (lambda: open_es.Params(sigma=0.0), "open_es.sigma"),
+        (lambda: pgpe.Params(sigma_max_change=1.5), "pgpe.sigma_max_change"),
+        (lambda: ars.Params(directions=4, top_directions=5), "ars.top_directions"),
+        (lambda: sep_cma_es.Params(population=3), "sep_cma_es.population"),
+        (lambda: ec.Params(eps=0.7), "ec.eps"),
+        (lambda: Optimizer("rmsprop"), "optimizer.name"),
+        (lambda: Optimizer("adam", learning_rate=-1.0), "optimizer.learning_rate"),
+    ],
+)
 def test_bad_settings_raise_one_error_naming_the_field(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()
@@ -222,7 +226,7 @@ def test_sep_cma_es_equals_the_tutorial_update_with_a_diagonal_matrix():
         h = np.linalg.norm(ps) / math.sqrt(1 - (1 - c_s) ** (2 * (g + 1))) < (1.4 + 2 / (n + 1)) * chi
         pc = (1 - c_c) * pc + h * math.sqrt(c_c * (2 - c_c) * mu_eff) * yw
         rank_mu = sum(wi * np.outer(yi, yi) for wi, yi in zip(w, ys, strict=True))
-        C_full = ((1 + c1 * (1 - h) * c_c * (2 - c_c) - c1 - cmu) * C + c1 * np.outer(pc, pc) + cmu * rank_mu)
+        C_full = (1 + c1 * (1 - h) * c_c * (2 - c_c) - c1 - cmu) * C + c1 * np.outer(pc, pc) + cmu * rank_mu
         C = np.diag(np.diag(C_full))  # separable: only the diagonal is kept
     np.testing.assert_allclose(state.mean, m, rtol=1e-12)
     np.testing.assert_allclose(float(state.sigma), s, rtol=1e-12)

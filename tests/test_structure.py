@@ -46,8 +46,12 @@ def test_a_synapse_that_wraps_around_the_periodic_box_is_as_long_as_the_short_wa
     import dataclasses
 
     g = _line_genome([(0, 1), (1, 0), (0, 0)], n=2, positions=(0.5, 3.5))
-    g = dataclasses.replace(g, input_positions=np.array([[3.9]]), output_positions=np.array([[0.1]]),
-                            rule=dataclasses.replace(g.rule, period=(4.0,)))
+    g = dataclasses.replace(
+        g,
+        input_positions=np.array([[3.9]]),
+        output_positions=np.array([[0.1]]),
+        rule=dataclasses.replace(g.rule, period=(4.0,)),
+    )
     assert wire_lengths(g, "recurrent").tolist() == pytest.approx([1.0, 1.0, 0.0])
     assert wire_lengths(g, "input_synapses").tolist() == pytest.approx([0.6])
     assert wire_lengths(g, "output_synapses").tolist() == pytest.approx([0.6])

@@ -101,8 +101,14 @@ def _start(tmp_path: Path, *argv: str) -> subprocess.Popen:
     # and an ignored signal stays ignored across exec, so the run would never see the Ctrl-C
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return subprocess.Popen([sys.executable, "-m", "spatial_snn.cli", *argv], cwd=tmp_path, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "spatial_snn.cli", *argv],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -138,8 +144,11 @@ def _kill_pid(proc):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("stop", "status", "word"), [(_ctrl_c, 130, "interrupted"), (_kill_pid, 143, "terminated")],
-                         ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    ("stop", "status", "word"),
+    [(_ctrl_c, 130, "interrupted"), (_kill_pid, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
 def test_a_stopped_run_with_two_workers_is_one_line_naming_the_archive(tmp_path, stop, status, word):
     proc = _start(tmp_path, "evolve", "long.toml", "--workers", "2", "--out", "run.h5")
     try:
@@ -154,12 +163,18 @@ def test_a_stopped_run_with_two_workers_is_one_line_naming_the_archive(tmp_path,
     assert proc.returncode == status, err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith(f"spatial-snn: {word}; run.h5 keeps ") and err.endswith(
-        "continue with: spatial-snn resume run.h5\n"), err
+        "continue with: spatial-snn resume run.h5\n"
+    ), err
     _wait_for(lambda: not any(_alive(p) for p in family), "the workers to end")
     # the printed command continues the run
-    done = subprocess.run([sys.executable, "-m", "spatial_snn.cli", "resume", "run.h5", "--generations", "1",
-                           "--workers", "1"], cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [sys.executable, "-m", "spatial_snn.cli", "resume", "run.h5", "--generations", "1", "--workers", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0, done.stderr
     assert "champion test score" in done.stdout
 
@@ -193,5 +208,10 @@ def test_a_worker_asks_the_kernel_for_a_parent_death_signal():
 
 def _python(line: str) -> subprocess.CompletedProcess:
     code = f"import os\nfrom spatial_snn.tasks.lifeline import die_with_parent\n{line}\n"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )

@@ -198,7 +198,8 @@ def compare(ours: np.ndarray, theirs: np.ndarray) -> dict:
     active = (ca > 0) | (cb > 0)
     corr = float(np.corrcoef(ca[active], cb[active])[0, 1]) if active.sum() > 1 and cb[active].std() > 0 else None
     return {
-        "spikes_ours": n_a, "spikes_theirs": n_b,
+        "spikes_ours": n_a,
+        "spikes_theirs": n_b,
         "count_ratio": n_b / n_a if n_a else None,
         # matched (neuron, sub-step) spikes over the larger of the two counts: 100% only for identical rasters
         "agreement": both / max(n_a, n_b, 1),
@@ -215,15 +216,21 @@ def run_file(path: Path, consumer: str, trace: dict) -> dict:
     meta = graph.metadata
     dt = float(meta["dt"])
     package, fn = CONSUMERS[consumer]
-    row = {"file": path.name, "consumer": consumer, "version": metadata.version(package),
-           "target": meta.get("target", "spatial-snn")}
+    row = {
+        "file": path.name,
+        "consumer": consumer,
+        "version": metadata.version(package),
+        "target": meta.get("target", "spatial-snn"),
+    }
     t0 = time.perf_counter()
     try:
         spikes, out = fn(graph, trace["x"], dt)
     except Exception as exc:  # an importer that refuses the graph: record why
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} " \
-                       f"({Path(last.filename).name}:{last.lineno})"
+        row["error"] = (
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            f"({Path(last.filename).name}:{last.lineno})"
+        )
         return row
     row["seconds"] = time.perf_counter() - t0
     row.update(compare(trace["spikes"], np.asarray(spikes, float)))
@@ -235,7 +242,8 @@ def run_file(path: Path, consumer: str, trace: dict) -> dict:
         as_norse = current_first_replica(graph, trace["x"], dt, np.zeros(gain.size))
         row["replica_equals_norse"] = bool(np.array_equal(as_norse > 0, np.asarray(spikes) > 0))
         row["replica_started_as_ours"] = compare(
-            trace["spikes"], current_first_replica(graph, trace["x"], dt, gain * np.asarray(base.v_leak)))
+            trace["spikes"], current_first_replica(graph, trace["x"], dt, gain * np.asarray(base.v_leak))
+        )
     steps, sub = trace["actions"].shape[0], int(meta["substeps"])
     mean = np.asarray(out, float).reshape(steps, sub, -1).mean(axis=1)
     task, space = json.loads(meta["task"]), json.loads(meta["action_space"])
@@ -264,17 +272,21 @@ def main(argv=None) -> int:
     for name in args.champions:
         base = args.dir / f"{name}.nir"
         data = nir.read_data(base).nodes
-        trace = {"x": data["input"].observables["current"].data[0],
-                 "spikes": data["lif"].observables["spikes"].data[0].astype(float),
-                 "actions": data["output"].observables["action"].data[0].astype(float)}
+        trace = {
+            "x": data["input"].observables["current"].data[0],
+            "spikes": data["lif"].observables["spikes"].data[0].astype(float),
+            "actions": data["output"].observables["action"].data[0].astype(float),
+        }
         for consumer in args.consumers:
             files = [base] + ([args.dir / f"{name}-{TARGET_FILE[consumer]}.nir"] if consumer in TARGET_FILE else [])
             for f in files:
                 row = {"champion": name, **run_file(f, consumer, trace)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    versions = {p: metadata.version(p) for p in ("nir", "nirtorch", "torch", "norse", "snntorch", "spyx", "jax",
-                                                 "rockpool", "numpy")}
+    versions = {
+        p: metadata.version(p)
+        for p in ("nir", "nirtorch", "torch", "norse", "snntorch", "spyx", "jax", "rockpool", "numpy")
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({"versions": versions, "rows": rows}, indent=1) + "\n")
     (args.out / "results.md").write_text(markdown(rows, versions))
@@ -286,32 +298,47 @@ def _pct(v) -> str:
 
 
 def markdown(rows: list[dict], versions: dict) -> str:
-    lines = ["| champion | consumer | graph | spike agreement (same sub-step / within 1) | theirs one sub-step early "
-             "| count ratio theirs/ours | per-neuron count corr. | actions |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| champion | consumer | graph | spike agreement (same sub-step / within 1) | theirs one sub-step early "
+        "| count ratio theirs/ours | per-neuron count corr. | actions |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         graph = "default" if r["target"] == "spatial-snn" else f"--target {r['target']}"
         if "error" in r:
-            lines.append(f"| {r['champion']} | {r['consumer']} {r['version']} | {graph} | import fails: "
-                         f"{r['error']} | | | | |")
+            lines.append(
+                f"| {r['champion']} | {r['consumer']} {r['version']} | {graph} | import fails: {r['error']} | | | | |"
+            )
             continue
-        act = (f"same in {_pct(r['actions_same'])} of steps" if "actions_same" in r
-               else f"mean error {_pct(r['action_error'])} of range")
+        act = (
+            f"same in {_pct(r['actions_same'])} of steps"
+            if "actions_same" in r
+            else f"mean error {_pct(r['action_error'])} of range"
+        )
         corr = "n/a" if r["neuron_count_corr"] is None else f"{r['neuron_count_corr']:.3f}"
         ratio = "n/a" if r["count_ratio"] is None else f"{r['count_ratio']:.2f}"
-        lines.append(f"| {r['champion']} | {r['consumer']} {r['version']} | {graph} | {_pct(r['agreement'])} / "
-                     f"{_pct(r['agreement_within_1'])} | {_pct(r['ours_one_step_late'])} | {ratio} "
-                     f"({r['spikes_theirs']} / {r['spikes_ours']}) | {corr} | {act} |")
+        lines.append(
+            f"| {r['champion']} | {r['consumer']} {r['version']} | {graph} | {_pct(r['agreement'])} / "
+            f"{_pct(r['agreement_within_1'])} | {_pct(r['ours_one_step_late'])} | {ratio} "
+            f"({r['spikes_theirs']} / {r['spikes_ours']}) | {corr} | {act} |"
+        )
     for r in rows:
         if "replica_started_as_ours" in r:
             q = r["replica_started_as_ours"]
-            lines += ["", f"{r['champion']}, numpy replica of Norse's update on the norse-target graph (raster equal "
-                      f"to Norse's: {r['replica_equals_norse']}), started at ours (I' = g v_leak): agreement "
-                      f"{_pct(q['agreement'])} / {_pct(q['agreement_within_1'])} within 1, one sub-step early "
-                      f"{_pct(q['ours_one_step_late'])}, count ratio {q['count_ratio']:.3f}"]
+            lines += [
+                "",
+                f"{r['champion']}, numpy replica of Norse's update on the norse-target graph (raster equal "
+                f"to Norse's: {r['replica_equals_norse']}), started at ours (I' = g v_leak): agreement "
+                f"{_pct(q['agreement'])} / {_pct(q['agreement_within_1'])} within 1, one sub-step early "
+                f"{_pct(q['ours_one_step_late'])}, count ratio {q['count_ratio']:.3f}",
+            ]
         if "replica_spikes" in r:
-            lines += ["", f"{r['champion']}, numpy replica of Rockpool's update on the rockpool-target graph "
-                      f"(ours: {r['spikes_ours']} spikes): " + ", ".join(
-                          f"{k}: {v} ({v / r['spikes_ours']:.3f}x)" for k, v in r["replica_spikes"].items())]
+            lines += [
+                "",
+                f"{r['champion']}, numpy replica of Rockpool's update on the rockpool-target graph "
+                f"(ours: {r['spikes_ours']} spikes): "
+                + ", ".join(f"{k}: {v} ({v / r['spikes_ours']:.3f}x)" for k, v in r["replica_spikes"].items()),
+            ]
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), ""]
     return "\n".join(lines)
 

@@ -50,10 +50,22 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 # rl-baselines3-zoo hyperparams/ars.yml, entries Swimmer-v3 and Hopper-v3 (n_envs 1, LinearPolicy).
 HYPERPARAMS = {
-    "Swimmer-v5": {"learning_rate": 0.02, "delta_std": 0.01, "n_delta": 1, "n_top": 1,
-                   "alive_bonus_offset": 0.0, "normalize_obs": False},
-    "Hopper-v5": {"learning_rate": 0.01, "delta_std": 0.025, "n_delta": 8, "n_top": 4,
-                  "alive_bonus_offset": -1.0, "normalize_obs": True},
+    "Swimmer-v5": {
+        "learning_rate": 0.02,
+        "delta_std": 0.01,
+        "n_delta": 1,
+        "n_top": 1,
+        "alive_bonus_offset": 0.0,
+        "normalize_obs": False,
+    },
+    "Hopper-v5": {
+        "learning_rate": 0.01,
+        "delta_std": 0.025,
+        "n_delta": 8,
+        "n_top": 4,
+        "alive_bonus_offset": -1.0,
+        "normalize_obs": True,
+    },
 }
 SEED_SPACE = 2**30
 REPLAY_SEED, REPLAY_EPISODES = 2026, 100
@@ -77,8 +89,11 @@ def act(params: dict, obs: np.ndarray) -> np.ndarray:
     """Deterministic action of the saved linear policy (see the module docstring)."""
     z = np.asarray(obs, np.float64)
     if params["normalize_obs"]:
-        z = np.clip((z - params["obs_mean"]) / np.sqrt(params["obs_var"] + params["epsilon"]),
-                    -params["clip_obs"], params["clip_obs"])
+        z = np.clip(
+            (z - params["obs_mean"]) / np.sqrt(params["obs_var"] + params["epsilon"]),
+            -params["clip_obs"],
+            params["clip_obs"],
+        )
     a = params["weight"].astype(np.float64) @ z
     return np.clip(a, params["action_low"], params["action_high"])
 
@@ -154,9 +169,18 @@ def _make_model(task: str, hp: dict, train_rng: np.random.Generator, exclude: se
             if s not in exclude:
                 return s
 
-    model = OurRolloutARS("LinearPolicy", gymnasium.make(task), n_delta=hp["n_delta"], n_top=hp["n_top"],
-                          learning_rate=hp["learning_rate"], delta_std=hp["delta_std"],
-                          alive_bonus_offset=hp["alive_bonus_offset"], seed=None, verbose=0, device="cpu")
+    model = OurRolloutARS(
+        "LinearPolicy",
+        gymnasium.make(task),
+        n_delta=hp["n_delta"],
+        n_top=hp["n_top"],
+        learning_rate=hp["learning_rate"],
+        delta_std=hp["delta_std"],
+        alive_bonus_offset=hp["alive_bonus_offset"],
+        seed=None,
+        verbose=0,
+        device="cpu",
+    )
     model.train_env = gymnasium.make(task)
     model.obs_rms = RunningMeanStd(shape=model.observation_space.shape) if hp["normalize_obs"] else None
     model.norm = {"epsilon": 1e-8, "clip_obs": 10.0}  # VecNormalize's defaults
@@ -174,8 +198,9 @@ def _train_episode(env, weight: np.ndarray, obs_rms, norm: dict, next_seed) -> t
         z = obs
         if obs_rms is not None:
             obs_rms.update(obs[None])
-            z = np.clip((obs - obs_rms.mean) / np.sqrt(obs_rms.var + norm["epsilon"]),
-                        -norm["clip_obs"], norm["clip_obs"])
+            z = np.clip(
+                (obs - obs_rms.mean) / np.sqrt(obs_rms.var + norm["epsilon"]), -norm["clip_obs"], norm["clip_obs"]
+            )
         obs, reward, terminated, truncated, _ = env.step(np.clip(weight @ z, low, high))
         total += float(reward)
         steps += 1
@@ -191,14 +216,21 @@ def _params(model, hp: dict) -> dict:
     space = model.action_space
     weight = th.nn.utils.parameters_to_vector(model.policy.parameters()).detach().cpu().numpy()
     n_obs = model.observation_space.shape[0]
-    params = {"weight": weight.reshape(space.shape[0], n_obs).astype(np.float32),
-              "action_low": space.low.astype(np.float64), "action_high": space.high.astype(np.float64),
-              "normalize_obs": bool(hp["normalize_obs"]),
-              "obs_mean": np.zeros(n_obs), "obs_var": np.ones(n_obs), "obs_count": 0.0,
-              "epsilon": model.norm["epsilon"], "clip_obs": model.norm["clip_obs"]}
+    params = {
+        "weight": weight.reshape(space.shape[0], n_obs).astype(np.float32),
+        "action_low": space.low.astype(np.float64),
+        "action_high": space.high.astype(np.float64),
+        "normalize_obs": bool(hp["normalize_obs"]),
+        "obs_mean": np.zeros(n_obs),
+        "obs_var": np.ones(n_obs),
+        "obs_count": 0.0,
+        "epsilon": model.norm["epsilon"],
+        "clip_obs": model.norm["clip_obs"],
+    }
     if model.obs_rms is not None:
-        params.update(obs_mean=model.obs_rms.mean.copy(), obs_var=model.obs_rms.var.copy(),
-                      obs_count=float(model.obs_rms.count))
+        params.update(
+            obs_mean=model.obs_rms.mean.copy(), obs_var=model.obs_rms.var.copy(), obs_count=float(model.obs_rms.count)
+        )
     return params
 
 
@@ -210,8 +242,9 @@ def _check_act(model, params: dict, task: str) -> float:
 
     vecnorm = None
     if model.obs_rms is not None:
-        vecnorm = VecNormalize(DummyVecEnv([lambda: gymnasium.make(task)]), training=False,
-                               norm_obs=True, norm_reward=False)
+        vecnorm = VecNormalize(
+            DummyVecEnv([lambda: gymnasium.make(task)]), training=False, norm_obs=True, norm_reward=False
+        )
         vecnorm.obs_rms = model.obs_rms.copy()
     env = gymnasium.make(task)
     obs, _ = env.reset(seed=1)
@@ -228,8 +261,17 @@ def _check_act(model, params: dict, task: str) -> float:
     return gap
 
 
-def train(task: str, seed: int, budget: int, out: Path, ckpt_dir: Path, ledger: Path,
-          test_every: int = 250_000, test_episodes: int = 10, kind: str = "run") -> dict | None:
+def train(
+    task: str,
+    seed: int,
+    budget: int,
+    out: Path,
+    ckpt_dir: Path,
+    ledger: Path,
+    test_every: int = 250_000,
+    test_episodes: int = 10,
+    kind: str = "run",
+) -> dict | None:
     """Train (or resume) one run; write ``out/<task>-s<seed>.json`` and ``.npz``. Returns the record."""
     import sb3_contrib
     import stable_baselines3
@@ -249,13 +291,12 @@ def train(task: str, seed: int, budget: int, out: Path, ckpt_dir: Path, ledger: 
     stable_baselines3.common.utils.set_random_seed(seed)
     train_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TRAIN,)))
     model = _make_model(task, hp, train_rng, set(fresh.tolist()))
-    state = {"curve": [], "eval_steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "resumes": 0,
-             "best": None}
+    state = {"curve": [], "eval_steps": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "resumes": 0, "best": None}
     best = {}  # the policy of the best test point so far: {name: array} as _params gives
     if ckpt_json.exists():
         state = json.loads(ckpt_json.read_text())
         with np.load(ckpt_npz) as z:
-            best = {k[len("best_"):]: z[k] for k in z.files if k.startswith("best_")}
+            best = {k[len("best_") :]: z[k] for k in z.files if k.startswith("best_")}
             model.weights = th.as_tensor(z["weights"])
             model.policy.load_from_vector(model.weights.cpu())
             th.set_rng_state(th.as_tensor(z["torch_rng"], dtype=th.uint8))
@@ -269,8 +310,17 @@ def train(task: str, seed: int, budget: int, out: Path, ckpt_dir: Path, ledger: 
     cpu0, wall0 = _cpu_seconds(), time.time()
     cpu_base, wall_base = state["cpu_seconds"], state["wall_seconds"]
     proc = f"{os.getpid()}@{time.time():.0f}"
-    _ledger(ledger, event="start", kind=kind, task=task, seed=seed, budget=budget, proc=proc,
-            train_steps=start_train, eval_steps=start_eval)
+    _ledger(
+        ledger,
+        event="start",
+        kind=kind,
+        task=task,
+        seed=seed,
+        budget=budget,
+        proc=proc,
+        train_steps=start_train,
+        eval_steps=start_eval,
+    )
 
     def checkpoint() -> None:
         params = _params(model, hp)
@@ -281,19 +331,39 @@ def train(task: str, seed: int, budget: int, out: Path, ckpt_dir: Path, ledger: 
             state["best"] = {"train_steps": int(model.num_timesteps), "test_mean": float(returns.mean())}
             best.clear()
             best.update({k: np.asarray(v) for k, v in params.items()})
-        state.update(train_steps=int(model.num_timesteps), updates=int(model._n_updates),
-                     train_rng=train_rng.bit_generator.state,
-                     cpu_seconds=cpu_base + _cpu_seconds() - cpu0, wall_seconds=wall_base + time.time() - wall0)
-        _write_atomic(ckpt_npz, arrays={"weights": model.weights.cpu().numpy(),
-                                        "torch_rng": th.get_rng_state().numpy(),
-                                        "obs_mean": params["obs_mean"], "obs_var": params["obs_var"],
-                                        "obs_count": np.float64(params["obs_count"]),
-                                        **{f"best_{k}": v for k, v in best.items()}})
+        state.update(
+            train_steps=int(model.num_timesteps),
+            updates=int(model._n_updates),
+            train_rng=train_rng.bit_generator.state,
+            cpu_seconds=cpu_base + _cpu_seconds() - cpu0,
+            wall_seconds=wall_base + time.time() - wall0,
+        )
+        _write_atomic(
+            ckpt_npz,
+            arrays={
+                "weights": model.weights.cpu().numpy(),
+                "torch_rng": th.get_rng_state().numpy(),
+                "obs_mean": params["obs_mean"],
+                "obs_var": params["obs_var"],
+                "obs_count": np.float64(params["obs_count"]),
+                **{f"best_{k}": v for k, v in best.items()},
+            },
+        )
         _write_atomic(ckpt_json, text=json.dumps(state))
-        _ledger(ledger, event="progress", kind=kind, task=task, seed=seed, proc=proc,
-                train_steps=int(model.num_timesteps), eval_steps=state["eval_steps"])
-        print(f"{name}: {model.num_timesteps} steps, test mean {returns.mean():.1f}, "
-              f"{state['cpu_seconds']:.0f} CPU s", flush=True)
+        _ledger(
+            ledger,
+            event="progress",
+            kind=kind,
+            task=task,
+            seed=seed,
+            proc=proc,
+            train_steps=int(model.num_timesteps),
+            eval_steps=state["eval_steps"],
+        )
+        print(
+            f"{name}: {model.num_timesteps} steps, test mean {returns.mean():.1f}, {state['cpu_seconds']:.0f} CPU s",
+            flush=True,
+        )
 
     if not state["curve"]:
         checkpoint()
@@ -309,38 +379,68 @@ def train(task: str, seed: int, budget: int, out: Path, ckpt_dir: Path, ledger: 
     state["eval_steps"] += steps
     best_path = out / f"{name}-best.npz"
     record = {
-        "task": task, "seed": seed, "budget": budget, "kind": kind,
-        "train_env_steps": int(model.num_timesteps), "updates": int(model._n_updates),
+        "task": task,
+        "seed": seed,
+        "budget": budget,
+        "kind": kind,
+        "train_env_steps": int(model.num_timesteps),
+        "updates": int(model._n_updates),
         "eval_env_steps": int(state["eval_steps"]),
         "cpu_seconds": cpu_base + _cpu_seconds() - cpu0,
-        "wall_seconds": wall_base + time.time() - wall0, "resumes": state["resumes"],
-        "curve": state["curve"], "test_episodes": test_episodes, "test_seeds": tests.tolist(),
-        "fresh_seed": REPLAY_SEED, "fresh_seeds": fresh.tolist(),
-        "fresh_mean": float(returns.mean()), "fresh_sd": float(returns.std(ddof=1)),
+        "wall_seconds": wall_base + time.time() - wall0,
+        "resumes": state["resumes"],
+        "curve": state["curve"],
+        "test_episodes": test_episodes,
+        "test_seeds": tests.tolist(),
+        "fresh_seed": REPLAY_SEED,
+        "fresh_seeds": fresh.tolist(),
+        "fresh_mean": float(returns.mean()),
+        "fresh_sd": float(returns.std(ddof=1)),
         "fresh_se": float(returns.std(ddof=1) / np.sqrt(len(returns))),
         "fresh_returns": returns.tolist(),
-        "best_test": {**state["best"], "policy_file": best_path.name, "fresh_mean": float(best_returns.mean()),
-                      "fresh_sd": float(best_returns.std(ddof=1)),
-                      "fresh_se": float(best_returns.std(ddof=1) / np.sqrt(len(best_returns))),
-                      "fresh_returns": best_returns.tolist(),
-                      "note": "the policy of the best 10-episode test point (selection by held-out test, "
-                              "as a GA champion is chosen); the headline fresh_* fields are the final policy's"},
+        "best_test": {
+            **state["best"],
+            "policy_file": best_path.name,
+            "fresh_mean": float(best_returns.mean()),
+            "fresh_sd": float(best_returns.std(ddof=1)),
+            "fresh_se": float(best_returns.std(ddof=1) / np.sqrt(len(best_returns))),
+            "fresh_returns": best_returns.tolist(),
+            "note": "the policy of the best 10-episode test point (selection by held-out test, "
+            "as a GA champion is chosen); the headline fresh_* fields are the final policy's",
+        },
         "act_vs_library_max_gap": _check_act(model, params, task),
-        "library": {"sb3_contrib": sb3_contrib.__version__, "stable_baselines3": stable_baselines3.__version__,
-                    "torch": th.__version__, "gymnasium": __import__("gymnasium").__version__,
-                    "mujoco": __import__("mujoco").__version__, "python": sys.version.split()[0]},
+        "library": {
+            "sb3_contrib": sb3_contrib.__version__,
+            "stable_baselines3": stable_baselines3.__version__,
+            "torch": th.__version__,
+            "gymnasium": __import__("gymnasium").__version__,
+            "mujoco": __import__("mujoco").__version__,
+            "python": sys.version.split()[0],
+        },
         "algorithm": "sb3_contrib.ARS('LinearPolicy') update; training rollouts and scores by ours",
-        "hyperparameters": hp, "hyperparameters_source": "rl-baselines3-zoo hyperparams/ars.yml (v3 entry)",
+        "hyperparameters": hp,
+        "hyperparameters_source": "rl-baselines3-zoo hyperparams/ars.yml (v3 entry)",
         "policy_file": policy_path.name,
     }
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(policy_path, arrays={k: np.asarray(v) for k, v in params.items()})
     _write_atomic(best_path, arrays=best)
     _write_atomic(result_path, text=json.dumps(record, indent=1) + "\n")
-    _ledger(ledger, event="done", kind=kind, task=task, seed=seed, proc=proc,
-            train_steps=record["train_env_steps"], eval_steps=record["eval_env_steps"])
-    print(f"{name}: fresh {record['fresh_mean']:.1f} +- {record['fresh_sd']:.1f} "
-          f"(se {record['fresh_se']:.1f}) after {record['train_env_steps']} steps", flush=True)
+    _ledger(
+        ledger,
+        event="done",
+        kind=kind,
+        task=task,
+        seed=seed,
+        proc=proc,
+        train_steps=record["train_env_steps"],
+        eval_steps=record["eval_env_steps"],
+    )
+    print(
+        f"{name}: fresh {record['fresh_mean']:.1f} +- {record['fresh_sd']:.1f} "
+        f"(se {record['fresh_se']:.1f}) after {record['train_env_steps']} steps",
+        flush=True,
+    )
     return record
 
 
@@ -361,8 +461,10 @@ def load_policy(path: Path) -> dict:
 
 def _replay(task: str, path: Path, episodes: int, seed: int) -> int:
     if not path.is_file() or episodes < 1:
-        print(f"error: --replay needs an existing policy .npz and --episodes >= 1, got {path} and {episodes}",
-              file=sys.stderr)
+        print(
+            f"error: --replay needs an existing policy .npz and --episodes >= 1, got {path} and {episodes}",
+            file=sys.stderr,
+        )
         return 2
     try:
         params = load_policy(path)
@@ -371,8 +473,10 @@ def _replay(task: str, path: Path, episodes: int, seed: int) -> int:
         return 2
     returns, _ = evaluate(task, params, replay_seeds(seed, episodes))
     sd = returns.std(ddof=1) if episodes > 1 else 0.0
-    print(f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} (se {sd / np.sqrt(episodes):.1f}) "
-          f"mean +- sd (se) over {episodes} fresh episodes of seed {seed}")
+    print(
+        f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} (se {sd / np.sqrt(episodes):.1f}) "
+        f"mean +- sd (se) over {episodes} fresh episodes of seed {seed}"
+    )
     return 0
 
 
@@ -386,30 +490,37 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoints", type=Path, default=HERE / "checkpoints")
     p.add_argument("--ledger", type=Path, default=HERE / "ledger.jsonl")
     p.add_argument("--kind", default="run", help="'run' or 'smoke' (recorded in the ledger)")
-    p.add_argument("--backfill", action="store_true",
-                   help="for a finished result without best_test (written before it existed): train again into "
-                        "checkpoints/backfill/ and, if the final policy's fresh returns come out identical, add "
-                        "best_test and its policy to the result")
-    p.add_argument("--replay", type=Path, metavar="NPZ",
-                   help="instead of training, score a saved policy on fresh episodes (needs no sb3-contrib)")
+    p.add_argument(
+        "--backfill",
+        action="store_true",
+        help="for a finished result without best_test (written before it existed): train again into "
+        "checkpoints/backfill/ and, if the final policy's fresh returns come out identical, add "
+        "best_test and its policy to the result",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="NPZ",
+        help="instead of training, score a saved policy on fresh episodes (needs no sb3-contrib)",
+    )
     p.add_argument("--episodes", type=int, default=REPLAY_EPISODES, help="with --replay")
     p.add_argument("--replay-seed", type=int, default=REPLAY_SEED, help="with --replay, as `spatial-snn replay --seed`")
     a = p.parse_args(argv)
     if a.replay is not None:
         return _replay(a.task, a.replay, a.episodes, a.replay_seed)
     if a.task not in HYPERPARAMS:
-        print(f"error: task {a.task!r} has no hyperparameters; expected one of {sorted(HYPERPARAMS)}",
-              file=sys.stderr)
+        print(f"error: task {a.task!r} has no hyperparameters; expected one of {sorted(HYPERPARAMS)}", file=sys.stderr)
         return 2
     if a.budget < 1 or a.test_every < 1:
-        print(f"error: --budget and --test-every must be >= 1, got {a.budget} and {a.test_every}",
-              file=sys.stderr)
+        print(f"error: --budget and --test-every must be >= 1, got {a.budget} and {a.test_every}", file=sys.stderr)
         return 2
     try:
         import sb3_contrib  # noqa: F401
     except ImportError:
-        print("error: sb3_contrib is not importable; run with the peers' venv (benchmarks/peers/README.md)",
-              file=sys.stderr)
+        print(
+            "error: sb3_contrib is not importable; run with the peers' venv (benchmarks/peers/README.md)",
+            file=sys.stderr,
+        )
         return 2
     for d in (a.out, a.checkpoints, a.ledger.parent):
         d.mkdir(parents=True, exist_ok=True)
@@ -431,11 +542,17 @@ def _backfill(a) -> int:
         return 0
     tmp = a.checkpoints / "backfill"
     tmp.mkdir(parents=True, exist_ok=True)
-    new = json.loads((tmp / f"{name}.json").read_text()) if (tmp / f"{name}.json").exists() else train(
-        a.task, a.seed, old["budget"], tmp, tmp, a.ledger, a.test_every, kind="backfill")
+    new = (
+        json.loads((tmp / f"{name}.json").read_text())
+        if (tmp / f"{name}.json").exists()
+        else train(a.task, a.seed, old["budget"], tmp, tmp, a.ledger, a.test_every, kind="backfill")
+    )
     if new["fresh_returns"] != old["fresh_returns"] or new["curve"] != old["curve"]:
-        print(f"error: the rerun of {name} differs from its result (fresh {new['fresh_mean']:.2f} against "
-              f"{old['fresh_mean']:.2f}); {path} left as it was, the rerun is in {tmp}", file=sys.stderr)
+        print(
+            f"error: the rerun of {name} differs from its result (fresh {new['fresh_mean']:.2f} against "
+            f"{old['fresh_mean']:.2f}); {path} left as it was, the rerun is in {tmp}",
+            file=sys.stderr,
+        )
         return 1
     os.replace(tmp / new["best_test"]["policy_file"], a.out / new["best_test"]["policy_file"])
     old["best_test"] = {**new["best_test"], "backfilled": "by an identical rerun (same curve and fresh returns)"}

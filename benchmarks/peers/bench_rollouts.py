@@ -40,19 +40,24 @@ def main(argv=None) -> None:
         model.policy.load_from_vector(weight)
         venv.seed(0)
         t0 = time.process_time()
-        _, lengths = evaluate_policy(model.policy, venv, n_eval_episodes=a.episodes, return_episode_rewards=True,
-                                     warn=False)
+        _, lengths = evaluate_policy(
+            model.policy, venv, n_eval_episodes=a.episodes, return_episode_rewards=True, warn=False
+        )
         theirs = sum(lengths) / (time.process_time() - t0)
         env = gymnasium.make(task)
         rms = RunningMeanStd(shape=env.observation_space.shape) if hp["normalize_obs"] else None
         seeds = iter(range(0, 2 * a.episodes, 2))
         w = weight.reshape(env.action_space.shape[0], -1)
         t0 = time.process_time()
-        steps = sum(_train_episode(env, w, rms, {"epsilon": 1e-8, "clip_obs": 10.0}, seeds.__next__)[1]
-                    for _ in range(a.episodes))
+        steps = sum(
+            _train_episode(env, w, rms, {"epsilon": 1e-8, "clip_obs": 10.0}, seeds.__next__)[1]
+            for _ in range(a.episodes)
+        )
         ours = steps / (time.process_time() - t0)
-        print(f"{task}: library {theirs:,.0f} steps per CPU s ({sum(lengths)} steps), "
-              f"ours {ours:,.0f} ({steps} steps): ours / library = {ours / theirs:.1f}")
+        print(
+            f"{task}: library {theirs:,.0f} steps per CPU s ({sum(lengths)} steps), "
+            f"ours {ours:,.0f} ({steps} steps): ours / library = {ours / theirs:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ def ledger_spent(path: Path) -> dict[str, dict]:
     procs: dict[str, dict] = {}
     for line in path.read_text().splitlines() if path.exists() else []:
         rec = json.loads(line)
-        p = procs.setdefault(rec["proc"], {"task": rec["task"], "kind": rec["kind"],
-                                           "start": rec["train_steps"] + rec["eval_steps"]})
+        p = procs.setdefault(
+            rec["proc"], {"task": rec["task"], "kind": rec["kind"], "start": rec["train_steps"] + rec["eval_steps"]}
+        )
         p["last"] = rec["train_steps"] + rec["eval_steps"]
         p["train_last"], p["event"] = rec["train_steps"], rec["event"]
     out = defaultdict(lambda: {"steps": 0, "processes": 0, "smoke": 0, "discarded": 0, "unfinished": 0})
@@ -93,34 +94,49 @@ def table(task: str, recs: list[dict], running: list[dict], spent: dict | None) 
         scores = np.array([r["fresh_mean"] for r in recs])
         q1, med, q3 = np.percentile(scores, [25, 50, 75])
         cpu_h = sum(r["cpu_seconds"] for r in recs) / 3600
-        lines += [f"final policy: median {med:.1f}, IQR {q1:.1f}-{q3:.1f} (fresh-episode means over seeds); "
-                  f"{cpu_h:.2f} CPU hours over the finished seeds"]
+        lines += [
+            f"final policy: median {med:.1f}, IQR {q1:.1f}-{q3:.1f} (fresh-episode means over seeds); "
+            f"{cpu_h:.2f} CPU hours over the finished seeds"
+        ]
         best = np.array([r["best_test"]["fresh_mean"] for r in recs if "best_test" in r])
         if len(best):
             b1, bm, b3 = np.percentile(best, [25, 50, 75])
-            lines.append(f"best-by-test policy ({len(best)} of {len(recs)} seeds): median {bm:.1f}, "
-                         f"IQR {b1:.1f}-{b3:.1f}")
+            lines.append(
+                f"best-by-test policy ({len(best)} of {len(recs)} seeds): median {bm:.1f}, IQR {b1:.1f}-{b3:.1f}"
+            )
         lines.append("")
-    lines += ["| seed | final policy, fresh episodes: mean +- sd (se) | n | best-by-test policy (its step): "
-              "mean +- sd (se) | train env steps | eval env steps | CPU h | train steps per CPU s (eval incl.) |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| seed | final policy, fresh episodes: mean +- sd (se) | n | best-by-test policy (its step): "
+        "mean +- sd (se) | train env steps | eval env steps | CPU h | train steps per CPU s (eval incl.) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in recs:
         rate = r["train_env_steps"] / max(r["cpu_seconds"], 1e-9)
         b = r.get("best_test")
-        best = (f"{b['fresh_mean']:.1f} +- {b['fresh_sd']:.1f} ({b['fresh_se']:.1f}) at {b['train_steps']:,}"
-                if b else "not recorded (backfill pending)")
-        lines.append(f"| {r['seed']} | {r['fresh_mean']:.1f} +- {r['fresh_sd']:.1f} ({r['fresh_se']:.1f}) | "
-                     f"{len(r['fresh_returns'])} | {best} | {r['train_env_steps']:,} | {r['eval_env_steps']:,} | "
-                     f"{r['cpu_seconds'] / 3600:.2f} | {rate:,.0f} |")
+        best = (
+            f"{b['fresh_mean']:.1f} +- {b['fresh_sd']:.1f} ({b['fresh_se']:.1f}) at {b['train_steps']:,}"
+            if b
+            else "not recorded (backfill pending)"
+        )
+        lines.append(
+            f"| {r['seed']} | {r['fresh_mean']:.1f} +- {r['fresh_sd']:.1f} ({r['fresh_se']:.1f}) | "
+            f"{len(r['fresh_returns'])} | {best} | {r['train_env_steps']:,} | {r['eval_env_steps']:,} | "
+            f"{r['cpu_seconds'] / 3600:.2f} | {rate:,.0f} |"
+        )
     for r in running:
-        lines.append(f"| {r['seed']} (under way) | test {r['curve'][-1][1]:.1f} (10 episodes) | - | - | "
-                     f"{r['train_steps']:,} of {r['budget']:,} | {r['eval_steps']:,} | "
-                     f"{r['cpu_seconds'] / 3600:.2f} | - |")
+        lines.append(
+            f"| {r['seed']} (under way) | test {r['curve'][-1][1]:.1f} (10 episodes) | - | - | "
+            f"{r['train_steps']:,} of {r['budget']:,} | {r['eval_steps']:,} | "
+            f"{r['cpu_seconds'] / 3600:.2f} | - |"
+        )
     if spent:
-        lines += ["", f"All env steps spent on {task} by this peer on this machine (training and evaluation, "
-                  f"{spent['processes']} processes: {spent['smoke']} smoke, {spent['discarded']} discarded, "
-                  f"{spent['unfinished']} unfinished or under way, counted to their last checkpoint): "
-                  f"{spent['steps']:,}"]
+        lines += [
+            "",
+            f"All env steps spent on {task} by this peer on this machine (training and evaluation, "
+            f"{spent['processes']} processes: {spent['smoke']} smoke, {spent['discarded']} discarded, "
+            f"{spent['unfinished']} unfinished or under way, counted to their last checkpoint): "
+            f"{spent['steps']:,}",
+        ]
     return "\n".join(lines)
 
 

@@ -123,8 +123,11 @@ def format_budget(rows: list[dict], budget: float) -> str:
         parts = [", ".join(f"s{k} {v:.0f}" for k, v in r["scores"])]
         if r["short"]:
             parts.append("not there yet: " + ", ".join(f"s{k}" for k in r["short"]))
-        stats = (f"median {r['median']:.0f} [{r['q1']:.0f}, {r['q3']:.0f}], {r['min']:.0f}-{r['max']:.0f}"
-                 if r["n"] else "no run there yet")
+        stats = (
+            f"median {r['median']:.0f} [{r['q1']:.0f}, {r['q3']:.0f}], {r['min']:.0f}-{r['max']:.0f}"
+            if r["n"]
+            else "no run there yet"
+        )
         lines.append(f"  {r['group']}: n={r['n']}  {stats}  ({'; '.join(p for p in parts if p)})")
     return "\n".join(lines)
 
@@ -137,8 +140,15 @@ def best_so_far(curve: Curve) -> np.ndarray:
 LEGENDS = ("inside", "below")
 
 
-def plot_curves(curves: list[Curve], out, *, published: float | None = None, title: str | None = None,
-                champion: bool = True, legend: str = "inside") -> Path:
+def plot_curves(
+    curves: list[Curve],
+    out,
+    *,
+    published: float | None = None,
+    title: str | None = None,
+    champion: bool = True,
+    legend: str = "inside",
+) -> Path:
     """Write the figure: one line per run, the published score as a dashed line.
 
     ``champion`` plots the best test so far (what the run would ship at that
@@ -176,8 +186,15 @@ def plot_curves(curves: list[Curve], out, *, published: float | None = None, tit
             colour = f"C{groups.index(c.group) % 10}"
         else:
             label, colour = c.label, f"C{k % 10}"
-        style = {"marker": "o", "markersize": 3, "linewidth": 1.4, "label": label, "color": colour,
-                 "linestyle": styles.get(c.dim, "-"), "alpha": 0.9}
+        style = {
+            "marker": "o",
+            "markersize": 3,
+            "linewidth": 1.4,
+            "label": label,
+            "color": colour,
+            "linestyle": styles.get(c.dim, "-"),
+            "alpha": 0.9,
+        }
         if champion:
             # the champion's score holds until the next test beats it, and up to the steps spent so far
             style.update(drawstyle="steps-post", markevery=list(range(len(x))))

@@ -48,8 +48,11 @@ def _display_positions(genome: Genome) -> tuple[np.ndarray, np.ndarray, np.ndarr
         k = p.shape[0]
         return np.column_stack([p[:, 0], (np.arange(k) - (k - 1) / 2) * 1.0])
 
-    return np.column_stack([genome.positions[:, 0], np.zeros(genome.n)]), \
-        spread(genome.input_positions), spread(genome.output_positions)
+    return (
+        np.column_stack([genome.positions[:, 0], np.zeros(genome.n)]),
+        spread(genome.input_positions),
+        spread(genome.output_positions),
+    )
 
 
 def _arc(a: np.ndarray, b: np.ndarray, k: int = 16) -> np.ndarray:
@@ -106,8 +109,10 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
     # 3D: the axes on the left, the legend in a column of its own on the right, covering nothing
     ax = fig.add_axes((0.0, 0.02, 0.66, 0.86), projection="3d") if three else fig.add_subplot()
     if three:  # one line per synapse: 3D axes take them one by one (a few hundred here)
-        lines = [ax.plot(*np.asarray(seg).T, linewidth=width, color=colour, alpha=0.45)[0]
-                 for seg, width, colour in zip(segs, lw, colours, strict=True)]
+        lines = [
+            ax.plot(*np.asarray(seg).T, linewidth=width, color=colour, alpha=0.45)[0]
+            for seg, width, colour in zip(segs, lw, colours, strict=True)
+        ]
     else:
         from matplotlib.collections import LineCollection
 
@@ -129,12 +134,26 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
     scatter(out, s=90, marker="s", c=OUT_COLOUR, zorder=4)
     names = list(channel_names) if channel_names is not None else [f"in {c}" for c in range(genome.n_inputs)]
     for c, p in enumerate(inp):
-        (ax.text(*p, f" {names[c]}", fontsize=7, color="darkgreen") if three else
-         ax.annotate(names[c], p, xytext=(-9, 0), textcoords="offset points", ha="right", va="center",
-                     fontsize=7, color="darkgreen"))
+        (
+            ax.text(*p, f" {names[c]}", fontsize=7, color="darkgreen")
+            if three
+            else ax.annotate(
+                names[c],
+                p,
+                xytext=(-9, 0),
+                textcoords="offset points",
+                ha="right",
+                va="center",
+                fontsize=7,
+                color="darkgreen",
+            )
+        )
     for o, p in enumerate(out):
-        (ax.text(*p, f" out {o}", fontsize=7) if three else
-         ax.annotate(f"out {o}", p, xytext=(8, 0), textcoords="offset points", va="center", fontsize=7))
+        (
+            ax.text(*p, f" out {o}", fontsize=7)
+            if three
+            else ax.annotate(f"out {o}", p, xytext=(8, 0), textcoords="offset points", va="center", fontsize=7)
+        )
     handles = [
         Line2D([], [], marker="o", ls="", color=EXC, mec="k", label=f"excitatory neuron ({int((exc & wired).sum())})"),
         Line2D([], [], marker="o", ls="", color=INH, mec="k", label=f"inhibitory neuron ({int((~exc & wired).sum())})"),
@@ -144,8 +163,15 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
         Line2D([], [], color="grey", lw=0.5, label="synapse (width ~ |w|, colour = source's sign)"),
     ]
     if genome.rule.io_distance is not None:
-        handles.append(Line2D([], [], ls="", label=f"(the connectivity rule takes every input/output "
-                              f"synapse as distance {genome.rule.io_distance:g})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                label=f"(the connectivity rule takes every input/output "
+                f"synapse as distance {genome.rule.io_distance:g})",
+            )
+        )
     if three:
         ax.set_xlabel("x"), ax.set_ylabel("y"), ax.set_zlabel("z")
         allp = np.vstack([hid, inp, out])
@@ -153,8 +179,7 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
             setter(allp[:, k].min() - 0.5, allp[:, k].max() + 0.5)
         for h in handles:  # a narrow column: long labels on two lines
             h.set_label(h.get_label().replace(" (width", "\n(width").replace(" input/output", "\ninput/output"))
-        legend = fig.legend(handles=handles, loc="center left", fontsize=7, bbox_to_anchor=(0.66, 0.5),
-                            frameon=False)
+        legend = fig.legend(handles=handles, loc="center left", fontsize=7, bbox_to_anchor=(0.66, 0.5), frameon=False)
     else:
         ax.autoscale()
         ax.margins(0.08)
@@ -166,10 +191,18 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
             ax.set_yticks([])
             ax.set_ylabel("(1D: inputs and outputs\nspread vertically)")
         # below the x-axis label, clear of it (1D figures are short: the label sits close to the ticks)
-        legend = ax.legend(handles=handles, fontsize=7, loc="upper center", ncol=3, frameon=False,
-                           bbox_to_anchor=(0.5, -0.2 if genome.dim == 1 else -0.12))
-    subtitle = f"{genome.n_synapses} synapses ({len(genome.input_synapses)} in, {len(rec)} recurrent, " \
-               f"{len(genome.output_synapses)} out)"
+        legend = ax.legend(
+            handles=handles,
+            fontsize=7,
+            loc="upper center",
+            ncol=3,
+            frameon=False,
+            bbox_to_anchor=(0.5, -0.2 if genome.dim == 1 else -0.12),
+        )
+    subtitle = (
+        f"{genome.n_synapses} synapses ({len(genome.input_synapses)} in, {len(rec)} recurrent, "
+        f"{len(genome.output_synapses)} out)"
+    )
     ax.set_title(f"{title}\n{subtitle}" if title else subtitle, fontsize=10)
     if not three:  # 3D axes are placed by hand above
         fig.tight_layout()
@@ -180,8 +213,13 @@ def network_figure(genome: Genome, path, *, title: str = "", channel_names=None)
     box = legend.get_window_extent(renderer)
     clear = not any(box.overlaps(other.get_window_extent(renderer)) for other in (ax, ax.xaxis.label))
     plt.close(fig)
-    return {"synapse_lines": drawn, "neurons": genome.n, "inputs": genome.n_inputs,
-            "outputs": genome.n_outputs, "legend_clear": clear}
+    return {
+        "synapse_lines": drawn,
+        "neurons": genome.n,
+        "inputs": genome.n_inputs,
+        "outputs": genome.n_outputs,
+        "legend_clear": clear,
+    }
 
 
 #: Line styles after each round of the 20 colours of ``tab20``: 80 channels before a style repeats.
@@ -197,8 +235,9 @@ def line_style(k: int) -> dict:
     return {"color": colormaps["tab20"](2 * i % 20 + (i >= 10)), "linestyle": _DASHES[(k // 20) % len(_DASHES)]}
 
 
-def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "", window: int = 100,
-                   channel_names=None) -> dict:
+def episode_figure(
+    rec: EpisodeRecord, genome: Genome, path, *, title: str = "", window: int = 100, channel_names=None
+) -> dict:
     """Observation, spike raster, membrane potentials and actions of the first ``window`` env steps.
 
     Returns a dict with ``spikes`` (raster points drawn), ``steps`` (env steps
@@ -214,8 +253,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     def columns(n: int) -> int:  # at most 6 rows: a taller legend would push the panels apart
         return max(1, -(-n // 6))
 
-    fig, axes = plt.subplots(4, 1, figsize=(11, 9), sharex=True,
-                             gridspec_kw={"height_ratios": [1.2, 2.2, 1.4, 1.0]})
+    fig, axes = plt.subplots(4, 1, figsize=(11, 9), sharex=True, gridspec_kw={"height_ratios": [1.2, 2.2, 1.4, 1.0]})
     obs = rec.observations[:steps]
     names = list(channel_names) if channel_names is not None else [f"obs {c}" for c in range(obs.shape[1])]
     for c in range(obs.shape[1]):
@@ -233,7 +271,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     # titles start at the panel's left edge: a wide legend narrows the panel, and a centred title wider than
     # the panel would run off the figure's left edge
     axes[1].set_title(f"spikes ({int(shown.sum())} in {steps} env steps of {S} sub-steps)", fontsize=9, loc="left")
-    rel = rec.v[:steps * S] / np.where(genome.v_th[rec.traced] != 0, genome.v_th[rec.traced], 1.0)
+    rel = rec.v[: steps * S] / np.where(genome.v_th[rec.traced] != 0, genome.v_th[rec.traced], 1.0)
     for k, j in enumerate(rec.traced):
         n_spk = int(np.count_nonzero(rec.spike_neurons[shown] == j))
         axes[2].plot(t_sub, rel[:, k], lw=0.7, label=f"neuron {j} ({n_spk} spikes)")
@@ -241,9 +279,13 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
     if rel.size:
         axes[2].set_ylim(max(float(rel.min()), -3.0) - 0.1, 1.3)
     axes[2].set_ylabel("v / v_th")
-    axes[2].set_title("membrane potential / threshold after each sub-step, neurons spread over the episode's "
-                      "spike-count ranks (spikes: in this window);\ndotted: 1, crossed = spike and reset; "
-                      "a neuron that fires every sub-step stays at its reset", fontsize=9, loc="left")
+    axes[2].set_title(
+        "membrane potential / threshold after each sub-step, neurons spread over the episode's "
+        "spike-count ranks (spikes: in this window);\ndotted: 1, crossed = spike and reset; "
+        "a neuron that fires every sub-step stays at its reset",
+        fontsize=9,
+        loc="left",
+    )
     if len(rec.traced):
         axes[2].legend(**legend)
     act = np.asarray(rec.actions[:steps], np.float64).reshape(steps, -1)
@@ -251,17 +293,22 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
         axes[3].step(np.arange(steps), act[:, a], where="post", lw=1, label=f"action {a}", **line_style(a))
     axes[3].set_ylabel("action")
     axes[3].legend(**legend, ncol=columns(act.shape[1]))
-    axes[3].set_xlabel(f"environment step ({rec.dt * 1e3 * S:g} ms of network time each: {S} sub-steps "
-                       f"of {rec.dt * 1e3:g} ms)")
+    axes[3].set_xlabel(
+        f"environment step ({rec.dt * 1e3 * S:g} ms of network time each: {S} sub-steps of {rec.dt * 1e3:g} ms)"
+    )
     axes[3].set_xlim(0, steps)
     head = f"one episode, first {steps} of {rec.env_steps} steps (episode return {rec.episode_return:.1f})"
     fig.suptitle(f"{title}: {head}" if title else head, fontsize=10)
     fig.tight_layout()
     _save(fig, path, dpi=90)
     # counted from the saved figure's artists
-    drawn = {"spikes": sum(len(c.get_offsets()) for c in axes[1].collections), "steps": steps,
-             "traces": len(axes[2].get_lines()) - 1, "observation_lines": len(axes[0].get_lines()),
-             "action_lines": len(axes[3].get_lines())}
+    drawn = {
+        "spikes": sum(len(c.get_offsets()) for c in axes[1].collections),
+        "steps": steps,
+        "traces": len(axes[2].get_lines()) - 1,
+        "observation_lines": len(axes[0].get_lines()),
+        "action_lines": len(axes[3].get_lines()),
+    }
     plt.close(fig)
     return drawn
 
@@ -269,8 +316,7 @@ def episode_figure(rec: EpisodeRecord, genome: Genome, path, *, title: str = "",
 def pareto_front(returns, costs) -> np.ndarray:
     """Indices of the non-dominated points (maximise return, minimise cost), by ascending cost."""
     r, c = np.asarray(returns, np.float64), np.asarray(costs, np.float64)
-    keep = [i for i in range(r.size)
-            if not np.any((r >= r[i]) & (c <= c[i]) & ((r > r[i]) | (c < c[i])))]
+    keep = [i for i in range(r.size) if not np.any((r >= r[i]) & (c <= c[i]) & ((r > r[i]) | (c < c[i])))]
     return np.array(sorted(keep, key=lambda i: (c[i], -r[i])), np.int64)
 
 

@@ -46,8 +46,13 @@ def _cpu(seconds: float) -> str:
     """CPU time in seconds, minutes or hours, whichever reads best."""
     if not math.isfinite(seconds):
         return "not recorded"
-    text = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else \
-        f"{seconds / 3600:.2f} h"
+    text = (
+        f"{seconds:.1f} s"
+        if seconds < 120
+        else f"{seconds / 60:.1f} min"
+        if seconds < 7200
+        else f"{seconds / 3600:.2f} h"
+    )
     return f"{text} (all processes)"
 
 
@@ -83,8 +88,11 @@ def stop_reason(run: Run) -> str:
         return schema.STOP_REASONS.get(int(code), "not finished: interrupted, or still running")
     target = _protocol(run.config).get("target")
     champion = run.champion()
-    if champion is not None and isinstance(target, int | float) and \
-            float(np.mean(champion[1]["test_returns"])) >= target:
+    if (
+        champion is not None
+        and isinstance(target, int | float)
+        and float(np.mean(champion[1]["test_returns"])) >= target
+    ):
         return schema.STOP_REASONS[1]
     return "unknown (written before stop reasons were kept)"
 
@@ -111,7 +119,8 @@ def summary(run: Run) -> str:
     task = task_name(cfg) + (f" (scenario {scenario_name})" if scenario_name else "")
     planned = planned_generations(run)
     gens = f"{n} complete of {planned if planned is not None else 'unknown'}" + (
-        " (a resume went on past it)" if planned is not None and n > planned else "")
+        " (a resume went on past it)" if planned is not None and n > planned else ""
+    )
     lines = [
         ("run archive", str(run.path)),
         ("task", task),
@@ -160,8 +169,9 @@ def summary(run: Run) -> str:
         strengths = run.generation(n - 1)["extra"].get(schema.MUTATION_STRENGTHS)
         if strengths is not None:  # self-adapting mutation ([evolution] adapt_tau)
             q = np.quantile(strengths, [0.0, 0.5, 1.0])
-            lines.append(("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) "
-                                      f"in generation {n - 1}"))
+            lines.append(
+                ("mutation", f"strength median {q[1]:.3g} (range {q[0]:.3g}-{q[2]:.3g}) in generation {n - 1}")
+            )
         search = _search(cfg, run.generation(n - 1)["extra"])
         if search:
             lines.append(("search", search))
@@ -177,8 +187,11 @@ def _search(config: dict, extra: dict) -> str | None:
         return None
     table = (config.get("scenario") or {}).get("search") or {}
     name = table.get("strategy") if table.get("strategy") != "ga" else table.get("then")
-    state = {k.removeprefix(schema.SEARCH_STATE_PREFIX): np.asarray(v, np.float64) for k, v in extra.items()
-             if k.startswith(schema.SEARCH_STATE_PREFIX)}
+    state = {
+        k.removeprefix(schema.SEARCH_STATE_PREFIX): np.asarray(v, np.float64)
+        for k, v in extra.items()
+        if k.startswith(schema.SEARCH_STATE_PREFIX)
+    }
     switch = int(np.asarray(extra[schema.SEARCH_SWITCH]).ravel()[0])
     text = f"{name} from generation {switch}"
     if "p" in state:  # EC: connection probabilities
@@ -246,8 +259,17 @@ def figure(run: Run):
     about = [f"mean of {n_test} episodes"] if isinstance(n_test, int) else []
     about += ["the task's reward"] if changed else []
     test_label = f"test ({', '.join(about)})" if about else "test"
-    ax.plot(gen[tested], h["test"][tested], "s", label=test_label, color="tab:red", markersize=8,
-            markerfacecolor="none", markeredgewidth=1.5, zorder=3)
+    ax.plot(
+        gen[tested],
+        h["test"][tested],
+        "s",
+        label=test_label,
+        color="tab:red",
+        markersize=8,
+        markerfacecolor="none",
+        markeredgewidth=1.5,
+        zorder=3,
+    )
     target = protocol.get("target")
     if isinstance(target, int | float) and math.isfinite(target):
         ax.axhline(target, color="tab:green", linestyle="--", linewidth=1, label=f"target {target:g}")
@@ -282,5 +304,7 @@ def _plasticity_line(genome) -> str:
     """Medians of a plastic genome's short-term plasticity genes, and how many neurons depress."""
     use, tau_f, tau_d = genome.stp_use, genome.stp_tau_f, genome.stp_tau_d
     depressing = int(np.sum(tau_d > tau_f))
-    return (f"Tsodyks-Markram, median U {np.median(use):.2f}, tau_f {1e3 * np.median(tau_f):.0f} ms, "
-            f"tau_d {1e3 * np.median(tau_d):.0f} ms; {depressing} of {genome.n} neurons with tau_d > tau_f")
+    return (
+        f"Tsodyks-Markram, median U {np.median(use):.2f}, tau_f {1e3 * np.median(tau_f):.0f} ms, "
+        f"tau_d {1e3 * np.median(tau_d):.0f} ms; {depressing} of {genome.n} neurons with tau_d > tau_f"
+    )

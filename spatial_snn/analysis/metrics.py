@@ -133,13 +133,23 @@ def macs_per_step(genome: Genome, nonzero_fraction) -> float:
     """
     frac = np.asarray(nonzero_fraction, np.float64)
     if frac.shape != (genome.n_inputs,):
-        raise ValueError(f"nonzero_fraction: expected shape ({genome.n_inputs},) (one per input channel), "
-                         f"got {frac.shape}")
+        raise ValueError(
+            f"nonzero_fraction: expected shape ({genome.n_inputs},) (one per input channel), got {frac.shape}"
+        )
     return float(frac @ input_fan_out(genome))
 
 
-def neurobench(genome: Genome, *, spikes: int, syn_events: int, neuron_updates: int, env_steps: int,
-               substeps: int, control_rate: float, nonzero_fraction) -> dict:
+def neurobench(
+    genome: Genome,
+    *,
+    spikes: int,
+    syn_events: int,
+    neuron_updates: int,
+    env_steps: int,
+    substeps: int,
+    control_rate: float,
+    nonzero_fraction,
+) -> dict:
     """The NeuroBench metrics of a controller from its kernel counters.
 
     Parameters
@@ -211,14 +221,18 @@ def hook_counts(genome: Genome, inputs, spikes, substeps: int) -> dict[str, floa
     """
     x, z = np.asarray(inputs), np.asarray(spikes, bool)
     if x.ndim != 2 or x.shape[1] != genome.n_inputs or z.shape != (x.shape[0], genome.n):
-        raise ValueError(f"inputs, spikes: expected shapes (T*S, {genome.n_inputs}) and (T*S, {genome.n}), "
-                         f"got {x.shape} and {z.shape}")
+        raise ValueError(
+            f"inputs, spikes: expected shapes (T*S, {genome.n_inputs}) and (T*S, {genome.n}), "
+            f"got {x.shape} and {z.shape}"
+        )
     if x.shape[0] < substeps or x.shape[0] % substeps:
-        raise ValueError(f"inputs: expected a whole number (>= 1) of env steps of {substeps} sub-steps, "
-                         f"got {x.shape[0]} sub-steps")
+        raise ValueError(
+            f"inputs: expected a whole number (>= 1) of env steps of {substeps} sub-steps, got {x.shape[0]} sub-steps"
+        )
     steps = x.shape[0] // substeps
     out_degree = np.bincount(genome.recurrent.pre, minlength=genome.n) + np.bincount(
-        genome.output_synapses.pre, minlength=genome.n)
+        genome.output_synapses.pre, minlength=genome.n
+    )
     macs = float((x != 0).sum(axis=0) @ input_fan_out(genome))
     acs = float(z.sum(axis=0) @ out_degree)
     return {"acs_per_step": acs / steps, "macs_per_step": macs / steps, "synaptic_ops_per_step": (acs + macs) / steps}
@@ -229,5 +243,6 @@ def synaptic_events_from_raster(genome: Genome, spike_neurons) -> int:
     recurrent + output synapse count (what the kernel's ``SYN_EVENTS`` counts)."""
     idx = np.asarray(spike_neurons, np.int64)
     out_degree = np.bincount(genome.recurrent.pre, minlength=genome.n) + np.bincount(
-        genome.output_synapses.pre, minlength=genome.n)
+        genome.output_synapses.pre, minlength=genome.n
+    )
     return int(out_degree[idx].sum())

@@ -36,5 +36,7 @@ def save_png(fig, path: str | os.PathLike, dpi: float | None = None) -> Path:
 def check_suffix(path: str | os.PathLike, suffixes: tuple[str, ...]) -> None:
     """ValueError unless ``path`` ends in one of ``suffixes`` (case-insensitive): what we write there is that format."""
     if Path(path).suffix.lower() not in suffixes:
-        raise ValueError(f"{os.fspath(path)}: expected a file name ending in {' or '.join(suffixes)} (that is what is "
-                         f"written), got {Path(path).suffix or 'no suffix'!r}")
+        raise ValueError(
+            f"{os.fspath(path)}: expected a file name ending in {' or '.join(suffixes)} (that is what is "
+            f"written), got {Path(path).suffix or 'no suffix'!r}"
+        )

@@ -82,8 +82,9 @@ def _spread_by_activity(counts: np.ndarray, k: int) -> np.ndarray:
     return np.sort(ranked[picks]).astype(np.int64)
 
 
-def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
-                   max_steps: int | None = None) -> EpisodeRecord:
+def record_episode(
+    genome: Genome, task: Task, seed: int, *, trace: int = 4, max_steps: int | None = None
+) -> EpisodeRecord:
     """Run one episode of ``genome`` on ``task`` (reset seed ``seed``) and record it.
 
     Parameters
@@ -138,5 +139,16 @@ def record_episode(genome: Genome, task: Task, seed: int, *, trace: int = 4,
     counters = net.counters[0]
     if counters[SPIKES] != spike_neurons.size:  # the raster and the kernel must agree
         raise RuntimeError(f"recorded {spike_neurons.size} spikes, kernel counted {counters[SPIKES]}")
-    return EpisodeRecord(np.asarray(observations), np.asarray(inputs), np.asarray(actions), spike_times,
-                         spike_neurons, traced, v[:, np.searchsorted(keep, traced)], counters, total, S, task.dt)
+    return EpisodeRecord(
+        np.asarray(observations),
+        np.asarray(inputs),
+        np.asarray(actions),
+        spike_times,
+        spike_neurons,
+        traced,
+        v[:, np.searchsorted(keep, traced)],
+        counters,
+        total,
+        S,
+        task.dt,
+    )

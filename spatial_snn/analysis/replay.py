@@ -27,8 +27,15 @@ from .png import check_suffix
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
-def replay(path, *, episodes: int = 10, seed: int = 0, video: str | Path | None = None,
-           max_frames: int | None = None, allow_import=()) -> np.ndarray:
+def replay(
+    path,
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    video: str | Path | None = None,
+    max_frames: int | None = None,
+    allow_import=(),
+) -> np.ndarray:
     """Returns of the stored controller over ``episodes`` fresh episodes.
 
     With ``video``, the first episode (up to ``max_frames`` frames) is also
@@ -76,8 +83,14 @@ def record(genome: Genome, task: Task, seed: int, out, *, max_frames: int | None
     done = False
     cap = getattr(env.spec, "max_episode_steps", None)
     limits = [x for x in (max_frames, cap + 1 if cap else None) if x]
-    with tqdm(total=min(limits) if limits else None, initial=1, unit="frame", desc=f"recording {Path(out).name}",
-              disable=None, leave=False) as bar:  # disable=None: shown on a terminal only
+    with tqdm(
+        total=min(limits) if limits else None,
+        initial=1,
+        unit="frame",
+        desc=f"recording {Path(out).name}",
+        disable=None,
+        leave=False,
+    ) as bar:  # disable=None: shown on a terminal only
         while not done and (max_frames is None or len(frames) < max_frames):
             action = dec(net.step(enc(np.asarray(obs, np.float64)[None]), task.substeps))
             action = (action if prior is None else prior(action))[0]

@@ -39,8 +39,16 @@ from . import devices, metrics
 from .recording import control_rate, record_episode
 
 
-def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int = 20,
-           energy: metrics.EnergyConstants | None = None, window: int = 100) -> dict:
+def report(
+    path,
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    figures=None,
+    nulls: int = 20,
+    energy: metrics.EnergyConstants | None = None,
+    window: int = 100,
+) -> dict:
     """Report on the controller stored at ``path`` (run archive or genome file).
 
     Parameters
@@ -82,27 +90,56 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
         env.close()
     nonzero = (rec.inputs != 0).mean(axis=0) if rec.env_steps else np.zeros(genome.n_inputs)
     simulated = compact(genome)  # what the rollout simulates and stores
-    nb = metrics.neurobench(genome, spikes=int(counts[SPIKES]), syn_events=int(counts[SYN_EVENTS]),
-                            neuron_updates=int(counts[NEURON_UPDATES]), env_steps=steps,
-                            substeps=task.substeps, control_rate=rate, nonzero_fraction=nonzero)
+    nb = metrics.neurobench(
+        genome,
+        spikes=int(counts[SPIKES]),
+        syn_events=int(counts[SYN_EVENTS]),
+        neuron_updates=int(counts[NEURON_UPDATES]),
+        env_steps=steps,
+        substeps=task.substeps,
+        control_rate=rate,
+        nonzero_fraction=nonzero,
+    )
     nb["footprint_bytes"] = metrics.footprint_bytes(simulated)["total"]
     nb["simulated_neurons"] = simulated.n
     nb["neurobench_version"] = metrics.NEUROBENCH_VERSION
     out = {
-        "controller": {"path": str(path), "env_id": task.env_id, "dim": genome.dim, "neurons": genome.n,
-                       "inputs": genome.n_inputs, "outputs": genome.n_outputs, "substeps": task.substeps,
-                       "control_rate_hz": rate}
-        | ({} if genome.rhythm is None else  # a rhythm generator beneath the network: not in the counts below
-           {"rhythm_oscillators": (len(genome.rhythm) - 2) // 3,
-            "residual_scale": task.decoder.residual_scale}),
-        "returns": {"episodes": int(episodes), "seed": int(seed), "mean": float(ev.returns.mean()),
-                    "std": float(ev.returns.std()), "env_steps": steps},
+        "controller": {
+            "path": str(path),
+            "env_id": task.env_id,
+            "dim": genome.dim,
+            "neurons": genome.n,
+            "inputs": genome.n_inputs,
+            "outputs": genome.n_outputs,
+            "substeps": task.substeps,
+            "control_rate_hz": rate,
+        }
+        | (
+            {}
+            if genome.rhythm is None
+            # a rhythm generator beneath the network: not in the counts below
+            else {"rhythm_oscillators": (len(genome.rhythm) - 2) // 3, "residual_scale": task.decoder.residual_scale}
+        ),
+        "returns": {
+            "episodes": int(episodes),
+            "seed": int(seed),
+            "mean": float(ev.returns.mean()),
+            "std": float(ev.returns.std()),
+            "env_steps": steps,
+        },
         "neurobench": nb,
         "energy": metrics.energy(nb["acs_per_step"], nb["macs_per_step"], rate, energy),
-        "devices": {key: devices.device_energy(dev, acs=nb["acs_per_step"], macs_kernel=nb["macs_per_step"],
-                                               substeps=task.substeps, neuron_updates=nb["neuron_updates_per_step"],
-                                               control_rate=rate)
-                    for key, dev in devices.DEVICES.items()},
+        "devices": {
+            key: devices.device_energy(
+                dev,
+                acs=nb["acs_per_step"],
+                macs_kernel=nb["macs_per_step"],
+                substeps=task.substeps,
+                neuron_updates=nb["neuron_updates_per_step"],
+                control_rate=rate,
+            )
+            for key, dev in devices.DEVICES.items()
+        },
         "structure": structure.structure(genome, nulls=nulls),
     }
     if figures is not None:
@@ -114,8 +151,12 @@ def report(path, *, episodes: int = 10, seed: int = 0, figures=None, nulls: int 
         net_png, ep_png = fig_dir / f"{name}-network.png", fig_dir / f"{name}-episode.png"
         drawn = network_figure(genome, net_png, title=title)
         shown = episode_figure(rec, genome, ep_png, title=title, window=window)
-        out["figures"] = {"network": str(net_png), "episode": str(ep_png), "network_drawn": drawn,
-                          "episode_drawn": shown}
+        out["figures"] = {
+            "network": str(net_png),
+            "episode": str(ep_png),
+            "network_drawn": drawn,
+            "episode_drawn": shown,
+        }
     return out
 
 
@@ -138,8 +179,10 @@ def _fmt(v) -> str:
 
 
 _ROWS = [
-    ("returns", "mean", "return (mean over episodes)"), ("returns", "std", "return (std)"),
-    ("returns", "episodes", "episodes"), ("returns", "env_steps", "environment steps"),
+    ("returns", "mean", "return (mean over episodes)"),
+    ("returns", "std", "return (std)"),
+    ("returns", "episodes", "episodes"),
+    ("returns", "env_steps", "environment steps"),
     ("neurobench", "synaptic_ops_per_step", "synaptic ops / env step, kernel count (ACs + MACs)"),
     ("neurobench", "acs_per_step", "  ACs / env step (spikes x outgoing synapses)"),
     ("neurobench", "macs_per_step", "  MACs / env step, input current once per env step"),
@@ -169,14 +212,20 @@ _ROWS = [
 def format_report(rep: dict) -> str:
     """The report as an aligned two-column text table."""
     c, s, e = rep["controller"], rep["structure"], rep["energy"]["energy_constants_pj"]
-    lines = [f"{c['path']}: {c['env_id']}, {c['dim']}D, {c['neurons']} neurons, {c['inputs']} inputs, "
-             f"{c['outputs']} outputs, {c['substeps']} sub-steps at {c['control_rate_hz']:g} Hz control"
-             + (f"; a rhythm generator of {c['rhythm_oscillators']} oscillators beneath the network (residual "
-                f"scale {c['residual_scale']:g}; not in the operation counts)" if "rhythm_oscillators" in c else ""),
-             f"NeuroBench v{rep['neurobench']['neurobench_version']} definitions, per environment step; "
-             f"energy constants (pJ): add {e['e_add']}, MAC {e['e_mac']} (45 nm, Horowitz 2014), "
-             f"SOP {e['e_sop']} (Loihi, Davies 2018, unverified), 64-bit SRAM read {e['e_read']} (8 KB, Horowitz 2014)",
-             ""]
+    lines = [
+        f"{c['path']}: {c['env_id']}, {c['dim']}D, {c['neurons']} neurons, {c['inputs']} inputs, "
+        f"{c['outputs']} outputs, {c['substeps']} sub-steps at {c['control_rate_hz']:g} Hz control"
+        + (
+            f"; a rhythm generator of {c['rhythm_oscillators']} oscillators beneath the network (residual "
+            f"scale {c['residual_scale']:g}; not in the operation counts)"
+            if "rhythm_oscillators" in c
+            else ""
+        ),
+        f"NeuroBench v{rep['neurobench']['neurobench_version']} definitions, per environment step; "
+        f"energy constants (pJ): add {e['e_add']}, MAC {e['e_mac']} (45 nm, Horowitz 2014), "
+        f"SOP {e['e_sop']} (Loihi, Davies 2018, unverified), 64-bit SRAM read {e['e_read']} (8 KB, Horowitz 2014)",
+        "",
+    ]
     rows = [(label, _fmt(rep[sec][key])) for sec, key, label in _ROWS]
 
     def pm(key, label):
@@ -185,25 +234,37 @@ def format_report(rep: dict) -> str:
     pm("modularity", f"modularity Q (louvain, resolution {s['louvain_resolution']}, seed {s['louvain_seed']})")
     pm("clustering", "clustering C")
     pm("path_length", "path length L")
-    rows.append(("small-world sigma / propensity", f"{_fmt(s['small_world_sigma'])} / "
-                 f"{_fmt(s['small_world_propensity'])} ({s['null_graphs']} degree-preserving nulls)"))
+    rows.append(
+        (
+            "small-world sigma / propensity",
+            f"{_fmt(s['small_world_sigma'])} / "
+            f"{_fmt(s['small_world_propensity'])} ({s['null_graphs']} degree-preserving nulls)",
+        )
+    )
     if s.get("graph_note"):
         rows.append(("graph note", s["graph_note"]))
     width = max(len(r[0]) for r in rows)
     lines += [f"{label:<{width}}  {value}" for label, value in rows]
-    lines += ["", "device estimates per env step (one action; analysis/devices.py, constants and sources in "
-              "docs/efficiency.md; static power not included):"]
+    lines += [
+        "",
+        "device estimates per env step (one action; analysis/devices.py, constants and sources in "
+        "docs/efficiency.md; static power not included):",
+    ]
     for key, d in rep.get("devices", {}).items():
         if d["pj_per_env_step"] is None:
-            lines.append(f"  {d['device']}: n/a (no energy per operation in a primary source read; "
-                         "docs/efficiency.md says what was read)")
+            lines.append(
+                f"  {d['device']}: n/a (no energy per operation in a primary source read; "
+                "docs/efficiency.md says what was read)"
+            )
             continue
         dev = devices.DEVICES[key]
         used = [c for c in (dev.e_ac, dev.e_mac, dev.e_mem, dev.e_neuron) if c.value is not None]
         checked = "verified" if all(c.verified for c in used) else "unverified"
-        lines.append(f"  {d['device']}: {_fmt(d['pj_per_env_step'])} pJ ({_fmt(d['pj_per_substep'])} pJ per "
-                     f"sub-step, {_fmt(d['power_uw'])} uW), {d['count']} count ({_fmt(d['acs'])} ACs + "
-                     f"{_fmt(d['macs'])} MACs), priced: {', '.join(d['priced'])}; constants {checked}")
+        lines.append(
+            f"  {d['device']}: {_fmt(d['pj_per_env_step'])} pJ ({_fmt(d['pj_per_substep'])} pJ per "
+            f"sub-step, {_fmt(d['power_uw'])} uW), {d['count']} count ({_fmt(d['acs'])} ACs + "
+            f"{_fmt(d['macs'])} MACs), priced: {', '.join(d['priced'])}; constants {checked}"
+        )
     if "figures" in rep:
         lines += ["", f"figures: {rep['figures']['network']}, {rep['figures']['episode']}"]
     return "\n".join(lines)
@@ -211,6 +272,7 @@ def format_report(rep: dict) -> str:
 
 def to_json(rep: dict) -> str:
     """The report as JSON (NaN written as null)."""
+
     def clean(v):
         if isinstance(v, dict):
             return {k: clean(x) for k, x in v.items()}

@@ -42,8 +42,7 @@ def _abs_weights(genome: Genome) -> dict[str, np.ndarray]:
     """|w_eff| per synapse, aligned with the genome's synapse order."""
     conn = build(genome)
     out = {}
-    for name, mat in (("input_synapses", conn.input), ("recurrent", conn.recurrent),
-                      ("output_synapses", conn.output)):
+    for name, mat in (("input_synapses", conn.input), ("recurrent", conn.recurrent), ("output_synapses", conn.output)):
         syn = getattr(genome, name)
         # CSR rows sorted by (pre, post); look every synapse up in it
         out[name] = np.abs(np.asarray(mat[syn.pre, syn.post]).ravel()) if len(syn) else np.empty(0)
@@ -147,11 +146,26 @@ def graph_structure(genome: Genome, *, nulls: int = 20, resolution: float = 1.0,
     if isinstance(nulls, bool) or int(nulls) != nulls or nulls < 2:
         raise ValueError(f"nulls: expected an integer >= 2 (null graphs to compare with), got {nulls!r}")
     g = recurrent_graph(genome)
-    out = {"graph_nodes": g.number_of_nodes(), "graph_edges": g.number_of_edges(),
-           "louvain_resolution": resolution, "louvain_seed": seed, "null_graphs": int(nulls)}
-    keys = ("modularity", "modularity_null_mean", "modularity_null_std", "clustering",
-            "clustering_null_mean", "clustering_null_std", "path_length", "path_length_null_mean",
-            "path_length_null_std", "small_world_sigma", "small_world_propensity")
+    out = {
+        "graph_nodes": g.number_of_nodes(),
+        "graph_edges": g.number_of_edges(),
+        "louvain_resolution": resolution,
+        "louvain_seed": seed,
+        "null_graphs": int(nulls),
+    }
+    keys = (
+        "modularity",
+        "modularity_null_mean",
+        "modularity_null_std",
+        "clustering",
+        "clustering_null_mean",
+        "clustering_null_std",
+        "path_length",
+        "path_length_null_mean",
+        "path_length_null_std",
+        "small_world_sigma",
+        "small_world_propensity",
+    )
     out.update(dict.fromkeys(keys, math.nan))
     out["graph_note"] = ""
     if g.number_of_nodes() < 4 or g.number_of_edges() < 2:
@@ -167,8 +181,11 @@ def graph_structure(genome: Genome, *, nulls: int = 20, resolution: float = 1.0,
             c_null.append(nx.average_clustering(h))
             l_null.append(_path_length(h))
         giant = g.subgraph(max(nx.connected_components(g), key=len)).copy()
-        latt = nx.lattice_reference(giant, niter=5, connectivity=False, seed=seed) \
-            if giant.number_of_nodes() >= 4 and giant.number_of_edges() >= 2 else None
+        latt = (
+            nx.lattice_reference(giant, niter=5, connectivity=False, seed=seed)
+            if giant.number_of_nodes() >= 4 and giant.number_of_edges() >= 2
+            else None
+        )
     except (nx.NetworkXError, nx.NetworkXAlgorithmError) as exc:
         out["graph_note"] = f"no degree-preserving null ({exc})"
         return out

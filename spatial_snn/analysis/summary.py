@@ -27,11 +27,9 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-
 def reached_target(champion, target) -> bool:
     """Whether a champion ``(genome, info)``'s held-out mean reaches ``target`` (never when either is None)."""
     return target is not None and champion is not None and float(np.mean(champion[1]["test_returns"])) >= target
-
 
 
 def read_record(path, n_gen: int | None = None, target=None) -> dict:

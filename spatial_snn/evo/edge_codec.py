@@ -147,12 +147,17 @@ class EdgeCodec:
             cand = c.pre.astype(np.int64) * n_post + c.post
             have = syn.pre.astype(np.int64) * n_post + syn.post
             at = np.searchsorted(cand, have)
-            ok = (at < cand.size) & (cand[np.minimum(at, max(cand.size - 1, 0))] == have) if cand.size else \
-                np.zeros(have.size, bool)
+            ok = (
+                (at < cand.size) & (cand[np.minimum(at, max(cand.size - 1, 0))] == have)
+                if cand.size
+                else np.zeros(have.size, bool)
+            )
             if not ok.all():
                 bad = int(np.flatnonzero(~ok)[0])
-                raise ValueError(f"genome.{name}: synapse ({syn.pre[bad]}, {syn.post[bad]}) is not a candidate "
-                                 "edge of the template (beyond the rule's radius)")
+                raise ValueError(
+                    f"genome.{name}: synapse ({syn.pre[bad]}, {syn.post[bad]}) is not a candidate "
+                    "edge of the template (beyond the rule's radius)"
+                )
             out[sl][at] = True
         return out
 

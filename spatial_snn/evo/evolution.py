@@ -67,29 +67,51 @@ class EvolutionConfig:
     (:meth:`~spatial_snn.evo.variation.MutationParams.scaled`).
     """
 
-    population: int = setting(100, "Individuals per generation (published: 100).", "individuals", low=4,
-                              integer=True, limit=10_000)
-    generations: int = setting(1000, "Generations to run (published: 1000).", "generations", low=1, integer=True,
-                               limit=100_000)
-    selection: str = setting("classic", "How parents are chosen: by return alone (classic, published) or by "
-                             "DEAP's NSGA-II over (return, -cost).", choices=SELECTIONS)
-    crossover: str = setting("published", "Crossover operator; none replaces children by mutants of random "
-                             "elites.", choices=CROSSOVERS)
-    elite: int | None = setting(None, "Parents kept per generation; none means round(sqrt(population)).",
-                                "individuals", low=1, integer=True)
-    random_fraction: float = setting(0.1, "Share of fresh random genomes per generation (published: 0.1).",
-                                     "fraction", low=0, high=1, high_open=True)
+    population: int = setting(
+        100, "Individuals per generation (published: 100).", "individuals", low=4, integer=True, limit=10_000
+    )
+    generations: int = setting(
+        1000, "Generations to run (published: 1000).", "generations", low=1, integer=True, limit=100_000
+    )
+    selection: str = setting(
+        "classic",
+        "How parents are chosen: by return alone (classic, published) or by DEAP's NSGA-II over (return, -cost).",
+        choices=SELECTIONS,
+    )
+    crossover: str = setting(
+        "published", "Crossover operator; none replaces children by mutants of random elites.", choices=CROSSOVERS
+    )
+    elite: int | None = setting(
+        None, "Parents kept per generation; none means round(sqrt(population)).", "individuals", low=1, integer=True
+    )
+    random_fraction: float = setting(
+        0.1, "Share of fresh random genomes per generation (published: 0.1).", "fraction", low=0, high=1, high_open=True
+    )
     prune: bool = setting(True, "Prune every new genome (published pruning, done right).")
-    prune_keep_tonic: bool = setting(False, "Pruning also keeps tonic neurons (v_leak > v_th: they fire "
-                                     "without input) and what they reach, so a bias can survive.")
-    cost: str = setting("synaptic_events", "Second NSGA-II objective, minimised; unused by classic selection.",
-                        choices=COSTS)
-    adapt_tau: float = setting(0.0, "Learning rate of the self-adapting mutation strength: a new genome's "
-                               "strength is its parent's times exp(adapt_tau N(0, 1)); 0 = off, every mutation "
-                               "at the [mutation] rates.", low=0)
-    adapt_min: float = setting(0.01, "Floor of the self-adapting strength: a higher floor keeps structural "
-                               "mutations alive where self-adaptation would shrink every step towards nothing.",
-                               "strength", low=0, high=1, low_open=True)
+    prune_keep_tonic: bool = setting(
+        False,
+        "Pruning also keeps tonic neurons (v_leak > v_th: they fire "
+        "without input) and what they reach, so a bias can survive.",
+    )
+    cost: str = setting(
+        "synaptic_events", "Second NSGA-II objective, minimised; unused by classic selection.", choices=COSTS
+    )
+    adapt_tau: float = setting(
+        0.0,
+        "Learning rate of the self-adapting mutation strength: a new genome's "
+        "strength is its parent's times exp(adapt_tau N(0, 1)); 0 = off, every mutation "
+        "at the [mutation] rates.",
+        low=0,
+    )
+    adapt_min: float = setting(
+        0.01,
+        "Floor of the self-adapting strength: a higher floor keeps structural "
+        "mutations alive where self-adaptation would shrink every step towards nothing.",
+        "strength",
+        low=0,
+        high=1,
+        low_open=True,
+    )
 
     def __post_init__(self):
         check(self, "evolution")
@@ -154,15 +176,23 @@ class GeneticAlgorithm:
         The run seed (root of the seed tree).
     """
 
-    def __init__(self, config: EvolutionConfig, spec: GenomeSpec, mutation: MutationParams,
-                 n_inputs: int, n_outputs: int, seed: int):
+    def __init__(
+        self,
+        config: EvolutionConfig,
+        spec: GenomeSpec,
+        mutation: MutationParams,
+        n_inputs: int,
+        n_outputs: int,
+        seed: int,
+    ):
         self.config, self.spec, self.mutation = config, spec, mutation
         self.n_inputs, self.n_outputs, self.seed = n_inputs, n_outputs, int(seed)
 
     # ------------------------------------------------------------ helpers
     def _random(self, generation: int, i: int) -> Genome:
-        return self._finish(random_genome(self.spec, self.n_inputs, self.n_outputs,
-                                          seeding.variation_rng(self.seed, generation, i)))
+        return self._finish(
+            random_genome(self.spec, self.n_inputs, self.n_outputs, seeding.variation_rng(self.seed, generation, i))
+        )
 
     def _finish(self, g: Genome) -> Genome:
         return prune(g, self.config.prune_keep_tonic) if self.config.prune else g
@@ -175,8 +205,7 @@ class GeneticAlgorithm:
         """
         events = np.asarray(events_per_step, np.float64)
         if events.shape != (len(genomes),):
-            raise ValueError(f"events_per_step: expected shape ({len(genomes)},) (one per genome), "
-                             f"got {events.shape}")
+            raise ValueError(f"events_per_step: expected shape ({len(genomes)},) (one per genome), got {events.shape}")
         kind = self.config.cost
         if kind == "synaptic_events":
             return events
@@ -223,18 +252,23 @@ class GeneticAlgorithm:
             want = (self.spec.n_hidden, self.n_inputs, self.n_outputs, self.spec.dim)
             got = (start.n, start.n_inputs, start.n_outputs, start.dim)
             if got != want:
-                raise ValueError(f"start.genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
-                                 f"the run needs {want}; start from a genome of this task and network")
+                raise ValueError(
+                    f"start.genome: the genome has (neurons, inputs, outputs, dim) = {got}, "
+                    f"the run needs {want}; start from a genome of this task and network"
+                )
             have = 0 if start.rhythm is None else (len(start.rhythm) - 2) // 3
             if have != self.spec.rhythm:
-                raise ValueError(f"start.genome: the genome has {have} rhythm oscillators, the run needs "
-                                 f"{self.spec.rhythm} (decoder.rhythm); start from a genome evolved with the "
-                                 "same decoder")
+                raise ValueError(
+                    f"start.genome: the genome has {have} rhythm oscillators, the run needs "
+                    f"{self.spec.rhythm} (decoder.rhythm); start from a genome evolved with the "
+                    "same decoder"
+                )
             mutants = [self._mutant(start, 1.0, seeding.variation_rng(self.seed, 0, i)) for i in range(1, n)]
             genomes = [start] + [g for g, _ in mutants]
             strengths = [1.0] + [s for _, s in mutants]
-        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8),
-                         np.array(strengths))
+        return Offspring(
+            genomes, np.full((n, 2), -1, np.int64), np.full(n, ORIGIN["initial"], np.int8), np.array(strengths)
+        )
 
     def _mutant(self, genome: Genome, inherited: float, rng: np.random.Generator) -> tuple[Genome, float]:
         """A mutant of ``genome`` and its strength: ``inherited * exp(tau N(0, 1))`` within
@@ -246,8 +280,9 @@ class GeneticAlgorithm:
         strength = float(np.clip(inherited * math.exp(tau * rng.standard_normal()), floor, STRENGTH_MAX))
         return self._finish(mutate(genome, rng, self.mutation.scaled(strength), self.spec.ranges)), strength
 
-    def ask(self, generation: int, population: list[Genome], fitness: np.ndarray,
-            strengths: np.ndarray | None = None) -> Offspring:
+    def ask(
+        self, generation: int, population: list[Genome], fitness: np.ndarray, strengths: np.ndarray | None = None
+    ) -> Offspring:
         """Offspring of ``population`` (scored ``fitness``, mutation ``strengths``, default all 1) as
         generation ``generation``."""
         if generation < 1:

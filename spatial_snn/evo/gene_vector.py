@@ -94,8 +94,11 @@ class GeneVector:
         if "weights" in spec.groups:
             fields += [(p, len(getattr(template, p)), ranges.weight) for p in _PROJECTIONS]
         if "lif" in spec.groups:
-            fields += [(p, template.n, getattr(ranges, p)) for p in NEURON_PARAMS
-                       if getattr(ranges, p)[1] > getattr(ranges, p)[0]]
+            fields += [
+                (p, template.n, getattr(ranges, p))
+                for p in NEURON_PARAMS
+                if getattr(ranges, p)[1] > getattr(ranges, p)[0]
+            ]
         if "positions" in spec.groups:
             fields.append(("positions", template.n * template.dim, None))
         self.slices: dict[str, slice] = {}
@@ -130,8 +133,10 @@ class GeneVector:
             outside = (v < lo) | (v > hi)
             if outside.any():
                 at = int(np.flatnonzero(outside)[0])
-                raise ValueError(f"genome.{name}: expected values in the range [{lo}, {hi}], got {v[at]} "
-                                 f"at index {at}; widen ranges.{'weight' if name in _PROJECTIONS else name}")
+                raise ValueError(
+                    f"genome.{name}: expected values in the range [{lo}, {hi}], got {v[at]} "
+                    f"at index {at}; widen ranges.{'weight' if name in _PROJECTIONS else name}"
+                )
             x[sl] = (v - lo) / (hi - lo)
         return x
 

@@ -63,25 +63,43 @@ class SearchConfig:
     ``[search.open_es.optimizer]``; docs/search.md has the equations.
     """
 
-    strategy: str = setting("ga", "ga (the genetic algorithm of [evolution], published) or an evolution strategy "
-                            "over a fixed network's genes (open_es, pgpe, sep_cma_es, ars) or Evolving "
-                            "Connectivity (ec).", choices=SEARCHES)
-    then: str | None = setting(None, "With strategy = ga: the evolution strategy that continues from the GA's "
-                               "champion once the best return plateaus (GA-then-ES); none: the GA throughout.",
-                               choices=ES_NAMES)
-    genes: tuple[str, ...] = setting(("weights",), "Which genes an evolution strategy moves: any of weights, lif "
-                                     "(the LIF parameters whose range is not one value) and positions (the "
-                                     "distance laws stay in force).", factory=lambda: ("weights",))
-    bounds: str = setting("clip", "How an evolution strategy keeps bounded genes within their ranges.",
-                          choices=BOUNDS)
-    prior: str = setting("spatial", "EC's initial connection probabilities: spatial (the rule's distance law) or "
-                         "uniform (each projection at its mean probability: the same expected degree).",
-                         choices=PRIORS)
-    plateau_window: int = setting(20, "GA-then-ES: generations over which the gain is measured.", "generations",
-                                  low=1, integer=True)
-    plateau_gain: float = setting(0.01, "GA-then-ES: switch once the running best training return has gained less "
-                                  "than this (relative to max(|best|, 1)) over plateau_window generations.",
-                                  "fraction", low=0)
+    strategy: str = setting(
+        "ga",
+        "ga (the genetic algorithm of [evolution], published) or an evolution strategy "
+        "over a fixed network's genes (open_es, pgpe, sep_cma_es, ars) or Evolving "
+        "Connectivity (ec).",
+        choices=SEARCHES,
+    )
+    then: str | None = setting(
+        None,
+        "With strategy = ga: the evolution strategy that continues from the GA's "
+        "champion once the best return plateaus (GA-then-ES); none: the GA throughout.",
+        choices=ES_NAMES,
+    )
+    genes: tuple[str, ...] = setting(
+        ("weights",),
+        "Which genes an evolution strategy moves: any of weights, lif "
+        "(the LIF parameters whose range is not one value) and positions (the "
+        "distance laws stay in force).",
+        factory=lambda: ("weights",),
+    )
+    bounds: str = setting("clip", "How an evolution strategy keeps bounded genes within their ranges.", choices=BOUNDS)
+    prior: str = setting(
+        "spatial",
+        "EC's initial connection probabilities: spatial (the rule's distance law) or "
+        "uniform (each projection at its mean probability: the same expected degree).",
+        choices=PRIORS,
+    )
+    plateau_window: int = setting(
+        20, "GA-then-ES: generations over which the gain is measured.", "generations", low=1, integer=True
+    )
+    plateau_gain: float = setting(
+        0.01,
+        "GA-then-ES: switch once the running best training return has gained less "
+        "than this (relative to max(|best|, 1)) over plateau_window generations.",
+        "fraction",
+        low=0,
+    )
     open_es: open_es.Params = field(default_factory=open_es.Params)
     pgpe: pgpe.Params = field(default_factory=pgpe.Params)
     sep_cma_es: sep_cma_es.Params = field(default_factory=sep_cma_es.Params)
@@ -91,17 +109,19 @@ class SearchConfig:
     def __post_init__(self):
         if self.strategy not in SEARCHES:
             near = difflib.get_close_matches(str(self.strategy), SEARCHES, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else "; write one of them, e.g. strategy = \"open_es\""
+            hint = f"; did you mean {near[0]!r}?" if near else '; write one of them, e.g. strategy = "open_es"'
             raise ValueError(f"search.strategy: expected one of {SEARCHES}, got {self.strategy!r}{hint}")
         if self.then is not None and (self.strategy != "ga" or self.then not in ES_NAMES):
-            raise ValueError(f"search.then: expected an evolution strategy of {ES_NAMES} after strategy = 'ga', "
-                             f"got then = {self.then!r} after {self.strategy!r}; set strategy = \"ga\" and an "
-                             "evolution strategy as then, or drop then")
+            raise ValueError(
+                f"search.then: expected an evolution strategy of {ES_NAMES} after strategy = 'ga', "
+                f'got then = {self.then!r} after {self.strategy!r}; set strategy = "ga" and an '
+                "evolution strategy as then, or drop then"
+            )
         object.__setattr__(self, "genes", tuple(self.genes))
         try:
             GeneVectorSpec(self.genes, self.bounds)
         except ValueError as exc:
-            raise ValueError(f"search.{exc}; e.g. genes = [\"weights\", \"lif\"]") from None
+            raise ValueError(f'search.{exc}; e.g. genes = ["weights", "lif"]') from None
         check(self, "search")
 
     def params(self, name: str, population: int):
@@ -110,8 +130,10 @@ class SearchConfig:
         try:
             if name == "ars":
                 if population % 2:
-                    raise ValueError(f"evolution.population: ARS needs an even population (2 x directions), "
-                                     f"got {population}; make it even")
+                    raise ValueError(
+                        f"evolution.population: ARS needs an even population (2 x directions), "
+                        f"got {population}; make it even"
+                    )
                 return dataclasses.replace(base, directions=population // 2)
             return dataclasses.replace(base, population=population)
         except ValueError as exc:
@@ -121,8 +143,9 @@ class SearchConfig:
             raise ValueError(msg) from None
 
 
-def make_search(config: SearchConfig, template: Genome, population: int, ranges: ParameterRanges, seed: int,
-                name: str | None = None) -> Search:
+def make_search(
+    config: SearchConfig, template: Genome, population: int, ranges: ParameterRanges, seed: int, name: str | None = None
+) -> Search:
     """The :class:`Search` a config asks for, over ``template`` (``name`` overrides ``config.strategy``,
     e.g. ``config.then`` when a GA-then-ES run switches)."""
     name = config.strategy if name is None else name
@@ -152,8 +175,9 @@ def strategy_params(name: str, population: int, settings: dict | None = None):
         if key not in fields or key in ("population", "directions"):
             near = difflib.get_close_matches(key, sorted(fields - {"population", "directions"}), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"search.{name}.{key}: unknown setting{hint} (the population comes from "
-                             "evolution.population)")
+            raise ValueError(
+                f"search.{name}.{key}: unknown setting{hint} (the population comes from evolution.population)"
+            )
     if isinstance(settings.get("optimizer"), dict):
         opt = settings["optimizer"]
         opt_fields = {f.name for f in dataclasses.fields(Optimizer)}

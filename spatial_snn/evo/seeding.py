@@ -92,5 +92,6 @@ def replay_seeds(seed: int, episodes: int) -> np.ndarray:
     episode of a replay of 1. Two episodes share a seed with probability
     about ``episodes**2 / 2**31``.
     """
-    return np.array([_sequence(seed, _REPLAY, k).generate_state(1)[0] % _SEED_SPACE for k in range(int(episodes))],
-                    np.int64)
+    return np.array(
+        [_sequence(seed, _REPLAY, k).generate_state(1)[0] % _SEED_SPACE for k in range(int(episodes))], np.int64
+    )

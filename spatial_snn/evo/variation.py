@@ -76,33 +76,66 @@ class MutationParams:
     ``adapt_min``: the GA adapts it and scales these with :meth:`scaled`).
     """
 
-    edge_delete: float = setting(0.05, "Probability to delete each existing synapse (all three projections).",
-                                 "probability", low=0, high=1)
-    weight_resample: float = setting(0.10, "Probability to redraw each surviving synapse's weight from its range.",
-                                     "probability", low=0, high=1)
+    edge_delete: float = setting(
+        0.05, "Probability to delete each existing synapse (all three projections).", "probability", low=0, high=1
+    )
+    weight_resample: float = setting(
+        0.10, "Probability to redraw each surviving synapse's weight from its range.", "probability", low=0, high=1
+    )
     edge_add: float = setting(0.01, "Probability to add each absent (pre, post) pair.", "probability", low=0, high=1)
-    spatial_add: bool = setting(False, "If true, an absent pair at distance d is added with probability "
-                                "edge_add * p(d) / p0 under the genome's rule (never beyond the rule's cutoff "
-                                "radius); if false, uniformly (published).")
+    spatial_add: bool = setting(
+        False,
+        "If true, an absent pair at distance d is added with probability "
+        "edge_add * p(d) / p0 under the genome's rule (never beyond the rule's cutoff "
+        "radius); if false, uniformly (published).",
+    )
     sign_flip: float = setting(0.05, "Probability to flip each hidden neuron's sign.", "probability", low=0, high=1)
-    param_resample: float = setting(0.10, "Probability to redraw each of v_th, v_reset, v_leak, tau_mem_inv, "
-                                    "tau_syn_inv (and, in a plastic network, stp_use, stp_tau_f, stp_tau_d) of "
-                                    "each neuron from its range.", "probability", low=0, high=1)
-    perturb_rate: float = setting(0.0, "Probability to nudge each weight and each neuron parameter that was not "
-                                  "resampled (0 = off, the published GA).", "probability", low=0, high=1)
-    perturb_sigma: float = setting(0.05, "Standard deviation of a nudge as a fraction of the gene's range "
-                                   "high - low (the result is clipped to the range).", "fraction of range", low=0)
-    position_sigma: float = setting(0.0, "Standard deviation of a position move per axis (0 = off); calibrated "
-                                    "lengths for a genome with a scaled rule (spatial preset).", "position units",
-                                    low=0)
+    param_resample: float = setting(
+        0.10,
+        "Probability to redraw each of v_th, v_reset, v_leak, tau_mem_inv, "
+        "tau_syn_inv (and, in a plastic network, stp_use, stp_tau_f, stp_tau_d) of "
+        "each neuron from its range.",
+        "probability",
+        low=0,
+        high=1,
+    )
+    perturb_rate: float = setting(
+        0.0,
+        "Probability to nudge each weight and each neuron parameter that was not "
+        "resampled (0 = off, the published GA).",
+        "probability",
+        low=0,
+        high=1,
+    )
+    perturb_sigma: float = setting(
+        0.05,
+        "Standard deviation of a nudge as a fraction of the gene's range "
+        "high - low (the result is clipped to the range).",
+        "fraction of range",
+        low=0,
+    )
+    position_sigma: float = setting(
+        0.0,
+        "Standard deviation of a position move per axis (0 = off); calibrated "
+        "lengths for a genome with a scaled rule (spatial preset).",
+        "position units",
+        low=0,
+    )
     position_rate: float = setting(0.0, "Probability that a neuron moves.", "probability", low=0, high=1)
-    position_swap: float = setting(0.0, "Probability of each of n // 2 swap events: a random pair of neurons "
-                                   "exchanges positions (pairs disjoint within one mutation; 0 = off).",
-                                   "probability", low=0, high=1)
-    rhythm_rate: float = setting(0.1, "Probability to nudge each rhythm gene (only with decoder.rhythm = true).",
-                                 "probability", low=0, high=1)
-    rhythm_sigma: float = setting(0.1, "Standard deviation of a rhythm gene's nudge as a fraction of its range.",
-                                  "fraction of range", low=0)
+    position_swap: float = setting(
+        0.0,
+        "Probability of each of n // 2 swap events: a random pair of neurons "
+        "exchanges positions (pairs disjoint within one mutation; 0 = off).",
+        "probability",
+        low=0,
+        high=1,
+    )
+    rhythm_rate: float = setting(
+        0.1, "Probability to nudge each rhythm gene (only with decoder.rhythm = true).", "probability", low=0, high=1
+    )
+    rhythm_sigma: float = setting(
+        0.1, "Standard deviation of a rhythm gene's nudge as a fraction of its range.", "fraction of range", low=0
+    )
 
     def __post_init__(self):
         check(self, "MutationParams")
@@ -114,9 +147,13 @@ class MutationParams:
         both sigmas times it."""
         if not (math.isfinite(strength) and strength > 0):
             raise ValueError(f"strength: expected a finite value > 0, got {strength!r}")
-        return replace(self, **{name: min(1.0, getattr(self, name) * strength) for name in _PROBABILITIES},
-                       perturb_sigma=self.perturb_sigma * strength, position_sigma=self.position_sigma * strength,
-                       rhythm_sigma=self.rhythm_sigma * strength)
+        return replace(
+            self,
+            **{name: min(1.0, getattr(self, name) * strength) for name in _PROBABILITIES},
+            perturb_sigma=self.perturb_sigma * strength,
+            position_sigma=self.position_sigma * strength,
+            rhythm_sigma=self.rhythm_sigma * strength,
+        )
 
 
 # ------------------------------------------------------------------ checks

@@ -83,16 +83,32 @@ class Tally:
     @classmethod
     def begin(cls, state, task: Task) -> Tally:
         if state is None:
-            return cls(0, {k: [] for k in ("generation", *HISTORY_KEYS, *_MORE_KEYS)}, None, np.empty(0), 0, 0.0,
-                       task, ObsMoments.empty(len(task.obs_low)))
+            return cls(
+                0,
+                {k: [] for k in ("generation", *HISTORY_KEYS, *_MORE_KEYS)},
+                None,
+                np.empty(0),
+                0,
+                0.0,
+                task,
+                ObsMoments.empty(len(task.obs_low)),
+            )
         h = state.history
         champ_task = with_bounds(task, *state.champ_bounds) if state.champ_bounds else task
         moments = state.moments if state.moments is not None else ObsMoments.empty(len(task.obs_low))
         for key in _MORE_KEYS:  # NaN for generations written before the statistic was kept
             h.setdefault(key, [math.nan] * len(h["generation"]))
-        return cls(state.start, h, state.champion, state.champ_returns,
-                   int(h["env_steps"][-1]) if state.start else 0, float(h["wall_time"][-1]) if state.start else 0.0,
-                   champ_task, moments, cpu=float(h[CPU_KEY][-1]) if state.start else 0.0)
+        return cls(
+            state.start,
+            h,
+            state.champion,
+            state.champ_returns,
+            int(h["env_steps"][-1]) if state.start else 0,
+            float(h["wall_time"][-1]) if state.start else 0.0,
+            champ_task,
+            moments,
+            cpu=float(h[CPU_KEY][-1]) if state.start else 0.0,
+        )
 
     @property
     def champ_test(self) -> float:
@@ -137,31 +153,54 @@ class Tally:
         cpu_now = time.process_time()  # this process, all threads; rollouts run here when not parallel
         self.cpu += cpu_now - self._c_last + gen.remote_cpu
         self._c_last = cpu_now
-        row = {"generation": g, "best": stats["best"], "mean": stats["mean"],
-               "test": float(test.returns[0].mean()) if test is not None else math.nan,
-               "env_steps": self.steps, "wall_time": self.wall, "invalid_obs": float(ev.invalid.sum()),
-               CPU_KEY: self.cpu}
+        row = {
+            "generation": g,
+            "best": stats["best"],
+            "mean": stats["mean"],
+            "test": float(test.returns[0].mean()) if test is not None else math.nan,
+            "env_steps": self.steps,
+            "wall_time": self.wall,
+            "invalid_obs": float(ev.invalid.sum()),
+            CPU_KEY: self.cpu,
+        }
         row[schema.STOP_KEY] = _STOP_CODES.get(self.stop_reason(proto, g + 1, n_gen), 0)
         for k, v in row.items():
             self.history[k].append(v)
         return row
 
 
-def record_generation(writer: RunWriter, g: int, offspring, gen: Generation, row: dict, tally: Tally,
-                      seed: int, search_extra: dict | None = None) -> None:
+def record_generation(
+    writer: RunWriter,
+    g: int,
+    offspring,
+    gen: Generation,
+    row: dict,
+    tally: Tally,
+    seed: int,
+    search_extra: dict | None = None,
+) -> None:
     """Generation ``g`` (and a new champion) into the archive; ``search_extra``: a ``[search]`` strategy's record
     (:meth:`~spatial_snn.runs.searching.SearchDriver.extra`)."""
     test_returns = gen.test.returns[0] if gen.test is not None else None
     if tally.champ_improved:
-        writer.write_champion(tally.champion, generation=g, index=gen.tested, test_returns=test_returns,
-                              test_seeds=gen.test_seeds)
+        writer.write_champion(
+            tally.champion, generation=g, index=gen.tested, test_returns=test_returns, test_seeds=gen.test_seeds
+        )
     writer.write_generation(
-        g, population=offspring.genomes, fitness=gen.fitness, episode_returns=gen.ev.returns,
-        episode_lengths=gen.ev.lengths, episode_seeds=gen.seeds, counters=gen.ev.counters,
-        parents=offspring.parents, origin=offspring.origin,
-        stats={k: row[k] for k in (*HISTORY_KEYS, *_MORE_KEYS)}, test_returns=test_returns,
+        g,
+        population=offspring.genomes,
+        fitness=gen.fitness,
+        episode_returns=gen.ev.returns,
+        episode_lengths=gen.ev.lengths,
+        episode_seeds=gen.seeds,
+        counters=gen.ev.counters,
+        parents=offspring.parents,
+        origin=offspring.origin,
+        stats={k: row[k] for k in (*HISTORY_KEYS, *_MORE_KEYS)},
+        test_returns=test_returns,
         test_seeds=gen.test_seeds if gen.test is not None else None,
-        rng_state=_rng_state(seed, g + 1), extra=((_extra(offspring, gen, tally) or {}) | (search_extra or {})) or None,
+        rng_state=_rng_state(seed, g + 1),
+        extra=((_extra(offspring, gen, tally) or {}) | (search_extra or {})) or None,
     )
 
 
@@ -178,8 +217,11 @@ def _normalisation_record(gen: Generation, tally: Tally) -> dict | None:
     """With normalisation: the generation's bounds and the running moments after it (what resuming needs)."""
     if not gen.task.encoder.normalise:
         return None
-    return {schema.OBS_LOW: np.asarray(gen.task.obs_low), schema.OBS_HIGH: np.asarray(gen.task.obs_high),
-            **tally.moments.to_arrays()}
+    return {
+        schema.OBS_LOW: np.asarray(gen.task.obs_low),
+        schema.OBS_HIGH: np.asarray(gen.task.obs_high),
+        **tally.moments.to_arrays(),
+    }
 
 
 @dataclass
@@ -221,12 +263,14 @@ def read_resume(archive) -> ResumeState:
             fitness=run.generation(start - 1)["fitness"] if start else None,
             champion=ch[0] if ch else None,
             champ_returns=np.asarray(ch[1]["test_returns"]) if ch else np.empty(0),
-            champ_bounds=((champ_extra[schema.OBS_LOW], champ_extra[schema.OBS_HIGH])
-                          if schema.OBS_LOW in champ_extra else None),
+            champ_bounds=(
+                (champ_extra[schema.OBS_LOW], champ_extra[schema.OBS_HIGH]) if schema.OBS_LOW in champ_extra else None
+            ),
             moments=ObsMoments.from_arrays(extra),
             config=run.config,
-            strengths=(np.asarray(extra[schema.MUTATION_STRENGTHS], np.float64)
-                       if schema.MUTATION_STRENGTHS in extra else None),
+            strengths=(
+                np.asarray(extra[schema.MUTATION_STRENGTHS], np.float64) if schema.MUTATION_STRENGTHS in extra else None
+            ),
             run_data_names=tuple(run.run_data_names),
         )
 
@@ -240,10 +284,17 @@ def stored_body(config: dict) -> str | None:
 def _stored_count(cfg: dict, key: str, path) -> int:
     """A count from a stored config, or a ValueError naming the file (a crafted value is not a traceback)."""
     value = cfg.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0 \
-            or value != int(value):
-        raise ValueError(f"{path}: stored config {key} = {value!r}, expected a count >= 0; the archive was not "
-                         "written by spatial-snn's runner or was edited: restore it from a copy")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or value != int(value)
+    ):
+        raise ValueError(
+            f"{path}: stored config {key} = {value!r}, expected a count >= 0; the archive was not "
+            "written by spatial-snn's runner or was edited: restore it from a copy"
+        )
     return int(value)
 
 
@@ -255,8 +306,10 @@ def _config(setup: RunSetup, state: ResumeState | None, n_gen: int) -> dict:
         stored = state.config.get("scenario")
         with contextlib.suppress(TypeError, ValueError, AttributeError):
             old = stored_scenario(stored)
-            same_budget = dataclasses.replace(setup.scenario, protocol=dataclasses.replace(
-                setup.scenario.protocol, max_env_steps=old.protocol.max_env_steps))
+            same_budget = dataclasses.replace(
+                setup.scenario,
+                protocol=dataclasses.replace(setup.scenario.protocol, max_env_steps=old.protocol.max_env_steps),
+            )
             if old == same_budget:
                 scenario = stored  # as written, perhaps by an older version without newer keys
         with contextlib.suppress(TypeError, ValueError, AttributeError, KeyError):
@@ -269,8 +322,15 @@ def _config(setup: RunSetup, state: ResumeState | None, n_gen: int) -> dict:
 
 
 @contextlib.contextmanager
-def archive_writer(archive, setup: RunSetup, state: ResumeState | None, n_gen: int, overwrite: bool,
-                   moments0: ObsMoments | None = None, start_steps: int | None = None):
+def archive_writer(
+    archive,
+    setup: RunSetup,
+    state: ResumeState | None,
+    n_gen: int,
+    overwrite: bool,
+    moments0: ObsMoments | None = None,
+    start_steps: int | None = None,
+):
     """The archive's writer (None without an archive), closed at the end.
 
     ``moments0``: the observation moments a normalising run started from
@@ -290,9 +350,15 @@ def archive_writer(archive, setup: RunSetup, state: ResumeState | None, n_gen: i
     if state is not None:
         run_data |= _extension(setup, state, n_gen)
     # the header appears with its observation bounds, in one atomic commit
-    with RunWriter(archive, seed=setup.seed, dim=setup.dim, overwrite=overwrite,
-                   config=_config(setup, state, n_gen), resume=state is not None,
-                   run_data=run_data) as writer:
+    with RunWriter(
+        archive,
+        seed=setup.seed,
+        dim=setup.dim,
+        overwrite=overwrite,
+        config=_config(setup, state, n_gen),
+        resume=state is not None,
+        run_data=run_data,
+    ) as writer:
         yield writer
 
 
@@ -314,5 +380,8 @@ def _extension(setup: RunSetup, state: ResumeState, n_gen: int) -> dict:
 
 def _rng_state(seed: int, next_generation: int) -> dict:
     """What resuming needs of the randomness: every stream derives from the run seed by path."""
-    return {"run_seed": int(seed), "next_generation": int(next_generation),
-            "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding"}
+    return {
+        "run_seed": int(seed),
+        "next_generation": int(next_generation),
+        "scheme": "numpy SeedSequence(run_seed, spawn_key=path), PCG64; paths in spatial_snn.evo.seeding",
+    }

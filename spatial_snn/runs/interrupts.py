@@ -100,8 +100,9 @@ def terminated(exc: KeyboardInterrupt) -> bool:
     return isinstance(exc, Terminated) or bool(getattr(exc, "terminated", False))
 
 
-def stop_line(exc: KeyboardInterrupt, command: str | None, archive=None, generations: int | None = None,
-              prog: str = "spatial-snn") -> str:
+def stop_line(
+    exc: KeyboardInterrupt, command: str | None, archive=None, generations: int | None = None, prog: str = "spatial-snn"
+) -> str:
     """The one line the command line prints when stopped: what is kept and the command that continues it.
 
     ``archive`` is the command's archive argument; an ``archive`` attribute of
@@ -118,8 +119,10 @@ def stop_line(exc: KeyboardInterrupt, command: str | None, archive=None, generat
     n = getattr(exc, "generations", None)
     kept = f"{n} complete generation{'' if n == 1 else 's'}" if n is not None else "every complete generation"
     if command == "batch":
-        return (f"{prog}: {stopped}; {archive} keeps {kept}; run the same batch command again to continue "
-                "(finished runs are skipped, this one resumes)")
+        return (
+            f"{prog}: {stopped}; {archive} keeps {kept}; run the same batch command again to continue "
+            "(finished runs are skipped, this one resumes)"
+        )
     extend = f" --generations {generations}" if command == "resume" and generations else ""
     resume = f"{prog} resume {shlex.quote(str(archive))}{extend}"
     return f"{prog}: {stopped}; {archive} keeps {kept}; continue with: {resume}"

@@ -197,11 +197,15 @@ def evolve(
     if isinstance(scenario, RunSetup):
         for name, value in (("dim", dim), ("seed", seed)):
             if value is not None and value != getattr(scenario, name):
-                raise ValueError(f"{name}: the RunSetup was resolved for {name} {getattr(scenario, name)}, got "
-                                 f"{value}; resolve the scenario for {name} {value}, or pass no {name}")
+                raise ValueError(
+                    f"{name}: the RunSetup was resolved for {name} {getattr(scenario, name)}, got "
+                    f"{value}; resolve the scenario for {name} {value}, or pass no {name}"
+                )
         if state is not None and state.train_backend != scenario.task.backend:
-            raise ValueError(f"{archive}: the run trained on {state.train_backend}; resolve the scenario with "
-                             f"backend={state.train_backend!r} to resume it, or pass the scenario itself")
+            raise ValueError(
+                f"{archive}: the run trained on {state.train_backend}; resolve the scenario with "
+                f"backend={state.train_backend!r} to resume it, or pass the scenario itself"
+            )
         setup = scenario if state is None else scenario.with_bounds(*state.bounds)
         start = load_start(setup.scenario) if state is None else None
     else:
@@ -209,9 +213,14 @@ def evolve(
         check_run_args(sc, 2 if dim is None else dim, 0 if seed is None else seed, generations, workers)
         start = load_start(sc) if state is None else None  # a resumed run has its generation 0 already
         bounds = state.bounds if state else start.bounds if start else None
-        setup = resolve(sc, 2 if dim is None else dim, 0 if seed is None else seed,
-                        bounds=bounds, backend=state.train_backend if state else None,
-                        body=stored_body(state.config) if state else None)
+        setup = resolve(
+            sc,
+            2 if dim is None else dim,
+            0 if seed is None else seed,
+            bounds=bounds,
+            backend=state.train_backend if state else None,
+            body=stored_body(state.config) if state else None,
+        )
     if start is not None:
         setup = fit_start(start, setup)
     n_gen = check_run_args(setup.scenario, setup.dim, setup.seed, generations, workers)  # before any file is made
@@ -253,20 +262,39 @@ def resume(
     try:
         sc = stored_scenario(state.config["scenario"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: the stored scenario cannot be read by this version ({exc}); "
-                         "resume it with the version that wrote it") from None
+        raise ValueError(
+            f"{path}: the stored scenario cannot be read by this version ({exc}); "
+            "resume it with the version that wrote it"
+        ) from None
     if max_env_steps is not None:
         sc = dataclasses.replace(sc, protocol=dataclasses.replace(sc.protocol, max_env_steps=max_env_steps))
-    setup = resolve(sc, int(state.config["dim"]), int(state.config["seed"]), bounds=state.bounds,
-                    backend=state.train_backend, body=stored_body(state.config))
-    n_gen = check_run_args(sc, setup.dim, setup.seed, generations if generations is not None else state.generations,
-                           workers)
+    setup = resolve(
+        sc,
+        int(state.config["dim"]),
+        int(state.config["seed"]),
+        bounds=state.bounds,
+        backend=state.train_backend,
+        body=stored_body(state.config),
+    )
+    n_gen = check_run_args(
+        sc, setup.dim, setup.seed, generations if generations is not None else state.generations, workers
+    )
     return _loop(setup, n_gen, state, workers, executor, callback, path, False, announce=announce)
 
 
 # ------------------------------------------------------------------ the loop
-def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archive, overwrite,
-          start: Start | None = None, announce: Callable[[str], None] | None = None) -> Result:
+def _loop(
+    setup: RunSetup,
+    n_gen: int,
+    state,
+    workers,
+    executor,
+    callback,
+    archive,
+    overwrite,
+    start: Start | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> Result:
     sc, seed, proto = setup.scenario, setup.seed, setup.scenario.protocol
     tally = Tally.begin(state, setup.task)
     if state is not None:
@@ -274,8 +302,9 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
         if finished is not None:  # nothing to do: open no writer (no extension record), start no workers
             return _result(setup, tally, archive, 0, finished)
         if announce is not None:
-            announce(f"resuming {archive} at generation {tally.start} of {n_gen} ({sc.name}, {setup.dim}D, "
-                     f"seed {seed})")
+            announce(
+                f"resuming {archive} at generation {tally.start} of {n_gen} ({sc.name}, {setup.dim}D, seed {seed})"
+            )
     ga = GeneticAlgorithm(sc.evolution, setup.spec, sc.mutation, setup.n_inputs, setup.n_outputs, seed)
     if tally.start == 0 and start is None and sc.start.genome is not None:
         start = load_start(sc)  # a run stopped before its first generation was complete; bounds are stored
@@ -285,45 +314,72 @@ def _loop(setup: RunSetup, n_gen: int, state, workers, executor, callback, archi
     driver = SearchDriver.begin(setup, ga, tally.start, archive, start.genome if start else None)  # None: GA
     offspring = driver.ask(tally.start, tally.history["best"], tally.champion) if driver is not None else None
     if offspring is None:
-        offspring = ga.initial(start.genome if start else None) if tally.start == 0 else \
-            ga.ask(tally.start, state.population, state.fitness, state.strengths)
+        offspring = (
+            ga.initial(start.genome if start else None)
+            if tally.start == 0
+            else ga.ask(tally.start, state.population, state.fitness, state.strengths)
+        )
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(archive_writer(archive, setup, state, n_gen, overwrite, moments0,
-                                                    start.env_steps if start is not None else None))
+        writer = stack.enter_context(
+            archive_writer(
+                archive, setup, state, n_gen, overwrite, moments0, start.env_steps if start is not None else None
+            )
+        )
         pool = stack.enter_context(_pool(workers, executor))
-        where = f"{sc.name} on {setup.task.backend}" + (" (own body: EnvPool cannot load it)"
-                                                         if setup.task.body_xml is not None else "")
+        where = f"{sc.name} on {setup.task.backend}" + (
+            " (own body: EnvPool cannot load it)" if setup.task.body_xml is not None else ""
+        )
         bar = stack.enter_context(_progress(n_gen, tally.start, where))
         tally.clock()
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
-            gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)          # evaluate
-            row = tally.add(g, offspring.genomes[gen.tested], gen, proto, n_gen)          # record
-            if driver is not None:                                                        # tell a strategy
+            gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)  # evaluate
+            row = tally.add(g, offspring.genomes[gen.tested], gen, proto, n_gen)  # record
+            if driver is not None:  # tell a strategy
                 driver.record_champion(g, tally.champ_improved, gen.tested)
                 driver.tell(gen.fitness)
             if writer is not None:
                 with held_interrupts():  # Ctrl-C or SIGTERM waits for the write to end
-                    record_generation(writer, g, offspring, gen, row, tally, seed,
-                                      search_extra=driver.extra() if driver is not None else None)
+                    record_generation(
+                        writer,
+                        g,
+                        offspring,
+                        gen,
+                        row,
+                        tally,
+                        seed,
+                        search_extra=driver.extra() if driver is not None else None,
+                    )
             _report(bar, callback, row, tally, gen)
             if tally.finished(proto):
                 break
             if g + 1 < n_gen:
                 asked = driver.ask(g + 1, tally.history["best"], tally.champion) if driver is not None else None
-                offspring = asked if asked is not None else \
-                    ga.ask(g + 1, offspring.genomes, gen.fitness, offspring.strengths)  # select, ask
+                offspring = (
+                    asked if asked is not None else ga.ask(g + 1, offspring.genomes, gen.fitness, offspring.strengths)
+                )  # select, ask
     ran = len(tally.history["generation"]) - (state.start if state is not None else 0)
     return _result(setup, tally, archive, ran, tally.stop_reason(proto, len(tally.history["generation"]), n_gen))
 
 
 def _result(setup: RunSetup, tally: Tally, archive, ran: int, stop_reason: str | None) -> Result:
-    return Result(setup.scenario, setup.dim, setup.seed, tally.champion, tally.champ_test,
-                  np.asarray(tally.champ_returns), {k: np.asarray(v) for k, v in tally.history.items()},
-                  Path(archive) if archive is not None else None, tally.champ_task, ran, stop_reason or "")
+    return Result(
+        setup.scenario,
+        setup.dim,
+        setup.seed,
+        tally.champion,
+        tally.champ_test,
+        np.asarray(tally.champ_returns),
+        {k: np.asarray(v) for k, v in tally.history.items()},
+        Path(archive) if archive is not None else None,
+        tally.champ_task,
+        ran,
+        stop_reason or "",
+    )
 
 
-def _evaluate(pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int,
-              tally: Tally) -> Generation:
+def _evaluate(
+    pool: WorkerPool, setup: RunSetup, ga: GeneticAlgorithm, genomes: list, g: int, n_gen: int, tally: Tally
+) -> Generation:
     """Run generation ``g`` on its training seeds, then its best (at generation 0 of a refinement: the start) on
     the test seeds if a test is due.
 
@@ -371,8 +427,9 @@ def _report(bar, callback, row: dict, tally: Tally, gen: Generation) -> None:
     if bar is not None:
         bar.update(1)
         rate = gen.env_steps / max(time.perf_counter() - gen.started, 1e-9)
-        bar.set_postfix(best=f"{row['best']:.1f}", mean=f"{row['mean']:.1f}", test=f"{tally.champ_test:.1f}",
-                        steps_s=f"{rate:.0f}")
+        bar.set_postfix(
+            best=f"{row['best']:.1f}", mean=f"{row['mean']:.1f}", test=f"{tally.champ_test:.1f}", steps_s=f"{rate:.0f}"
+        )
     if callback is not None:
         callback(dict(row, cap=gen.cap, best_index=gen.best))
 

@@ -62,8 +62,9 @@ def _table(cls, defaults) -> list[str]:
     for name, default, key in table_keys(cls, defaults):
         limit = f"{key.limit:,}" if key.limit is not None else ""
         bounds = key.bounds() + (" or none" if default is None and key.bounds() else "")
-        rows.append(f"| `{name}` | `{_value(default)}` | {_cell(key.unit)} | {_cell(bounds)} | {limit} | "
-                    f"{_cell(key.meaning)} |")
+        rows.append(
+            f"| `{name}` | `{_value(default)}` | {_cell(key.unit)} | {_cell(bounds)} | {limit} | {_cell(key.meaning)} |"
+        )
     return rows
 
 
@@ -82,11 +83,16 @@ def render() -> str:
                 out += [f"## `[{section}]`", "", _summary(cls), "", *_table(sub, defaults), ""]
             else:
                 out += [f"### `[{table}]`", "", _summary(sub).split("\n")[0], "", *_table(sub, defaults), ""]
-    out += ["## Keys that moved", "",
-            "Each key sits in the table of the part of the code that reads it. Keys that moved are still",
-            "read in their old place, from scenario files and from the scenarios stored in archives",
-            "(`spatial_snn.runs.scenarios.migrate`); giving both places is an error.", "",
-            "| old place | new place |", "|---|---|"]
+    out += [
+        "## Keys that moved",
+        "",
+        "Each key sits in the table of the part of the code that reads it. Keys that moved are still",
+        "read in their old place, from scenario files and from the scenarios stored in archives",
+        "(`spatial_snn.runs.scenarios.migrate`); giving both places is an error.",
+        "",
+        "| old place | new place |",
+        "|---|---|",
+    ]
     out += [f"| `[{a}] {b}` | `[{c}] {d}` |" for (a, b), (c, d) in MOVED_KEYS.items()]
     return "\n".join(out) + "\n"
 

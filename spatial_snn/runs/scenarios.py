@@ -71,22 +71,45 @@ class EnvConfig:
     """
 
     id: str = setting("CartPole-v1", "Gymnasium id of the task, e.g. Hopper-v5.")
-    kwargs: dict = setting(None, "Keyword arguments of gymnasium.make (the task's own reward: tests, replays and "
-                           "reported scores).", factory=dict)
-    max_episode_steps: int | None = setting(None, "Overrides the environment's time limit; none keeps it.",
-                                            "env steps", low=1, integer=True, limit=1_000_000)
-    train_kwargs: dict = setting(None, "Merged over kwargs for the training episodes only (the fitness), e.g. "
-                                 "{healthy_reward = 0}.", factory=dict)
-    backend: str = setting("auto", "Where training episodes run: gymnasium, envpool (C++ batches; an error if "
-                           "EnvPool lacks the id or a keyword argument) or auto (EnvPool where it can, gymnasium "
-                           "elsewhere).", choices=BACKENDS)
-    hide_obs: tuple[int, ...] = setting((), "Observation entries hidden from the controller (a partially "
-                                        "observed task), e.g. [1, 3]: CartPole without its velocities; the rest "
-                                        "keep their order. Applies to training, tests and replays alike.", "indices")
-    xml_file: str | None = setting(None, "A MuJoCo body of one's own for a task that takes xml_file (the v5 "
-                                   "locomotion tasks, spatial_snn/Hexapod-v0): a self-contained XML file, path "
-                                   "relative to the working directory. Its text is stored with the run, which "
-                                   "trains on gymnasium (EnvPool cannot load it); none: the task's own body.")
+    kwargs: dict = setting(
+        None,
+        "Keyword arguments of gymnasium.make (the task's own reward: tests, replays and reported scores).",
+        factory=dict,
+    )
+    max_episode_steps: int | None = setting(
+        None,
+        "Overrides the environment's time limit; none keeps it.",
+        "env steps",
+        low=1,
+        integer=True,
+        limit=1_000_000,
+    )
+    train_kwargs: dict = setting(
+        None,
+        "Merged over kwargs for the training episodes only (the fitness), e.g. {healthy_reward = 0}.",
+        factory=dict,
+    )
+    backend: str = setting(
+        "auto",
+        "Where training episodes run: gymnasium, envpool (C++ batches; an error if "
+        "EnvPool lacks the id or a keyword argument) or auto (EnvPool where it can, gymnasium "
+        "elsewhere).",
+        choices=BACKENDS,
+    )
+    hide_obs: tuple[int, ...] = setting(
+        (),
+        "Observation entries hidden from the controller (a partially "
+        "observed task), e.g. [1, 3]: CartPole without its velocities; the rest "
+        "keep their order. Applies to training, tests and replays alike.",
+        "indices",
+    )
+    xml_file: str | None = setting(
+        None,
+        "A MuJoCo body of one's own for a task that takes xml_file (the v5 "
+        "locomotion tasks, spatial_snn/Hexapod-v0): a self-contained XML file, path "
+        "relative to the working directory. Its text is stored with the run, which "
+        "trains on gymnasium (EnvPool cannot load it); none: the task's own body.",
+    )
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not self.id:
@@ -94,8 +117,10 @@ class EnvConfig:
         if not isinstance(self.kwargs, dict):
             raise ValueError(f"env.kwargs: expected a table of keyword arguments, got {self.kwargs!r}")
         if HIDE_OBS in self.kwargs:
-            raise ValueError(f"env.kwargs: {HIDE_OBS} is a key of [env] itself, not a keyword argument of the "
-                             f"environment; write `{HIDE_OBS} = {self.kwargs[HIDE_OBS]!r}` under [env]")
+            raise ValueError(
+                f"env.kwargs: {HIDE_OBS} is a key of [env] itself, not a keyword argument of the "
+                f"environment; write `{HIDE_OBS} = {self.kwargs[HIDE_OBS]!r}` under [env]"
+            )
         try:
             split_hidden({HIDE_OBS: self.hide_obs})  # a list of distinct indices >= 0
         except ValueError as exc:
@@ -104,8 +129,10 @@ class EnvConfig:
             raise ValueError(f"env.xml_file: expected the path of a MuJoCo XML file, got {self.xml_file!r}")
         for table in ("kwargs", "train_kwargs"):
             if "xml_file" in getattr(self, table):
-                raise ValueError(f"env.{table}.xml_file: name the body with env.xml_file instead (its text is "
-                                 "stored with the run, so it replays without the file)")
+                raise ValueError(
+                    f"env.{table}.xml_file: name the body with env.xml_file instead (its text is "
+                    "stored with the run, so it replays without the file)"
+                )
         check(self, "env")
 
     @property
@@ -129,34 +156,74 @@ class NetworkConfig:
     length instead (no io calibration); set at most one of the two.
     """
 
-    preset: str = setting("reference", "reference: the published network (integer grid, p = exp(-2 d), inputs "
-                          "and outputs at distance 1); spatial: ours (uniform in a periodic box, scaled laws, "
-                          "calibrated lengths; docs/dimensions.md).", choices=PRESETS)
+    preset: str = setting(
+        "reference",
+        "reference: the published network (integer grid, p = exp(-2 d), inputs "
+        "and outputs at distance 1); spatial: ours (uniform in a periodic box, scaled laws, "
+        "calibrated lengths; docs/dimensions.md).",
+        choices=PRESETS,
+    )
     n_hidden: int = setting(64, "Hidden neurons.", "neurons", low=1, integer=True, limit=100_000)
-    placement: str | None = setting(None, "Where hidden neurons sit (grid, jittered or uniform); none: the "
-                                    "preset's.", choices=PLACEMENTS)
-    mean_degree: float | None = setting(None, "Calibrate the recurrent length so the mean degree is this in every "
-                                        "dimension; none: the preset's (spatial: 4, reference: uncalibrated).",
-                                        "synapses per neuron", low=0, low_open=True)
-    io_degree: float | None = setting(None, "spatial preset: calibrate the io length to this many input synapses "
-                                      "per channel (below n_hidden); none: n_hidden exp(-2), as in the "
-                                      "reference.", "synapses per channel", low=0, low_open=True)
-    io_length: float | None = setting(None, "A fixed io length instead of a calibrated one (at most one of "
-                                      "io_degree and io_length).", "position units", low=0, low_open=True)
-    conduction_speed: float | None = setting(None, "Distance per sub-step that sets recurrent delays (reach per "
-                                             "sub-step in the spatial preset); none: every delay is one "
-                                             "sub-step (published).", "distance per sub-step", low=0,
-                                             low_open=True)
+    placement: str | None = setting(
+        None, "Where hidden neurons sit (grid, jittered or uniform); none: the preset's.", choices=PLACEMENTS
+    )
+    mean_degree: float | None = setting(
+        None,
+        "Calibrate the recurrent length so the mean degree is this in every "
+        "dimension; none: the preset's (spatial: 4, reference: uncalibrated).",
+        "synapses per neuron",
+        low=0,
+        low_open=True,
+    )
+    io_degree: float | None = setting(
+        None,
+        "spatial preset: calibrate the io length to this many input synapses "
+        "per channel (below n_hidden); none: n_hidden exp(-2), as in the "
+        "reference.",
+        "synapses per channel",
+        low=0,
+        low_open=True,
+    )
+    io_length: float | None = setting(
+        None,
+        "A fixed io length instead of a calibrated one (at most one of io_degree and io_length).",
+        "position units",
+        low=0,
+        low_open=True,
+    )
+    conduction_speed: float | None = setting(
+        None,
+        "Distance per sub-step that sets recurrent delays (reach per "
+        "sub-step in the spatial preset); none: every delay is one "
+        "sub-step (published).",
+        "distance per sub-step",
+        low=0,
+        low_open=True,
+    )
     max_delay: int = setting(8, "Cap on synaptic delays.", "sub-steps", low=1, high=255, integer=True)
-    excitatory_fraction: float = setting(0.8, "Probability that a neuron (or input channel) is excitatory "
-                                         "(Dale's law; published 0.8).", "probability", low=0, high=1)
-    substeps: int = setting(64, "Network sub-steps per environment step (published: 64, CartPole 4).",
-                            "sub-steps", low=1, high=10_000, integer=True)
+    excitatory_fraction: float = setting(
+        0.8,
+        "Probability that a neuron (or input channel) is excitatory (Dale's law; published 0.8).",
+        "probability",
+        low=0,
+        high=1,
+    )
+    substeps: int = setting(
+        64,
+        "Network sub-steps per environment step (published: 64, CartPole 4).",
+        "sub-steps",
+        low=1,
+        high=10_000,
+        integer=True,
+    )
     dt: float = setting(1e-3, "Time step of the neuron model.", "s", low=0, high=0.1, low_open=True)
-    plasticity: bool = setting(False, "Tsodyks-Markram short-term plasticity: each neuron's outgoing synapses "
-                               "scale with its release u x, with genes U, tau_f, tau_d per neuron that evolve like "
-                               "the other neuron parameters (docs/plasticity.md); false: static synapses "
-                               "(published).")
+    plasticity: bool = setting(
+        False,
+        "Tsodyks-Markram short-term plasticity: each neuron's outgoing synapses "
+        "scale with its release u x, with genes U, tau_f, tau_d per neuron that evolve like "
+        "the other neuron parameters (docs/plasticity.md); false: static synapses "
+        "(published).",
+    )
 
     def __post_init__(self):
         check(self, "network")
@@ -217,34 +284,72 @@ class ProtocolConfig:
     environment steps (training and tests; a budget).
     """
 
-    episodes: int = setting(3, "Training episodes per individual; fitness is their mean return.", "episodes",
-                            low=1, integer=True, limit=1_000)
-    fixed_seeds: bool = setting(False, "Reuse generation 0's episode seeds every generation (published); false "
-                                "draws fresh ones.")
-    curriculum: bool = setting(False, "Cap episodes at ceil(curriculum_start * curriculum_growth ** generation) "
-                               "steps (published).")
-    curriculum_start: int = setting(10, "Episode cap of generation 0 under the curriculum.", "env steps", low=1,
-                                    integer=True)
-    curriculum_growth: float = setting(1.1, "Growth of the episode cap per generation under the curriculum.",
-                                       "factor per generation", low=1)
-    test_every: int = setting(10, "Test the best genome every this many generations (and at the first and the "
-                              "last).", "generations", low=1, integer=True)
-    test_episodes: int = setting(100, "Held-out episodes of a test; their mean is the reported score.",
-                                 "episodes", low=1, integer=True, limit=10_000)
-    target: float | None = setting(None, "Stop once the test score reaches this; none runs every generation.",
-                                   "return")
-    bounds_episodes: int = setting(10, "Random-action episodes that measure the observation bounds of the "
-                                   "reference encoder.", "episodes", low=1, integer=True, limit=1_000)
-    max_env_steps: int | None = setting(None, "Stop once the run has used this many environment steps (training "
-                                        "and tests); none: no budget.", "env steps", low=1, integer=True)
-    confirm_episodes: int = setting(0, "A test that beats the champion's score is confirmed with this many more "
-                                    "held-out episodes (0 = off).", "episodes", low=0, integer=True,
-                                    limit=10_000)
+    episodes: int = setting(
+        3,
+        "Training episodes per individual; fitness is their mean return.",
+        "episodes",
+        low=1,
+        integer=True,
+        limit=1_000,
+    )
+    fixed_seeds: bool = setting(
+        False, "Reuse generation 0's episode seeds every generation (published); false draws fresh ones."
+    )
+    curriculum: bool = setting(
+        False, "Cap episodes at ceil(curriculum_start * curriculum_growth ** generation) steps (published)."
+    )
+    curriculum_start: int = setting(
+        10, "Episode cap of generation 0 under the curriculum.", "env steps", low=1, integer=True
+    )
+    curriculum_growth: float = setting(
+        1.1, "Growth of the episode cap per generation under the curriculum.", "factor per generation", low=1
+    )
+    test_every: int = setting(
+        10,
+        "Test the best genome every this many generations (and at the first and the last).",
+        "generations",
+        low=1,
+        integer=True,
+    )
+    test_episodes: int = setting(
+        100,
+        "Held-out episodes of a test; their mean is the reported score.",
+        "episodes",
+        low=1,
+        integer=True,
+        limit=10_000,
+    )
+    target: float | None = setting(None, "Stop once the test score reaches this; none runs every generation.", "return")
+    bounds_episodes: int = setting(
+        10,
+        "Random-action episodes that measure the observation bounds of the reference encoder.",
+        "episodes",
+        low=1,
+        integer=True,
+        limit=1_000,
+    )
+    max_env_steps: int | None = setting(
+        None,
+        "Stop once the run has used this many environment steps (training and tests); none: no budget.",
+        "env steps",
+        low=1,
+        integer=True,
+    )
+    confirm_episodes: int = setting(
+        0,
+        "A test that beats the champion's score is confirmed with this many more held-out episodes (0 = off).",
+        "episodes",
+        low=0,
+        integer=True,
+        limit=10_000,
+    )
 
     def __post_init__(self):
         if self.target is not None and not (isinstance(self.target, Real) and math.isfinite(self.target)):
-            raise ValueError(f"protocol.target: expected a finite score (or no target), got {self.target}; "
-                             "drop the key to run every generation")
+            raise ValueError(
+                f"protocol.target: expected a finite score (or no target), got {self.target}; "
+                "drop the key to run every generation"
+            )
         check(self, "protocol")
 
 
@@ -253,10 +358,13 @@ class ProtocolConfig:
 class StartConfig:
     """What generation 0 starts from: the scenario's ``[start]`` table (read by :mod:`.start`)."""
 
-    genome: str | None = setting(None, "Start from a controller instead of random genomes: a genome file, a run "
-                                 "archive (its champion) or a .nir graph, path relative to the working "
-                                 "directory. Generation 0 is that genome and population - 1 mutants of it; none: "
-                                 "random genomes (published).")
+    genome: str | None = setting(
+        None,
+        "Start from a controller instead of random genomes: a genome file, a run "
+        "archive (its champion) or a .nir graph, path relative to the working "
+        "directory. Generation 0 is that genome and population - 1 mutants of it; none: "
+        "random genomes (published).",
+    )
 
     def __post_init__(self):
         if self.genome is not None and (not isinstance(self.genome, str) or not self.genome.strip()):
@@ -268,8 +376,11 @@ class StartConfig:
 class Scenario:
     """Everything a run needs, except the embedding dimension and the seed."""
 
-    name: str = setting("scenario", "Names the archive file: 1-100 letters, digits, '-', '_' or '.', starting "
-                        "with a letter or digit; a scenario file's name defaults to its file stem.")
+    name: str = setting(
+        "scenario",
+        "Names the archive file: 1-100 letters, digits, '-', '_' or '.', starting "
+        "with a letter or digit; a scenario file's name defaults to its file stem.",
+    )
     env: EnvConfig = field(default_factory=EnvConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     encoder: EncoderSpec = field(default_factory=EncoderSpec)
@@ -279,14 +390,16 @@ class Scenario:
     mutation: MutationParams = field(default_factory=MutationParams)
     search: SearchConfig = field(default_factory=SearchConfig)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
-    allow_large: bool = setting(False, "Lift every size limit (the keys with a limit, --generations and "
-                                "--workers included).")
+    allow_large: bool = setting(
+        False, "Lift every size limit (the keys with a limit, --generations and --workers included)."
+    )
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
             raise ValueError(
                 f"name: expected 1-100 letters, digits, '-', '_' or '.' starting with a letter or digit "
-                f"(it names the archive file), got {self.name!r}; e.g. name = \"hopper-big\"")
+                f'(it names the archive file), got {self.name!r}; e.g. name = "hopper-big"'
+            )
         if not self.allow_large:
             for key, limit in LIMITS.items():
                 section, _, attr = key.partition(".")
@@ -307,8 +420,10 @@ SECTIONS = {f.name: f.default_factory for f in fields(Scenario) if f.default_fac
 
 
 #: Fields of a nested table that the run sets rather than the scenario: the hint for a scenario that sets them.
-_RUN_SET = {"population": "the number of candidates is evolution.population",
-            "directions": "ARS's directions are evolution.population / 2"}
+_RUN_SET = {
+    "population": "the number of candidates is evolution.population",
+    "directions": "ARS's directions are evolution.population / 2",
+}
 #: Nested tables: (dataclass, field) -> the dataclass of its table.
 _NESTED = {
     (Scenario, "env"): EnvConfig,
@@ -344,9 +459,12 @@ def table_keys(cls, default) -> list[tuple[str, object, Key]]:
 def scenario_keys() -> list[tuple[str, object, Key]]:
     """The table of every scenario key: ``(section.key, default, Key)``; top-level keys have no section."""
     top = list(keys_of(Scenario))
-    return top + [(f"{table}.{name}", value, key) for section, cls in SECTIONS.items()
-                  for table, sub, default in sub_tables(cls, cls(), section)
-                  for name, value, key in table_keys(sub, default)]
+    return top + [
+        (f"{table}.{name}", value, key)
+        for section, cls in SECTIONS.items()
+        for table, sub, default in sub_tables(cls, cls(), section)
+        for name, value, key in table_keys(sub, default)
+    ]
 
 
 def _key_dict(obj) -> dict:
@@ -357,8 +475,9 @@ def _key_dict(obj) -> dict:
         if (type(obj), f.name) in _NESTED:
             out[f.name] = _key_dict(value)
         elif key_of(f) is not None:
-            out[f.name] = list(value) if isinstance(value, tuple) else (dict(value) if isinstance(value, dict)
-                                                                       else value)
+            out[f.name] = (
+                list(value) if isinstance(value, tuple) else (dict(value) if isinstance(value, dict) else value)
+            )
     return out
 
 
@@ -440,8 +559,10 @@ def migrate(data: dict) -> dict:
         if not (isinstance(old, dict) and old_key in old and isinstance(new, dict)):
             continue
         if new_key in new:
-            raise ValueError(f"{old_section}.{old_key}: moved to {new_section}.{new_key}, which is given too; "
-                             f"drop {old_section}.{old_key}")
+            raise ValueError(
+                f"{old_section}.{old_key}: moved to {new_section}.{new_key}, which is given too; "
+                f"drop {old_section}.{old_key}"
+            )
         out[old_section] = {k: v for k, v in old.items() if k != old_key}
         out[new_section] = {**new, new_key: old[old_key]}
     return out
@@ -495,8 +616,9 @@ def as_scenario(scenario) -> Scenario:
     raise TypeError(f"scenario: expected a Scenario, dict or TOML path, got {type(scenario).__name__}")
 
 
-def check_run_args(sc: Scenario, dim: int, seed: int, generations: int | None = None,
-                   workers: int | None = None) -> int:
+def check_run_args(
+    sc: Scenario, dim: int, seed: int, generations: int | None = None, workers: int | None = None
+) -> int:
     """Check the arguments of a run; return its generation count.
 
     ``generations`` (None: the scenario's) and ``workers`` (None: one per

@@ -53,8 +53,9 @@ class SearchDriver:
         self.candidates: np.ndarray | None = None
 
     @classmethod
-    def begin(cls, setup: RunSetup, ga: GeneticAlgorithm, resumed_from: int, archive,
-              start_genome: Genome | None) -> SearchDriver | None:
+    def begin(
+        cls, setup: RunSetup, ga: GeneticAlgorithm, resumed_from: int, archive, start_genome: Genome | None
+    ) -> SearchDriver | None:
         """The driver of a run (None for the GA alone); ``resumed_from`` > 0 reads the state of generation
         ``resumed_from - 1`` from ``archive``."""
         config = setup.scenario.search
@@ -72,16 +73,21 @@ class SearchDriver:
                 driver.champion_ref = (int(champion[1]["generation"]), int(champion[1]["index"]))
             if schema.SEARCH_SWITCH not in extra:
                 if config.strategy != "ga":
-                    raise ValueError(f"{archive}: generation {resumed_from - 1} holds no {config.strategy} state; "
-                                     "it was not written by this scenario's search: resume it with the version "
-                                     "that wrote it")
+                    raise ValueError(
+                        f"{archive}: generation {resumed_from - 1} holds no {config.strategy} state; "
+                        "it was not written by this scenario's search: resume it with the version "
+                        "that wrote it"
+                    )
                 return driver  # a GA-then-ES run still in its GA phase
             ref = tuple(int(x) for x in np.asarray(extra[schema.SEARCH_TEMPLATE]).ravel())
             template = driver._first_template() if ref == _NOT_STORED else run.population(ref[0])[ref[1]]
         switch = int(np.asarray(extra[schema.SEARCH_SWITCH]).ravel()[0])
         driver._start(switch, template, ref, config.strategy if config.strategy != "ga" else config.then)
-        fields = {name.removeprefix(schema.SEARCH_STATE_PREFIX): np.asarray(value) for name, value in extra.items()
-                  if name.startswith(schema.SEARCH_STATE_PREFIX)}
+        fields = {
+            name.removeprefix(schema.SEARCH_STATE_PREFIX): np.asarray(value)
+            for name, value in extra.items()
+            if name.startswith(schema.SEARCH_STATE_PREFIX)
+        }
         scalars = [k for k, v in driver.search.state_arrays(driver.state).items() if v.ndim == 0]
         fields |= {k: fields[k].reshape(()) for k in scalars if k in fields and fields[k].size == 1}  # stored (1,)
         driver.state = driver.search.state_from_arrays(fields)
@@ -100,8 +106,9 @@ class SearchDriver:
 
     def _start(self, switch: int, template: Genome, ref: tuple, name: str) -> None:
         sc = self.setup.scenario
-        self.search = make_search(self.config, template, sc.evolution.population, self.setup.spec.ranges,
-                                  self.setup.seed, name=name)
+        self.search = make_search(
+            self.config, template, sc.evolution.population, self.setup.spec.ranges, self.setup.seed, name=name
+        )
         self.state = self.search.initial_state()
         self.switch, self.template_ref = switch, ref
 
@@ -118,8 +125,7 @@ class SearchDriver:
             self._start(g, champion, self.champion_ref, self.config.then)
         self.candidates, genomes = self.search.ask(self.state, g)
         n = len(genomes)
-        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, STRATEGY_ORIGIN, np.int8),
-                         np.ones(n))
+        return Offspring(genomes, np.full((n, 2), -1, np.int64), np.full(n, STRATEGY_ORIGIN, np.int8), np.ones(n))
 
     def record_champion(self, g: int, improved: bool, index: int) -> None:
         """Note where the champion is (a GA-then-ES run's template when it switches)."""
@@ -137,10 +143,11 @@ class SearchDriver:
             return None
         out = {schema.search_state_name(k): v for k, v in self.search.state_arrays(self.state).items()}
         candidates = np.asarray(self.candidates)
-        return out | {schema.SEARCH_CANDIDATES: candidates if candidates.dtype == bool else
-                      candidates.astype(np.float64),
-                      schema.SEARCH_SWITCH: np.array([self.switch], np.int64),
-                      schema.SEARCH_TEMPLATE: np.array(self.template_ref, np.int64)}
+        return out | {
+            schema.SEARCH_CANDIDATES: candidates if candidates.dtype == bool else candidates.astype(np.float64),
+            schema.SEARCH_SWITCH: np.array([self.switch], np.int64),
+            schema.SEARCH_TEMPLATE: np.array(self.template_ref, np.int64),
+        }
 
 
 def stored_centre(path, generation: int | None = None) -> Genome:

@@ -76,8 +76,16 @@ class RunSetup:
         return dataclasses.replace(self, task=dataclasses.replace(self.task, obs_low=low, obs_high=high))
 
 
-def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = None, check: bool = True,
-            backend: str | None = None, body: str | None = None) -> RunSetup:
+def resolve(
+    scenario,
+    dim: int = 2,
+    seed: int = 0,
+    *,
+    bounds: tuple | None = None,
+    check: bool = True,
+    backend: str | None = None,
+    body: str | None = None,
+) -> RunSetup:
     """Resolve a scenario for a run in ``dim`` dimensions with run seed ``seed``.
 
     Parameters
@@ -112,19 +120,38 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
     if body is None:
         body = scenario_body(sc.env)  # a missing or malformed body file: one ValueError
     elif sc.env.xml_file is None:
-        raise ValueError("body: a stored body needs a scenario with env.xml_file; resume the run with the "
-                         "scenario it stored")
+        raise ValueError(
+            "body: a stored body needs a scenario with env.xml_file; resume the run with the scenario it stored"
+        )
     env = open_env(sc.env.id, sc.env.task_kwargs, body=body)  # a bad id, kwarg or missing dependency: one ValueError
     try:
         if bounds is None:
-            bounds = observation_bounds(sc.env.id, sc.env.task_kwargs, env.observation_space, seed=seed,
-                                        episodes=sc.protocol.bounds_episodes, env=env)
+            bounds = observation_bounds(
+                sc.env.id,
+                sc.env.task_kwargs,
+                env.observation_space,
+                seed=seed,
+                episodes=sc.protocol.bounds_episodes,
+                env=env,
+            )
         low, high = (tuple(float(x) for x in np.asarray(b).ravel()) for b in bounds)
         # training episodes run with the training-only kwargs too: the backend must accept them all
-        train_backend = resolve_backend(backend or sc.env.backend, sc.env.id,
-                                        {**sc.env.task_kwargs, **sc.env.train_kwargs}, body)
-        task = Task(sc.env.id, sc.env.task_kwargs, sc.env.max_episode_steps, sc.network.substeps,
-                    sc.network.dt, sc.encoder, sc.decoder, low, high, train_backend, body_xml=body)
+        train_backend = resolve_backend(
+            backend or sc.env.backend, sc.env.id, {**sc.env.task_kwargs, **sc.env.train_kwargs}, body
+        )
+        task = Task(
+            sc.env.id,
+            sc.env.task_kwargs,
+            sc.env.max_episode_steps,
+            sc.network.substeps,
+            sc.network.dt,
+            sc.encoder,
+            sc.decoder,
+            low,
+            high,
+            train_backend,
+            body_xml=body,
+        )
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)
         check_rhythm_space(task.decoder, env.action_space)
@@ -147,8 +174,9 @@ def resolve(scenario, dim: int = 2, seed: int = 0, *, bounds: tuple | None = Non
 
 def _one_step(setup: RunSetup, env, encoder, decoder) -> None:
     """One environment step of a tiny random network: every piece of the codec meets the real spaces."""
-    tiny = dataclasses.replace(setup.spec, n_hidden=min(setup.spec.n_hidden, _CHECK_NEURONS),
-                               mean_degree=None, io_degree=None)
+    tiny = dataclasses.replace(
+        setup.spec, n_hidden=min(setup.spec.n_hidden, _CHECK_NEURONS), mean_degree=None, io_degree=None
+    )
     genome = random_genome(tiny, setup.n_inputs, setup.n_outputs, seeding.setup_rng(setup.seed))
     net = Network([genome], episodes=1, dt=setup.task.dt)
     obs, _ = env.reset(seed=0)

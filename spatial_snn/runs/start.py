@@ -57,15 +57,19 @@ def load_start(scenario) -> Start | None:
     if path is None:
         return None
     if not Path(path).is_file():
-        raise ValueError(f"start.genome: {path} is not a file; give a genome file (genomes/NAME.h5), "
-                         "a run archive or a .nir graph, relative to the working directory")
+        raise ValueError(
+            f"start.genome: {path} is not a file; give a genome file (genomes/NAME.h5), "
+            "a run archive or a .nir graph, relative to the working directory"
+        )
     from ..store.controller import load_controller
 
     genome, task, info = load_controller(path)
     steps = info.get("env_steps")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"start.genome: {path}: meta env_steps is {steps!r}, not a count >= 0; export "
-                         "the genome again from its run archive, or start from the archive itself")
+        raise ValueError(
+            f"start.genome: {path}: meta env_steps is {steps!r}, not a count >= 0; export "
+            "the genome again from its run archive, or start from the archive itself"
+        )
     return Start(genome, task, str(path), _moments(info.get("obs_moments"), len(task.obs_low), str(path)), steps)
 
 
@@ -76,8 +80,10 @@ def _moments(stored, n_obs: int, source: str) -> ObsMoments | None:
     try:
         return ObsMoments.from_json(stored, n_obs)
     except ValueError as exc:
-        raise ValueError(f"start.genome: {source}: meta obs_moments is damaged ({exc}); export the "
-                         "genome again from its run archive, or start from the archive itself") from None
+        raise ValueError(
+            f"start.genome: {source}: meta obs_moments is damaged ({exc}); export the "
+            "genome again from its run archive, or start from the archive itself"
+        ) from None
 
 
 def fit_start(start: Start, setup: RunSetup) -> RunSetup:
@@ -93,24 +99,34 @@ def fit_start(start: Start, setup: RunSetup) -> RunSetup:
     mine, theirs = setup.task, start.task
     for name in ("substeps", "dt", "encoder", "decoder"):
         if getattr(theirs, name) != getattr(mine, name):
-            raise ValueError(f"start.genome: {start.source} was evolved with {name} "
-                             f"{getattr(theirs, name)!r}, the scenario has {getattr(mine, name)!r}; set the "
-                             f"scenario's {name} to the genome's, or start from a genome evolved with it")
+            raise ValueError(
+                f"start.genome: {start.source} was evolved with {name} "
+                f"{getattr(theirs, name)!r}, the scenario has {getattr(mine, name)!r}; set the "
+                f"scenario's {name} to the genome's, or start from a genome evolved with it"
+            )
     if len(theirs.obs_low) != len(mine.obs_low):
-        raise ValueError(f"start.genome: {start.source} observes {len(theirs.obs_low)} values, "
-                         f"{mine.env_id} {len(mine.obs_low)}; start from a genome of this task")
+        raise ValueError(
+            f"start.genome: {start.source} observes {len(theirs.obs_low)} values, "
+            f"{mine.env_id} {len(mine.obs_low)}; start from a genome of this task"
+        )
     want = (setup.spec.n_hidden, setup.n_inputs, setup.n_outputs, setup.spec.dim)
     got = (start.genome.n, start.genome.n_inputs, start.genome.n_outputs, start.genome.dim)
     if got != want:
-        raise ValueError(f"start.genome: {start.source} has (neurons, inputs, outputs, dim) = {got}, "
-                         f"the run needs {want}; start from a genome of this task, network and dimension")
+        raise ValueError(
+            f"start.genome: {start.source} has (neurons, inputs, outputs, dim) = {got}, "
+            f"the run needs {want}; start from a genome of this task, network and dimension"
+        )
     rule = setup.spec.resolved_rule(setup.n_inputs)
     if start.genome.rule != rule:
-        raise ValueError(f"start.genome: {start.source} has another connectivity rule than the "
-                         "scenario's network (preset, grid, lengths); start from a genome evolved with the "
-                         "scenario's [network]")
+        raise ValueError(
+            f"start.genome: {start.source} has another connectivity rule than the "
+            "scenario's network (preset, grid, lengths); start from a genome evolved with the "
+            "scenario's [network]"
+        )
     if start.genome.plastic != setup.spec.plasticity:
-        raise ValueError(f"start.genome: {start.source} is {'plastic' if start.genome.plastic else 'static'}, "
-                         f"the scenario's network.plasticity is {str(setup.spec.plasticity).lower()}; set it to "
-                         f"{str(start.genome.plastic).lower()} or start from a genome evolved with it")
+        raise ValueError(
+            f"start.genome: {start.source} is {'plastic' if start.genome.plastic else 'static'}, "
+            f"the scenario's network.plasticity is {str(setup.spec.plasticity).lower()}; set it to "
+            f"{str(start.genome.plastic).lower()} or start from a genome evolved with it"
+        )
     return setup.with_bounds(*start.bounds)

@@ -346,13 +346,14 @@ class Network:
         last sub-step only); step one sub-step at a time to record a raster.
         """
         if getattr(self, "_spikes_before", None) is None:
-            raise ValueError("last_spikes: expected a preceding step(..., substeps=1); "
-                             "step one sub-step at a time to record spikes")
+            raise ValueError(
+                "last_spikes: expected a preceding step(..., substeps=1); step one sub-step at a time to record spikes"
+            )
         if isinstance(b, bool) or int(b) != b or not 0 <= b < self.n_networks:
             raise ValueError(f"b: expected a network index in 0..{self.n_networks - 1}, got {b!r}")
         count = int(self._counters[b, SPIKES] - self._spikes_before[b])
         s0 = int(self._s_ofs[b])
-        return self._spk[s0:s0 + count].astype(np.int64)
+        return self._spk[s0 : s0 + count].astype(np.int64)
 
     @property
     def counters(self) -> np.ndarray:

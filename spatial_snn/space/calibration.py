@@ -236,8 +236,10 @@ def _solve_length(rule: ConnectivityRule, degree: float, guess: float, terms, *,
     while degree_at(hi) < degree:
         lo, hi = hi, 2.0 * hi
         if hi > 1e9:
-            raise ValueError(f"degree: {degree} cannot be reached with {'io_p0' if io else 'p0'} = "
-                             f"{rule.io_p0 if io else rule.p0} ({name} > 1e9)")
+            raise ValueError(
+                f"degree: {degree} cannot be reached with {'io_p0' if io else 'p0'} = "
+                f"{rule.io_p0 if io else rule.p0} ({name} > 1e9)"
+            )
     while lo > 1e-9 and degree_at(lo) > degree:
         lo, hi = 0.5 * lo, lo
     chunks, scale = terms(at(hi).radius(io, dim))

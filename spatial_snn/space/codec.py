@@ -59,8 +59,11 @@ FIELD_DTYPES = {
     "rhythm": np.float64,
     "sign": np.int8,
     "input_sign": np.int8,
-    **{f"{short}_{c}": dt for _, short in PROJECTION_PARTS for c, dt in
-       (("pre", np.int32), ("post", np.int32), ("weight", np.float32))},
+    **{
+        f"{short}_{c}": dt
+        for _, short in PROJECTION_PARTS
+        for c, dt in (("pre", np.int32), ("post", np.int32), ("weight", np.float32))
+    },
 }
 _POSITIONS = ("positions", "input_positions", "output_positions")
 
@@ -75,7 +78,7 @@ def offsets_of(counts: np.ndarray) -> np.ndarray:
 def _field(genome: Genome, name: str) -> np.ndarray:
     for attr, short in PROJECTION_PARTS:
         if name in PARTS[short]:
-            return getattr(getattr(genome, attr), name[len(short) + 1:])
+            return getattr(getattr(genome, attr), name[len(short) + 1 :])
     return getattr(genome, name)
 
 
@@ -101,8 +104,9 @@ def encode_batch(genomes: Sequence[Genome]) -> dict:
     for part, names in OPTIONAL_PARTS.items():
         owners = [g for g in genomes if getattr(g, names[0]) is not None]
         if owners:
-            out[f"counts/{part}"] = np.array([0 if getattr(g, names[0]) is None else len(getattr(g, names[0]))
-                                              for g in genomes], np.int64)
+            out[f"counts/{part}"] = np.array(
+                [0 if getattr(g, names[0]) is None else len(getattr(g, names[0])) for g in genomes], np.int64
+            )
             for name in names:
                 out[name] = np.concatenate([np.asarray(getattr(g, name), FIELD_DTYPES[name]) for g in owners])
     return out
@@ -150,12 +154,17 @@ def decode_batch(batch: dict, indices: Sequence[int] | None = None) -> list[Geno
             raise IndexError(f"genome index {k}: expected an integer in [{-n}, {n})")
         k = int(k) % n
         cut = {part: slice(int(o[k]), int(o[k + 1])) for part, o in offsets.items()}
-        fields = {name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name])
-                  for part, names in PARTS.items() for name in names}
+        fields = {
+            name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name])
+            for part, names in PARTS.items()
+            for name in names
+        }
         for part, names in OPTIONAL_PARTS.items():
             if part in cut and cut[part].stop > cut[part].start:  # a genome without rows has none
                 fields.update({name: np.asarray(batch[name][cut[part]], FIELD_DTYPES[name]) for name in names})
-        synapses = {attr: Synapses(fields.pop(f"{short}_pre"), fields.pop(f"{short}_post"),
-                                   fields.pop(f"{short}_weight")) for attr, short in PROJECTION_PARTS}
+        synapses = {
+            attr: Synapses(fields.pop(f"{short}_pre"), fields.pop(f"{short}_post"), fields.pop(f"{short}_weight"))
+            for attr, short in PROJECTION_PARTS
+        }
         out.append(Genome(**fields, **synapses, rule=rules[int(batch["rule_index"][k])]))
     return out

@@ -70,8 +70,7 @@ _SYN_BLOCK = 1 << 20
 def _check_projection(projection: str) -> None:
     if projection not in ("input_synapses", "recurrent", "output_synapses"):
         raise ValueError(
-            "projection: expected one of 'input_synapses', 'recurrent', 'output_synapses', "
-            f"got {projection!r}"
+            f"projection: expected one of 'input_synapses', 'recurrent', 'output_synapses', got {projection!r}"
         )
 
 
@@ -146,8 +145,9 @@ def wire_lengths(genome: Genome, projection: str) -> np.ndarray:
     if not len(syn):
         return np.empty(0)
     src, dst = _columns(genome, projection)
-    return pair_distances(src.astype(np.float64, copy=False), dst.astype(np.float64, copy=False),
-                     syn.pre, syn.post, genome.rule.period)
+    return pair_distances(
+        src.astype(np.float64, copy=False), dst.astype(np.float64, copy=False), syn.pre, syn.post, genome.rule.period
+    )
 
 
 def wiring_length(genome: Genome) -> float:

@@ -70,9 +70,7 @@ def _as_index(a, name: str) -> np.ndarray:
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             at = _first(bad)
-            raise ValueError(
-                f"{name}: expected integer indices, got {arr[at]} at index {at}; pass an int32 array"
-            )
+            raise ValueError(f"{name}: expected integer indices, got {arr[at]} at index {at}; pass an int32 array")
     if arr.min() < -_INT32_MAX - 1 or arr.max() > _INT32_MAX:
         raise ValueError(
             f"{name}: expected integer indices that fit int32 (< 2**31), got range [{arr.min()}, {arr.max()}]"
@@ -124,9 +122,7 @@ class Synapses:
         for part in ("post", "weight"):
             arr = getattr(self, part)
             if arr.shape != s:
-                raise ValueError(
-                    f"{name}.{part}: expected shape {s} (same as {name}.pre), got {arr.shape}"
-                )
+                raise ValueError(f"{name}.{part}: expected shape {s} (same as {name}.pre), got {arr.shape}")
         for part, bound in (("pre", n_pre), ("post", n_post)):
             arr = getattr(self, part)
             if arr.size and (arr.min() < 0 or arr.max() >= bound):
@@ -162,8 +158,7 @@ def _as_sign(a, name) -> np.ndarray:
     if not np.all(ok):
         at = _first(~np.atleast_1d(ok))
         raise ValueError(
-            f"{name}: expected values +1 (excitatory) or -1 (inhibitory), "
-            f"got {np.atleast_1d(arr)[at]} at index {at}"
+            f"{name}: expected values +1 (excitatory) or -1 (inhibitory), got {np.atleast_1d(arr)[at]} at index {at}"
         )
     return arr.astype(np.int8)
 
@@ -243,8 +238,7 @@ class Genome:
                     object.__setattr__(self, name, Synapses(*syn))
                 else:
                     raise TypeError(
-                        f"{name}: expected Synapses or a (pre, post, weight) tuple, "
-                        f"got {type(syn).__name__}"
+                        f"{name}: expected Synapses or a (pre, post, weight) tuple, got {type(syn).__name__}"
                     )
         if self.rhythm is not None:
             object.__setattr__(self, "rhythm", check_rhythm(self.rhythm, "rhythm"))
@@ -254,18 +248,14 @@ class Genome:
     def _validate(self) -> None:
         pos = self.positions
         if pos.ndim != 2:
-            raise ValueError(
-                f"positions: expected shape (n, dim), got {pos.shape}; reshape 1-D positions to (n, 1)"
-            )
+            raise ValueError(f"positions: expected shape (n, dim), got {pos.shape}; reshape 1-D positions to (n, 1)")
         n, dim = pos.shape
         if dim not in (1, 2, 3):
             raise ValueError(f"positions: expected shape (n, dim) with dim in 1..3, got dim = {dim}")
         for name in ("input_positions", "output_positions"):
             p = getattr(self, name)
             if p.ndim != 2 or p.shape[1] != dim:
-                raise ValueError(
-                    f"{name}: expected shape (k, {dim}) (the hidden neurons' dim), got {p.shape}"
-                )
+                raise ValueError(f"{name}: expected shape (k, {dim}) (the hidden neurons' dim), got {p.shape}")
         for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS):
             a = getattr(self, name)
             if name in NEURON_PARAMS and a.shape != (n,):
@@ -372,9 +362,7 @@ class Genome:
             raise ValueError(f"idx: expected neuron indices in [0, {self.n}), got {idx.min()}..{idx.max()}")
         uniq, counts = np.unique(idx, return_counts=True)
         if uniq.size != idx.size:
-            raise ValueError(
-                f"idx: expected distinct neuron indices, got {uniq[counts > 1][:5].tolist()} repeated"
-            )
+            raise ValueError(f"idx: expected distinct neuron indices, got {uniq[counts > 1][:5].tolist()} repeated")
         new_index = np.full(self.n, -1, np.int64)
         new_index[idx] = np.arange(idx.size)
 

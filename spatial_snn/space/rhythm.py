@@ -31,8 +31,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["F_MAX", "F_MIN", "K_MAX", "check_rhythm", "clip_rhythm", "random_rhythm", "rhythm_bounds",
-           "rhythm_output", "rhythm_parts", "rhythm_size", "rhythm_step"]
+__all__ = [
+    "F_MAX",
+    "F_MIN",
+    "K_MAX",
+    "check_rhythm",
+    "clip_rhythm",
+    "random_rhythm",
+    "rhythm_bounds",
+    "rhythm_output",
+    "rhythm_parts",
+    "rhythm_size",
+    "rhythm_step",
+]
 
 #: Frequency bounds, cycles per environment step (periods of 100 to 4 steps).
 F_MIN, F_MAX = 0.01, 0.25
@@ -57,8 +68,7 @@ def rhythm_parts(genes: np.ndarray) -> tuple[np.ndarray, ...]:
     """``(f, k, A, phi, c)`` of genes ``(..., 2 + 3 m)``: shapes ``(...)``, ``(...)``, ``(..., m)`` x 3 (views)."""
     genes = np.asarray(genes, np.float64)
     m = _oscillators(genes)
-    return (genes[..., 0], genes[..., 1], genes[..., 2:2 + m], genes[..., 2 + m:2 + 2 * m],
-            genes[..., 2 + 2 * m:])
+    return (genes[..., 0], genes[..., 1], genes[..., 2 : 2 + m], genes[..., 2 + m : 2 + 2 * m], genes[..., 2 + 2 * m :])
 
 
 def rhythm_bounds(m: int) -> tuple[np.ndarray, np.ndarray]:

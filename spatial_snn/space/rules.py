@@ -114,9 +114,7 @@ class ConnectivityRule:
             if v is not None and not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"ConnectivityRule.{name}: expected None or a value >= 0, got {v}")
         if self.conduction_speed is not None and self.conduction_speed <= 0:
-            raise ValueError(
-                f"ConnectivityRule.conduction_speed: expected > 0 or None, got {self.conduction_speed}"
-            )
+            raise ValueError(f"ConnectivityRule.conduction_speed: expected > 0 or None, got {self.conduction_speed}")
         if not 1 <= int(self.max_delay) <= 255 or int(self.max_delay) != self.max_delay:
             raise ValueError(f"ConnectivityRule.max_delay: expected an integer in 1..255, got {self.max_delay}")
         if not math.isfinite(self.strength_decay) or not math.isfinite(self.strength_offset):

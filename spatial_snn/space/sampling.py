@@ -62,8 +62,7 @@ def _wrapped(pos: np.ndarray, period) -> np.ndarray:
 def _check_period(period, dim: int) -> None:
     if period is not None and len(period) != dim:
         raise ValueError(
-            f"rule.period: expected one box side per axis ({dim}), got {period}; "
-            "use the GenomeSpec of this dimension"
+            f"rule.period: expected one box side per axis ({dim}), got {period}; use the GenomeSpec of this dimension"
         )
 
 
@@ -111,9 +110,7 @@ def pairs_within(pos: np.ndarray, r: float, period=None):
             yield i, j, pair_distances(columns, columns, i, j)
             count = len(i)
             if hi > end:
-                cross = tree.sparse_distance_matrix(
-                    cKDTree(sorted_pos[end:hi]), r, output_type="ndarray"
-                )
+                cross = tree.sparse_distance_matrix(cKDTree(sorted_pos[end:hi]), r, output_type="ndarray")
                 yield cross["i"] + start, cross["j"] + end, cross["v"].astype(np.float32)
                 count += len(cross)
             # aim the next chunk at _CHUNK_PAIRS pairs (deterministic: depends on positions only)
@@ -324,9 +321,7 @@ def candidate_pairs(
     return pre, post, rule.probability(d, io)
 
 
-def sample_constant(
-    n_pre: int, n_post: int, p: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def sample_constant(n_pre: int, n_post: int, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """All ``n_pre * n_post`` pairs, each kept with probability ``p`` (reference io layout).
 
     Returns int64 ``(pre, post)`` sorted by (pre, post); float32 draws in blocks.

@@ -74,8 +74,10 @@ class Key:
         if self.low is not None and self.high is not None:
             if self.integer and not (self.low_open or self.high_open):
                 return f"an integer in {_num(self.low)}..{_num(self.high)}"
-            return (f"{kind} in {'(' if self.low_open else '['}{_num(self.low)}, "
-                    f"{_num(self.high)}{')' if self.high_open else ']'}")
+            return (
+                f"{kind} in {'(' if self.low_open else '['}{_num(self.low)}, "
+                f"{_num(self.high)}{')' if self.high_open else ']'}"
+            )
         if self.low is not None:
             return f"{kind if self.integer else 'a finite value'} {'>' if self.low_open else '>='} {_num(self.low)}"
         if self.high is not None:

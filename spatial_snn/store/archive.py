@@ -108,8 +108,17 @@ class RunWriter(WriterOpening):
         On resume: missing, foreign, damaged or newer file.
     """
 
-    def __init__(self, path, *, config: dict | None = None, seed: int | None = None, dim: int | None = None,
-                 overwrite: bool = False, resume: bool = False, run_data: dict | None = None):
+    def __init__(
+        self,
+        path,
+        *,
+        config: dict | None = None,
+        seed: int | None = None,
+        dim: int | None = None,
+        overwrite: bool = False,
+        resume: bool = False,
+        run_data: dict | None = None,
+    ):
         self.path = path = os.fspath(path)
         self._lock: WriterLock | None = None
         self._dir_lock: WriterLock | None = None
@@ -237,8 +246,14 @@ class RunWriter(WriterOpening):
         e = np.shape(episode_seeds)[0] if np.ndim(episode_seeds) == 1 else -1
         dims = {"N": n, "E": e}
         arrays = {"fitness": _as_array("fitness", fit, np.float64, (n, fit.shape[-1] if fit.ndim == 2 else 1))}
-        given = dict(episode_returns=episode_returns, episode_lengths=episode_lengths, episode_seeds=episode_seeds,
-                     counters=counters, parents=parents, origin=origin)
+        given = dict(
+            episode_returns=episode_returns,
+            episode_lengths=episode_lengths,
+            episode_seeds=episode_seeds,
+            counters=counters,
+            parents=parents,
+            origin=origin,
+        )
         for name, dtype, shape in GENERATION_FIELDS[1:]:
             arrays[name] = _as_array(name, given[name], dtype, tuple(dims.get(s, s) for s in shape))
         missing = [k for k in HISTORY_KEYS if k not in stats]
@@ -310,9 +325,13 @@ class RunWriter(WriterOpening):
         if not isinstance(genome, Genome) or genome.dim != self.dim:
             raise ValueError(f"genome: expected a Genome of dim {self.dim}")
         t = np.shape(test_returns)[:1]
-        champion = {"genome": genome, "generation": int(generation), "index": int(index),
-                    "test_returns": _as_array("test_returns", test_returns, np.float64, t),
-                    "test_seeds": _as_array("test_seeds", test_seeds, np.int64, t)}
+        champion = {
+            "genome": genome,
+            "generation": int(generation),
+            "index": int(index),
+            "test_returns": _as_array("test_returns", test_returns, np.float64, t),
+            "test_seeds": _as_array("test_seeds", test_seeds, np.int64, t),
+        }
         if champion["generation"] >= self.next_generation:
             self._pending = champion
             return
@@ -322,8 +341,14 @@ class RunWriter(WriterOpening):
         self._champions_after += 1
         name = schema.champion_part(self.next_generation - 1, self._champions_after)
         after = self.next_generation - 1
-        commit_file(self.parts_dir, name, lambda f: (self._fill_part(f, champion["generation"], after),
-                                                      write_champion_group(f.create_group(schema.CHAMPION), champion)))
+        commit_file(
+            self.parts_dir,
+            name,
+            lambda f: (
+                self._fill_part(f, champion["generation"], after),
+                write_champion_group(f.create_group(schema.CHAMPION), champion),
+            ),
+        )
         self._champion = (self.next_generation - 1, self._champions_after, name)
         self._write_index()
 

@@ -36,15 +36,18 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
 
         genome, task = read_nir(path, allow_import=allow_import)
         if task is None:
-            raise NIRImportError(f"{path}: the graph carries no task (environment, encoder, decoder); only "
-                                 "graphs written by `spatial-snn export ... --to model.nir` replay on their own")
+            raise NIRImportError(
+                f"{path}: the graph carries no task (environment, encoder, decoder); only "
+                "graphs written by `spatial-snn export ... --to model.nir` replay on their own"
+            )
         return genome, task, {"source": str(path)}
     try:
         with open_run(path, allow_import=allow_import) as run:
             ch = run.champion()
             if ch is None:
-                raise ArchiveFormatError(f"{path}: the run has no champion yet (no test has run); "
-                                         "let it run past its first test generation")
+                raise ArchiveFormatError(
+                    f"{path}: the run has no champion yet (no test has run); let it run past its first test generation"
+                )
             genome, info = ch
             info = dict(info)
             moments = champion_moments(run, info)
@@ -60,9 +63,11 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
                 raise
             raise first from None
         if not isinstance(meta.get("task"), dict):
-            raise ArchiveFormatError(f"{path}: the genome file names no task (meta['task']); write it with "
-                                     "`spatial-snn export RUN.h5 --to FILE.h5`, or pass "
-                                     "meta={'task': task_meta(task)} to save_genome") from None
+            raise ArchiveFormatError(
+                f"{path}: the genome file names no task (meta['task']); write it with "
+                "`spatial-snn export RUN.h5 --to FILE.h5`, or pass "
+                "meta={'task': task_meta(task)} to save_genome"
+            ) from None
         return genome, task_from_meta(meta["task"]), meta
 
 
@@ -76,8 +81,11 @@ def champion_task(run, info: dict) -> Task:
     task = task_from_meta(run.task)  # a clear error naming the file when the archive has none
     extra = run.generation(int(info["generation"]))["extra"]
     if schema.OBS_LOW in extra and schema.OBS_HIGH in extra:
-        task = dataclasses.replace(task, obs_low=tuple(float(x) for x in extra[schema.OBS_LOW]),
-                                   obs_high=tuple(float(x) for x in extra[schema.OBS_HIGH]))
+        task = dataclasses.replace(
+            task,
+            obs_low=tuple(float(x) for x in extra[schema.OBS_LOW]),
+            obs_high=tuple(float(x) for x in extra[schema.OBS_HIGH]),
+        )
     return task
 
 

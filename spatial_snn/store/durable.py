@@ -49,13 +49,14 @@ def write_bytes(path: str, data: bytes) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     except FileExistsError:
-        raise FileExistsError(f"{path}: a temporary file of this name exists (left by a killed process?); "
-                              "remove it and retry") from None
+        raise FileExistsError(
+            f"{path}: a temporary file of this name exists (left by a killed process?); remove it and retry"
+        ) from None
     try:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -63,8 +64,11 @@ def write_bytes(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)  # ours: created above
         if isinstance(exc, OSError):
-            raise OSError(exc.errno, f"{path}: cannot be written ({exc.strerror or exc}); nothing was replaced: "
-                                     "free disk space or raise the file-size limit (ulimit -f)") from None
+            raise OSError(
+                exc.errno,
+                f"{path}: cannot be written ({exc.strerror or exc}); nothing was replaced: "
+                "free disk space or raise the file-size limit (ulimit -f)",
+            ) from None
         raise
 
 

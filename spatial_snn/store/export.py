@@ -20,8 +20,16 @@ from .schema import GENOME_FORMAT_NAME
 from .targets import NIR_KIND, check_replace
 
 
-def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int = 0,
-           target: str = "spatial-snn", allow_import=()) -> Path:
+def export(
+    path,
+    to,
+    *,
+    overwrite: bool = False,
+    trace: int = 0,
+    trace_seed: int = 0,
+    target: str = "spatial-snn",
+    allow_import=(),
+) -> Path:
     """Write the controller stored at ``path`` to ``to`` and return ``Path(to)``.
 
     Parameters
@@ -48,8 +56,9 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
     # checked before anything is read: never onto the run, its parts or another kind of file
     check_replace(to, NIR_KIND if nir else GENOME_FORMAT_NAME, overwrite=overwrite, inputs=[path])
     if to.suffix != ".nir" and trace:
-        raise ValueError(f"trace: a golden trace goes into a .nir graph only, got {to.name!r}; "
-                         "export to NAME.nir, or pass no trace")
+        raise ValueError(
+            f"trace: a golden trace goes into a .nir graph only, got {to.name!r}; export to NAME.nir, or pass no trace"
+        )
     if to.suffix != ".nir" and target != "spatial-snn":
         raise ValueError(f"target {target!r} applies to a NIR graph only, got {to.name!r}; export to NAME.nir")
     if to.suffix == ".nir":  # the folder of ``to`` is made once there is something to write
@@ -73,12 +82,20 @@ def export(path, to, *, overwrite: bool = False, trace: int = 0, trace_seed: int
         genome, info = ch
         name = run.scenario.get("name")
         if not isinstance(name, str) or not len(info["test_returns"]):
-            raise ValueError(f"{path}: the scenario has no name or the champion no test returns; the archive "
-                             "was not written by spatial-snn's runner or was edited: restore it from a copy")
-        meta = {"task": task_meta(champion_task(run, info)), "scenario": name,
-                "dim": run.dim, "seed": run.seed, "generation": int(info["generation"]),
-                "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
-                "source": str(path), "env_steps": champion_env_steps(run, info)}
+            raise ValueError(
+                f"{path}: the scenario has no name or the champion no test returns; the archive "
+                "was not written by spatial-snn's runner or was edited: restore it from a copy"
+            )
+        meta = {
+            "task": task_meta(champion_task(run, info)),
+            "scenario": name,
+            "dim": run.dim,
+            "seed": run.seed,
+            "generation": int(info["generation"]),
+            "test_mean": float(sum(info["test_returns"]) / len(info["test_returns"])),
+            "source": str(path),
+            "env_steps": champion_env_steps(run, info),
+        }
         moments = champion_moments(run, info)
         if moments is not None:  # a refining run ([start] genome) goes on from the statistics behind the bounds
             meta["obs_moments"] = moments.to_json()

@@ -55,8 +55,11 @@ AXES = ("x", "y", "z")
 # -------------------------------------------------------------- genome groups
 # on disk: (batch field, dataset name prefix, offsets dataset) of the node parts; positions
 # are split into x, y, z; projections keep their names in subgroups
-_NODE_PARTS = (("neurons", "", "node_offsets"), ("inputs", "input_", "input_offsets"),
-               ("outputs", "output_", "output_offsets"))
+_NODE_PARTS = (
+    ("neurons", "", "node_offsets"),
+    ("inputs", "input_", "input_offsets"),
+    ("outputs", "output_", "output_offsets"),
+)
 # optional parts (written only when some genome has them): (batch part, offsets dataset)
 _OPTIONAL_PARTS = (("plasticity", "stp_offsets"), ("rhythm", "rhythm_offsets"))
 _SYN_COLUMNS = (("pre", "source_node_id"), ("post", "target_node_id"), ("weight", "syn_weight"))

@@ -38,9 +38,7 @@ def _weight(nodes: dict, name: str, shape: tuple[int, int]) -> np.ndarray:
         raise NIRImportError(f"node {name!r}: expected a Linear or Affine node here, got {kind}")
     w = np.asarray(node.weight)
     if w.shape != shape:
-        raise NIRImportError(
-            f"node {name!r} ({kind}): expected a weight of shape {shape} (post, pre), got {w.shape}"
-        )
+        raise NIRImportError(f"node {name!r} ({kind}): expected a weight of shape {shape} (post, pre), got {w.shape}")
     if kind == "Affine" and np.any(np.asarray(node.bias) != 0):
         raise NIRImportError(
             f"node {name!r} (Affine): expected a zero bias, got a non-zero one; this package's synapses "
@@ -172,8 +170,9 @@ def _recurrent(nodes: dict, branches, n: int, gain: np.ndarray, dt: float):
         post, pre = np.nonzero(w)
         parts.append((pre, post, w[post, pre], steps[post], np.full(pre.size, name, dtype=object)))
     if not parts:
-        parts = [(np.zeros(0, np.int64),) * 2 + (np.zeros(0, np.float32), np.zeros(0, np.int64),
-                                                 np.zeros(0, dtype=object))]
+        parts = [
+            (np.zeros(0, np.int64),) * 2 + (np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, dtype=object))
+        ]
     pre, post, w, d, names = (np.concatenate(c) for c in zip(*parts, strict=True))
     order = np.lexsort((post, pre))
     pre, post, w, d, names = pre[order], post[order], w[order], d[order], names[order]
@@ -256,8 +255,13 @@ def from_nir(graph) -> tuple[Genome, Task | None]:
     in_pre, in_post = in_pre[order], in_post[order]
     o_pre, o_post = np.nonzero(w_out.T)
     rec_names = {j: names[pre == j].tolist() for j in np.unique(pre)}
-    signs = _signs(np.concatenate([pre, o_pre]), np.concatenate([w_rec, w_out.T[o_pre, o_post]]), n, "neuron",
-                   lambda j: sorted({*rec_names.get(j, []), w_out_name}))
+    signs = _signs(
+        np.concatenate([pre, o_pre]),
+        np.concatenate([w_rec, w_out.T[o_pre, o_post]]),
+        n,
+        "neuron",
+        lambda j: sorted({*rec_names.get(j, []), w_out_name}),
+    )
     in_signs = _signs(in_pre, w_in[in_post, in_pre], n_in, "input channel", lambda c: [w_in_name])
     delayed = next((d for _, d in branches if d is not None), None) if np.any(d_rec != 1) else None
     rule, pos, sign0, in_sign0, task = _layout(meta, n, n_in, n_out, delayed)

@@ -139,8 +139,10 @@ def to_nir(genome: Genome, task: Task):
     if not isinstance(task, Task):
         raise TypeError(f"task: expected a Task (or a genome file's meta['task'] dict), got {type(task).__name__}")
     if genome.plastic:
-        raise ValueError("genome: has short-term plasticity, and NIR has no plasticity primitive; a plastic "
-                         "network cannot be exported to NIR (export it as a genome file, --to genomes/NAME.h5)")
+        raise ValueError(
+            "genome: has short-term plasticity, and NIR has no plasticity primitive; a plastic "
+            "network cannot be exported to NIR (export it as a genome file, --to genomes/NAME.h5)"
+        )
     if genome.n == 0:
         raise ValueError("genome: expected at least one hidden neuron, got 0; there is nothing to export")
     if np.any(genome.tau_syn_inv == 0):
@@ -208,7 +210,9 @@ def to_nir(genome: Genome, task: Task):
     if genome.rhythm is not None:  # not a NIR node: it acts after the readout, as the decoder does
         metadata["rhythm"] = genome.rhythm.copy()
         metadata["rhythm_model"] = RHYTHM_MODEL
-        metadata["readout"] = ("action = low + (u + 1) (high - low) / 2, u = clip(c + A sin(theta) + "
-                               "residual_scale u_net, -1, 1), u_net = the decoder's action of the Output node's "
-                               "mean (normalised to [-1, 1]); see rhythm_model")
+        metadata["readout"] = (
+            "action = low + (u + 1) (high - low) / 2, u = clip(c + A sin(theta) + "
+            "residual_scale u_net, -1, 1), u_net = the decoder's action of the Output node's "
+            "mean (normalised to [-1, 1]); see rhythm_model"
+        )
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)

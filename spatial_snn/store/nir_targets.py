@@ -94,27 +94,35 @@ def retarget(graph, target: str):
         raise ValueError(f"target: expected one of {', '.join(TARGETS)}, got {target!r}")
     meta = dict(graph.metadata or {})
     if meta.get("format") != "spatial-snn":
-        raise ValueError("graph: expected a graph exported by spatial-snn (metadata format 'spatial-snn'), "
-                         f"got format {meta.get('format')!r}")
+        raise ValueError(
+            "graph: expected a graph exported by spatial-snn (metadata format 'spatial-snn'), "
+            f"got format {meta.get('format')!r}"
+        )
     if target == "spatial-snn":
         return graph
     nodes = graph.nodes
     delays = [k for k, v in nodes.items() if isinstance(v, nir.Delay)]
     if delays:
-        raise ValueError(f"target {target}: node {delays[0]!r} is a Delay, which {target}'s importer does not "
-                         "read; export without --target, or evolve with delays of one sub-step")
+        raise ValueError(
+            f"target {target}: node {delays[0]!r} is a Delay, which {target}'s importer does not "
+            "read; export without --target, or evolve with delays of one sub-step"
+        )
     dt = float(meta["dt"])
     lif = nodes["lif"]
     tau_syn, tau_mem = np.asarray(lif.tau_syn, np.float64), np.asarray(lif.tau_mem, np.float64)
     th, v_leak, v_reset = (np.asarray(getattr(lif, k), np.float64) for k in ("v_threshold", "v_leak", "v_reset"))
     if np.any(v_reset != 0):
         k = int(np.flatnonzero(v_reset != 0)[0])
-        raise ValueError(f"target {target}: neuron {k} resets to v_reset = {v_reset[k]:g}, but the importer "
-                         "resets to 0; export without --target")
+        raise ValueError(
+            f"target {target}: neuron {k} resets to v_reset = {v_reset[k]:g}, but the importer "
+            "resets to 0; export without --target"
+        )
     if np.any(th <= 0) or not np.all(np.isfinite(tau_mem)):
         k = int(np.flatnonzero((th <= 0) | ~np.isfinite(tau_mem))[0])
-        raise ValueError(f"target {target}: neuron {k} has v_threshold {th[k]:g} and tau_mem {tau_mem[k]:g}; "
-                         "the rewrite needs a threshold > 0 and a finite tau_mem; export without --target")
+        raise ValueError(
+            f"target {target}: neuron {k} has v_threshold {th[k]:g} and tau_mem {tau_mem[k]:g}; "
+            "the rewrite needs a threshold > 0 and a finite tau_mem; export without --target"
+        )
     a_mem, a_syn = dt / tau_mem, dt / tau_syn
     gain = a_mem / th
     f32 = np.float32
@@ -130,19 +138,27 @@ def retarget(graph, target: str):
         elif name == "lif":
             scale = SNNTORCH_DT / dt if target == "snntorch" else 1.0
             out[name] = nir.CubaLIF(
-                tau_syn=tau_syn * scale, tau_mem=tau_mem * scale, r=tau_mem / dt, v_leak=np.zeros_like(th),
-                v_threshold=np.ones_like(th), v_reset=np.zeros_like(th), w_in=tau_syn / dt)
+                tau_syn=tau_syn * scale,
+                tau_mem=tau_mem * scale,
+                r=tau_mem / dt,
+                v_leak=np.zeros_like(th),
+                v_threshold=np.ones_like(th),
+                v_reset=np.zeros_like(th),
+                w_in=tau_syn / dt,
+            )
         else:
             out[name] = node
-    meta.update({
-        "format": f"spatial-snn/{target}",
-        "target": target,
-        "target_importer": TARGETS[target],
-        "target_rewrite": "per neuron g = (dt/tau_mem) / v_threshold: I' = g (I + v_leak), v' = v / v_threshold; "
-        "incoming weights x g, w_in bias g (dt/tau_syn) v_leak; v_leak 0, v_threshold 1, v_reset 0, "
-        "r = tau_mem/dt, w_in = tau_syn/dt",
-        "target_differences": _DIFFERENCES[target],
-    })
+    meta.update(
+        {
+            "format": f"spatial-snn/{target}",
+            "target": target,
+            "target_importer": TARGETS[target],
+            "target_rewrite": "per neuron g = (dt/tau_mem) / v_threshold: I' = g (I + v_leak), v' = v / v_threshold; "
+            "incoming weights x g, w_in bias g (dt/tau_syn) v_leak; v_leak 0, v_threshold 1, v_reset 0, "
+            "r = tau_mem/dt, w_in = tau_syn/dt",
+            "target_differences": _DIFFERENCES[target],
+        }
+    )
     edges = list(graph.edges)
     if target == "snntorch":
         meta["time_scale"] = dt / SNNTORCH_DT
@@ -167,9 +183,11 @@ def _rockpool(graph, meta: dict, dt: float, a_mem, a_syn, gain, v_leak):
 
     if np.any(a_mem >= 1) or np.any(a_syn >= 1):
         k = int(np.flatnonzero((a_mem >= 1) | (a_syn >= 1))[0])
-        raise ValueError(f"target rockpool: neuron {k} forgets its state in one step (dt/tau = "
-                         f"{max(a_mem[k], a_syn[k]):g} >= 1), which exp(-dt/tau) cannot express; "
-                         "export without --target")
+        raise ValueError(
+            f"target rockpool: neuron {k} forgets its state in one step (dt/tau = "
+            f"{max(a_mem[k], a_syn[k]):g} >= 1), which exp(-dt/tau) cannot express; "
+            "export without --target"
+        )
     f32 = np.float32
     with np.errstate(divide="ignore"):
         tau_syn, tau_mem = -dt / np.log1p(-a_syn), -dt / np.log1p(-a_mem)
@@ -180,15 +198,26 @@ def _rockpool(graph, meta: dict, dt: float, a_mem, a_syn, gain, v_leak):
             out[name] = nir.Linear(weight=(np.asarray(node.weight, np.float64) * scale[:, None]).astype(f32))
         elif name == "lif":
             ones = np.ones_like(gain)
-            out[name] = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt - 1.0, v_leak=gain * v_leak,
-                                    v_threshold=ones, v_reset=0 * ones, w_in=tau_syn / dt)
+            out[name] = nir.CubaLIF(
+                tau_syn=tau_syn,
+                tau_mem=tau_mem,
+                r=tau_mem / dt - 1.0,
+                v_leak=gain * v_leak,
+                v_threshold=ones,
+                v_reset=0 * ones,
+                w_in=tau_syn / dt,
+            )
         else:
             out[name] = node
-    meta.update({
-        "format": "spatial-snn/rockpool", "target": "rockpool", "target_importer": TARGETS["rockpool"],
-        "target_rewrite": "per neuron g = (dt/tau_mem) / v_threshold, v' = v / v_threshold; tau = -dt / "
-        "log(1 - dt/tau_ours); r = tau_mem/dt - 1 (Rockpool's dt = tau_mem / (1 + r)); incoming weights x g / "
-        "(1 - dt/tau_syn); v_leak = g v_leak_ours, a per-step bias in Rockpool's reading, not NIR's; threshold 1",
-        "target_differences": _DIFFERENCES["rockpool"],
-    })
+    meta.update(
+        {
+            "format": "spatial-snn/rockpool",
+            "target": "rockpool",
+            "target_importer": TARGETS["rockpool"],
+            "target_rewrite": "per neuron g = (dt/tau_mem) / v_threshold, v' = v / v_threshold; tau = -dt / "
+            "log(1 - dt/tau_ours); r = tau_mem/dt - 1 (Rockpool's dt = tau_mem / (1 + r)); incoming weights x g / "
+            "(1 - dt/tau_syn); v_leak = g v_leak_ours, a per-step bias in Rockpool's reading, not NIR's; threshold 1",
+            "target_differences": _DIFFERENCES["rockpool"],
+        }
+    )
     return nir.NIRGraph(nodes=out, edges=list(graph.edges), metadata=meta)

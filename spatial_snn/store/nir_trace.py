@@ -128,16 +128,20 @@ def golden_trace(genome: Genome, task: Task, *, seed: int = 0, steps: int = 200)
     env.close()
 
     def grid(key, dt):
-        return nir.TimeGriddedData(np.stack(log[key])[None] if key in ("mean", "action")
-                                   else np.concatenate(log[key])[None], dt)
+        return nir.TimeGriddedData(
+            np.stack(log[key])[None] if key in ("mean", "action") else np.concatenate(log[key])[None], dt
+        )
 
     sub, env_dt = task.dt, task.dt * task.substeps
-    return nir.NIRGraphData(nodes={
-        "input": nir.NIRNodeData({"current": grid("x", sub)}),
-        "lif": nir.NIRNodeData({"spikes": grid("spikes", sub), "v": grid("v", sub), "i": grid("i", sub)}),
-        "output": nir.NIRNodeData({"current": grid("out", sub), "mean": grid("mean", env_dt),
-                                   "action": grid("action", env_dt)}),
-    })
+    return nir.NIRGraphData(
+        nodes={
+            "input": nir.NIRNodeData({"current": grid("x", sub)}),
+            "lif": nir.NIRNodeData({"spikes": grid("spikes", sub), "v": grid("v", sub), "i": grid("i", sub)}),
+            "output": nir.NIRNodeData(
+                {"current": grid("out", sub), "mean": grid("mean", env_dt), "action": grid("action", env_dt)}
+            ),
+        }
+    )
 
 
 def write_nir(path, graph, trace=None, *, overwrite: bool = False, inputs=()) -> None:

@@ -126,24 +126,32 @@ class SplitRunReading:
             previous = text_attr(p, schema.PREVIOUS) if ident is not None else None
         is_generation = name.startswith("gen-")
         if (stored != gen) if is_generation else (stored > after or stored < 0):
-            raise ArchiveFormatError(f"{where}: holds generation {stored}, not {gen}; it was moved or copied "
-                                     "from elsewhere: restore the run's own part")
+            raise ArchiveFormatError(
+                f"{where}: holds generation {stored}, not {gen}; it was moved or copied "
+                "from elsewhere: restore the run's own part"
+            )
         if after < self.identity_from:  # written before the run had an identity
             if ident is not None:
-                raise ArchiveFormatError(f"{where}: belongs to another run (run_id {ident[0]}), not to {self.path}, "
-                                         "which was written before run identities; restore the run's own part")
+                raise ArchiveFormatError(
+                    f"{where}: belongs to another run (run_id {ident[0]}), not to {self.path}, "
+                    "which was written before run identities; restore the run's own part"
+                )
             return
         if ident != self.identity:
             other = f"run_id {ident[0]}" if ident else "no run identity"
-            raise ArchiveFormatError(f"{where}: belongs to another run ({other}), not to {self.path} (run_id "
-                                     f"{self.identity[0]}); restore the run's own part or open that run's header")
+            raise ArchiveFormatError(
+                f"{where}: belongs to another run ({other}), not to {self.path} (run_id "
+                f"{self.identity[0]}); restore the run's own part or open that run's header"
+            )
         # a generation part follows the part before it; a champion part, the generation it was recorded after
         link = after - 1 if is_generation else after
         want = self.part_digests[link].hex() if link >= 0 else ""
         if previous != want:  # the part it follows is not the one the writer committed
             changed = os.path.join(self.parts_dir, schema.generation_part(link)) if link >= 0 else where
-            raise ArchiveFormatError(f"{changed}: differs from the part the run committed ({name} records "
-                                     "another digest for it): it was modified or replaced; restore the run's own part")
+            raise ArchiveFormatError(
+                f"{changed}: differs from the part the run committed ({name} records "
+                "another digest for it): it was modified or replaced; restore the run's own part"
+            )
 
     def _read_index(self, n: int) -> dict | None:
         """What ``index.h5`` holds, or None if absent, unreadable or another run's (noted).
@@ -179,7 +187,8 @@ class SplitRunReading:
                     layout = get(f, schema.STATS_LAYOUT, np.int64, 1)
                     layouts = get_json(f, schema.STATS_LAYOUTS)
                     if not (len(out["digests"]) == len(out["offsets"]) == len(layout) == m) or any(
-                            not 0 <= k < len(layouts) for k in layout):
+                        not 0 <= k < len(layouts) for k in layout
+                    ):
                         raise ValueError("digests, offsets and layouts do not match the history")
                     out["keys"] = [[str(key) for key in layouts[k]] for k in layout]
         except (ArchiveFormatError, *READ_ERRORS) as exc:
@@ -192,7 +201,8 @@ class SplitRunReading:
             other = f"run_id {ident[0]}" if ident else "no run identity"
             self._foreign = ArchiveFormatError(  # raised once the parts are checked: a foreign part says so first
                 f"{name}: belongs to another run ({other}), not to {self.path}; it is only a cache: remove it "
-                "(the parts are read instead) or restore the run's own")
+                "(the parts are read instead) or restore the run's own"
+            )
             return None
         return out
 
@@ -231,12 +241,15 @@ class SplitRunReading:
                     # the run's own index may lag its parts, never differ from one: parts are never rewritten
                     with self._part(schema.generation_part(gen)) as p:  # another run's part says so first
                         self._check_part(p, schema.generation_part(gen), gen, gen)
-                    raise ArchiveFormatError(f"{name}: differs from the part the run committed (its index.h5 "
-                                             "records another sha256 for it): it was modified or replaced; "
-                                             "restore the run's own part")
+                    raise ArchiveFormatError(
+                        f"{name}: differs from the part the run committed (its index.h5 "
+                        "records another sha256 for it): it was modified or replaced; "
+                        "restore the run's own part"
+                    )
                 if trusted and gen < index["m"]:  # bound to the parts' bytes, or not used at all
-                    trusted = index["digests"][gen] == self.part_digests[gen] and \
-                        self._index_row_matches(index, gen, data)
+                    trusted = index["digests"][gen] == self.part_digests[gen] and self._index_row_matches(
+                        index, gen, data
+                    )
                     if trusted:
                         self.stats_at[gen] = (int(index["offsets"][gen]), index["keys"][gen])
         columns: dict[str, np.ndarray] = {"generation": np.arange(n, dtype=np.int64)}
@@ -282,8 +295,10 @@ class SplitRunReading:
             if self.identity is None:
                 return  # a run from before identities: its index agrees with the parts
             bad = "the part digests"
-        self._notes.append(f"{name}: disagrees with the generation parts ({bad}); the parts' own statistics are "
-                           "used (a resume rewrites the index)")
+        self._notes.append(
+            f"{name}: disagrees with the generation parts ({bad}); the parts' own statistics are "
+            "used (a resume rewrites the index)"
+        )
 
     def _verify_split(self) -> None:
         """:meth:`Run.verify` of a split run: every part's checksums, identity and chain."""
@@ -296,7 +311,10 @@ class SplitRunReading:
             with self._part(name) as p:
                 self._check_part(p, name, gen, gen)
                 check_all(p, os.path.join(self.parts_dir, name))
-            if name.startswith("gen-") and schema.file_digest(os.path.join(self.parts_dir, name)) != \
-                    self.part_digests[gen]:
-                raise ArchiveFormatError(f"{os.path.join(self.parts_dir, name)}: changed since the run was opened; "
-                                         "reopen it")
+            if (
+                name.startswith("gen-")
+                and schema.file_digest(os.path.join(self.parts_dir, name)) != self.part_digests[gen]
+            ):
+                raise ArchiveFormatError(
+                    f"{os.path.join(self.parts_dir, name)}: changed since the run was opened; reopen it"
+                )

@@ -193,8 +193,10 @@ class Run(SplitRunReading):
                 self._stats_into(g, gen, columns)
         problem = None
         try:
-            hist = {key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
-                    for key in self._f[schema.HISTORY]}
+            hist = {
+                key: get(self._f[schema.HISTORY], key, np.float64 if key != "generation" else np.int64, 1)
+                for key in self._f[schema.HISTORY]
+            }
             if any(len(arr) < n for arr in hist.values()) or "generation" not in hist:
                 raise ValueError("shorter than the complete generations")
             if not np.array_equal(hist["generation"][:n], np.arange(n)):
@@ -266,8 +268,9 @@ class Run(SplitRunReading):
         """``config["task"]``, the task description the runner stored (env id checked by :func:`check_env_id`)."""
         task = self.config.get("task")
         if not isinstance(task, dict):
-            raise ArchiveFormatError(f"{self.path}: config has no task object (got {type(task).__name__}); "
-                                     "the archive cannot be replayed")
+            raise ArchiveFormatError(
+                f"{self.path}: config has no task object (got {type(task).__name__}); the archive cannot be replayed"
+            )
         check_env_id(task.get("env_id"), self.path, self.allow_import)
         return task
 
@@ -362,8 +365,10 @@ class Run(SplitRunReading):
         """A run-level array stored with the writer's ``run_data`` (e.g. ``obs_low``)."""
         names = self.run_data_names
         if name not in names:
-            raise MissingRunData(f"{self.path}: run data {name!r} is missing (stored: {names}); the header was not "
-                                 "written by spatial-snn's runner, or was damaged: restore it from a copy")
+            raise MissingRunData(
+                f"{self.path}: run data {name!r} is missing (stored: {names}); the header was not "
+                "written by spatial-snn's runner, or was damaged: restore it from a copy"
+            )
         with reading_errors(self.path, f"run data {name}"):
             return get(self._f[schema.RUN_DATA], name)
 

@@ -187,8 +187,15 @@ SEARCH_SWITCH = "search_switch"
 #: ``[-1, -1]``: the ``[start] genome``, or generation 0's first random genome of the GA's stream.
 SEARCH_TEMPLATE = "search_template"
 #: Every per-generation ``extra`` name (state fields: :func:`is_generation_extra`).
-GENERATION_EXTRAS = (OBS_LOW, OBS_HIGH, *OBS_MOMENTS, MUTATION_STRENGTHS, SEARCH_CANDIDATES, SEARCH_SWITCH,
-                     SEARCH_TEMPLATE)
+GENERATION_EXTRAS = (
+    OBS_LOW,
+    OBS_HIGH,
+    *OBS_MOMENTS,
+    MUTATION_STRENGTHS,
+    SEARCH_CANDIDATES,
+    SEARCH_SWITCH,
+    SEARCH_TEMPLATE,
+)
 
 
 def search_state_name(field: str) -> str:

@@ -28,8 +28,17 @@ from .durable import fsync_dir
 from .h5io import HDF5_MAGIC, text_attr
 from .writer_lock import WriterLock
 
-__all__ = ["NIR_KIND", "check_output", "check_replace", "check_run_dir", "clean_retired", "empty_run_dir", "file_kind",
-           "retire_dir", "run_files"]
+__all__ = [
+    "NIR_KIND",
+    "check_output",
+    "check_replace",
+    "check_run_dir",
+    "clean_retired",
+    "empty_run_dir",
+    "file_kind",
+    "retire_dir",
+    "run_files",
+]
 
 #: The kind of a NIR graph file (``nir.write``: a ``version`` dataset and a ``node`` group, no ``format``).
 NIR_KIND = "nir"
@@ -49,12 +58,16 @@ def check_run_dir(directory: str) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        raise ValueError(f"{directory}: the run's part directory is a symlink or not a directory; a run writes "
-                         "only into a plain directory beside its header: move it away")
+        raise ValueError(
+            f"{directory}: the run's part directory is a symlink or not a directory; a run writes "
+            "only into a plain directory beside its header: move it away"
+        )
     foreign = sorted(n for n in os.listdir(directory) if not _is_run_file(n))
     if foreign:
-        raise ValueError(f"{directory}: holds files that are not a run's ({', '.join(foreign[:3])}); a run "
-                         "deletes nothing it did not write: move them away")
+        raise ValueError(
+            f"{directory}: holds files that are not a run's ({', '.join(foreign[:3])}); a run "
+            "deletes nothing it did not write: move them away"
+        )
 
 
 def empty_run_dir(directory: str) -> None:
@@ -105,8 +118,12 @@ def clean_retired(directory: str) -> None:
     prefix = f".{base}{_RETIRED}"
     for name in os.listdir(parent):
         path = os.path.join(parent, name)
-        if name.startswith(prefix) and name[len(prefix):].isdigit() and not os.path.islink(path) \
-                and os.path.isdir(path):
+        if (
+            name.startswith(prefix)
+            and name[len(prefix) :].isdigit()
+            and not os.path.islink(path)
+            and os.path.isdir(path)
+        ):
             with contextlib.suppress(ValueError, OSError):
                 check_run_dir(path)
                 empty_run_dir(path)
@@ -161,8 +178,7 @@ def check_replace(path, kind: str, *, overwrite: bool, inputs=()) -> None:
     path = os.fspath(path)
     source = _inside_a_run(path, inputs)
     if source is not None:
-        raise ValueError(f"{path}: is {source} or one of its files, which this command reads; "
-                         "write to another path")
+        raise ValueError(f"{path}: is {source} or one of its files, which this command reads; write to another path")
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -173,13 +189,16 @@ def check_replace(path, kind: str, *, overwrite: bool, inputs=()) -> None:
         raise FileExistsError(f"{path}: exists; pass overwrite=True to replace it")
     what = _KIND_NAMES.get(kind, kind)
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"{path}: not a regular file (a directory, device, FIFO or socket); --overwrite replaces "
-                         f"only {what}: write to another path")
+        raise ValueError(
+            f"{path}: not a regular file (a directory, device, FIFO or socket); --overwrite replaces "
+            f"only {what}: write to another path"
+        )
     found = file_kind(path)
     if found != kind:
         found_name = _KIND_NAMES.get(found, f"a file of kind {found!r}" if found else "not a spatial-snn file")
-        raise ValueError(f"{path}: is {found_name}; --overwrite replaces only {what}: remove it yourself "
-                         "or write to another path")
+        raise ValueError(
+            f"{path}: is {found_name}; --overwrite replaces only {what}: remove it yourself or write to another path"
+        )
 
 
 def check_output(path, inputs=()) -> None:
@@ -188,8 +207,9 @@ def check_output(path, inputs=()) -> None:
     path = os.fspath(path)
     source = _inside_a_run(path, inputs)
     if source is not None:
-        raise ValueError(f"{path}: is {source} or one of its files, which this command only reads; "
-                         "write to another path")
+        raise ValueError(
+            f"{path}: is {source} or one of its files, which this command only reads; write to another path"
+        )
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -204,5 +224,7 @@ def check_output(path, inputs=()) -> None:
     except OSError:
         hdf5 = False
     if hdf5:
-        raise ValueError(f"{path}: is an HDF5 file (an archive, genome or graph); a picture never replaces "
-                         "one: write to another path")
+        raise ValueError(
+            f"{path}: is an HDF5 file (an archive, genome or graph); a picture never replaces "
+            "one: write to another path"
+        )

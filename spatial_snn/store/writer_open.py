@@ -85,8 +85,9 @@ class WriterOpening:
                 try:
                     os.link(tmp, target)
                 except FileExistsError:
-                    raise FileExistsError(f"{self.path}: created by another writer meanwhile; "
-                                          "resume it or choose another path") from None
+                    raise FileExistsError(
+                        f"{self.path}: created by another writer meanwhile; resume it or choose another path"
+                    ) from None
                 lock = WriterLock(target)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -100,8 +101,9 @@ class WriterOpening:
     def _publish_deferred(self) -> None:
         if self._deferred is not None:
             replace, self._deferred = self._deferred["replace"], None
-            self._publish_header({"config": self.config, "seed": self.seed, "dim": self.dim}, self._run_data,
-                                 replace=replace)
+            self._publish_header(
+                {"config": self.config, "seed": self.seed, "dim": self.dim}, self._run_data, replace=replace
+            )
             if self._retire:  # the new header is in place: the old generations leave in one rename
                 self._retire = False
                 self._dir_lock = retire_dir(self.parts_dir, self._dir_lock)
@@ -156,8 +158,11 @@ class WriterOpening:
                         "pass the stored value or start a new run"
                     )
             if config is not None and config_json(config) != config_json(run.config):
-                keys = sorted(k for k in set(config) | set(run.config)
-                              if config_json(config.get(k)) != config_json(run.config.get(k)))
+                keys = sorted(
+                    k
+                    for k in set(config) | set(run.config)
+                    if config_json(config.get(k)) != config_json(run.config.get(k))
+                )
                 raise ValueError(
                     f"config: differs from the stored one in {keys}; resume with Run.config or start a new run"
                 )
@@ -166,22 +171,29 @@ class WriterOpening:
             self._history = {k: v.tolist() for k, v in run.history.items()}
             stored_data = {k: run.run_data(k) for k in run.run_data_names}
             # a run begun before identities gets one now, from its next generation on (docs/archive.md)
-            self.run_id, self.run_digest = run.identity or (schema.new_run_id(), schema.run_digest(
-                run.config, run.seed, run.dim))
+            self.run_id, self.run_digest = run.identity or (
+                schema.new_run_id(),
+                schema.run_digest(run.config, run.seed, run.dim),
+            )
             if run.split:
                 self.parts_dir = run.parts_dir
                 self._lock_dir()
                 self._digests, self._stats_at = list(run.part_digests), list(run.stats_at)
                 remove_temporaries(self.parts_dir)
                 self._run_data = stored_data
-                self._champions_after = len([c for c in list_parts(self.parts_dir)[1]
-                                             if c[0] == self.next_generation - 1])
+                self._champions_after = len(
+                    [c for c in list_parts(self.parts_dir)[1] if c[0] == self.next_generation - 1]
+                )
                 self._champion = run.champion_commit
                 self._identity_from = run.identity_from
                 if run.identity is None:  # migrate: the header first, so the new index matches it
                     self._identity_from = run.n_generations
-                    attrs = {"config": run.config, "seed": run.seed, "dim": run.dim,
-                             "created": run.attrs.get("created")}
+                    attrs = {
+                        "config": run.config,
+                        "seed": run.seed,
+                        "dim": run.dim,
+                        "created": run.attrs.get("created"),
+                    }
                     self._publish_header(attrs, stored_data, replace=True)
                 self._write_index()
             else:

@@ -40,11 +40,23 @@ from .envs import make_env, split_hidden, visible_columns
 BACKENDS = ("auto", "gymnasium", "envpool")
 
 #: EnvPool configuration keys that describe the pool, not the task: never a scenario kwarg.
-_POOL_KEYS = frozenset({
-    "num_envs", "batch_size", "num_threads", "max_num_players", "thread_affinity_offset", "base_path",
-    "seed", "env_seed", "gym_reset_return_info", "max_episode_steps", "reward_threshold", "frame_stack",
-    "gymnasium_v5_render_camera",
-})
+_POOL_KEYS = frozenset(
+    {
+        "num_envs",
+        "batch_size",
+        "num_threads",
+        "max_num_players",
+        "thread_affinity_offset",
+        "base_path",
+        "seed",
+        "env_seed",
+        "gym_reset_return_info",
+        "max_episode_steps",
+        "reward_threshold",
+        "frame_stack",
+        "gymnasium_v5_render_camera",
+    }
+)
 
 
 def envpool_kwargs(env_id: str, kwargs: dict | None) -> tuple[dict, int | None]:
@@ -93,8 +105,10 @@ def envpool_problem(env_id: str, kwargs: dict | None = None) -> str | None:
     accepted = _envpool_settings(env_id)
     unknown = sorted(set(split_hidden(kwargs)[0]) - accepted)  # hide_obs is ours: the batch drops columns
     if unknown:
-        return (f"EnvPool's {env_id} does not accept the keyword argument(s) {', '.join(unknown)}; "
-                f"it accepts: {', '.join(sorted(accepted)) or 'none'}")
+        return (
+            f"EnvPool's {env_id} does not accept the keyword argument(s) {', '.join(unknown)}; "
+            f"it accepts: {', '.join(sorted(accepted)) or 'none'}"
+        )
     return None
 
 
@@ -137,15 +151,19 @@ def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None, body:
         return "gymnasium"
     if body is not None:
         if backend == "envpool":
-            raise ValueError("env.backend = 'envpool': EnvPool cannot load a body from env.xml_file; fix: set "
-                             "env.backend = 'auto' or 'gymnasium'")
+            raise ValueError(
+                "env.backend = 'envpool': EnvPool cannot load a body from env.xml_file; fix: set "
+                "env.backend = 'auto' or 'gymnasium'"
+            )
         return "gymnasium"
     problem = envpool_problem(env_id, kwargs)
     if problem is None:
         return "envpool"
     if backend == "envpool":
-        raise ValueError(f"env.backend = 'envpool': {problem}; fix: set env.backend = 'auto' (EnvPool "
-                         "where it can, else gymnasium) or 'gymnasium'")
+        raise ValueError(
+            f"env.backend = 'envpool': {problem}; fix: set env.backend = 'auto' (EnvPool "
+            "where it can, else gymnasium) or 'gymnasium'"
+        )
     return "gymnasium"
 
 
@@ -160,8 +178,7 @@ class GymBatch:
 
     def reset(self) -> np.ndarray:
         """(B, obs_dim) float64 first observations; environment b reset with ``seeds[b]``."""
-        return np.stack([env.reset(seed=s)[0] for env, s in zip(self.envs, self.seeds, strict=True)]
-                        ).astype(np.float64)
+        return np.stack([env.reset(seed=s)[0] for env, s in zip(self.envs, self.seeds, strict=True)]).astype(np.float64)
 
     def step(self, actions: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Step environments ``idx`` (k,) with ``actions`` (k, ...); (obs (k, obs_dim), reward (k,), done (k,))."""
@@ -194,8 +211,9 @@ class EnvPoolBatch:
     parallelism is across processes).
     """
 
-    def __init__(self, env_id: str, kwargs: dict | None, max_episode_steps: int | None,
-                 seeds: Sequence[int], threads: int = 1):
+    def __init__(
+        self, env_id: str, kwargs: dict | None, max_episode_steps: int | None, seeds: Sequence[int], threads: int = 1
+    ):
         import envpool
         from gymnasium import spaces
 
@@ -205,13 +223,19 @@ class EnvPoolBatch:
             warnings.simplefilter("ignore", UserWarning)
             kwargs, hidden = split_hidden(kwargs)
             kwargs, self._keep = envpool_kwargs(env_id, kwargs)
-            self.pool = envpool.make_gymnasium(env_id, num_envs=len(seeds), batch_size=len(seeds),
-                                               num_threads=int(threads), env_seed=seeds,
-                                               **kwargs, **limit)
+            self.pool = envpool.make_gymnasium(
+                env_id,
+                num_envs=len(seeds),
+                batch_size=len(seeds),
+                num_threads=int(threads),
+                env_seed=seeds,
+                **kwargs,
+                **limit,
+            )
             self.action_space = _as_gymnasium(self.pool.action_space)
             space = self.pool.observation_space
             if self._keep is not None:
-                space = spaces.Box(space.low[:self._keep], space.high[:self._keep], (self._keep,), space.dtype)
+                space = spaces.Box(space.low[: self._keep], space.high[: self._keep], (self._keep,), space.dtype)
             # the visible columns (hide_obs), as gymnasium's HiddenObservations keeps them; None: all
             self._cols = visible_columns(space.shape[0], hidden) if hidden else None
             if self._cols is not None:
@@ -231,7 +255,7 @@ class EnvPoolBatch:
         """(B, obs_dim) float64 first observations, in environment order."""
         obs, info = self.pool.reset()
         rows = self._aligned(info["env_id"], np.arange(len(obs)))
-        obs = self._visible(np.asarray(obs[:, :self._keep], np.float64))
+        obs = self._visible(np.asarray(obs[:, : self._keep], np.float64))
         return obs if rows is None else obs[rows]
 
     def _visible(self, obs: np.ndarray) -> np.ndarray:
@@ -245,7 +269,7 @@ class EnvPoolBatch:
         rows = self._aligned(info["env_id"], idx)
         if rows is not None:
             obs, reward, done = obs[rows], reward[rows], done[rows]
-        return self._visible(np.asarray(obs[:, :self._keep], np.float64)), np.asarray(reward, np.float64), done
+        return self._visible(np.asarray(obs[:, : self._keep], np.float64)), np.asarray(reward, np.float64), done
 
     def close(self) -> None:
         self.pool.close()
@@ -254,8 +278,15 @@ class EnvPoolBatch:
 _GYM_ENVS: dict[tuple, list] = {}  # per-process gymnasium environments, kept across rollouts
 
 
-def make_batch(backend: str, env_id: str, kwargs: dict | None, max_episode_steps: int | None,
-               seeds: Sequence[int], threads: int = 1, body: str | None = None) -> GymBatch | EnvPoolBatch:
+def make_batch(
+    backend: str,
+    env_id: str,
+    kwargs: dict | None,
+    max_episode_steps: int | None,
+    seeds: Sequence[int],
+    threads: int = 1,
+    body: str | None = None,
+) -> GymBatch | EnvPoolBatch:
     """An environment batch of ``len(seeds)`` episodes on a resolved backend.
 
     Parameters
@@ -274,10 +305,11 @@ def make_batch(backend: str, env_id: str, kwargs: dict | None, max_episode_steps
             raise ValueError("backend 'envpool' cannot load a body's XML; use 'gymnasium'")
         return EnvPoolBatch(env_id, kwargs, max_episode_steps, seeds, threads)
     if backend != "gymnasium":
-        raise ValueError(f"backend: expected 'gymnasium' or 'envpool' (resolve 'auto' with resolve_backend), "
-                         f"got {backend!r}")
+        raise ValueError(
+            f"backend: expected 'gymnasium' or 'envpool' (resolve 'auto' with resolve_backend), got {backend!r}"
+        )
     key = (env_id, repr(sorted((kwargs or {}).items())), max_episode_steps, body_key(body))
     pool = _GYM_ENVS.setdefault(key, [])
     while len(pool) < len(seeds):
         pool.append(make_env(env_id, kwargs, max_episode_steps, body))
-    return GymBatch(pool[:len(seeds)], seeds)
+    return GymBatch(pool[: len(seeds)], seeds)

@@ -44,8 +44,10 @@ def load_body(path, where: str = "env.xml_file") -> str:
     """The text of a body file (path relative to the working directory), checked by :func:`check_body`."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{where}: body file {str(path)!r} not found (relative to {os.getcwd()}); fix the path, "
-                         "e.g. xml_file = \"bodies/hexapod.xml\"")
+        raise ValueError(
+            f"{where}: body file {str(path)!r} not found (relative to {os.getcwd()}); fix the path, "
+            'e.g. xml_file = "bodies/hexapod.xml"'
+        )
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
@@ -64,8 +66,10 @@ def check_body(text: str, where: str = "body") -> None:
         mujoco.MjModel.from_xml_string(text)
     except (ValueError, mujoco.FatalError) as exc:
         reason = " ".join(str(exc).split())
-        raise ValueError(f"{where}: not a MuJoCo model that compiles on its own ({reason}); fix the XML "
-                         "(a stored body must be self-contained: no meshes, files or includes)") from None
+        raise ValueError(
+            f"{where}: not a MuJoCo model that compiles on its own ({reason}); fix the XML "
+            "(a stored body must be self-contained: no meshes, files or includes)"
+        ) from None
 
 
 def body_key(text: str | None) -> str:

@@ -94,10 +94,14 @@ class WarmWorker(_WorkerPlugin):
                     pc.callback_time = 1000 * seconds  # tornado reads it when it schedules the next run
         nthreads = getattr(getattr(worker, "state", worker), "nthreads", 1)
         if nthreads > 1:
-            _log.warning("Dask worker %s runs %d threads; spatial-snn runs one job at a time per "
-                         "worker process (numba's workqueue layer and the environments are not "
-                         "thread-safe), so the extra threads idle: start workers with --nthreads 1 "
-                         "--nworkers N instead", worker.address, nthreads)
+            _log.warning(
+                "Dask worker %s runs %d threads; spatial-snn runs one job at a time per "
+                "worker process (numba's workqueue layer and the environments are not "
+                "thread-safe), so the extra threads idle: start workers with --nthreads 1 "
+                "--nworkers N instead",
+                worker.address,
+                nthreads,
+            )
         await asyncio.get_running_loop().run_in_executor(None, _warm_up)
 
     def teardown(self, worker) -> None:
@@ -143,9 +147,11 @@ def run_job(fn, args: tuple, kwargs: dict, versions: dict):
         import socket
 
         diff = ", ".join(f"{k} {here.get(k)} (client: {v})" for k, v in versions.items() if here.get(k) != v)
-        raise RuntimeError(f"Dask worker on {socket.gethostname()} has {diff}; results would depend on the "
-                           "machine. Install the same versions everywhere, e.g. `pip install "
-                           f"spatial-snn=={versions.get('spatial-snn')}` in one shared environment")
+        raise RuntimeError(
+            f"Dask worker on {socket.gethostname()} has {diff}; results would depend on the "
+            "machine. Install the same versions everywhere, e.g. `pip install "
+            f"spatial-snn=={versions.get('spatial-snn')}` in one shared environment"
+        )
     from ..sim.network import set_threads
 
     with _JOB_LOCK:

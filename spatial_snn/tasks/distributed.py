@@ -114,8 +114,7 @@ class DaskExecutor(cf.Executor):
         jobs fail.
     """
 
-    def __init__(self, client, *, close_client: bool = False, no_worker_timeout: float = 120.0,
-                 poll: float = 1.0):
+    def __init__(self, client, *, close_client: bool = False, no_worker_timeout: float = 120.0, poll: float = 1.0):
         if not no_worker_timeout > 0:
             raise ValueError(f"no_worker_timeout: expected seconds > 0, got {no_worker_timeout!r}")
         self.client = client
@@ -151,8 +150,12 @@ class DaskExecutor(cf.Executor):
         inner.add_done_callback(functools.partial(_settle, weakref.ref(self), outer))
         outer.add_done_callback(functools.partial(_cancel_inner, weakref.ref(inner)))
         if self._watchdog is None:
-            self._watchdog = threading.Thread(target=_watch, args=(weakref.ref(self), self._stop, self._poll),
-                                              name="spatial-snn-dask-watchdog", daemon=True)
+            self._watchdog = threading.Thread(
+                target=_watch,
+                args=(weakref.ref(self), self._stop, self._poll),
+                name="spatial-snn-dask-watchdog",
+                daemon=True,
+            )
             self._watchdog.start()
         return outer
 
@@ -180,7 +183,8 @@ class DaskExecutor(cf.Executor):
             f"no Dask worker has been connected to the scheduler {addr} for {self.no_worker_timeout:g} s "
             f"while {len(jobs)} evaluation jobs waited; the run stops here. Its archive keeps every complete "
             f"generation: start workers (`dask worker {addr} --nthreads 1 --nworkers N`) and continue "
-            f"with `spatial-snn resume ARCHIVE --scheduler {addr}`")
+            f"with `spatial-snn resume ARCHIVE --scheduler {addr}`"
+        )
         for outer, inner in jobs.items():
             inner.cancel()
             _fail(outer, err)
@@ -213,9 +217,13 @@ def _settle(ex_ref, outer: cf.Future, inner: cf.Future) -> None:
                 return  # already failed by the watchdog, or cancelled
     if inner.cancelled():
         where = ex._address() if ex is not None else "(unknown address)"
-        _fail(outer, RuntimeError(
-            f"Dask cancelled an evaluation job (scheduler {where}): the client was closed or lost its "
-            "scheduler connection; restart the scheduler and resume the run"))
+        _fail(
+            outer,
+            RuntimeError(
+                f"Dask cancelled an evaluation job (scheduler {where}): the client was closed or lost its "
+                "scheduler connection; restart the scheduler and resume the run"
+            ),
+        )
         return
     exc = inner.exception()
     if exc is None:
@@ -247,8 +255,14 @@ def _is_lost_worker(exc: BaseException) -> bool:
     return isinstance(exc, KilledWorker | CommClosedError)
 
 
-def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: float = 120.0,
-                  profiler: bool = False, quiet: bool = True) -> DaskExecutor:
+def dask_executor(
+    address_or_client,
+    *,
+    warm: bool = True,
+    no_worker_timeout: float = 120.0,
+    profiler: bool = False,
+    quiet: bool = True,
+) -> DaskExecutor:
     """An executor that evaluates jobs on a Dask cluster.
 
     Parameters
@@ -289,12 +303,16 @@ def dask_executor(address_or_client, *, warm: bool = True, no_worker_timeout: fl
         try:
             client = distributed.Client(address_or_client)
         except (OSError, TimeoutError) as exc:
-            raise OSError(f"could not reach the Dask scheduler at {address_or_client!r} ({exc}); start one "
-                          "with `dask scheduler` and pass the address it prints, e.g. tcp://host:8786") from None
+            raise OSError(
+                f"could not reach the Dask scheduler at {address_or_client!r} ({exc}); start one "
+                "with `dask scheduler` and pass the address it prints, e.g. tcp://host:8786"
+            ) from None
         own = True
     else:
-        raise TypeError("address_or_client: expected a scheduler address such as 'tcp://host:8786', a "
-                        f"distributed.Client or a Dask cluster, got {type(address_or_client).__name__}")
+        raise TypeError(
+            "address_or_client: expected a scheduler address such as 'tcp://host:8786', a "
+            f"distributed.Client or a Dask cluster, got {type(address_or_client).__name__}"
+        )
     try:
         if warm:
             client.register_plugin(WarmWorker(profiler, quiet))
@@ -338,10 +356,11 @@ def local_cluster(n_workers: int | None = None, *, quiet: bool = True, **kwargs)
         raise ImportError(f"{INSTALL_HINT} (importing distributed failed: {exc})") from None
     for key in ("processes", "threads_per_worker"):
         if key in kwargs:
-            raise TypeError(f"local_cluster: {key} is fixed (worker processes with one thread each); "
-                            "build a distributed.LocalCluster yourself for another shape")
+            raise TypeError(
+                f"local_cluster: {key} is fixed (worker processes with one thread each); "
+                "build a distributed.LocalCluster yourself for another shape"
+            )
     kwargs.setdefault("dashboard_address", ":0")
     # Nannies pass the configuration on to the worker processes they start, now and on restarts
     with dask.config.set(QUIET_CONFIG if quiet else {}):
-        return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                            **kwargs)
+        return LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, **kwargs)

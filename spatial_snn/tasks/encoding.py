@@ -83,18 +83,32 @@ class EncoderSpec:
         bins (binned).
     """
 
-    kind: str = setting("reference", "Min-max scaling to [-scale, scale] (reference, published) or one-hot "
-                        "bins (binned).", choices=ENCODERS)
-    scale: float = setting(2.5, "Half-width s of the reference range (published: 2.5).", "input current",
-                           low=0, low_open=True)
-    bins: int = setting(10, "Bins per observation dimension (binned).", "channels per observation", low=2,
-                        integer=True, limit=1_000)
-    amplitude: float = setting(2.5, "Current of the active bin's channel (binned).", "input current", low=0,
-                               low_open=True)
-    normalise: bool = setting(False, "Replace the fixed observation bounds, between generations, by running "
-                              "statistics of every observation the population has received.")
-    normalise_width: float = setting(3.0, "Standard deviations mapped to +-scale (reference) or to the edge bins "
-                                     "(binned).", "standard deviations", low=0, low_open=True)
+    kind: str = setting(
+        "reference",
+        "Min-max scaling to [-scale, scale] (reference, published) or one-hot bins (binned).",
+        choices=ENCODERS,
+    )
+    scale: float = setting(
+        2.5, "Half-width s of the reference range (published: 2.5).", "input current", low=0, low_open=True
+    )
+    bins: int = setting(
+        10, "Bins per observation dimension (binned).", "channels per observation", low=2, integer=True, limit=1_000
+    )
+    amplitude: float = setting(
+        2.5, "Current of the active bin's channel (binned).", "input current", low=0, low_open=True
+    )
+    normalise: bool = setting(
+        False,
+        "Replace the fixed observation bounds, between generations, by running "
+        "statistics of every observation the population has received.",
+    )
+    normalise_width: float = setting(
+        3.0,
+        "Standard deviations mapped to +-scale (reference) or to the edge bins (binned).",
+        "standard deviations",
+        low=0,
+        low_open=True,
+    )
 
     def __post_init__(self):
         check(self, "EncoderSpec")
@@ -105,20 +119,31 @@ class EncoderSpec:
 class DecoderSpec:
     """How output units become actions: the scenario's ``[decoder]`` table (see the module docstring)."""
 
-    kind: str = setting("auto", "auto is the published choice (argmax for discrete actions, y / divisor clipped "
-                        "for continuous ones); argmax, linear, sigmoid or binned choose one.", choices=DECODERS)
-    divisor: float = setting(32.0, "y / divisor before clipping or the sigmoid (published: 32).", "output units",
-                             low=0, low_open=True)
+    kind: str = setting(
+        "auto",
+        "auto is the published choice (argmax for discrete actions, y / divisor clipped "
+        "for continuous ones); argmax, linear, sigmoid or binned choose one.",
+        choices=DECODERS,
+    )
+    divisor: float = setting(
+        32.0, "y / divisor before clipping or the sigmoid (published: 32).", "output units", low=0, low_open=True
+    )
     gain: float = setting(1.0, "Slope of the sigmoid in units of y / divisor.", low=0, low_open=True)
-    bins: int = setting(5, "Units per action dimension (binned).", "units per action", low=2, integer=True,
-                        limit=1_000)
-    rhythm: bool = setting(False, "Add a rhythm generator beneath the network (Box actions): one phase "
-                           "oscillator per action dimension whose frequency, coupling, amplitudes, phase offsets "
-                           "and centres are genes evolved with the network; the action is the rhythm plus "
-                           "residual_scale times the network's decoded action (docs/bodies.md).")
-    residual_scale: float = setting(1.0, "Weight of the network's action (in normalised units, [-1, 1]) added to "
-                                    "the rhythm; 0 is the rhythm alone (its genes still evolve).",
-                                    "normalised action units", low=0)
+    bins: int = setting(5, "Units per action dimension (binned).", "units per action", low=2, integer=True, limit=1_000)
+    rhythm: bool = setting(
+        False,
+        "Add a rhythm generator beneath the network (Box actions): one phase "
+        "oscillator per action dimension whose frequency, coupling, amplitudes, phase offsets "
+        "and centres are genes evolved with the network; the action is the rhythm plus "
+        "residual_scale times the network's decoded action (docs/bodies.md).",
+    )
+    residual_scale: float = setting(
+        1.0,
+        "Weight of the network's action (in normalised units, [-1, 1]) added to "
+        "the rhythm; 0 is the rhythm alone (its genes still evolve).",
+        "normalised action units",
+        low=0,
+    )
 
     def __post_init__(self):
         check(self, "DecoderSpec")
@@ -157,8 +182,7 @@ class Encoder:
             out = np.empty((obs.shape[0], self.n_channels), dtype=np.float32)
         elif out.shape != (obs.shape[0], self.n_channels) or out.dtype != np.float32:
             raise ValueError(
-                f"out: expected float32 of shape {(obs.shape[0], self.n_channels)}, "
-                f"got {out.dtype} {out.shape}"
+                f"out: expected float32 of shape {(obs.shape[0], self.n_channels)}, got {out.dtype} {out.shape}"
             )
         self._encode(obs, out)
         return out
@@ -218,10 +242,7 @@ def make_encoder(spec: EncoderSpec, low, high) -> Encoder:
     low = np.asarray(low, dtype=np.float64)
     high = np.asarray(high, dtype=np.float64)
     if low.ndim != 1 or low.shape != high.shape or low.shape[0] < 1:
-        raise ValueError(
-            f"bounds: expected low and high of one shape (obs_dim,), got {low.shape} and "
-            f"{high.shape}"
-        )
+        raise ValueError(f"bounds: expected low and high of one shape (obs_dim,), got {low.shape} and {high.shape}")
     bad = ~(np.isfinite(low) & np.isfinite(high) & (high > low))
     if bad.any():
         raise ValueError(
@@ -328,10 +349,7 @@ def make_decoder(spec: DecoderSpec, action_space: spaces.Space) -> Decoder:
             )
         return ArgmaxDecoder(action_space.n, action_space.start)
     if not (isinstance(action_space, spaces.Box) and len(action_space.shape) == 1):
-        raise ValueError(
-            f"unsupported action space {action_space}; expected Discrete(n) or a Box of "
-            "shape (act_dim,)"
-        )
+        raise ValueError(f"unsupported action space {action_space}; expected Discrete(n) or a Box of shape (act_dim,)")
     kind = "linear" if spec.kind == "auto" else spec.kind
     if kind == "argmax":
         raise ValueError(

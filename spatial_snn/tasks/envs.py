@@ -138,8 +138,9 @@ def split_hidden(kwargs: dict | None) -> tuple[dict, tuple[int, ...]]:
     hidden = kwargs.pop(HIDE_OBS, None)
     if hidden is None:
         return kwargs, ()
-    if (not isinstance(hidden, list | tuple) or
-            not all(isinstance(k, int | np.integer) and not isinstance(k, bool) and k >= 0 for k in hidden)):
+    if not isinstance(hidden, list | tuple) or not all(
+        isinstance(k, int | np.integer) and not isinstance(k, bool) and k >= 0 for k in hidden
+    ):
         raise ValueError(f"hide_obs: expected a list of observation indices >= 0, got {hidden!r}")
     if len(set(hidden)) != len(hidden):
         raise ValueError(f"hide_obs: expected distinct observation indices, got {list(hidden)}")
@@ -150,8 +151,9 @@ def visible_columns(obs_dim: int, hidden) -> np.ndarray:
     """Indices of the observation entries left visible when ``hidden`` are hidden, (k,) int64."""
     hidden = tuple(hidden)
     if hidden and max(hidden) >= obs_dim:
-        raise ValueError(f"hide_obs: expected indices in 0..{obs_dim - 1} (the observation has {obs_dim} "
-                         f"entries), got {max(hidden)}")
+        raise ValueError(
+            f"hide_obs: expected indices in 0..{obs_dim - 1} (the observation has {obs_dim} entries), got {max(hidden)}"
+        )
     keep = np.setdiff1d(np.arange(obs_dim), hidden)
     if keep.size == 0:
         raise ValueError(f"hide_obs: hides all {obs_dim} observation entries; leave at least one visible")
@@ -170,8 +172,7 @@ class HiddenObservations(gymnasium.ObservationWrapper):
         space = env.observation_space
         self.hidden = tuple(hidden)
         self.keep = visible_columns(space.shape[0], self.hidden)
-        self.observation_space = spaces.Box(space.low[self.keep], space.high[self.keep], (self.keep.size,),
-                                            space.dtype)
+        self.observation_space = spaces.Box(space.low[self.keep], space.high[self.keep], (self.keep.size,), space.dtype)
 
     def observation(self, observation):
         return np.asarray(observation)[self.keep]
@@ -220,9 +221,7 @@ def _find_spec(env_id: str):
         name = env_id.split(":")[-1]
         close = difflib.get_close_matches(name, list(gymnasium.registry), n=5, cutoff=0.6)
         hint = f"close matches: {', '.join(close)}" if close else "no close match"
-        raise ValueError(
-            f"unknown environment {env_id!r}; {hint}; see gymnasium.registry ({err})"
-        ) from None
+        raise ValueError(f"unknown environment {env_id!r}; {hint}; see gymnasium.registry ({err})") from None
 
 
 def _install_hint(spec) -> str:
@@ -253,8 +252,7 @@ def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) ->
     if len(obs.shape) != 1 or obs.shape[0] < 1:
         what = "an image" if len(obs.shape) >= 2 else "not 1-D"
         raise ValueError(
-            f"unsupported observation space {obs} ({what}: shape {obs.shape}, expected "
-            f"(obs_dim,)); {SUPPORTED_SPACES}"
+            f"unsupported observation space {obs} ({what}: shape {obs.shape}, expected (obs_dim,)); {SUPPORTED_SPACES}"
         )
     if not (np.issubdtype(obs.dtype, np.floating) or np.issubdtype(obs.dtype, np.integer)):
         raise ValueError(f"unsupported observation dtype {obs.dtype} in {obs}; {SUPPORTED_SPACES}")

@@ -70,8 +70,15 @@ class Task:
     body_xml: str | None = None
 
     def key(self) -> str:
-        return repr((self.env_id, sorted(self.env_kwargs.items()), self.max_episode_steps, self.backend,
-                     body_key(self.body_xml)))
+        return repr(
+            (
+                self.env_id,
+                sorted(self.env_kwargs.items()),
+                self.max_episode_steps,
+                self.backend,
+                body_key(self.body_xml),
+            )
+        )
 
 
 @dataclass
@@ -109,19 +116,26 @@ class Evaluation:
     @staticmethod
     def concat(parts: Sequence[Evaluation]) -> Evaluation:
         """More genomes: ``parts`` of other genomes, one after another."""
-        return Evaluation(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                            ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")),
-                          cpu_seconds=sum(p.cpu_seconds for p in parts))
+        return Evaluation(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")
+            ),
+            cpu_seconds=sum(p.cpu_seconds for p in parts),
+        )
 
     @staticmethod
     def join_episodes(parts: Sequence[Evaluation]) -> Evaluation:
         """More episodes: ``parts`` of the same genomes on other episodes, in episode order."""
-        return Evaluation(np.concatenate([p.returns for p in parts], axis=1),
-                          np.concatenate([p.lengths for p in parts], axis=1),
-                          sum(p.counters for p in parts), sum(p.invalid for p in parts),
-                          np.concatenate([p.obs_sum for p in parts], axis=1),
-                          np.concatenate([p.obs_sumsq for p in parts], axis=1),
-                          cpu_seconds=sum(p.cpu_seconds for p in parts))
+        return Evaluation(
+            np.concatenate([p.returns for p in parts], axis=1),
+            np.concatenate([p.lengths for p in parts], axis=1),
+            sum(p.counters for p in parts),
+            sum(p.invalid for p in parts),
+            np.concatenate([p.obs_sum for p in parts], axis=1),
+            np.concatenate([p.obs_sumsq for p in parts], axis=1),
+            cpu_seconds=sum(p.cpu_seconds for p in parts),
+        )
 
     def observation_moments(self) -> ObsMoments:
         """Count, sum and sum of squares of all observations, summed in genome-episode order."""
@@ -131,10 +145,17 @@ class Evaluation:
 
 def task_meta(task: Task) -> dict:
     """JSON-able description of a task, stored beside shipped genomes (``body_xml`` only when set)."""
-    meta = {"env_id": task.env_id, "env_kwargs": task.env_kwargs,
-            "max_episode_steps": task.max_episode_steps, "substeps": task.substeps, "dt": task.dt,
-            "encoder": asdict(task.encoder), "decoder": asdict(task.decoder),
-            "obs_low": list(task.obs_low), "obs_high": list(task.obs_high)}
+    meta = {
+        "env_id": task.env_id,
+        "env_kwargs": task.env_kwargs,
+        "max_episode_steps": task.max_episode_steps,
+        "substeps": task.substeps,
+        "dt": task.dt,
+        "encoder": asdict(task.encoder),
+        "decoder": asdict(task.decoder),
+        "obs_low": list(task.obs_low),
+        "obs_high": list(task.obs_high),
+    }
     if task.body_xml is not None:
         meta["body_xml"] = task.body_xml
     return meta
@@ -143,13 +164,23 @@ def task_meta(task: Task) -> dict:
 def task_from_meta(meta: dict) -> Task:
     """Inverse of :func:`task_meta`."""
     try:
-        return Task(meta["env_id"], dict(meta.get("env_kwargs") or {}), meta.get("max_episode_steps"),
-                    int(meta["substeps"]), float(meta["dt"]), EncoderSpec(**meta["encoder"]),
-                    DecoderSpec(**meta["decoder"]), tuple(meta["obs_low"]), tuple(meta["obs_high"]),
-                    body_xml=_stored_body(meta.get("body_xml")))
+        return Task(
+            meta["env_id"],
+            dict(meta.get("env_kwargs") or {}),
+            meta.get("max_episode_steps"),
+            int(meta["substeps"]),
+            float(meta["dt"]),
+            EncoderSpec(**meta["encoder"]),
+            DecoderSpec(**meta["decoder"]),
+            tuple(meta["obs_low"]),
+            tuple(meta["obs_high"]),
+            body_xml=_stored_body(meta.get("body_xml")),
+        )
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"genome metadata lacks the task description ({exc}); "
-                         "export genomes with `spatial-snn export` so they can be replayed") from None
+        raise ValueError(
+            f"genome metadata lacks the task description ({exc}); "
+            "export genomes with `spatial-snn export` so they can be replayed"
+        ) from None
 
 
 def _stored_body(text) -> str | None:
@@ -163,8 +194,10 @@ def _stored_body(text) -> str | None:
 # ------------------------------------------------------------ transport
 def pack(genome: Genome) -> dict:
     """A genome as a flat dict of numpy arrays (and the rule as plain floats)."""
-    d = {name: getattr(genome, name) for name in
-         ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")}
+    d = {
+        name: getattr(genome, name)
+        for name in ("positions", "input_positions", "output_positions", *NEURON_PARAMS, "sign", "input_sign")
+    }
     if genome.plastic:
         d.update({name: getattr(genome, name) for name in STP_PARAMS})
     for name, short in _PROJ.items():
@@ -178,9 +211,11 @@ def pack(genome: Genome) -> dict:
 
 def unpack(d: dict) -> Genome:
     """Inverse of :func:`pack`."""
-    fields = {k: v for k, v in d.items() if k in
-              ("positions", "input_positions", "output_positions", *NEURON_PARAMS, *STP_PARAMS, "sign",
-               "input_sign")}
+    fields = {
+        k: v
+        for k, v in d.items()
+        if k in ("positions", "input_positions", "output_positions", *NEURON_PARAMS, *STP_PARAMS, "sign", "input_sign")
+    }
     for name, short in _PROJ.items():
         fields[name] = Synapses(d[f"{short}_pre"], d[f"{short}_post"], d[f"{short}_weight"])
     return Genome(**fields, rule=ConnectivityRule(**d["rule"]), rhythm=d.get("rhythm"))
@@ -220,8 +255,15 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     seeds = [int(s) for s in seeds]
     G, E = len(genomes), len(seeds)
     B = G * E
-    envs = make_batch(task.backend, task.env_id, task.env_kwargs, task.max_episode_steps,
-                      [seeds[b % E] for b in range(B)], task.env_threads, task.body_xml)
+    envs = make_batch(
+        task.backend,
+        task.env_id,
+        task.env_kwargs,
+        task.max_episode_steps,
+        [seeds[b % E] for b in range(B)],
+        task.env_threads,
+        task.body_xml,
+    )
     try:
         enc = make_encoder(task.encoder, np.asarray(task.obs_low), np.asarray(task.obs_high))
         dec = make_decoder(task.decoder, envs.action_space)
@@ -258,10 +300,15 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
     finally:
         envs.close()
     counters = net.counters.reshape(G, E, 3).sum(axis=1)
-    return Evaluation(returns.reshape(G, E), lengths.reshape(G, E), counters,
-                      invalid.reshape(G, E).sum(axis=1).astype(np.int64),
-                      obs_sum.reshape(G, E, -1), obs_sumsq.reshape(G, E, -1),
-                      cpu_seconds=time.process_time() - cpu0)
+    return Evaluation(
+        returns.reshape(G, E),
+        lengths.reshape(G, E),
+        counters,
+        invalid.reshape(G, E).sum(axis=1).astype(np.int64),
+        obs_sum.reshape(G, E, -1),
+        obs_sumsq.reshape(G, E, -1),
+        cpu_seconds=time.process_time() - cpu0,
+    )
 
 
 def _rollout_packed(task: Task, batch: dict, seeds, cap) -> Evaluation:
@@ -314,8 +361,9 @@ class WorkerPool:
             warmup()  # compile (and cache) in the parent before workers start
             from .lifeline import start_worker, worker_context  # workers die with us, ignore Ctrl-C
 
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=worker_context(),
-                                                initializer=start_worker, initargs=(os.getpid(),))
+            self._pool = cf.ProcessPoolExecutor(
+                self.workers, mp_context=worker_context(), initializer=start_worker, initargs=(os.getpid(),)
+            )
         return self._pool
 
     def run(self, task: Task, genomes: Sequence[Genome], seeds, cap=None) -> Evaluation:
@@ -343,7 +391,7 @@ class WorkerPool:
         jobs = [(batch, seeds[sa:sb]) for batch in batches for sa, sb in itertools.pairwise(s_cuts)]
         results = self._fan(task, jobs, cap, slots)
         per_genome = len(s_cuts) - 1
-        rows = [results[k:k + per_genome] for k in range(0, len(results), per_genome)]
+        rows = [results[k : k + per_genome] for k in range(0, len(results), per_genome)]
         return Evaluation.concat([Evaluation.join_episodes(row) for row in rows])
 
     def _fan(self, task: Task, jobs: list, cap, limit: int | None = None) -> list[Evaluation]:
@@ -383,7 +431,7 @@ class WorkerPool:
                         f"a worker process died twice while evaluating job {k} "
                         f"({len(jobs[k][0]['rules'])} genomes x {len(jobs[k][1])} episodes); not retried again. "
                         "Check memory, or run with workers=1 to see the error in this process. Workers are "
-                        "spawned: a script that calls evolve() must do so under `if __name__ == \"__main__\":`."
+                        'spawned: a script that calls evolve() must do so under `if __name__ == "__main__":`.'
                     )
             if broken:
                 self.close()  # a broken pool cannot be reused: the retry gets a fresh one

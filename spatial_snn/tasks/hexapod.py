@@ -34,14 +34,36 @@ class HexapodEnv(MujocoEnv, utils.EzPickle):
 
     metadata = {"render_modes": ["human", "rgb_array", "depth_array", "rgbd_tuple"]}
 
-    def __init__(self, xml_file: str = DEFAULT_XML, frame_skip: int = 5, forward_reward_weight: float = 1.0,
-                 ctrl_cost_weight: float = 0.1, contact_cost_weight: float = 0.0, healthy_reward: float = 0.5,
-                 terminate_when_unhealthy: bool = True, healthy_z_range: tuple = (0.08, 0.6),
-                 contact_force_range: tuple = (-1.0, 1.0), reset_noise_scale: float = 0.1,
-                 include_cfrc_ext_in_observation: bool = False, **kwargs):
-        utils.EzPickle.__init__(self, xml_file, frame_skip, forward_reward_weight, ctrl_cost_weight,
-                                contact_cost_weight, healthy_reward, terminate_when_unhealthy, healthy_z_range,
-                                contact_force_range, reset_noise_scale, include_cfrc_ext_in_observation, **kwargs)
+    def __init__(
+        self,
+        xml_file: str = DEFAULT_XML,
+        frame_skip: int = 5,
+        forward_reward_weight: float = 1.0,
+        ctrl_cost_weight: float = 0.1,
+        contact_cost_weight: float = 0.0,
+        healthy_reward: float = 0.5,
+        terminate_when_unhealthy: bool = True,
+        healthy_z_range: tuple = (0.08, 0.6),
+        contact_force_range: tuple = (-1.0, 1.0),
+        reset_noise_scale: float = 0.1,
+        include_cfrc_ext_in_observation: bool = False,
+        **kwargs,
+    ):
+        utils.EzPickle.__init__(
+            self,
+            xml_file,
+            frame_skip,
+            forward_reward_weight,
+            ctrl_cost_weight,
+            contact_cost_weight,
+            healthy_reward,
+            terminate_when_unhealthy,
+            healthy_z_range,
+            contact_force_range,
+            reset_noise_scale,
+            include_cfrc_ext_in_observation,
+            **kwargs,
+        )
         self._forward_reward_weight = forward_reward_weight
         self._ctrl_cost_weight = ctrl_cost_weight
         self._contact_cost_weight = contact_cost_weight
@@ -79,8 +101,14 @@ class HexapodEnv(MujocoEnv, utils.EzPickle):
         contact = self._contact_cost_weight * float(np.sum(np.square(self._contact_forces())))
         reward = forward + survive - ctrl - contact
         terminated = (not healthy) and self._terminate_when_unhealthy
-        info = {"reward_forward": forward, "reward_survive": survive, "reward_ctrl": -ctrl,
-                "reward_contact": -contact, "x_position": self.data.qpos[0], "x_velocity": x_velocity}
+        info = {
+            "reward_forward": forward,
+            "reward_survive": survive,
+            "reward_ctrl": -ctrl,
+            "reward_contact": -contact,
+            "x_position": self.data.qpos[0],
+            "x_velocity": x_velocity,
+        }
         if self.render_mode == "human":
             self.render()
         return self._get_obs(), reward, terminated, False, info

@@ -79,8 +79,9 @@ def die_with_parent(parent_pid: int) -> str:
     if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(1)
     if how == "watchdog":
-        threading.Thread(target=_watch_parent, args=(parent_pid,), name="spatial-snn-parent-watchdog",
-                         daemon=True).start()
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid,), name="spatial-snn-parent-watchdog", daemon=True
+        ).start()
     return how
 
 

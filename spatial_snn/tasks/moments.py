@@ -53,8 +53,9 @@ class ObsMoments:
     def __post_init__(self):
         total, total_sq = (_frozen(x) for x in (self.sum, self.sumsq))
         if total.ndim != 1 or total.shape != total_sq.shape:
-            raise ValueError(f"ObsMoments: expected sum and sumsq of one shape (obs_dim,), got {total.shape} "
-                             f"and {total_sq.shape}")
+            raise ValueError(
+                f"ObsMoments: expected sum and sumsq of one shape (obs_dim,), got {total.shape} and {total_sq.shape}"
+            )
         if isinstance(self.count, bool) or not isinstance(self.count, Integral) or self.count < 0:
             raise ValueError(f"ObsMoments.count: expected an integer >= 0, got {self.count!r}")
         object.__setattr__(self, "count", int(self.count))
@@ -100,8 +101,11 @@ class ObsMoments:
         count, total, total_sq = (name + suffix for name in ARRAY_NAMES)
         if count not in arrays:
             return None
-        return cls(int(np.asarray(arrays[count]).reshape(-1)[0]), np.asarray(arrays[total], np.float64),
-                   np.asarray(arrays[total_sq], np.float64))
+        return cls(
+            int(np.asarray(arrays[count]).reshape(-1)[0]),
+            np.asarray(arrays[total], np.float64),
+            np.asarray(arrays[total_sq], np.float64),
+        )
 
     # ------------------------------------------------------------ genome meta
     def to_json(self) -> dict:
@@ -131,8 +135,11 @@ class ObsMoments:
     def __eq__(self, other) -> bool:
         if not isinstance(other, ObsMoments):
             return NotImplemented
-        return (self.count == other.count and np.array_equal(self.sum, other.sum)
-                and np.array_equal(self.sumsq, other.sumsq))
+        return (
+            self.count == other.count
+            and np.array_equal(self.sum, other.sum)
+            and np.array_equal(self.sumsq, other.sumsq)
+        )
 
     __hash__ = None
 

@@ -61,12 +61,15 @@ def check_rhythm_space(spec: DecoderSpec, action_space: spaces.Space) -> None:
         return
     ok = isinstance(action_space, spaces.Box) and len(action_space.shape) == 1
     if not ok or not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
-        raise ValueError(f"decoder.rhythm: needs a Box action space with finite bounds, got {action_space}; "
-                         "set decoder.rhythm = false for this task")
+        raise ValueError(
+            f"decoder.rhythm: needs a Box action space with finite bounds, got {action_space}; "
+            "set decoder.rhythm = false for this task"
+        )
 
 
-def make_rhythm(spec: DecoderSpec, genomes: Sequence[Genome], episodes: int,
-                action_space: spaces.Space) -> RhythmPrior | None:
+def make_rhythm(
+    spec: DecoderSpec, genomes: Sequence[Genome], episodes: int, action_space: spaces.Space
+) -> RhythmPrior | None:
     """The prior of ``genomes`` x ``episodes`` rows (row ``g * episodes + e``); None when ``spec.rhythm`` is off.
 
     Raises
@@ -81,7 +84,9 @@ def make_rhythm(spec: DecoderSpec, genomes: Sequence[Genome], episodes: int,
     for k, g in enumerate(genomes):
         if g.rhythm is None or len(g.rhythm) != want:
             got = "none" if g.rhythm is None else len(g.rhythm)
-            raise ValueError(f"genome {k}: decoder.rhythm needs {want} rhythm genes (one oscillator per action "
-                             f"dimension), got {got}; evolve it with decoder.rhythm = true")
+            raise ValueError(
+                f"genome {k}: decoder.rhythm needs {want} rhythm genes (one oscillator per action "
+                f"dimension), got {got}; evolve it with decoder.rhythm = true"
+            )
     genes = np.repeat(np.stack([g.rhythm for g in genomes]), int(episodes), axis=0)
     return RhythmPrior(genes, action_space, spec.residual_scale)

@@ -49,9 +49,13 @@ class Params:
     """
 
     directions: int = 32
-    top_directions: int | None = setting(16, "Directions used in the update (the best by max(r+, r-)); "
-                                         "none: all. At most evolution.population / 2.", "directions", low=1,
-                                         integer=True)
+    top_directions: int | None = setting(
+        16,
+        "Directions used in the update (the best by max(r+, r-)); none: all. At most evolution.population / 2.",
+        "directions",
+        low=1,
+        integer=True,
+    )
     sigma: float = setting(0.03, "Exploration noise nu.", "gene units", low=0, low_open=True)
     optimizer: Optimizer = field(default_factory=lambda: Optimizer("sgd", 0.02))
 
@@ -60,8 +64,9 @@ class Params:
             raise ValueError(f"ars.directions: expected an integer >= 1, got {self.directions!r}")
         b = self.top_directions
         if b is not None and (not isinstance(b, int) or isinstance(b, bool) or not 1 <= b <= self.directions):
-            raise ValueError(f"ars.top_directions: expected an integer in 1..{self.directions} "
-                             f"(ars.directions) or None, got {b!r}")
+            raise ValueError(
+                f"ars.top_directions: expected an integer in 1..{self.directions} (ars.directions) or None, got {b!r}"
+            )
         positive("ars", "sigma", self.sigma)
         if not isinstance(self.optimizer, Optimizer):
             raise TypeError(f"ars.optimizer: expected an Optimizer, got {type(self.optimizer).__name__}")

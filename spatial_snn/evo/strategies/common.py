@@ -43,8 +43,10 @@ def check_fitness(fitness, population: int) -> np.ndarray:
         raise ValueError(f"fitness: expected shape ({population},) (one value per candidate), got {f.shape}")
     if not np.all(np.isfinite(f)):
         at = int(np.flatnonzero(~np.isfinite(f))[0])
-        raise ValueError(f"fitness: expected finite values, got {f[at]} at candidate {at}; "
-                         "score a failed evaluation with a finite low return")
+        raise ValueError(
+            f"fitness: expected finite values, got {f[at]} at candidate {at}; "
+            "score a failed evaluation with a finite low return"
+        )
     return f
 
 
@@ -101,6 +103,8 @@ def state_from_arrays(cls: type, arrays: dict) -> Any:
     names = set(cls._fields)
     got = set(arrays)
     if got != names:
-        raise ValueError(f"{cls.__module__}.{cls.__name__}: expected fields {sorted(names)}, got {sorted(got)}; "
-                         "the stored state belongs to another strategy or version")
+        raise ValueError(
+            f"{cls.__module__}.{cls.__name__}: expected fields {sorted(names)}, got {sorted(got)}; "
+            "the stored state belongs to another strategy or version"
+        )
     return cls(**{name: np.array(arrays[name]) for name in cls._fields})

@@ -51,8 +51,9 @@ class Params:
 
     population: int = 64
     optimizer: Optimizer = field(default_factory=lambda: Optimizer("adam", 0.15))
-    eps: float = setting(1e-3, "Probabilities stay in [eps, 1 - eps].", "probability",
-                         low=0, high=0.5, low_open=True, high_open=True)
+    eps: float = setting(
+        1e-3, "Probabilities stay in [eps, 1 - eps].", "probability", low=0, high=0.5, low_open=True, high_open=True
+    )
     weight_decay: float = setting(0.0, "Pull of the probabilities towards 0 per step (0: none).", low=0)
 
     def __post_init__(self):
@@ -61,8 +62,9 @@ class Params:
             raise TypeError(f"ec.optimizer: expected an Optimizer, got {type(self.optimizer).__name__}")
         if not (isinstance(self.eps, int | float) and 0 < self.eps < 0.5):
             raise ValueError(f"ec.eps: expected a number in (0, 0.5), got {self.eps!r}")
-        if not (isinstance(self.weight_decay, int | float) and math.isfinite(self.weight_decay)
-                and self.weight_decay >= 0):
+        if not (
+            isinstance(self.weight_decay, int | float) and math.isfinite(self.weight_decay) and self.weight_decay >= 0
+        ):
             raise ValueError(f"ec.weight_decay: expected a number >= 0, got {self.weight_decay!r}")
 
 

@@ -52,8 +52,9 @@ class Optimizer:
     beta1: float = setting(0.9, "Adam's decay of the first moment.", low=0, high=1)
     beta2: float = setting(0.999, "Adam's decay of the second moment.", low=0, high=1)
     eps: float = setting(1e-8, "Adam's denominator jitter (and ClipUp's normalisation jitter).", low=0, low_open=True)
-    max_speed: float | None = setting(None, "ClipUp's largest step norm; none: 2 learning_rate.", "gene units",
-                                      low=0, low_open=True)
+    max_speed: float | None = setting(
+        None, "ClipUp's largest step norm; none: 2 learning_rate.", "gene units", low=0, low_open=True
+    )
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:

@@ -59,13 +59,13 @@ class Params:
 
     population: int = 64
     sigma_init: float = setting(0.02, "Initial standard deviation of every gene.", "gene units", low=0, low_open=True)
-    sigma_learning_rate: float = setting(0.1, "Step on sigma along its search gradient (evosax: 0.1).",
-                                         low=0, low_open=True)
-    sigma_max_change: float = setting(0.2, "Largest relative change of sigma per generation.",
-                                      low=0, high=1, low_open=True)
-    optimizer: Optimizer = field(
-        default_factory=lambda: Optimizer("clipup", 0.01, momentum=0.9, max_speed=0.02)
+    sigma_learning_rate: float = setting(
+        0.1, "Step on sigma along its search gradient (evosax: 0.1).", low=0, low_open=True
     )
+    sigma_max_change: float = setting(
+        0.2, "Largest relative change of sigma per generation.", low=0, high=1, low_open=True
+    )
+    optimizer: Optimizer = field(default_factory=lambda: Optimizer("clipup", 0.01, momentum=0.9, max_speed=0.02))
 
     def __post_init__(self):
         population_size("pgpe", self.population, even=True)

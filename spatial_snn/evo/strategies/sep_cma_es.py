@@ -55,10 +55,12 @@ class Params:
 
     population: int = 64
     sigma_init: float = setting(0.02, "Initial global step size.", "gene units", low=0, low_open=True)
-    c1: float | None = setting(None, "Rank-one learning rate; none: the separable default.",
-                               low=0, high=1, high_open=True)
-    cmu: float | None = setting(None, "Rank-mu learning rate; none: the separable default.",
-                                low=0, high=1, high_open=True)
+    c1: float | None = setting(
+        None, "Rank-one learning rate; none: the separable default.", low=0, high=1, high_open=True
+    )
+    cmu: float | None = setting(
+        None, "Rank-mu learning rate; none: the separable default.", low=0, high=1, high_open=True
+    )
 
     def __post_init__(self):
         population_size("sep_cma_es", self.population, even=False)
@@ -118,8 +120,7 @@ def init(params: Params, x0, rng: np.random.Generator | None = None) -> State:
     """State at ``x0`` with ``cov = 1``, zero paths and ``sigma = sigma_init`` (draws nothing)."""
     mean = check_x0(x0)
     n = mean.size
-    return State(mean, np.array(float(params.sigma_init)), np.ones(n), np.zeros(n), np.zeros(n),
-                 np.array(0, np.int64))
+    return State(mean, np.array(float(params.sigma_init)), np.ones(n), np.zeros(n), np.zeros(n), np.array(0, np.int64))
 
 
 def ask(state: State, params: Params, rng: np.random.Generator) -> tuple[np.ndarray, State]:
@@ -146,8 +147,11 @@ def tell(state: State, params: Params, candidates, fitness) -> State:
     h = float(norm / math.sqrt(1 - (1 - k.c_s) ** (2 * (g + 1))) < (1.4 + 2 / (n + 1)) * k.chi)
     p_c = (1 - k.c_c) * state.p_c + h * math.sqrt(k.c_c * (2 - k.c_c) * k.mu_eff) * y_w
     delta_h = (1 - h) * k.c_c * (2 - k.c_c)
-    cov = ((1 + k.c1 * delta_h - k.c1 - k.cmu * k.weights.sum()) * state.cov
-           + k.c1 * p_c * p_c + k.cmu * (k.weights @ (y * y)))
+    cov = (
+        (1 + k.c1 * delta_h - k.c1 - k.cmu * k.weights.sum()) * state.cov
+        + k.c1 * p_c * p_c
+        + k.cmu * (k.weights @ (y * y))
+    )
     return State(mean, np.array(new_sigma), cov, p_sigma, p_c, state.generation + 1)
 
 
