@@ -3,7 +3,7 @@
 Runs in the separate environment of ``strategies_vs_evosax.py`` (jax, evosax
 and cma installed there, not in spatial-snn):
 
-    PYTHONPATH=. /work/es-venv/bin/python benchmarks/bench_strategies.py
+    PYTHONPATH=. ../es-venv/bin/python benchmarks/bench_strategies.py
 
 * install size: the files of every distribution in the dependency closure of
   ``evosax`` and of ``cma`` (from their installed ``RECORD``), and the part

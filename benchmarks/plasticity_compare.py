@@ -12,7 +12,7 @@ per-seed fresh scores.
 
 Usage::
 
-    nice -n 10 python benchmarks/plasticity_compare.py --out-dir /tmp/stp-runs \\
+    nice -n 10 python benchmarks/plasticity_compare.py --out-dir archive/stp-runs \\
         --bases cue-delay cartpole-pomdp cartpole --seeds 0 1 2 --generations 15 --figure docs/figures/plasticity.png
 """
 

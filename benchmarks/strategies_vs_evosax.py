@@ -3,8 +3,8 @@
 Runs in a separate environment that has jax, evosax and cma (they are not
 dependencies of spatial-snn; see docs/search.md):
 
-    python -m venv /work/es-venv && /work/es-venv/bin/pip install evosax cma h5py
-    PYTHONPATH=. /work/es-venv/bin/python benchmarks/strategies_vs_evosax.py
+    python -m venv ../es-venv && ../es-venv/bin/pip install evosax cma h5py
+    PYTHONPATH=. ../es-venv/bin/python benchmarks/strategies_vs_evosax.py
 
 For each strategy, evosax asks (its own jax random keys), both libraries are
 told the same candidates and the same returns (evosax minimises, so it gets

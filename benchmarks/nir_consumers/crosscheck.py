@@ -2,7 +2,7 @@
 
 Run in its own environment (README.md beside this file)::
 
-    /work/nir-venv/bin/python benchmarks/nir_consumers/crosscheck.py DIR --out benchmarks/nir_consumers
+    ../nir-venv/bin/python benchmarks/nir_consumers/crosscheck.py DIR --out benchmarks/nir_consumers
 
 ``DIR`` holds, per champion ``NAME``, ``NAME.nir`` (the default export) and
 ``NAME-norse.nir``, ``NAME-snntorch.nir``, ``NAME-spyx.nir``, ``NAME-rockpool.nir`` (``spatial-snn
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import traceback
 import warnings
@@ -30,23 +31,10 @@ from pathlib import Path
 import nir
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the decoder read from NIR metadata
+from nir_crosscheck import decode  # noqa: E402
+
 warnings.simplefilter("ignore")
-
-
-def _decode(mean: np.ndarray, decoder: dict, space: dict) -> np.ndarray:
-    """Actions (T, act_dim) from mean outputs (T, n_out), as spatial_snn.tasks.encoding decodes."""
-    if space["kind"] == "discrete":
-        return (space["start"] + np.argmax(mean, axis=1))[:, None].astype(float)
-    low, high = np.asarray(space["low"]), np.asarray(space["high"])
-    kind = decoder["kind"]
-    if kind in ("auto", "linear"):
-        return np.clip(mean / decoder["divisor"], low, high)
-    if kind == "sigmoid":
-        z = mean * (0.5 * decoder["gain"] / decoder["divisor"])
-        return low + (high - low) * 0.5 * (1.0 + np.tanh(z))
-    bins = decoder["bins"]
-    k = np.argmax(mean.reshape(mean.shape[0], -1, bins), axis=2)
-    return low + (k + 0.5) * (high - low) / bins
 
 
 # ---------------------------------------------------------------- consumers: (graph, currents, dt) -> spikes, outputs
@@ -247,7 +235,7 @@ def run_file(path: Path, consumer: str, trace: dict) -> dict:
     steps, sub = trace["actions"].shape[0], int(meta["substeps"])
     mean = np.asarray(out, float).reshape(steps, sub, -1).mean(axis=1)
     task, space = json.loads(meta["task"]), json.loads(meta["action_space"])
-    act = _decode(mean, task["decoder"], space)
+    act = decode(mean, task["decoder"], space)
     if space["kind"] == "discrete":
         row["actions_same"] = float(np.mean(act[:, 0] == trace["actions"][:, 0]))
     else:

@@ -32,7 +32,7 @@ task reward. The run checkpoints at every test point and resumes from there.
 
 Runs only inside the peers' own virtual environment (see README.md there)::
 
-    /work/peers-venv/bin/python benchmarks/peers/ars_linear.py Hopper-v5 --seed 0 --budget 5000000
+    ../peers-venv/bin/python benchmarks/peers/ars_linear.py Hopper-v5 --seed 0 --budget 5000000
 """
 
 from __future__ import annotations

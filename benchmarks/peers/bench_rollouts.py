@@ -6,7 +6,7 @@ linear policy on plain ``gymnasium.make(task)``. Both score the same fixed
 random linear policy on the same number of episodes; prints steps per CPU
 second of each and the ratio. Peers' venv only::
 
-    /work/peers-venv/bin/python benchmarks/peers/bench_rollouts.py [--episodes 30]
+    ../peers-venv/bin/python benchmarks/peers/bench_rollouts.py [--episodes 30]
 """
 
 from __future__ import annotations

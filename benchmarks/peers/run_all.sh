@@ -7,7 +7,7 @@
 #   nice -n 10 nohup bash benchmarks/peers/run_all.sh > benchmarks/peers/logs/run_all.log 2>&1 &
 set -u
 cd "$(dirname "$0")"
-PY=${PEERS_PYTHON:-/work/peers-venv/bin/python}
+PY=${PEERS_PYTHON:-../../../peers-venv/bin/python}  # the peers venv beside the checkout
 BUDGET=${BUDGET:-5000000}
 mkdir -p logs results
 for task in Swimmer-v5 Hopper-v5; do
