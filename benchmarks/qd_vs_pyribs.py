@@ -26,7 +26,7 @@ import sys
 import numpy as np
 
 from benchmarks.bench_strategies import _closure, _import_time, _installed_in, _size_mb
-from spatial_snn.evo import map_elites as me
+from spatial_snn.evo import qd_archive as me
 
 BATCHES, BATCH = 30, 64
 
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     print(f"\n## Import time (fresh interpreter, best of {a.repeats})")
     for label, statement in [
         ("numpy", "import numpy"),
-        ("spatial_snn.evo.map_elites", "import spatial_snn.evo.map_elites"),
+        ("spatial_snn.evo.qd_archive", "import spatial_snn.evo.qd_archive"),
         ("ribs.archives + ribs.emitters", "import ribs.archives, ribs.emitters"),
     ]:
         print(f"{label:<30} {_import_time(statement, a.repeats):.3f} s")

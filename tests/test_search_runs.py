@@ -16,7 +16,7 @@ from spatial_snn.space.genome import Genome
 from spatial_snn.store import schema
 from spatial_snn.store.run_reader import open_run
 
-STRATEGIES = [s for s in SEARCHES if s != "ga"]
+STRATEGIES = [s for s in SEARCHES if s not in ("ga", "map_elites")]  # map_elites: tests/test_qd_runs.py
 KEYS = ("generation", "best", "mean", "test", "env_steps", "invalid_obs")
 #: Steps large enough that the candidates of a tiny CartPole network behave differently.
 WIDE = {

@@ -280,6 +280,15 @@ class GeneticAlgorithm:
         strength = float(np.clip(inherited * math.exp(tau * rng.standard_normal()), floor, STRENGTH_MAX))
         return self._finish(mutate(genome, rng, self.mutation.scaled(strength), self.spec.ranges)), strength
 
+    def vary(self, a: Genome, b: Genome | None, rng: np.random.Generator) -> Genome:
+        """A new genome from ``a``: first the child of ``a`` and ``b`` by this GA's crossover (when ``b`` is
+        given and crossover is on), then a mutant at strength 1 (the "GA emitter" of MAP-Elites; ``ask`` does
+        not call it, so the GA's own draws are unchanged)."""
+        if b is not None and self.config.crossover != "none":
+            op = crossover if self.config.crossover == "published" else geometric_crossover
+            a = op(a, b, rng)[0]
+        return self._mutant(a, 1.0, rng)[0]
+
     def ask(
         self, generation: int, population: list[Genome], fitness: np.ndarray, strengths: np.ndarray | None = None
     ) -> Offspring:

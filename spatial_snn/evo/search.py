@@ -25,7 +25,7 @@ import numpy as np
 from ..space.genome import Genome
 from ..space.layout import ParameterRanges
 from ..space.settings import check, document, setting
-from . import seeding
+from . import map_elites, seeding
 from .edge_codec import PRIORS, EdgeCodec
 from .gene_vector import BOUNDS, GeneVector, GeneVectorSpec
 from .strategies import ars, ec, open_es, pgpe, sep_cma_es
@@ -33,8 +33,8 @@ from .strategies.common import state_arrays, state_from_arrays
 from .strategies.optimizers import Optimizer
 from .strategies.registry import STRATEGIES
 
-#: What ``search.strategy`` may name: today's GA or one of the strategies.
-SEARCHES = ("ga", *STRATEGIES)
+#: What ``search.strategy`` may name: today's GA, one of the strategies, or MAP-Elites (quality-diversity).
+SEARCHES = ("ga", *STRATEGIES, "map_elites")
 
 
 #: The archive's ``origin`` code of a strategy's candidates (beside the GA's codes in ``evolution.ORIGIN``).
@@ -61,13 +61,16 @@ class SearchConfig:
     (relative) over ``plateau_window`` generations. Each strategy's own
     settings are the sub-table of its name, e.g. ``[search.open_es]`` and
     ``[search.open_es.optimizer]``; docs/search.md has the equations.
+    ``map_elites`` keeps the best genome of each descriptor cell and varies
+    them with the GA's operators (``[search.map_elites]``,
+    docs/quality-diversity.md).
     """
 
     strategy: str = setting(
         "ga",
         "ga (the genetic algorithm of [evolution], published) or an evolution strategy "
         "over a fixed network's genes (open_es, pgpe, sep_cma_es, ars) or Evolving "
-        "Connectivity (ec).",
+        "Connectivity (ec), or MAP-Elites over the GA's operators (map_elites).",
         choices=SEARCHES,
     )
     then: str | None = setting(
@@ -105,6 +108,7 @@ class SearchConfig:
     sep_cma_es: sep_cma_es.Params = field(default_factory=sep_cma_es.Params)
     ars: ars.Params = field(default_factory=ars.Params)
     ec: ec.Params = field(default_factory=ec.Params)
+    map_elites: map_elites.MapElitesConfig = field(default_factory=map_elites.MapElitesConfig)
 
     def __post_init__(self):
         if self.strategy not in SEARCHES:
@@ -149,8 +153,8 @@ def make_search(
     """The :class:`Search` a config asks for, over ``template`` (``name`` overrides ``config.strategy``,
     e.g. ``config.then`` when a GA-then-ES run switches)."""
     name = config.strategy if name is None else name
-    if name == "ga":
-        raise ValueError("search.strategy: 'ga' runs the genetic algorithm, not a Search")
+    if name in ("ga", "map_elites"):
+        raise ValueError(f"search.strategy: {name!r} runs on the GA's operators, not a Search")
     params = config.params(name, population)
     if name == "ec":
         codec = EdgeCodec(template, config.prior)

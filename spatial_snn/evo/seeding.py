@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 _VARIATION, _TRAIN, _TEST, _SETUP, _SELECTION, _CONFIRM, _STRATEGY = 0, 1, 2, 3, 4, 5, 6
+_QD, _CVT, _REEVALUATE = 7, 8, 9
 _REPLAY = 6  # under a replay seed, not a run seed: see the module docstring
 _SEED_SPACE = 2**30
 
@@ -82,6 +83,24 @@ def selection_rng(run_seed: int, generation: int) -> np.random.Generator:
 def strategy_rng(run_seed: int, generation: int) -> np.random.Generator:
     """Stream an evolution strategy's ``ask`` draws generation ``generation``'s samples from."""
     return rng(run_seed, _STRATEGY, generation)
+
+
+def qd_rng(run_seed: int, generation: int) -> np.random.Generator:
+    """Stream MAP-Elites draws generation ``generation``'s parent cells and crossover choices from."""
+    return rng(run_seed, _QD, generation)
+
+
+def cvt_rng(run_seed: int) -> np.random.Generator:
+    """Stream of the samples a run's CVT centroids are fitted to."""
+    return rng(run_seed, _CVT)
+
+
+def reevaluation_seeds(run_seed: int, episodes: int, tests: np.ndarray) -> np.ndarray:
+    """Fresh seeds to re-evaluate MAP-Elites' elites on: odd (never a training seed), distinct, none among
+    ``tests`` (the run's test seeds)."""
+    draws = rng(run_seed, _REEVALUATE).choice(_SEED_SPACE, size=episodes + len(tests), replace=False)
+    seeds = (2 * draws + 1).astype(np.int64)
+    return seeds[~np.isin(seeds, tests)][:episodes]
 
 
 def replay_seeds(seed: int, episodes: int) -> np.ndarray:

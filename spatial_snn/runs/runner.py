@@ -38,6 +38,7 @@ from ..store.run_reader import open_run
 from ..tasks.evaluation import Evaluation, Task, WorkerPool
 from .bookkeeping import Generation, Tally, archive_writer, read_resume, record_generation, stored_body, with_bounds
 from .interrupts import Terminated, held_interrupts
+from .quality import QualityDriver
 from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
 from .searching import SearchDriver
 from .setup import RunSetup, resolve
@@ -311,7 +312,10 @@ def _loop(
     moments0 = start.moments if start is not None and sc.encoder.normalise else None
     if tally.start == 0 and moments0 is not None:
         tally.moments = moments0  # go on from the statistics behind the start's bounds
-    driver = SearchDriver.begin(setup, ga, tally.start, archive, start.genome if start else None)  # None: GA
+    if sc.search.strategy == "map_elites":
+        driver = QualityDriver.begin(setup, ga, tally.start, archive)
+    else:
+        driver = SearchDriver.begin(setup, ga, tally.start, archive, start.genome if start else None)  # None: GA
     offspring = driver.ask(tally.start, tally.history["best"], tally.champion) if driver is not None else None
     if offspring is None:
         offspring = (
@@ -334,7 +338,11 @@ def _loop(
         for g in range(tally.start, tally.start if tally.finished(proto) else n_gen):
             gen = _evaluate(pool, setup, ga, offspring.genomes, g, n_gen, tally)  # evaluate
             row = tally.add(g, offspring.genomes[gen.tested], gen, proto, n_gen)  # record
-            if driver is not None:  # tell a strategy
+            if isinstance(driver, QualityDriver):  # place the candidates in the map; at the end re-evaluate it
+                driver.add(g, offspring.genomes, gen)
+                if tally.finished(proto) or g == n_gen - 1:
+                    driver.reevaluate(pool, gen)
+            elif driver is not None:  # tell a strategy
                 driver.record_champion(g, tally.champ_improved, gen.tested)
                 driver.tell(gen.fitness)
             if writer is not None:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evo import map_elites
 from ..evo.evolution import EvolutionConfig
 from ..evo.search import SearchConfig
 from ..evo.strategies.optimizers import Optimizer
@@ -437,6 +438,7 @@ _NESTED = {
     (Scenario, "search"): SearchConfig,
     **{(SearchConfig, name): module.Params for name, module in STRATEGIES.items()},
     **{(module.Params, "optimizer"): Optimizer for module in STRATEGIES.values()},
+    (SearchConfig, "map_elites"): map_elites.MapElitesConfig,
 }
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..evo import seeding
 from ..sim.network import Network
 from ..space.layout import GenomeSpec, random_genome
-from ..tasks.backends import resolve_backend
+from ..tasks.backends import feet_of, resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
@@ -139,6 +139,15 @@ def resolve(
         train_backend = resolve_backend(
             backend or sc.env.backend, sc.env.id, {**sc.env.task_kwargs, **sc.env.train_kwargs}, body
         )
+        feet = ()
+        if sc.search.strategy == "map_elites" and "gait" in sc.search.map_elites.descriptors:
+            feet = feet_of(sc.env.id)  # a body without known feet: one ValueError
+            if (backend or sc.env.backend) == "envpool":
+                raise ValueError(
+                    "env.backend: a gait descriptor reads foot contacts from gymnasium's MuJoCo data; "
+                    'set backend = "gymnasium" (or "auto")'
+                )
+            train_backend = "gymnasium"
         task = Task(
             sc.env.id,
             sc.env.task_kwargs,
@@ -151,6 +160,7 @@ def resolve(
             high,
             train_backend,
             body_xml=body,
+            feet=feet,
         )
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)

@@ -186,6 +186,37 @@ SEARCH_SWITCH = "search_switch"
 #: ``(2,)`` int64 ``[generation, index]`` of the template network in this archive's populations;
 #: ``[-1, -1]``: the ``[start] genome``, or generation 0's first random genome of the GA's stream.
 SEARCH_TEMPLATE = "search_template"
+# MAP-Elites (``search.strategy = "map_elites"``, spatial_snn/runs/quality.py): the archive after the
+# generation, one row per cell (docs/quality-diversity.md).
+#: ``(cells,)`` bool: which cells hold an elite.
+QD_OCCUPIED = "qd_occupied"
+#: ``(cells,)`` float64: the elite's mean training return (0 where empty).
+QD_OBJECTIVE = "qd_objective"
+#: ``(cells, d)`` float64: the elite's descriptor (0 where empty).
+QD_MEASURES = "qd_measures"
+#: ``(cells, 2)`` int64: ``[generation, index]`` of the elite's genome in this archive's populations (-1: empty).
+QD_ELITE = "qd_elite"
+#: ``(2, d)`` float64: the low and high end of each descriptor dimension.
+QD_BOUNDS = "qd_bounds"
+#: ``(cells, d)`` float64: the CVT centroids (a CVT archive only).
+QD_CENTROIDS = "qd_centroids"
+#: ``(N, d)`` float64: the descriptors of the generation's candidates, in population order.
+QD_DESCRIPTORS = "qd_descriptors"
+#: ``(N, 2)`` int64: the cells of each candidate's parent elites (-1: none; generation 0: -1).
+QD_PARENTS = "qd_parents"
+#: ``(N,)`` int8: each candidate's insertion status (0 kept out, 1 improved a cell, 2 new cell).
+QD_STATUS = "qd_status"
+#: ``(E,)`` int64: the fresh seeds the elites were re-evaluated on (odd, none a test seed).
+QD_REEVALUATION_SEEDS = "qd_reevaluation_seeds"
+#: ``(k, E)`` float64: each re-evaluated elite's returns, elites in cell order.
+QD_REEVALUATION_RETURNS = "qd_reevaluation_returns"
+#: ``(k,)`` int64: the cell each re-evaluated elite held.
+QD_REEVALUATION_CELLS = "qd_reevaluation_cells"
+#: The archive fields, in :class:`~spatial_snn.evo.qd_archive.Cells` order.
+QD_CELLS = (QD_OCCUPIED, QD_OBJECTIVE, QD_MEASURES, QD_ELITE)
+#: The archive rebuilt from the elites re-evaluated on fresh episodes (the last generation of a run with
+#: ``reevaluate_episodes > 0``): the same four fields, ``qd_corrected_occupied`` etc.
+QD_CORRECTED = tuple(name.replace("qd_", "qd_corrected_", 1) for name in QD_CELLS)
 #: Every per-generation ``extra`` name (state fields: :func:`is_generation_extra`).
 GENERATION_EXTRAS = (
     OBS_LOW,
@@ -195,6 +226,16 @@ GENERATION_EXTRAS = (
     SEARCH_CANDIDATES,
     SEARCH_SWITCH,
     SEARCH_TEMPLATE,
+    *QD_CELLS,
+    QD_BOUNDS,
+    QD_CENTROIDS,
+    QD_DESCRIPTORS,
+    QD_PARENTS,
+    QD_STATUS,
+    *QD_CORRECTED,
+    QD_REEVALUATION_SEEDS,
+    QD_REEVALUATION_RETURNS,
+    QD_REEVALUATION_CELLS,
 )
 
 

@@ -167,6 +167,36 @@ def resolve_backend(backend: str, env_id: str, kwargs: dict | None = None, body:
     return "gymnasium"
 
 
+#: The bodies whose ground contact a gait descriptor reads, per environment family (the feet of QDax's
+#: ``*_uni`` tasks: one for the hopper, two for the walker and the half-cheetah).
+FEET = {"Hopper": ("foot",), "Walker2d": ("foot", "foot_left"), "HalfCheetah": ("bfoot", "ffoot")}
+
+
+def feet_of(env_id: str) -> tuple[str, ...]:
+    """The feet of ``env_id`` (e.g. ``Walker2d-v5``: ``("foot", "foot_left")``), or one ValueError."""
+    family = env_id.split("-v")[0]
+    if family not in FEET:
+        raise ValueError(
+            f"search.map_elites.descriptors: 'gait' needs a body with known feet ({', '.join(FEET)}), "
+            f"got env.id = {env_id!r}; use a layout descriptor for this task"
+        )
+    return FEET[family]
+
+
+def _foot_contacts(env, feet: tuple[str, ...]) -> np.ndarray:
+    """(len(feet),) bool: whether each foot body touches the world body (the floor) in the current MuJoCo state."""
+    import mujoco
+
+    model, data = env.unwrapped.model, env.unwrapped.data
+    ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f) for f in feet]
+    if min(ids) < 0:
+        raise ValueError(f"gait: the body has no body named {feet[ids.index(min(ids))]!r}")
+    n = data.ncon
+    b1 = model.geom_bodyid[data.contact.geom1[:n]]
+    b2 = model.geom_bodyid[data.contact.geom2[:n]]
+    return np.array([bool(np.any(((b1 == f) & (b2 == 0)) | ((b2 == f) & (b1 == 0)))) for f in ids])
+
+
 class GymBatch:
     """B gymnasium environments of this process, stepped one by one."""
 
@@ -189,6 +219,12 @@ class GymBatch:
             o, r, terminated, truncated, _ = self.envs[b].step(actions[j])
             obs[j], reward[j], done[j] = o, r, terminated or truncated
         return obs, reward, done
+
+    def contacts(self, idx: np.ndarray, feet: tuple[str, ...]) -> np.ndarray:
+        """(k, len(feet)) bool: which feet of environments ``idx`` touch the floor now (MuJoCo's contacts)."""
+        return (
+            np.stack([_foot_contacts(self.envs[b], feet) for b in idx]) if len(idx) else np.zeros((0, len(feet)), bool)
+        )
 
     def close(self) -> None:
         """Nothing to release: the environments stay in this process's cache."""

@@ -68,6 +68,7 @@ class Task:
     backend: str = "gymnasium"
     env_threads: int = 1
     body_xml: str | None = None
+    feet: tuple = ()
 
     def key(self) -> str:
         return repr(
@@ -95,6 +96,8 @@ class Evaluation:
     totals, summed in one fixed order, do not depend on how work was split.
     cpu_seconds : CPU time of the process(es) that ran the rollouts, all
     their threads, summed over jobs (a measurement, not reproducible).
+    contacts : (G, E, F) int64 or None, the steps on which each of the
+    task's ``feet`` touched the floor (gymnasium only; None without feet).
     """
 
     returns: np.ndarray
@@ -104,6 +107,7 @@ class Evaluation:
     obs_sum: np.ndarray
     obs_sumsq: np.ndarray
     cpu_seconds: float = 0.0
+    contacts: np.ndarray | None = None
 
     @property
     def env_steps(self) -> int:
@@ -112,6 +116,12 @@ class Evaluation:
     def events_per_step(self) -> np.ndarray:
         """Synaptic events per environment step, per genome."""
         return self.counters[:, 1] / np.maximum(self.lengths.sum(axis=1), 1)
+
+    def contact_fractions(self) -> np.ndarray:
+        """(G, F) fraction of all its episodes' steps on which each foot touched the floor, per genome."""
+        if self.contacts is None:
+            raise ValueError("gait: this evaluation ran without feet (Task.feet); gait needs the gymnasium backend")
+        return self.contacts.sum(axis=1) / np.maximum(self.lengths.sum(axis=1), 1)[:, None]
 
     @staticmethod
     def concat(parts: Sequence[Evaluation]) -> Evaluation:
@@ -122,6 +132,7 @@ class Evaluation:
                 for f in ("returns", "lengths", "counters", "invalid", "obs_sum", "obs_sumsq")
             ),
             cpu_seconds=sum(p.cpu_seconds for p in parts),
+            contacts=None if parts[0].contacts is None else np.concatenate([p.contacts for p in parts]),
         )
 
     @staticmethod
@@ -135,6 +146,7 @@ class Evaluation:
             np.concatenate([p.obs_sum for p in parts], axis=1),
             np.concatenate([p.obs_sumsq for p in parts], axis=1),
             cpu_seconds=sum(p.cpu_seconds for p in parts),
+            contacts=None if parts[0].contacts is None else np.concatenate([p.contacts for p in parts], axis=1),
         )
 
     def observation_moments(self) -> ObsMoments:
@@ -279,6 +291,10 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
         obs_sum = np.zeros(obs.shape, np.float64)  # observation moments (see Evaluation)
         obs_sumsq = np.zeros(obs.shape, np.float64)
         limit = np.iinfo(np.int64).max if cap is None else int(cap)
+        feet = tuple(task.feet)
+        if feet and not hasattr(envs, "contacts"):
+            raise ValueError("gait: foot contacts come from gymnasium's MuJoCo data; set env.backend = 'gymnasium'")
+        contacts = np.zeros((B, len(feet)), np.int64) if feet else None
         step = 0
         while active.any() and step < limit:
             seen = np.where(active[:, None], obs, 0.0)
@@ -292,6 +308,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
             o, r, done = envs.step(actions[idx], idx)
             returns[idx] += r
             lengths[idx] += 1
+            if contacts is not None:
+                contacts[idx] += envs.contacts(idx, feet)
             obs[idx] = o
             bad = invalid_rows(o) & ~done  # a NaN on the final step ends nothing more
             invalid[idx[bad]] = True
@@ -308,6 +326,7 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
         obs_sum.reshape(G, E, -1),
         obs_sumsq.reshape(G, E, -1),
         cpu_seconds=time.process_time() - cpu0,
+        contacts=None if contacts is None else contacts.reshape(G, E, -1),
     )
 
 

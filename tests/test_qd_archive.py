@@ -1,4 +1,4 @@
-"""MAP-Elites archive and operators (spatial_snn.evo.map_elites) against loop transcriptions of the rules.
+"""MAP-Elites archive and operators (spatial_snn.evo.qd_archive) against loop transcriptions of the rules.
 
 The same functions are compared with pyribs 0.12 in ``benchmarks/qd_vs_pyribs.py`` (separate environment).
 """
@@ -6,7 +6,7 @@ The same functions are compared with pyribs 0.12 in ``benchmarks/qd_vs_pyribs.py
 import numpy as np
 import pytest
 
-from spatial_snn.evo import map_elites as me
+from spatial_snn.evo import qd_archive as me
 
 
 def _loop_insert(occupied, objective, elite, index, obj, refs):
