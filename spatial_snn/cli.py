@@ -229,15 +229,21 @@ def _cmd_inspect(args) -> int:
     from .analysis.inspect import plot, summary
     from .store.run_reader import open_run
 
-    if args.plot:  # a read-only command never writes onto the run it reads
-        from .store.targets import check_output
+    for out in (args.plot, args.map):
+        if out:  # a read-only command never writes onto the run it reads
+            from .store.targets import check_output
 
-        check_output(args.plot, [args.path])
+            check_output(out, [args.path])
     with open_run(args.path) as run:
         print(summary(run))
         if args.plot:
             plot(run, args.plot)
             print(f"plot written to {args.plot}")
+        if args.map:
+            from .analysis.qd_map import save_map
+
+            save_map(run, args.map)
+            print(f"map written to {args.map}")
     return 0
 
 
@@ -255,6 +261,7 @@ def _cmd_replay(args) -> int:
         video=args.video,
         max_frames=args.max_frames,
         allow_import=args.import_module,
+        cell=args.cell,
     )
     print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
     if args.video:
@@ -281,8 +288,9 @@ def _cmd_export(args) -> int:
         trace_seed=args.trace_seed,
         target=args.target,
         allow_import=tuple(args.import_module),
+        cell=args.cell,
     )
-    what = "NIR graph" if out.suffix == ".nir" else "champion"
+    what = "NIR graph" if out.suffix == ".nir" else ("elite of cell " + args.cell if args.cell else "champion")
     print(
         f"{what} written to {_shown(out)}"
         + (" (with a golden trace)" if args.trace else "")
@@ -417,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = parser("inspect", "summarise a run archive: progress, scores, why it ended, cost")
     q.add_argument("path", help="run archive")
     q.add_argument("--plot", metavar="PNG", help="also write the fitness curves to this .png file")
+    q.add_argument(
+        "--map", metavar="PNG", help="a MAP-Elites run: also draw its map (best return per cell) to this .png"
+    )
     q.set_defaults(func=_cmd_inspect)
 
     q = parser("curves", "learning curves of runs: env steps vs held-out test score")
@@ -454,6 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seed", type=_seed, default=0, help="replay seed: picks the episodes' reset seeds")
     q.add_argument("--video", help="record the first episode to this .mp4 or .gif file")
     q.add_argument(
+        "--cell", help="a MAP-Elites run: the elite of this cell of the map (e.g. 3,7) instead of the champion"
+    )
+    q.add_argument(
         "--max-frames", type=_count(), help="stop the video after this many frames (default: the whole episode)"
     )
     import_opt(q)
@@ -468,6 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = parser("export", "write the champion as a genome file (.h5) or a NIR graph (.nir)")
     q.add_argument("path", help="run archive (its champion); for .nir also a genome file")
     q.add_argument("--to", required=True, help="NAME.h5 for a genome file, or NAME.nir for NIR (docs/nir.md)")
+    q.add_argument(
+        "--cell", help="a MAP-Elites run: the elite of this cell of the map (e.g. 3,7) instead of the champion"
+    )
     q.add_argument(
         "--trace",
         type=_count(),

@@ -220,3 +220,61 @@ def test_a_bad_map_elites_key_is_one_line_naming_the_key(tmp_path, tiny_toml, ta
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_inspect_map_replay_and_export_take_an_elite_by_its_cell(tmp_path, tiny_scenario):
+    from spatial_snn.analysis.inspect import summary
+    from spatial_snn.analysis.replay import replay
+    from spatial_snn.store.controller import load_controller
+    from spatial_snn.store.genome_io import load_genome
+
+    path = tmp_path / "run.h5"
+    evolve(_scenario(tiny_scenario, generations=2, reevaluate_episodes=2), seed=5, workers=1, archive=path)
+    with open_run(path) as run:
+        extra = run.generation(1)["extra"]
+        text = summary(run)
+        occupied = extra[schema.QD_OCCUPIED]
+        objective = extra[schema.QD_OBJECTIVE]
+        best = int(np.flatnonzero(occupied)[np.argmax(objective[occupied])])
+        x, y = np.unravel_index(best, (5, 5))
+        elite = run.population(int(extra[schema.QD_ELITE][best][0]))[int(extra[schema.QD_ELITE][best][1])]
+        empty = np.unravel_index(int(np.flatnonzero(~occupied)[0]), (5, 5))
+    lines = dict(line.split(None, 1) for line in text.splitlines() if line.split()[0] in ("QD-score", "corrected"))
+    assert lines["QD-score"].startswith(f"{objective[occupied].sum():.1f}, coverage {100 * occupied.mean():.1f} %")
+    assert f"cell {x},{y}" in text and "fresh episodes" in lines["corrected"]
+    # replay and export of the best cell: that elite, on the replay seeds, and as a genome file
+    _, task, _ = load_controller(path, cell=f"{x},{y}")
+    want = rollout(task, [elite], seeding.replay_seeds(0, 2)).returns[0]
+    np.testing.assert_array_equal(replay(path, episodes=2, cell=f"{x},{y}"), want)
+    out = subprocess.run(
+        [sys.executable, "-m", "spatial_snn.cli", "export", str(path), "--cell", f"{x},{y}", "--to", "e.h5"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    genome, meta = load_genome(tmp_path / "e.h5")
+    np.testing.assert_array_equal(genome.recurrent.weight, elite.recurrent.weight)
+    assert meta["cell"] == f"{x},{y}" and meta["train_mean"] == objective[best]
+    # the heat map is a PNG of the figure's size
+    png = tmp_path / "map.png"
+    out = subprocess.run(
+        [sys.executable, "-m", "spatial_snn.cli", "inspect", str(path), "--map", str(png)], capture_output=True
+    )
+    assert out.returncode == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # one line for a cell that is empty, out of the grid, or asked of a run without a map
+    ga = tmp_path / "ga.h5"
+    evolve(scenario_from_dict(tiny_scenario(evolution={"generations": 1})), seed=0, workers=1, archive=ga)
+    for run_path, cell, message in [
+        (path, f"{empty[0]},{empty[1]}", "is empty"),
+        (path, "5,0", "expected 2 numbers, each 0..4 (the map is a 5 x 5 grid)"),
+        (path, "a", "expected 2 numbers"),
+        (ga, "0,0", "holds no MAP-Elites map"),
+    ]:
+        out = subprocess.run(
+            [sys.executable, "-m", "spatial_snn.cli", "replay", str(run_path), "--cell", cell, "--episodes", "1"],
+            capture_output=True,
+            text=True,
+        )
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode != 0 and len(lines) == 1 and message in lines[0], out.stderr

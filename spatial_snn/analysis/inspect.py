@@ -18,6 +18,7 @@ import numpy as np
 from ..store import schema
 from ..store.run_reader import Run
 from .png import save_png
+from .qd_map import map_lines
 
 
 def task_name(config: dict) -> str:
@@ -175,6 +176,7 @@ def summary(run: Run) -> str:
         search = _search(cfg, run.generation(n - 1)["extra"])
         if search:
             lines.append(("search", search))
+        lines += map_lines(run)
     lines.append(("wall time", _duration(_last(h.get("wall_time", np.empty(0))))))
     lines.append(("CPU time", _cpu(_last(h.get(schema.CPU_TIME, np.empty(0))))))
     width = max(len(k) for k, _ in lines)

@@ -35,8 +35,12 @@ def replay(
     video: str | Path | None = None,
     max_frames: int | None = None,
     allow_import=(),
+    cell: str | None = None,
 ) -> np.ndarray:
     """Returns of the stored controller over ``episodes`` fresh episodes.
+
+    ``cell`` (a MAP-Elites run): the elite of that cell of the map, e.g.
+    ``"3,7"``, instead of the champion.
 
     With ``video``, the first episode (up to ``max_frames`` frames) is also
     rendered to that file (mp4 or gif); ``allow_import``: see
@@ -47,7 +51,7 @@ def replay(
         raise ValueError(f"episodes: expected an integer >= 1, got {episodes!r}")
     if video is not None:
         check_suffix(video, VIDEO_SUFFIXES)  # before the episodes run
-    genome, task, _ = load_controller(path, allow_import=allow_import)
+    genome, task, _ = load_controller(path, allow_import=allow_import, cell=cell)
     seeds = seeding.replay_seeds(seed, episodes)
     result = rollout(task, [genome], seeds)
     if video is not None:

@@ -23,13 +23,19 @@ from .h5io import ArchiveFormatError
 from .run_reader import open_run
 
 
-def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
+def load_controller(path, *, allow_import=(), cell: str | None = None) -> tuple[Genome, Task, dict]:
     """(genome, task, info) from a run archive (its champion), a genome file or a ``.nir`` graph.
 
     A stored ``env_id`` of the form ``module:Env`` is refused unless that
     module is in ``allow_import``: a file does not choose what code runs.
+    ``cell`` (a MAP-Elites run archive only): the elite of that cell of the
+    last generation's map instead of the champion (:func:`map_elite`).
     """
     path = Path(path)
+    if cell is not None:
+        with open_run(path, allow_import=allow_import) as run:
+            genome, info = map_elite(run, cell)
+            return genome, generation_task(run, info["generation"]), info
     if path.suffix == ".nir":
         from .nir_import import read_nir
         from .nir_io import NIRImportError
@@ -69,6 +75,73 @@ def load_controller(path, *, allow_import=()) -> tuple[Genome, Task, dict]:
                 "meta={'task': task_meta(task)} to save_genome"
             ) from None
         return genome, task_from_meta(meta["task"]), meta
+
+
+def map_shape(run) -> tuple[dict, tuple[int, ...] | None]:
+    """The last generation's MAP-Elites record (``extra``) and its grid shape (None for a CVT archive).
+
+    Raises ValueError when the run is not a MAP-Elites run.
+    """
+    n = run.n_generations
+    extra = run.generation(n - 1)["extra"] if n else {}
+    if schema.QD_OCCUPIED not in extra:
+        raise ValueError(
+            f"cell: {run.path} holds no MAP-Elites map (search.strategy is not map_elites, or no generation "
+            "is complete); drop --cell to use the champion"
+        )
+    if schema.QD_CENTROIDS in extra:
+        return extra, None
+    table = ((run.scenario.get("search") or {}).get("map_elites")) or {}
+    bins = int(table.get("bins", 10))
+    return extra, (bins,) * int(np.asarray(extra[schema.QD_MEASURES]).shape[1])
+
+
+def cell_label(cell: int, grid: tuple[int, ...] | None) -> str:
+    """A cell as the user writes it: grid coordinates ``3,7`` or a CVT cell number ``12``."""
+    if grid is None:
+        return str(int(cell))
+    return ",".join(str(int(i)) for i in np.unravel_index(int(cell), grid))
+
+
+def parse_cell(text: str, grid: tuple[int, ...] | None, n_cells: int) -> int:
+    """The flat cell of ``text`` (``3,7`` on a grid, ``12`` in a CVT archive), or one ValueError naming the range."""
+    shape = " x ".join(str(b) for b in grid) + " grid" if grid is not None else f"CVT archive of {n_cells} cells"
+    want = f"{len(grid)} numbers, each 0..{grid[0] - 1}" if grid is not None else f"one number 0..{n_cells - 1}"
+    try:
+        parts = [int(p) for p in str(text).split(",")]
+    except ValueError:
+        parts = []
+    dims = grid if grid is not None else (n_cells,)
+    if len(parts) != len(dims) or not all(0 <= p < d for p, d in zip(parts, dims, strict=True)):
+        raise ValueError(f"cell: expected {want} (the map is a {shape}), got {text!r}")
+    return int(np.ravel_multi_index(tuple(parts), dims))
+
+
+def map_elite(run, cell: str) -> tuple[Genome, dict]:
+    """The elite in ``cell`` of the last generation's map, and its info (generation, index, cell, training
+    return); one ValueError for a cell out of range or empty."""
+    extra, grid = map_shape(run)
+    occupied = np.asarray(extra[schema.QD_OCCUPIED], bool)
+    c = parse_cell(cell, grid, occupied.size)
+    if not occupied[c]:
+        raise ValueError(
+            f"cell: {cell} is empty ({int(occupied.sum())} of {occupied.size} cells hold an elite); "
+            "pick an occupied cell (`spatial-snn inspect --map PNG` draws the map)"
+        )
+    gen, index = (int(x) for x in np.asarray(extra[schema.QD_ELITE])[c])
+    info = {
+        "generation": gen,
+        "index": index,
+        "cell": cell_label(c, grid),
+        "train_mean": float(np.asarray(extra[schema.QD_OBJECTIVE])[c]),
+        "descriptors": np.asarray(extra[schema.QD_MEASURES])[c].tolist(),
+    }
+    return run.population(gen)[index], info
+
+
+def generation_task(run, generation: int) -> Task:
+    """The task of generation ``generation``'s genomes: the run's, with that generation's observation bounds."""
+    return champion_task(run, {"generation": generation})
 
 
 def champion_task(run, info: dict) -> Task:

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .controller import champion_env_steps, champion_moments, champion_task, load_controller
+from .controller import (
+    champion_env_steps,
+    champion_moments,
+    champion_task,
+    generation_task,
+    load_controller,
+    map_elite,
+)
 from .genome_io import save_genome
 from .run_reader import open_run
 from .schema import GENOME_FORMAT_NAME
@@ -29,6 +36,7 @@ def export(
     trace_seed: int = 0,
     target: str = "spatial-snn",
     allow_import=(),
+    cell: str | None = None,
 ) -> Path:
     """Write the controller stored at ``path`` to ``to`` and return ``Path(to)``.
 
@@ -50,6 +58,9 @@ def export(
         ``.nir`` only: rewrite the graph for another simulator's importer, a
         key of :data:`~spatial_snn.store.nir_targets.TARGETS` (``docs/nir.md``).
     allow_import : see :func:`~spatial_snn.store.controller.load_controller`.
+    cell : str, optional
+        A MAP-Elites run: export the elite of this cell of the map (e.g.
+        ``"3,7"``) instead of the champion.
     """
     to = Path(to)
     nir = to.suffix == ".nir"
@@ -66,7 +77,7 @@ def export(
         from .nir_targets import retarget
         from .nir_trace import golden_trace, write_nir
 
-        genome, task, _ = load_controller(path, allow_import=allow_import)
+        genome, task, _ = load_controller(path, allow_import=allow_import, cell=cell)
         steps = _trace_steps(trace)
         graph = retarget(to_nir(genome, task), target)
         data = golden_trace(genome, task, seed=trace_seed, steps=steps) if steps else None
@@ -76,6 +87,22 @@ def export(
     from ..tasks.evaluation import task_meta
 
     with open_run(path, allow_import=allow_import) as run:
+        if cell is not None:
+            genome, info = map_elite(run, cell)
+            meta = {
+                "task": task_meta(generation_task(run, info["generation"])),
+                "scenario": run.scenario.get("name"),
+                "dim": run.dim,
+                "seed": run.seed,
+                "generation": info["generation"],
+                "cell": info["cell"],
+                "train_mean": info["train_mean"],
+                "source": str(path),
+                "env_steps": champion_env_steps(run, info),
+            }
+            to.parent.mkdir(parents=True, exist_ok=True)
+            save_genome(to, genome, meta, overwrite=overwrite, inputs=[path])
+            return to
         ch = run.champion()
         if ch is None:
             raise ValueError(f"{path} has no champion yet; let the run pass its first test generation")
