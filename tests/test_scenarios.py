@@ -84,6 +84,8 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     for variant in (
         "-ec-spatial",
         "-ec-uniform",
+        "-qd-gait",
+        "-qd-layout",
         "-es",
         "-stp",
         "-pomdp",
