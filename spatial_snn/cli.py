@@ -242,7 +242,7 @@ def _cmd_inspect(args) -> int:
         if args.map:
             from .analysis.qd_map import save_map
 
-            save_map(run, args.map)
+            save_map(run, args.map, corrected=args.corrected)
             print(f"map written to {args.map}")
     return 0
 
@@ -427,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--plot", metavar="PNG", help="also write the fitness curves to this .png file")
     q.add_argument(
         "--map", metavar="PNG", help="a MAP-Elites run: also draw its map (best return per cell) to this .png"
+    )
+    q.add_argument(
+        "--corrected", action="store_true", help="with --map: draw the map of the elites re-run on fresh episodes"
     )
     q.set_defaults(func=_cmd_inspect)
 

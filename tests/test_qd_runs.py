@@ -262,6 +262,12 @@ def test_inspect_map_replay_and_export_take_an_elite_by_its_cell(tmp_path, tiny_
         [sys.executable, "-m", "spatial_snn.cli", "inspect", str(path), "--map", str(png)], capture_output=True
     )
     assert out.returncode == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fresh = tmp_path / "corrected.png"
+    out = subprocess.run(
+        [sys.executable, "-m", "spatial_snn.cli", "inspect", str(path), "--map", str(fresh), "--corrected"],
+        capture_output=True,
+    )
+    assert out.returncode == 0 and fresh.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # one line for a cell that is empty, out of the grid, or asked of a run without a map
     ga = tmp_path / "ga.h5"
     evolve(scenario_from_dict(tiny_scenario(evolution={"generations": 1})), seed=0, workers=1, archive=ga)

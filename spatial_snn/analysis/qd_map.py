@@ -32,6 +32,12 @@ def _labels(run: Run, dims: int) -> list[str]:
     return names if len(names) == dims else [f"descriptor {k}" for k in range(dims)]
 
 
+def _train_kwargs(run: Run) -> dict:
+    """The scenario's training-only environment arguments (training returns use another reward when set)."""
+    kwargs = (run.scenario.get("env") or {}).get("train_kwargs")
+    return kwargs if isinstance(kwargs, dict) else {}
+
+
 def _offset(run: Run) -> float:
     table = (run.scenario.get("search") or {}).get("map_elites") or {}
     return float(table.get("qd_offset", 0.0))
@@ -58,7 +64,10 @@ def map_lines(run: Run) -> list[tuple[str, str]]:
         return []
     offset = _offset(run)
     dims = np.asarray(extra[schema.QD_MEASURES]).shape[1]
-    kind = " x ".join(str(b) for b in grid) + " grid" if grid is not None else "CVT archive"
+    if grid is None:
+        kind = "CVT archive"
+    else:
+        kind = " x ".join(str(b) for b in grid) + " grid" if len(grid) > 1 else "one-dimensional grid"
     qd, cov, k, n, best = map_figures(extra, offset)
     lines = [("map", f"MAP-Elites, {kind} of {n} cells over {', '.join(_labels(run, dims))}")]
     if best < 0:
@@ -79,11 +88,12 @@ def map_lines(run: Run) -> list[tuple[str, str]]:
         cqd, ccov, ck, _, cbest = corrected
         episodes = np.asarray(extra[schema.QD_REEVALUATION_SEEDS]).size
         fresh = np.asarray(extra[schema.QD_CORRECTED[1]])
+        reward = " (the task's reward, as tests)" if _train_kwargs(run) else ""
         lines.append(
             (
                 "corrected",
                 f"QD-score {cqd:.1f}, coverage {100 * ccov:.1f} % ({ck} of {n} cells), best {fresh[cbest]:.1f} "
-                f"in cell {cell_label(cbest, grid)}: the {k} elites re-run on {episodes} fresh episodes",
+                f"in cell {cell_label(cbest, grid)}: the {k} elites re-run on {episodes} fresh episodes{reward}",
             )
         )
     return lines
@@ -108,7 +118,7 @@ def map_figure(run: Run, corrected: bool = False):
     objective = np.where(occupied, np.asarray(extra[names[1]], np.float64), np.nan)
     low, high = np.asarray(extra[schema.QD_BOUNDS], np.float64)
     labels = _labels(run, low.size)
-    fig = Figure(figsize=(6.4, 5.0 if grid is None or len(grid) == 2 else 2.4), dpi=100)
+    fig = Figure(figsize=(6.4, 5.0 if grid is None or len(grid) == 2 else 3.0), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if grid is not None and len(grid) == 2:
@@ -137,8 +147,8 @@ def map_figure(run: Run, corrected: bool = False):
     qd, cov, k, n, _ = map_figures(extra, _offset(run), prefix)
     name = run.scenario.get("name", "")
     what = "corrected (fresh episodes)" if corrected else "training returns"
-    ax.set_title(f"{name}: QD-score {qd:.0f}, coverage {100 * cov:.0f} % ({k}/{n}), {what}", fontsize=10)
-    fig.colorbar(image, ax=ax, label="best return in the cell")
+    ax.set_title(f"{name}: QD-score {qd:.0f}, coverage {100 * cov:.0f} % ({k}/{n}), {what}", fontsize=9)
+    fig.colorbar(image, ax=ax, label="return, fresh episodes" if corrected else "best training return")
     fig.tight_layout()
     return fig
 
