@@ -76,14 +76,16 @@ def test_map_elites_runs_from_a_scenario_and_archives_its_map(tmp_path, tiny_sce
         assert len(seeds) == 3 and np.all(seeds % 2 == 1)
         assert not set(seeds.tolist()) & set(seeding.test_seeds(1, 4).tolist())
         assert last[schema.QD_REEVALUATION_RETURNS].shape == (int(seen.sum()), 3)
+        assert np.all(last[schema.QD_REEVALUATION_STEPS] >= 3)  # CartPole: at least one step per episode
         assert schema.QD_CORRECTED[0] not in run.generation(1)["extra"]
         c = int(last[schema.QD_REEVALUATION_CELLS][0])
         eg, ei = last[schema.QD_ELITE][c]
     from spatial_snn.store.controller import load_controller
 
     _, task, _ = load_controller(path)
-    again = rollout(task, [pops[eg][ei]], seeds).returns[0]
-    np.testing.assert_allclose(again, last[schema.QD_REEVALUATION_RETURNS][0])
+    again = rollout(task, [pops[eg][ei]], seeds)
+    np.testing.assert_allclose(again.returns[0], last[schema.QD_REEVALUATION_RETURNS][0])
+    assert again.lengths[0].sum() == last[schema.QD_REEVALUATION_STEPS][0]
 
 
 def cells_of(run, g):

@@ -87,13 +87,15 @@ def map_lines(run: Run) -> list[tuple[str, str]]:
     if corrected is not None:
         cqd, ccov, ck, _, cbest = corrected
         episodes = np.asarray(extra[schema.QD_REEVALUATION_SEEDS]).size
+        steps = extra.get(schema.QD_REEVALUATION_STEPS)
+        spent = f", {int(np.sum(steps)):,} env steps beyond the run's" if steps is not None else ""
         fresh = np.asarray(extra[schema.QD_CORRECTED[1]])
         reward = " (the task's reward, as tests)" if _train_kwargs(run) else ""
         lines.append(
             (
                 "corrected",
                 f"QD-score {cqd:.1f}, coverage {100 * ccov:.1f} % ({ck} of {n} cells), best {fresh[cbest]:.1f} "
-                f"in cell {cell_label(cbest, grid)}: the {k} elites re-run on {episodes} fresh episodes{reward}",
+                f"in cell {cell_label(cbest, grid)}: the {k} elites re-run on {episodes} fresh episodes{reward}{spent}",
             )
         )
     return lines

@@ -218,6 +218,7 @@ class QualityDriver:
             schema.QD_REEVALUATION_SEEDS: np.asarray(seeds, np.int64),
             schema.QD_REEVALUATION_RETURNS: np.asarray(ev.returns, np.float64),
             schema.QD_REEVALUATION_CELLS: cells.astype(np.int64),
+            schema.QD_REEVALUATION_STEPS: np.asarray(ev.lengths, np.int64).sum(axis=1),
         }
 
     def extra(self) -> dict:

@@ -212,6 +212,8 @@ QD_REEVALUATION_SEEDS = "qd_reevaluation_seeds"
 QD_REEVALUATION_RETURNS = "qd_reevaluation_returns"
 #: ``(k,)`` int64: the cell each re-evaluated elite held.
 QD_REEVALUATION_CELLS = "qd_reevaluation_cells"
+#: ``(k,)`` int64: the environment steps of each re-evaluated elite's episodes (not in the run's ``env_steps``).
+QD_REEVALUATION_STEPS = "qd_reevaluation_steps"
 #: The archive fields, in :class:`~spatial_snn.evo.qd_archive.Cells` order.
 QD_CELLS = (QD_OCCUPIED, QD_OBJECTIVE, QD_MEASURES, QD_ELITE)
 #: The archive rebuilt from the elites re-evaluated on fresh episodes (the last generation of a run with
@@ -236,6 +238,7 @@ GENERATION_EXTRAS = (
     QD_REEVALUATION_SEEDS,
     QD_REEVALUATION_RETURNS,
     QD_REEVALUATION_CELLS,
+    QD_REEVALUATION_STEPS,
 )
 
 
