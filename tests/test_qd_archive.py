@@ -51,6 +51,7 @@ def test_grid_index_bins_clips_and_flattens_row_major():
     # bins: x in quarters, y in halves; the 1e-6 epsilon puts a value a hair below an edge into the upper bin
     np.testing.assert_array_equal(got, [0 * 2 + 0, 1 * 2 + 1, 3 * 2 + 1, 3 * 2 + 0, 1 * 2 + 1])
     assert me.grid_coordinates(got[1], bins) == (1, 1)
+    np.testing.assert_array_equal(me.grid_index([[1e300, -1e300]], low, high, bins), [3 * 2 + 0])  # far out: the edge
     with pytest.raises(ValueError, match="finite"):
         me.grid_index([[np.nan, 0.0]], low, high, bins)
 

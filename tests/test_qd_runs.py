@@ -1,6 +1,7 @@
 """MAP-Elites runs (spatial_snn.runs.quality): from a scenario, archived every generation, resumed exactly,
 worker-independent, re-evaluated on fresh episodes."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -101,19 +102,26 @@ def test_resumed_map_elites_equals_the_uninterrupted_run(tmp_path, tiny_scenario
     _same_runs(tmp_path / "whole.h5", tmp_path / "cut.h5", 4, skip_at=(1,))
 
 
-def test_three_descriptors_make_a_seeded_cvt_archive(tmp_path, tiny_scenario):
-    qd = {"descriptors": ["wiring_length", "synapses", "spread"], "low": [0, 0, 0], "high": [300, 80, 5]}
-    sc = _scenario(tiny_scenario, generations=2, **qd, cells=16, cvt_samples=500, cvt_iterations=3)
+def test_three_descriptors_make_a_seeded_cvt_archive_of_layout_and_activity(tmp_path, tiny_scenario):
+    qd = {"descriptors": ["wiring_length", "events_per_step", "spikes_per_step"]}
+    sc = _scenario(tiny_scenario, generations=2, **qd, low=[0, 0, 0], high=[300, 50, 20], cells=16)
+    sc = dataclasses.replace(
+        sc, search=dataclasses.replace(sc.search, map_elites=dataclasses.replace(sc.search.map_elites, cvt_samples=500))
+    )
     evolve(sc, seed=3, workers=1, archive=tmp_path / "a.h5")
     with open_run(tmp_path / "a.h5") as run:
-        extra = run.generation(1)["extra"]
-        centroids = extra[schema.QD_CENTROIDS]
-        assert centroids.shape == (16, 3)
-        np.testing.assert_array_equal(
-            centroids, qa.cvt_centroids([0, 0, 0], [300, 80, 5], 16, 500, 3, seeding.cvt_rng(3))
-        )
-        cells = qa.nearest_centroid(extra[schema.QD_DESCRIPTORS], centroids)
-        assert np.all(extra[schema.QD_OCCUPIED][cells])
+        gen = run.generation(1)
+    extra = gen["extra"]
+    centroids = extra[schema.QD_CENTROIDS]
+    want = qa.cvt_centroids([0, 0, 0], [300, 50, 20], 16, 500, 20, seeding.cvt_rng(3))
+    np.testing.assert_array_equal(centroids, want)  # seeded, stored
+    cells = qa.nearest_centroid(extra[schema.QD_DESCRIPTORS], centroids)
+    assert np.all(extra[schema.QD_OCCUPIED][cells])
+    # the activity descriptors are the counts of the generation's own training episodes (stored beside them)
+    steps = gen["episode_lengths"].sum(axis=1)
+    np.testing.assert_array_equal(extra[schema.QD_DESCRIPTORS][:, 1], gen["counters"][:, 1] / steps)
+    np.testing.assert_array_equal(extra[schema.QD_DESCRIPTORS][:, 2], gen["counters"][:, 0] / steps)
+    assert np.any(extra[schema.QD_DESCRIPTORS][:, 2] > 0)
 
 
 @pytest.mark.slow

@@ -18,9 +18,10 @@ from ..space.genome import Genome
 from ..space.settings import check, document, setting
 from .pruning import connected_neurons
 
-#: The descriptors a scenario may name: three read from the genome (network layout), ``events_per_step``
-#: from the evaluation, and ``gait`` (one dimension per foot: the fraction of steps it touches the ground).
-DESCRIPTORS = ("wiring_length", "spread", "synapses", "events_per_step", "gait")
+#: The descriptors a scenario may name: three read from the genome (network layout), ``events_per_step`` and
+#: ``spikes_per_step`` from the evaluation, and ``gait`` (one dimension per foot: the fraction of steps it
+#: touches the ground).
+DESCRIPTORS = ("wiring_length", "spread", "synapses", "events_per_step", "spikes_per_step", "gait")
 #: The descriptors read from the genome alone.
 LAYOUT = ("wiring_length", "spread", "synapses")
 #: Default range of each descriptor when ``low`` / ``high`` are not given (position units, synapses, events).
@@ -29,6 +30,7 @@ DEFAULT_RANGE = {
     "spread": (0.0, 8.0),
     "synapses": (0.0, 1000.0),
     "events_per_step": (0.0, 2000.0),
+    "spikes_per_step": (0.0, 1000.0),
     "gait": (0.0, 1.0),
 }
 #: At most this many descriptor dimensions make a grid; more make a CVT archive.
@@ -55,7 +57,8 @@ class MapElitesConfig:
         ("wiring_length", "synapses"),
         "What places a controller in the map: wiring_length (total synapse length), spread (RMS "
         "distance of the wired hidden neurons from their centre), synapses (count), events_per_step "
-        "(synaptic events per environment step in its training episodes), gait (one dimension per "
+        "(synaptic events per environment step in its training episodes), spikes_per_step (hidden spikes per "
+        "step, likewise), gait (one dimension per "
         "foot: the fraction of steps it touches the ground; gymnasium backend).",
         factory=lambda: ("wiring_length", "synapses"),
     )

@@ -73,6 +73,7 @@ def grid_index(measures, low, high, bins) -> np.ndarray:
         raise ValueError(f"measures: expected shape (batch, {dims.size}), got {m.shape}")
     if not np.all(np.isfinite(m)):
         raise ValueError("measures: expected finite descriptors")
+    m = np.clip(m, low, high)  # the same cells as without (the edges clip anyway), but no int32 overflow
     at = ((dims * (m - low) + GRID_EPSILON) / (high - low)).astype(np.int32)
     at = np.clip(at, 0, dims - 1)
     return np.ravel_multi_index(tuple(at.T), tuple(dims)).astype(np.int64)

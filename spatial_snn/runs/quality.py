@@ -151,6 +151,8 @@ class QualityDriver:
                 cols.append(np.array([[layout_descriptor(g, name)] for g in genomes], np.float64))
             elif name == "events_per_step":
                 cols.append(np.asarray(ev.events_per_step(), np.float64)[:, None])
+            elif name == "spikes_per_step":
+                cols.append(np.asarray(ev.spikes_per_step(), np.float64)[:, None])
             else:  # gait
                 cols.append(np.asarray(ev.contact_fractions(), np.float64))
         return np.hstack(cols)

@@ -117,6 +117,10 @@ class Evaluation:
         """Synaptic events per environment step, per genome."""
         return self.counters[:, 1] / np.maximum(self.lengths.sum(axis=1), 1)
 
+    def spikes_per_step(self) -> np.ndarray:
+        """Hidden-neuron spikes per environment step, per genome."""
+        return self.counters[:, 0] / np.maximum(self.lengths.sum(axis=1), 1)
+
     def contact_fractions(self) -> np.ndarray:
         """(G, F) fraction of all its episodes' steps on which each foot touched the floor, per genome."""
         if self.contacts is None:
