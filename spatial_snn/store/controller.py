@@ -91,9 +91,8 @@ def map_shape(run) -> tuple[dict, tuple[int, ...] | None]:
         )
     if schema.QD_CENTROIDS in extra:
         return extra, None
-    table = ((run.scenario.get("search") or {}).get("map_elites")) or {}
-    bins = int(table.get("bins", 10))
-    return extra, (bins,) * int(np.asarray(extra[schema.QD_MEASURES]).shape[1])
+    n, dims = np.asarray(extra[schema.QD_MEASURES]).shape  # a grid has bins ** dims cells
+    return extra, (round(n ** (1.0 / dims)),) * dims
 
 
 def cell_label(cell: int, grid: tuple[int, ...] | None) -> str:
