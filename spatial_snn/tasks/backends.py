@@ -183,14 +183,20 @@ def feet_of(env_id: str) -> tuple[str, ...]:
     return FEET[family]
 
 
-def _foot_contacts(env, feet: tuple[str, ...]) -> np.ndarray:
-    """(len(feet),) bool: whether each foot body touches the world body (the floor) in the current MuJoCo state."""
+def _foot_ids(env, feet: tuple[str, ...]) -> np.ndarray:
+    """The MuJoCo body ids of ``feet`` in ``env``'s model, or one ValueError naming a missing body."""
     import mujoco
 
+    model = env.unwrapped.model
+    ids = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f) for f in feet], np.int64)
+    if np.any(ids < 0):
+        raise ValueError(f"gait: the body has no body named {feet[int(np.argmin(ids))]!r}")
+    return ids
+
+
+def _foot_contacts(env, ids: np.ndarray) -> np.ndarray:
+    """(len(ids),) bool: whether each foot body touches the world body (the floor) in the current MuJoCo state."""
     model, data = env.unwrapped.model, env.unwrapped.data
-    ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f) for f in feet]
-    if min(ids) < 0:
-        raise ValueError(f"gait: the body has no body named {feet[ids.index(min(ids))]!r}")
     n = data.ncon
     b1 = model.geom_bodyid[data.contact.geom1[:n]]
     b2 = model.geom_bodyid[data.contact.geom2[:n]]
@@ -203,6 +209,7 @@ class GymBatch:
     def __init__(self, envs: list, seeds: Sequence[int]):
         self.envs = envs
         self.seeds = [int(s) for s in seeds]
+        self._feet: dict[tuple, np.ndarray] = {}
         self.action_space = envs[0].action_space
         self.observation_space = envs[0].observation_space
 
@@ -222,9 +229,11 @@ class GymBatch:
 
     def contacts(self, idx: np.ndarray, feet: tuple[str, ...]) -> np.ndarray:
         """(k, len(feet)) bool: which feet of environments ``idx`` touch the floor now (MuJoCo's contacts)."""
-        return (
-            np.stack([_foot_contacts(self.envs[b], feet) for b in idx]) if len(idx) else np.zeros((0, len(feet)), bool)
-        )
+        if not len(idx):
+            return np.zeros((0, len(feet)), bool)
+        if feet not in self._feet:  # one model per batch: the ids are looked up once
+            self._feet[feet] = _foot_ids(self.envs[0], feet)
+        return np.stack([_foot_contacts(self.envs[b], self._feet[feet]) for b in idx])
 
     def close(self) -> None:
         """Nothing to release: the environments stay in this process's cache."""
