@@ -84,7 +84,11 @@ def test_shipped_scenario_loads_and_starts_with_a_comment(path):
     for variant in (
         "-ec-spatial",
         "-ec-uniform",
-        "-es",
+        "-open-es",
+        "-pgpe",
+        "-sep-cma-es",
+        "-ars",
+        "-ga-then-es",
         "-stp",
         "-pomdp",
         "-reference",
