@@ -482,7 +482,7 @@ def train(
         eval_steps=record["eval_env_steps"],
     )
     print(
-        f"{name}: fresh {record['fresh_mean']:.1f} +- {record['fresh_sd']:.1f} "
+        f"{name}: fresh {record['fresh_mean']:.1f} +- {record['fresh_sd']:.1f} sd "
         f"(se {record['fresh_se']:.1f}) after {record['train_env_steps']} steps",
         flush=True,
     )
@@ -519,8 +519,8 @@ def _replay(task: str, path: Path, episodes: int, seed: int) -> int:
     returns, _ = evaluate(task, params, replay_seeds(seed, episodes))
     sd = returns.std(ddof=1) if episodes > 1 else 0.0
     print(
-        f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} (se {sd / np.sqrt(episodes):.1f}) "
-        f"mean +- sd (se) over {episodes} fresh episodes of seed {seed}"
+        f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} sd (se {sd / np.sqrt(episodes):.1f}) "
+        f"over {episodes} fresh episodes (the peer's seeds for {seed}, not today's spatial-snn replay's)"
     )
     return 0
 
@@ -549,7 +549,7 @@ def main(argv=None) -> int:
         help="instead of training, score a saved policy on fresh episodes (needs no sb3-contrib)",
     )
     p.add_argument("--episodes", type=int, default=REPLAY_EPISODES, help="with --replay")
-    p.add_argument("--replay-seed", type=int, default=REPLAY_SEED, help="with --replay, as `spatial-snn replay --seed`")
+    p.add_argument("--replay-seed", type=int, default=REPLAY_SEED, help="with --replay: seed of the peer's fresh seeds")
     a = p.parse_args(argv)
     if a.replay is not None:
         return _replay(a.task, a.replay, a.episodes, a.replay_seed)
