@@ -226,7 +226,7 @@ def format_report(rep: dict) -> str:
         "",
     ]
     r = rep["returns"]
-    rows = [("return, mean +- sd over episodes (se of the mean)", mean_sd_se(r["mean"], r["std"], r["episodes"]))]
+    rows = [("return over episodes", mean_sd_se(r["mean"], r["std"], r["episodes"]))]
     rows += [(label, _fmt(rep[sec][key])) for sec, key, label in _ROWS]
 
     def pm(key, label):
