@@ -157,8 +157,11 @@ def _cmd_evolve(args) -> int:
 
 
 def _report(res) -> None:
+    from .tasks.spread import mean_sd_se
+
     print(
-        f"champion test score: {res.test_score:.1f} +- {res.test_returns.std():.1f} "
+        f"champion test score: "
+        f"{mean_sd_se(res.test_score, res.test_returns.std(), res.test_returns.size)} "
         f"over {res.test_returns.size} held-out episodes; {res.env_steps} environment steps "
         f"in {res.wall_time:.0f} s"
     )
@@ -244,6 +247,7 @@ def _cmd_inspect(args) -> int:
 def _cmd_replay(args) -> int:
     from .analysis.replay import replay
     from .store.targets import check_output
+    from .tasks.spread import mean_sd_se
 
     if args.video:
         check_output(args.video, [args.path])
@@ -256,7 +260,7 @@ def _cmd_replay(args) -> int:
         max_frames=args.max_frames,
         allow_import=args.import_module,
     )
-    print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
+    print(f"return over {returns.size} fresh episodes: {mean_sd_se(returns.mean(), returns.std(), returns.size)}")
     if args.video:
         print(f"video written to {args.video}")
     return 0

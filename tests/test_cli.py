@@ -41,7 +41,8 @@ def test_replay_reports_returns_and_records_a_video(run, capsys, tmp_path):
     _, _, out = run
     video = tmp_path / "cp.mp4"
     assert main(["replay", str(out), "--episodes", "3", "--video", str(video), "--max-frames", "12"]) == 0
-    assert "over 3 fresh episodes" in capsys.readouterr().out
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("return over 3 fresh episodes: ") and " sd (se " in line
     frames = imageio.mimread(video)
     assert 2 <= len(frames) <= 12 and frames[0].ndim == 3
 
