@@ -25,15 +25,19 @@ Manifest (paths relative to the manifest's folder; globs allowed)::
 
     [Swimmer-v5]
     budget = 5_000_000                      # environment steps per run (shown; runs short of it are "under way")
-    ours = { archives = ["/work/exp-archive/cmp/swimmer-2d-seed*.h5"], spent = ["/work/exp-archive/**/*.h5"] }
+    ours = { archives = ["../../archive/swimmer-2d-seed*.h5"], spent = ["../../archive/**/*.h5"] }
     ars = { results = ["../peers/results/Swimmer-v5-s*.json"], ledger = "../peers/ledger.jsonl",
             checkpoints = "../peers/checkpoints" }   # checkpoints: optional, runs under way
-    reference = { archives = ["/work/exp-archive/cmp/swimmer-reference-2d-seed*.h5"] }
+    reference = { archives = ["../../archive/swimmer-reference-2d-seed*.h5"] }
+    open-es = { archives = ["../../archive/swimmer-open-es-2d-seed*.h5"], label = "OpenES" }  # any arm of ours
 
-A method's ``spent_exclude`` (globs on file names) leaves archives out of its
-``spent`` sum (e.g. ``["*reference*"]`` for ours). Only runs that have
-finished (their archive says why they stopped) count in the medians; runs
-under way are drawn dotted and listed. Runs in the project's environment::
+Besides ``ours``, ``ars`` and ``reference``, any other key with ``archives``
+is one more arm of run archives (issue 27's strategies), labelled by its
+``label``; methods appear in the manifest's order. A method's
+``spent_exclude`` (globs on file names) leaves archives out of its ``spent``
+sum (e.g. ``["*reference*"]`` for ours). Only runs that have finished (their
+archive says why they stopped) count in the medians; runs under way are
+drawn dotted and listed. Runs in the project's environment::
 
     PYTHONPATH=$PWD nice -n 10 python benchmarks/compare/compare.py benchmarks/compare/manifest.toml --out DIR
 """
@@ -288,7 +292,7 @@ def figure(task: str, methods: dict[str, list[dict]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7.2, 4.6), dpi=110)
     for method, runs in methods.items():
-        colour = COLOURS[method]
+        colour = COLOURS.get(method) or f"C{list(methods).index(method) % 10}"
         curves = [r for r in runs if len(r["x"])]
         for r in curves if method not in DERIVED else ():
             ax.plot(
@@ -333,9 +337,16 @@ def load_manifest(path: Path) -> dict:
     for task, spec in data.items():
         if not isinstance(spec, dict):
             raise ManifestError(f"{path}: [{task}] must be a table of methods")
-        unknown = set(spec) - set(METHODS) - {"budget"}
-        if unknown:
-            raise ManifestError(f"{path}: [{task}] has {sorted(unknown)}; expected budget and {sorted(METHODS)}")
+        for method, m in spec.items():
+            if method == "budget":
+                continue
+            if not isinstance(m, dict):
+                raise ManifestError(f"{path}: [{task}] {method} must be a table (archives = [...] or results = [...])")
+            if method not in METHODS and "archives" not in m:
+                raise ManifestError(
+                    f"{path}: [{task}] {method} is neither {sorted(METHODS)} nor a table with archives = [...] "
+                    "(an arm of ours; label = '...' names it)"
+                )
     return data
 
 
@@ -347,10 +358,10 @@ def compare(manifest: Path, out: Path, figures: bool = True) -> str:
     sections = []
     for task, spec in data.items():
         rows, notes, curves = [], [], {}
-        for method in METHODS:
-            m = spec.get(method)
-            if m is None:
+        for method, m in spec.items():
+            if method == "budget":
                 continue
+            LABELS[method] = m.get("label", LABELS.get(method, method))
             if method == "ars":
                 peer = peer or _peer_module("ars_linear")
                 summarise = summarise or _peer_module("summarise")
@@ -384,7 +395,7 @@ def compare(manifest: Path, out: Path, figures: bool = True) -> str:
                 s = spent_archives(base, m, task)
                 spent = f"{_m(s['steps'])} ({s['runs']} run archives)" if m.get("spent") else "not given"
                 if s["unreadable"]:
-                    notes.append(f"{METHODS[method]}: not run archives, left out: {', '.join(s['unreadable'])}")
+                    notes.append(f"{LABELS[method]}: not run archives, left out: {', '.join(s['unreadable'])}")
             runs.sort(key=lambda r: r["seed"])
             rows.append(method_row(method, runs, spent))
             curves[method] = runs
