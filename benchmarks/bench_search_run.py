@@ -5,8 +5,8 @@
 
 Each arm is a whole run (``evolve``, seed 0, no archive) of a shipped Swimmer
 scenario with ``protocol.max_env_steps`` set to ``--steps``: today's GA
-(``scenarios/swimmer.toml``), OpenES (``scenarios/variants/swimmer-es.toml``)
-and EC with the spatial prior (swimmer-es.toml with ``strategy = "ec"``).
+(``scenarios/swimmer.toml``), OpenES (``scenarios/variants/swimmer-open-es.toml``)
+and EC with the spatial prior (swimmer-open-es.toml with ``strategy = "ec"``).
 The optimiser's time is measured in the parent around the calls the loop
 makes: for the GA ``GeneticAlgorithm.initial`` and ``ask`` (selection,
 crossover, mutation, pruning); for a strategy ``SearchDriver.ask`` (sampling
@@ -31,8 +31,8 @@ from spatial_snn.runs.searching import SearchDriver
 
 ARMS = (
     ("ga", "scenarios/swimmer.toml", None),
-    ("open_es", "scenarios/variants/swimmer-es.toml", None),
-    ("ec (spatial)", "scenarios/variants/swimmer-es.toml", "ec"),
+    ("open_es", "scenarios/variants/swimmer-open-es.toml", None),
+    ("ec (spatial)", "scenarios/variants/swimmer-open-es.toml", "ec"),
 )
 
 

@@ -1,6 +1,6 @@
 """Command line: a thin layer over the Python API (one call per command).
 
-    spatial-snn evolve SCENARIO [--dim D] [--seed K] [--generations G] [--workers W]
+    spatial-snn evolve SCENARIO [--dim D] [--seed K] [--generations G] [--max-env-steps 3M] [--workers W]
     spatial-snn resume PATH [--generations N] [--max-env-steps 24M]
     spatial-snn batch SCENARIO --dims 1 2 3 --seeds 0-4
     spatial-snn inspect PATH [--plot out.png]
@@ -120,12 +120,21 @@ def _executor(args):
     return None
 
 
+def _with_budget(sc, steps: int | None):
+    """``sc`` with ``--max-env-steps`` as its step budget (stored with the run, like every scenario value)."""
+    if steps is None:
+        return sc
+    import dataclasses
+
+    return dataclasses.replace(sc, protocol=dataclasses.replace(sc.protocol, max_env_steps=steps))
+
+
 def _cmd_evolve(args) -> int:
     from .runs.runner import evolve
     from .runs.scenarios import check_run_args, load_scenario
     from .runs.setup import resolve
 
-    sc = load_scenario(args.scenario)
+    sc = _with_budget(load_scenario(args.scenario), args.max_env_steps)
     check_run_args(sc, args.dim, args.seed, args.generations, args.workers)
     out = Path(args.out) if args.out else archive_path(sc.name, args.dim, args.seed)
     if out.exists() and not (args.overwrite or args.resume):
@@ -157,8 +166,11 @@ def _cmd_evolve(args) -> int:
 
 
 def _report(res) -> None:
+    from .tasks.spread import mean_sd_se
+
     print(
-        f"champion test score: {res.test_score:.1f} +- {res.test_returns.std():.1f} "
+        f"champion test score: "
+        f"{mean_sd_se(res.test_score, res.test_returns.std(), res.test_returns.size)} "
         f"over {res.test_returns.size} held-out episodes; {res.env_steps} environment steps "
         f"in {res.wall_time:.0f} s"
     )
@@ -208,7 +220,7 @@ def _cmd_batch(args) -> int:
     from .runs.batch import run_batch
     from .runs.scenarios import check_env, check_run_args, load_scenario
 
-    sc = load_scenario(args.scenario)
+    sc = _with_budget(load_scenario(args.scenario), args.max_env_steps)
     for seed in args.seeds:
         check_run_args(sc, args.dims[0], seed, args.generations, args.workers)
     check_env(sc.env)
@@ -250,6 +262,7 @@ def _cmd_inspect(args) -> int:
 def _cmd_replay(args) -> int:
     from .analysis.replay import replay
     from .store.targets import check_output
+    from .tasks.spread import mean_sd_se
 
     if args.video:
         check_output(args.video, [args.path])
@@ -263,7 +276,7 @@ def _cmd_replay(args) -> int:
         allow_import=args.import_module,
         cell=args.cell,
     )
-    print(f"return over {returns.size} fresh episodes: {returns.mean():.1f} +- {returns.std():.1f}")
+    print(f"return over {returns.size} fresh episodes: {mean_sd_se(returns.mean(), returns.std(), returns.size)}")
     if args.video:
         print(f"video written to {args.video}")
     return 0
@@ -379,6 +392,14 @@ def build_parser() -> argparse.ArgumentParser:
             "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (default: none, local workers)"
         )
 
+    def budget_opt(q):
+        q.add_argument(
+            "--max-env-steps",
+            type=_steps,
+            help="override the scenario's step budget (protocol.max_env_steps), e.g. 3M; it is stored with the "
+            "run, so continue an interrupted run with the same value",
+        )
+
     def import_opt(q):
         q.add_argument(
             "--import-module",
@@ -396,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--overwrite", action="store_true", help="replace an existing archive")
     q.add_argument("--resume", action="store_true", help="continue an existing archive")
     run_opts(q)
+    budget_opt(q)
     q.set_defaults(func=_cmd_evolve)
 
     q = parser("resume", "continue a run from its last complete generation")
@@ -420,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run even if the dimensions' random genomes differ in degree, fan-out/in, strength or delay",
     )
     run_opts(q)
+    budget_opt(q)
     q.set_defaults(func=_cmd_batch)
 
     q = parser("inspect", "summarise a run archive: progress, scores, why it ended, cost")

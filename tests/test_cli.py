@@ -28,6 +28,21 @@ def test_evolve_writes_an_archive_and_refuses_to_overwrite_it(run, capsys):
     assert out.read_bytes() == before
 
 
+def test_max_env_steps_sets_the_budget_of_a_new_run_and_is_stored_with_it(tiny_toml, tmp_path):
+    sc = tiny_toml(tmp_path / "tiny.toml", evolution={"population": 8, "generations": 50})
+    out = tmp_path / "budget.h5"
+    args = ["evolve", str(sc), "--seed", "2", "--workers", "1", "--out", str(out), "--max-env-steps", "3k"]
+    assert main(args) == 0
+    with open_run(out) as r:
+        steps = r.history["env_steps"]
+        assert r.scenario["protocol"]["max_env_steps"] == 3000
+        assert r.n_generations < 50 and steps[-1] >= 3000 > steps[-2]  # stopped by the budget, not the count
+    before = out.read_bytes()
+    with pytest.raises(SystemExit) as done:  # a bad budget is refused before anything is touched
+        main([*args[:-1], "-1", "--overwrite"])
+    assert done.value.code == 2 and out.read_bytes() == before
+
+
 def test_inspect_prints_the_summary_and_plots(run, capsys, tmp_path):
     _, _, out = run
     png = tmp_path / "fit.png"
@@ -41,7 +56,8 @@ def test_replay_reports_returns_and_records_a_video(run, capsys, tmp_path):
     _, _, out = run
     video = tmp_path / "cp.mp4"
     assert main(["replay", str(out), "--episodes", "3", "--video", str(video), "--max-frames", "12"]) == 0
-    assert "over 3 fresh episodes" in capsys.readouterr().out
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("return over 3 fresh episodes: ") and " sd (se " in line
     frames = imageio.mimread(video)
     assert 2 <= len(frames) <= 12 and frames[0].ndim == 3
 

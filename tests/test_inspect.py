@@ -55,7 +55,7 @@ def test_summary_names_task_dimension_scores_champion_and_cost(tmp_path):
     assert "Hopper-v5" in text and "hopper-ref" in text and "3D" in text
     assert "4 complete of 50" in text
     assert "1234.5 (generation 2)" in text
-    assert "1100.2 +- 100.0 over 2 episodes" in text and "generation 3" in text
+    assert "1100.2 +- 100.0 sd (se 100.0) over 2 episodes" in text and "generation 3" in text
     assert f"{champ.n_synapses} synapses" in text
     assert f"sparsity {100 * champ.sparsity():.1f} %" in text
     assert "4,000,000" in text  # cumulative environment steps

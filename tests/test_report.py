@@ -12,6 +12,7 @@ from spatial_snn.analysis.replay import replay
 from spatial_snn.analysis.report import format_report, report, to_json
 from spatial_snn.cli import main
 from spatial_snn.store.controller import load_controller
+from spatial_snn.tasks.spread import mean_sd_se
 
 GENOMES = Path(__file__).resolve().parent.parent / "genomes"
 
@@ -35,6 +36,8 @@ def test_report_of_a_shipped_champion(tmp_path):
     assert Path(rep["figures"]["network"]).is_file() and Path(rep["figures"]["episode"]).is_file()
     text = format_report(rep)
     assert "synaptic ops / env step" in text and "modularity Q" in text and "NeuroBench v2.3" in text
+    r = rep["returns"]
+    assert mean_sd_se(r["mean"], r["std"], r["episodes"]) in text
     assert json.loads(to_json(rep))["neurobench"]["nonzero_weights"] == genome.n_synapses
 
 

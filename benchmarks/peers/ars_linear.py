@@ -21,8 +21,13 @@ Reset seeds are a contract, as in ``spatial_snn.evo.seeding``:
 - training episodes: even seeds drawn from ``SeedSequence(seed, spawn_key=(1,))``;
 - held-out test episodes (10, re-used at every checkpoint): odd seeds from
   ``SeedSequence(seed, spawn_key=(2,))``;
-- final fresh episodes (100): ``spatial-snn replay``'s seeds,
+- final fresh episodes (100): the seeds ``spatial-snn replay --seed 2026`` drew when
+  this peer was written,
   ``default_rng(SeedSequence(2026, spawn_key=(5,))).choice(2**30, 100, replace=False)``;
+  replay has since drawn episode k's seed from its own stream (``spatial_snn.evo.seeding.replay_seeds``,
+  commit 3c5951b), so these are other fresh episodes of the same kind. Kept, so that every result of
+  the peer is scored alike and ``--backfill`` can rerun a result exactly;
+  ``benchmarks/compare/compare.py`` scores each final policy on today's replay seeds;
   training and test seeds that fall among them are skipped, so the three sets are disjoint.
 
 Only training steps count toward the budget; test and fresh-episode steps are
@@ -48,8 +53,15 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-# rl-baselines3-zoo hyperparams/ars.yml, entries Swimmer-v3 and Hopper-v3 (n_envs 1, LinearPolicy).
+# rl-baselines3-zoo hyperparams/ars.yml (github.com/DLR-RM/rl-baselines3-zoo, file read at commit
+# 0103d98346593a15bebf2a234a6127efcb2a8ef0), the entries under "=== Mujoco Envs ===" headed "Params closest
+# to original paper": every one n_envs 1, policy 'LinearPolicy'; learning_rate, delta_std, n_delta, n_top and
+# alive_bonus_offset as there; normalize_obs True where the entry has
+# normalize: "dict(norm_obs=True, norm_reward=False)" (Swimmer-v3's line is commented out). The zoo's
+# n_timesteps (Swimmer 2e6, Hopper 7e6, HalfCheetah 1.25e7, Walker2d 7.5e7, Ant 7.5e7) is not used: budgets
+# are run_all.sh's. env_kwargs: keyword arguments of gymnasium.make (none unless given).
 HYPERPARAMS = {
+    # zoo Swimmer-v3: learning_rate 0.02, delta_std 0.01, n_delta 1, n_top 1, alive_bonus_offset 0
     "Swimmer-v5": {
         "learning_rate": 0.02,
         "delta_std": 0.01,
@@ -58,12 +70,43 @@ HYPERPARAMS = {
         "alive_bonus_offset": 0.0,
         "normalize_obs": False,
     },
+    # zoo Hopper-v3: learning_rate 0.01, delta_std 0.025, n_delta 8, n_top 4, alive_bonus_offset -1
     "Hopper-v5": {
         "learning_rate": 0.01,
         "delta_std": 0.025,
         "n_delta": 8,
         "n_top": 4,
         "alive_bonus_offset": -1.0,
+        "normalize_obs": True,
+    },
+    # zoo Walker2d-v3: learning_rate 0.03, delta_std 0.025, n_delta 40, n_top 30, alive_bonus_offset -1
+    "Walker2d-v5": {
+        "learning_rate": 0.03,
+        "delta_std": 0.025,
+        "n_delta": 40,
+        "n_top": 30,
+        "alive_bonus_offset": -1.0,
+        "normalize_obs": True,
+    },
+    # zoo Ant-v3: learning_rate 0.015, delta_std 0.025, n_delta 60, n_top 20, alive_bonus_offset -1.
+    # Observation: the 27 entries of scenarios/ant.toml (no contact forces), as ours sees them; Ant-v5's
+    # default adds 78 contact-force entries. The reward (contact cost included) is Ant-v5's default either way.
+    "Ant-v5": {
+        "learning_rate": 0.015,
+        "delta_std": 0.025,
+        "n_delta": 60,
+        "n_top": 20,
+        "alive_bonus_offset": -1.0,
+        "normalize_obs": True,
+        "env_kwargs": {"include_cfrc_ext_in_observation": False},
+    },
+    # zoo HalfCheetah-v3: learning_rate 0.02, delta_std 0.03, n_delta 32, n_top 4, alive_bonus_offset 0
+    "HalfCheetah-v5": {
+        "learning_rate": 0.02,
+        "delta_std": 0.03,
+        "n_delta": 32,
+        "n_top": 4,
+        "alive_bonus_offset": 0.0,
         "normalize_obs": True,
     },
 }
@@ -73,7 +116,8 @@ _TRAIN, _TEST, _REPLAY = 1, 2, 5
 
 
 def replay_seeds(seed: int = REPLAY_SEED, episodes: int = REPLAY_EPISODES) -> np.ndarray:
-    """The reset seeds ``spatial-snn replay --seed SEED --episodes N`` uses."""
+    """The peer's fresh reset seeds: those ``spatial-snn replay --seed SEED --episodes N`` used before
+    commit 3c5951b (see the module docstring); not today's ``spatial_snn.evo.seeding.replay_seeds``."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_REPLAY,)))
     return rng.choice(SEED_SPACE, size=episodes, replace=False).astype(np.int64)
 
@@ -98,11 +142,16 @@ def act(params: dict, obs: np.ndarray) -> np.ndarray:
     return np.clip(a, params["action_low"], params["action_high"])
 
 
-def evaluate(task: str, params: dict, seeds) -> tuple[np.ndarray, int]:
-    """Plain task returns of ``params`` on one episode per reset seed, and the steps taken."""
+def make_env(task: str):
+    """``gymnasium.make(task)`` with the task's ``env_kwargs`` (``HYPERPARAMS``), if any."""
     import gymnasium
 
-    env = gymnasium.make(task)
+    return gymnasium.make(task, **HYPERPARAMS.get(task, {}).get("env_kwargs", {}))
+
+
+def evaluate(task: str, params: dict, seeds) -> tuple[np.ndarray, int]:
+    """Plain task returns of ``params`` on one episode per reset seed, and the steps taken."""
+    env = make_env(task)
     returns, steps = [], 0
     for s in seeds:
         obs, _ = env.reset(seed=int(s))
@@ -140,7 +189,6 @@ def _ledger(path: Path, **record) -> None:
 
 def _make_model(task: str, hp: dict, train_rng: np.random.Generator, exclude: set):
     """sb3-contrib's ARS whose candidates are scored by our rollout loop (see ``OurRolloutARS``)."""
-    import gymnasium
     import torch as th
     from sb3_contrib import ARS
     from stable_baselines3.common.running_mean_std import RunningMeanStd
@@ -171,7 +219,7 @@ def _make_model(task: str, hp: dict, train_rng: np.random.Generator, exclude: se
 
     model = OurRolloutARS(
         "LinearPolicy",
-        gymnasium.make(task),
+        make_env(task),
         n_delta=hp["n_delta"],
         n_top=hp["n_top"],
         learning_rate=hp["learning_rate"],
@@ -181,7 +229,7 @@ def _make_model(task: str, hp: dict, train_rng: np.random.Generator, exclude: se
         verbose=0,
         device="cpu",
     )
-    model.train_env = gymnasium.make(task)
+    model.train_env = make_env(task)
     model.obs_rms = RunningMeanStd(shape=model.observation_space.shape) if hp["normalize_obs"] else None
     model.norm = {"epsilon": 1e-8, "clip_obs": 10.0}  # VecNormalize's defaults
     model._last_obs = np.zeros((1, *model.observation_space.shape))  # learn() need not reset the unused VecEnv
@@ -237,16 +285,13 @@ def _params(model, hp: dict) -> dict:
 def _check_act(model, params: dict, task: str) -> float:
     """Largest gap between :func:`act` and the library's own ``VecNormalize.normalize_obs`` and
     ``predict`` on 50 states (checks that the saved parameters are the library's policy)."""
-    import gymnasium
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
     vecnorm = None
     if model.obs_rms is not None:
-        vecnorm = VecNormalize(
-            DummyVecEnv([lambda: gymnasium.make(task)]), training=False, norm_obs=True, norm_reward=False
-        )
+        vecnorm = VecNormalize(DummyVecEnv([lambda: make_env(task)]), training=False, norm_obs=True, norm_reward=False)
         vecnorm.obs_rms = model.obs_rms.copy()
-    env = gymnasium.make(task)
+    env = make_env(task)
     obs, _ = env.reset(seed=1)
     gap = 0.0
     for _ in range(50):
@@ -419,7 +464,7 @@ def train(
         },
         "algorithm": "sb3_contrib.ARS('LinearPolicy') update; training rollouts and scores by ours",
         "hyperparameters": hp,
-        "hyperparameters_source": "rl-baselines3-zoo hyperparams/ars.yml (v3 entry)",
+        "hyperparameters_source": f"rl-baselines3-zoo hyperparams/ars.yml, entry {task.replace('-v5', '-v3')}",
         "policy_file": policy_path.name,
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -437,7 +482,7 @@ def train(
         eval_steps=record["eval_env_steps"],
     )
     print(
-        f"{name}: fresh {record['fresh_mean']:.1f} +- {record['fresh_sd']:.1f} "
+        f"{name}: fresh {record['fresh_mean']:.1f} +- {record['fresh_sd']:.1f} sd "
         f"(se {record['fresh_se']:.1f}) after {record['train_env_steps']} steps",
         flush=True,
     )
@@ -474,8 +519,8 @@ def _replay(task: str, path: Path, episodes: int, seed: int) -> int:
     returns, _ = evaluate(task, params, replay_seeds(seed, episodes))
     sd = returns.std(ddof=1) if episodes > 1 else 0.0
     print(
-        f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} (se {sd / np.sqrt(episodes):.1f}) "
-        f"mean +- sd (se) over {episodes} fresh episodes of seed {seed}"
+        f"{task} {path.name}: {returns.mean():.1f} +- {sd:.1f} sd (se {sd / np.sqrt(episodes):.1f}) "
+        f"over {episodes} fresh episodes (the peer's seeds for {seed}, not today's spatial-snn replay's)"
     )
     return 0
 
@@ -504,7 +549,7 @@ def main(argv=None) -> int:
         help="instead of training, score a saved policy on fresh episodes (needs no sb3-contrib)",
     )
     p.add_argument("--episodes", type=int, default=REPLAY_EPISODES, help="with --replay")
-    p.add_argument("--replay-seed", type=int, default=REPLAY_SEED, help="with --replay, as `spatial-snn replay --seed`")
+    p.add_argument("--replay-seed", type=int, default=REPLAY_SEED, help="with --replay: seed of the peer's fresh seeds")
     a = p.parse_args(argv)
     if a.replay is not None:
         return _replay(a.task, a.replay, a.episodes, a.replay_seed)

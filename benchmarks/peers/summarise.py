@@ -25,7 +25,13 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 # rl-baselines3-zoo's ARS LinearPolicy on MuJoCo v3 (its benchmark table): (score, env steps).
-PUBLISHED = {"Swimmer-v5": (355.0, 2_000_000), "Hopper-v5": (3344.0, 7_000_000)}
+PUBLISHED = {
+    "Swimmer-v5": (355.0, 2_000_000),
+    "Hopper-v5": (3344.0, 7_000_000),
+    "HalfCheetah-v5": (4815.0, 12_000_000),
+    "Walker2d-v5": (2994.0, 75_000_000),
+    "Ant-v5": (2334.0, 75_000_000),
+}
 
 
 def load_results(folder: Path) -> dict[str, list[dict]]:
@@ -80,11 +86,14 @@ def check_fresh_seeds(runs: dict) -> str:
     bad = []
     for recs in runs.values():
         for r in recs:
-            ours = seeding.rng(r["fresh_seed"], 5).choice(2**30, size=len(r["fresh_seeds"]), replace=False)
-            if ours.tolist() != r["fresh_seeds"]:
+            if seeding.replay_seeds(r["fresh_seed"], len(r["fresh_seeds"])).tolist() != r["fresh_seeds"]:
                 bad.append(f"{r['task']} seed {r['seed']}")
     if bad:
-        return "fresh seeds DIFFER from spatial-snn replay's for: " + ", ".join(bad)
+        return (
+            "fresh seeds differ from today's `spatial-snn replay --seed 2026 --episodes 100` for: "
+            + ", ".join(bad)
+            + " (scored on replay's by benchmarks/compare/compare.py)"
+        )
     return "fresh seeds: identical to `spatial-snn replay --seed 2026 --episodes 100` for every run"
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..store import schema
 from ..store.run_reader import Run
+from ..tasks.spread import mean_sd_se
 from .png import save_png
 from .qd_map import map_lines
 
@@ -106,7 +107,8 @@ def summary(run: Run) -> str:
     why it stopped (:func:`stop_reason`); best
     training return (the ``best`` history, mean over a genome's training
     episodes) and its generation; best test return (the champion's mean +-
-    std over its test episodes); the champion's synapse count and connection
+    sd over its test episodes and the mean's se,
+    :func:`~spatial_snn.tasks.spread.mean_sd_se`); the champion's synapse count and connection
     sparsity (fraction of possible synapses absent); environment steps,
     the steps behind a start genome; the last generation's self-adapting
     mutation strengths, if any; wall time and CPU time (cumulative, the last
@@ -140,7 +142,7 @@ def summary(run: Run) -> str:
     if champion is not None:
         genome, info = champion
         r = np.asarray(info["test_returns"], np.float64)
-        test = f"{r.mean():.1f} +- {r.std():.1f} over {r.size} episodes" if r.size else "n/a"
+        test = f"{mean_sd_se(r.mean(), r.std(), r.size)} over {r.size} episodes" if r.size else "n/a"
         lines.append(("best test", f"{test} (champion, generation {info['generation']})"))
         lines.append(
             (

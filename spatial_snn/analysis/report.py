@@ -35,6 +35,7 @@ from ..sim.network import set_threads
 from ..store.controller import load_controller
 from ..tasks.envs import make_env
 from ..tasks.evaluation import rollout
+from ..tasks.spread import mean_sd_se
 from . import devices, metrics
 from .recording import control_rate, record_episode
 
@@ -179,8 +180,6 @@ def _fmt(v) -> str:
 
 
 _ROWS = [
-    ("returns", "mean", "return (mean over episodes)"),
-    ("returns", "std", "return (std)"),
     ("returns", "episodes", "episodes"),
     ("returns", "env_steps", "environment steps"),
     ("neurobench", "synaptic_ops_per_step", "synaptic ops / env step, kernel count (ACs + MACs)"),
@@ -226,10 +225,12 @@ def format_report(rep: dict) -> str:
         f"SOP {e['e_sop']} (Loihi, Davies 2018, unverified), 64-bit SRAM read {e['e_read']} (8 KB, Horowitz 2014)",
         "",
     ]
-    rows = [(label, _fmt(rep[sec][key])) for sec, key, label in _ROWS]
+    r = rep["returns"]
+    rows = [("return over episodes", mean_sd_se(r["mean"], r["std"], r["episodes"]))]
+    rows += [(label, _fmt(rep[sec][key])) for sec, key, label in _ROWS]
 
     def pm(key, label):
-        rows.append((label, f"{_fmt(s[key])} (null {_fmt(s[key + '_null_mean'])} +- {_fmt(s[key + '_null_std'])})"))
+        rows.append((label, f"{_fmt(s[key])} (null {_fmt(s[key + '_null_mean'])} +- {_fmt(s[key + '_null_std'])} sd)"))
 
     pm("modularity", f"modularity Q (louvain, resolution {s['louvain_resolution']}, seed {s['louvain_seed']})")
     pm("clustering", "clustering C")

@@ -43,13 +43,14 @@ def read_record(path, n_gen: int | None = None, target=None) -> dict:
                "wall_time": float(hist["wall_time"][-1]) if n else 0.0}  # fmt: skip
     if champion is None:
         nan = math.nan
-        return dict(rec, test=nan, test_std=nan, n_synapses=nan, sparsity=nan, champion_degree=nan)
+        return dict(rec, test=nan, test_std=nan, test_episodes=0, n_synapses=nan, sparsity=nan, champion_degree=nan)
     genome, info = champion
     returns = np.asarray(info["test_returns"], np.float64)
     return dict(
         rec,
         test=float(returns.mean()),
         test_std=float(returns.std()),
+        test_episodes=int(returns.size),
         n_synapses=genome.n_synapses,
         sparsity=genome.sparsity(),
         champion_degree=len(genome.recurrent) / max(genome.n, 1),

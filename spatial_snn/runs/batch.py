@@ -29,6 +29,7 @@ from pathlib import Path
 from ..analysis.summary import format_table, plot_summary, reached_target, read_record, summarise, write_csv
 from ..space.footing import format_footing
 from ..store.run_reader import open_run
+from ..tasks.spread import mean_sd_se
 from .arguments import check_dims, check_seeds
 from .equal_footing import FOOTING_SAMPLES, check_footing, footing_note, network_footing
 from .paths import archive_path
@@ -87,8 +88,8 @@ def run_batch(
         One record per pair, in run order: ``dim, seed, archive``,
         ``skipped`` (already complete), ``resumed_from`` (the generation an
         interrupted run continued from, None if started afresh or skipped),
-        ``generations`` (complete ones), ``complete``, ``test`` and
-        ``test_std`` (the champion's held-out returns), ``n_synapses``,
+        ``generations`` (complete ones), ``complete``, ``test``,
+        ``test_std`` and ``test_episodes`` (the champion's held-out returns), ``n_synapses``,
         ``sparsity``, ``champion_degree`` (recurrent synapses per neuron),
         ``env_steps`` and ``wall_time`` (cumulative, s).
     """
@@ -123,7 +124,8 @@ def run_batch(
                    archive=path, resume=start is not None)  # fmt: skip
         rec = read_record(path, n_gen, sc.protocol.target)
         rec.update(skipped=done, resumed_from=None if done else start)
-        print(f"{head}: {'complete, skipped; ' if done else ''}test {rec['test']:.1f} +- {rec['test_std']:.1f}, "
+        test = mean_sd_se(rec["test"], rec["test_std"], rec["test_episodes"])
+        print(f"{head}: {'complete, skipped; ' if done else ''}test {test}, "
               f"{rec['n_synapses']} non-zero weights, {rec['env_steps']} environment steps", flush=True)  # fmt: skip
         records.append(rec)
     rows = summarise(records, footing)
