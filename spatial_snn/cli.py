@@ -131,7 +131,8 @@ def _with_budget(sc, steps: int | None):
 
 def _cmd_evolve(args) -> int:
     from .runs.runner import evolve
-    from .runs.scenarios import check_run_args, load_scenario
+    from .runs.scenario_checks import check_run_args
+    from .runs.scenarios import load_scenario
     from .runs.setup import resolve
 
     sc = _with_budget(load_scenario(args.scenario), args.max_env_steps)
@@ -218,7 +219,8 @@ _EXTEND_HINT = {
 
 def _cmd_batch(args) -> int:
     from .runs.batch import run_batch
-    from .runs.scenarios import check_env, check_run_args, load_scenario
+    from .runs.scenario_checks import check_env, check_run_args
+    from .runs.scenarios import load_scenario
 
     sc = _with_budget(load_scenario(args.scenario), args.max_env_steps)
     for seed in args.seeds:

@@ -11,7 +11,8 @@ from spatial_snn.cli import parse_seeds
 from spatial_snn.runs.arguments import SEED_MAX, check_dim, check_dims, check_seed, check_seeds
 from spatial_snn.runs.batch import run_batch
 from spatial_snn.runs.runner import evolve
-from spatial_snn.runs.scenarios import check_run_args, scenario_from_dict
+from spatial_snn.runs.scenario_checks import check_run_args
+from spatial_snn.runs.scenarios import scenario_from_dict
 from spatial_snn.runs.setup import resolve
 
 TINY = {

@@ -18,7 +18,8 @@ from spatial_snn.cli import main
 from spatial_snn.runs.arguments import SEED_MAX
 from spatial_snn.runs.interrupts import Terminated, held_interrupts, terminate_like_interrupt
 from spatial_snn.runs.runner import evolve
-from spatial_snn.runs.scenarios import LIMITS, Scenario, check_run_args, scenario_from_dict
+from spatial_snn.runs.scenario_checks import check_run_args
+from spatial_snn.runs.scenarios import LIMITS, Scenario, scenario_from_dict
 
 TINY = {
     "network.substeps": "2",

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from spatial_snn.runs.equal_footing import calibrated, network_footing
-from spatial_snn.runs.scenarios import load_scenario, rule_for, scenario_from_dict
+from spatial_snn.runs.scenario_checks import rule_for
+from spatial_snn.runs.scenarios import load_scenario, scenario_from_dict
 from spatial_snn.runs.setup import check_scenario
 from spatial_snn.space.calibration import mean_fan_out
 

@@ -39,7 +39,8 @@ from ..tasks.evaluation import Evaluation, Task, WorkerPool
 from .bookkeeping import Generation, Tally, archive_writer, read_resume, record_generation, stored_body, with_bounds
 from .interrupts import Terminated, held_interrupts
 from .quality import QualityDriver
-from .scenarios import Scenario, as_scenario, check_run_args, stored_scenario
+from .scenario_checks import check_run_args
+from .scenarios import Scenario, as_scenario, stored_scenario
 from .searching import SearchDriver
 from .setup import RunSetup, resolve
 from .start import Start, fit_start, load_start

@@ -25,7 +25,8 @@ from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
 from ..tasks.rhythm import check_rhythm_space, make_rhythm
 from .arguments import check_dim, check_seed
-from .scenarios import Scenario, as_scenario, open_env, scenario_body
+from .scenario_checks import open_env, scenario_body
+from .scenarios import Scenario, as_scenario
 
 #: Hidden neurons of the network that the scenario check steps once.
 _CHECK_NEURONS = 8
