@@ -29,6 +29,9 @@ def _labels(run: Run, dims: int) -> list[str]:
         env_id = str((run.scenario.get("env") or {}).get("id", ""))
         feet = FEET.get(env_id.split("-v")[0], tuple(f"foot {k}" for k in range(dims - len(names) + 1)))
         names[i : i + 1] = [f"{f} contact fraction" for f in feet]
+    if "final_xy" in names:  # the torso's final x and y
+        i = names.index("final_xy")
+        names[i : i + 1] = ["final x", "final y"]
     return names if len(names) == dims else [f"descriptor {k}" for k in range(dims)]
 
 

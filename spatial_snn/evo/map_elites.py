@@ -2,8 +2,9 @@
 
 The archive and operators are :mod:`.qd_archive`; the runner's side (ask,
 tell, the archive record, resume) is :mod:`spatial_snn.runs.quality`.
-Layout descriptors are read from a genome (:func:`layout_descriptor`);
-``events_per_step`` and ``gait`` come from the evaluation.
+Layout descriptors are read from a genome (:func:`layout_descriptor`, with
+:func:`spatial_modularity`); ``events_per_step``, ``spikes_per_step``,
+``gait`` and ``final_xy`` come from the evaluation.
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ from ..space.genome import Genome
 from ..space.settings import check, document, setting
 from .pruning import connected_neurons
 
-#: The descriptors a scenario may name: three read from the genome (network layout), ``events_per_step`` and
-#: ``spikes_per_step`` from the evaluation, and ``gait`` (one dimension per foot: the fraction of steps it
-#: touches the ground).
-DESCRIPTORS = ("wiring_length", "spread", "synapses", "events_per_step", "spikes_per_step", "gait")
+#: The descriptors a scenario may name: four read from the genome (network layout), ``events_per_step`` and
+#: ``spikes_per_step`` from the evaluation, ``gait`` (one dimension per foot: the fraction of steps it
+#: touches the ground) and ``final_xy`` (two dimensions: the torso's x and y at the episodes' end).
+DESCRIPTORS = (
+    "wiring_length",
+    "spread",
+    "synapses",
+    "modularity",
+    "events_per_step",
+    "spikes_per_step",
+    "gait",
+    "final_xy",
+)
 #: The descriptors read from the genome alone.
-LAYOUT = ("wiring_length", "spread", "synapses")
+LAYOUT = ("wiring_length", "spread", "synapses", "modularity")
 #: Default range of each descriptor when ``low`` / ``high`` are not given (position units, synapses, events).
 DEFAULT_RANGE = {
     "wiring_length": (0.0, 2000.0),
@@ -32,6 +42,8 @@ DEFAULT_RANGE = {
     "events_per_step": (0.0, 2000.0),
     "spikes_per_step": (0.0, 1000.0),
     "gait": (0.0, 1.0),
+    "modularity": (-0.5, 1.0),
+    "final_xy": (-30.0, 30.0),
 }
 #: At most this many descriptor dimensions make a grid; more make a CVT archive.
 GRID_DIMS = 2
@@ -59,14 +71,21 @@ class MapElitesConfig:
         "distance of the wired hidden neurons from their centre), synapses (count), events_per_step "
         "(synaptic events per environment step in its training episodes), spikes_per_step (hidden spikes per "
         "step, likewise), gait (one dimension per "
-        "foot: the fraction of steps it touches the ground; gymnasium backend).",
+        "foot: the fraction of steps it touches the ground; gymnasium backend), modularity (Newman's Q of the "
+        "undirected recurrent graph, neurons grouped by a modularity_grid grid over their bounding box), final_xy "
+        "(two dimensions: the torso's x and y at the end of the training episodes, averaged; Ant, Humanoid, "
+        "spatial_snn/Hexapod; gymnasium backend).",
         factory=lambda: ("wiring_length", "synapses"),
     )
     low: tuple[float, ...] = setting(
-        (), "Lower end of each descriptor dimension (empty: the descriptors' defaults).", factory=tuple
+        (),
+        "Lower end of each descriptor dimension (empty: the descriptors' defaults; final_xy's x and y: -30).",
+        factory=tuple,
     )
     high: tuple[float, ...] = setting(
-        (), "Upper end of each descriptor dimension (empty: the descriptors' defaults).", factory=tuple
+        (),
+        "Upper end of each descriptor dimension (empty: the descriptors' defaults; final_xy's x and y: 30).",
+        factory=tuple,
     )
     bins: int = setting(
         10, "Grid cells per descriptor dimension (one or two dimensions).", low=1, integer=True, limit=1000
@@ -82,6 +101,14 @@ class MapElitesConfig:
         limit=10_000_000,
     )
     cvt_iterations: int = setting(20, "Lloyd iterations fitting the CVT centroids.", low=0, integer=True, limit=10_000)
+    modularity_grid: int = setting(
+        2,
+        "Cells per axis of the grid over the wired hidden neurons' bounding box that groups them for the "
+        "modularity descriptor (2 in 2D: four quadrants).",
+        low=1,
+        integer=True,
+        limit=100,
+    )
     crossover_rate: float = setting(
         0.5, "Probability that a candidate is a child of two elites before its mutation.", low=0, high=1
     )
@@ -131,8 +158,11 @@ class MapElitesConfig:
         return low, high
 
 
-def layout_descriptor(genome: Genome, name: str) -> float:
-    """A layout descriptor of one genome: ``wiring_length``, ``spread`` or ``synapses``."""
+def layout_descriptor(genome: Genome, name: str, grid: int = 2) -> float:
+    """A layout descriptor of one genome: ``wiring_length``, ``spread``, ``synapses`` or ``modularity``
+    (:func:`spatial_modularity` with ``grid`` cells per axis)."""
+    if name == "modularity":
+        return spatial_modularity(genome, grid)
     if name == "wiring_length":
         return wiring_length(genome)
     if name == "synapses":
@@ -143,3 +173,50 @@ def layout_descriptor(genome: Genome, name: str) -> float:
             return 0.0
         return float(np.sqrt(np.mean(np.sum((pos - pos.mean(axis=0)) ** 2, axis=1))))
     raise ValueError(f"descriptor: expected one of {LAYOUT}, got {name!r}")
+
+
+def spatial_communities(positions: np.ndarray, grid: int) -> np.ndarray:
+    """(n,) community of each position: its cell in a ``grid`` per axis grid over the positions' bounding box.
+
+    Cell edges are ``min + k * (max - min) / grid`` per axis; the top edge belongs to the last cell, and an
+    axis on which all positions agree is one cell. Cells are numbered row-major.
+    """
+    pos = np.asarray(positions, np.float64)
+    if len(pos) == 0:
+        return np.zeros(0, np.int64)
+    lo, width = pos.min(axis=0), np.ptp(pos, axis=0)
+    scaled = np.divide(pos - lo, width, out=np.zeros_like(pos), where=width > 0)
+    cell = np.minimum((scaled * grid).astype(np.int64), grid - 1)
+    return np.ravel_multi_index(tuple(cell.T), (grid,) * pos.shape[1])
+
+
+def spatial_modularity(genome: Genome, grid: int = 2) -> float:
+    """Newman's modularity Q of the genome's recurrent graph under the spatial partition.
+
+    The graph: hidden neurons, one unweighted undirected edge ``{i, j}`` for every pair with a recurrent
+    synapse ``i -> j`` or ``j -> i`` (both make one edge; autapses and the input and output projections are
+    left out; weights and signs ignored). The partition: :func:`spatial_communities` of the neurons that
+    have an edge, with ``grid`` cells per axis (no optimisation). With ``m`` edges, ``l_c`` the edges
+    inside cell ``c`` and ``d_c`` the sum of the degrees of its neurons::
+
+        Q = sum_c [ l_c / m - (d_c / (2 m))^2 ]
+
+    in [-1/2, 1): high when the recurrent synapses stay inside cells more than a random graph of the same
+    degrees would. 0 without an edge. One sort of the synapses (to merge reciprocal pairs), O(S log S).
+    """
+    rec = genome.recurrent
+    pre, post = np.asarray(rec.pre, np.int64), np.asarray(rec.post, np.int64)
+    keep = pre != post
+    a, b = np.minimum(pre[keep], post[keep]), np.maximum(pre[keep], post[keep])
+    edges = np.unique(a * genome.n + b)
+    m = len(edges)
+    if m == 0:
+        return 0.0
+    a, b = edges // genome.n, edges % genome.n
+    nodes = np.unique(np.concatenate([a, b]))
+    community = np.zeros(genome.n, np.int64)  # cells renumbered 0..k-1 over the occupied ones
+    community[nodes] = np.unique(spatial_communities(np.asarray(genome.positions)[nodes], grid), return_inverse=True)[1]
+    k = int(community.max()) + 1
+    inside = np.bincount(community[a][community[a] == community[b]], minlength=k)
+    degree = np.bincount(community[a], minlength=k) + np.bincount(community[b], minlength=k)
+    return float(np.sum(inside / m - (degree / (2.0 * m)) ** 2))

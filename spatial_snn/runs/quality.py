@@ -12,8 +12,8 @@ between generations:
   :meth:`~spatial_snn.evo.evolution.GeneticAlgorithm.vary` (the GA's
   crossover and mutation) from the variation stream ``(0, g, i)``;
 * :meth:`QualityDriver.add` places the evaluated candidates by their
-  descriptors (layout from the genome, ``events_per_step`` and ``gait`` from
-  the training evaluation) with their mean training return;
+  descriptors (layout from the genome, ``events_per_step``,
+  ``spikes_per_step``, ``gait`` and ``final_xy`` from the training evaluation) with their mean training return;
 * :meth:`QualityDriver.extra` is the archive's record for the generation
   (names in :mod:`spatial_snn.store.schema`); a resumed run reads it from the
   last complete generation, with the elites' genomes from the stored
@@ -46,18 +46,23 @@ from .setup import RunSetup
 
 
 def dimensions(params: MapElitesConfig, feet: tuple) -> list[str]:
-    """The descriptor name of each archive dimension (``gait`` once per foot)."""
+    """The descriptor name of each archive dimension (``gait`` once per foot, ``final_xy`` twice)."""
     out = []
     for name in params.descriptors:
-        out += [name] * len(feet) if name == "gait" else [name]
+        out += [name] * (len(feet) if name == "gait" else 2 if name == "final_xy" else 1)
     return out
 
 
 def labels(params: MapElitesConfig, feet: tuple) -> list[str]:
-    """A readable label per archive dimension, e.g. ``gait foot_left``."""
+    """A readable label per archive dimension, e.g. ``gait foot_left``, ``final x``."""
     out = []
     for name in params.descriptors:
-        out += [f"gait {f}" for f in feet] if name == "gait" else [name]
+        if name == "gait":
+            out += [f"gait {f}" for f in feet]
+        elif name == "final_xy":
+            out += ["final x", "final y"]
+        else:
+            out.append(name)
     return out
 
 
@@ -148,11 +153,14 @@ class QualityDriver:
         cols = []
         for name in self.params.descriptors:
             if name in LAYOUT:
-                cols.append(np.array([[layout_descriptor(g, name)] for g in genomes], np.float64))
+                grid = self.params.modularity_grid
+                cols.append(np.array([[layout_descriptor(g, name, grid)] for g in genomes], np.float64).reshape(-1, 1))
             elif name == "events_per_step":
                 cols.append(np.asarray(ev.events_per_step(), np.float64)[:, None])
             elif name == "spikes_per_step":
                 cols.append(np.asarray(ev.spikes_per_step(), np.float64)[:, None])
+            elif name == "final_xy":
+                cols.append(np.asarray(ev.final_positions(), np.float64))
             else:  # gait
                 cols.append(np.asarray(ev.contact_fractions(), np.float64))
         return np.hstack(cols)

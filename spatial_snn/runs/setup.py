@@ -19,7 +19,7 @@ import numpy as np
 from ..evo import seeding
 from ..sim.network import Network
 from ..space.layout import GenomeSpec, random_genome
-from ..tasks.backends import feet_of, resolve_backend
+from ..tasks.backends import check_torso_xy, feet_of, resolve_backend
 from ..tasks.encoding import make_decoder, make_encoder
 from ..tasks.envs import observation_bounds
 from ..tasks.evaluation import Task
@@ -149,6 +149,15 @@ def resolve(
                     'set backend = "gymnasium" (or "auto")'
                 )
             train_backend = "gymnasium"
+        torso_xy = sc.search.strategy == "map_elites" and "final_xy" in sc.search.map_elites.descriptors
+        if torso_xy:
+            check_torso_xy(sc.env.id)  # a body whose qpos[:2] is not the torso's x-y: one ValueError
+            if (backend or sc.env.backend) == "envpool":
+                raise ValueError(
+                    "env.backend: a final_xy descriptor reads the torso position from gymnasium's MuJoCo data; "
+                    'set backend = "gymnasium" (or "auto")'
+                )
+            train_backend = "gymnasium"
         task = Task(
             sc.env.id,
             sc.env.task_kwargs,
@@ -162,6 +171,7 @@ def resolve(
             train_backend,
             body_xml=body,
             feet=feet,
+            torso_xy=torso_xy,
         )
         encoder = make_encoder(task.encoder, np.asarray(low), np.asarray(high))
         decoder = make_decoder(task.decoder, env.action_space)

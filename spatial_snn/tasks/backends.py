@@ -183,6 +183,29 @@ def feet_of(env_id: str) -> tuple[str, ...]:
     return FEET[family]
 
 
+#: The environment families whose ``data.qpos[:2]`` is the torso's x-y position: their first joint is the
+#: torso's free joint (Ant-v5, Humanoid-v5 and our spatial_snn/Hexapod-v0; checked again on the loaded model).
+TORSO_XY = ("Ant", "Humanoid", "spatial_snn/Hexapod")
+
+
+def check_torso_xy(env_id: str) -> None:
+    """One ValueError unless ``env_id`` is of a family in :data:`TORSO_XY`."""
+    if env_id.split("-v")[0] not in TORSO_XY:
+        raise ValueError(
+            f"search.map_elites.descriptors: 'final_xy' needs a body whose qpos[:2] is the torso's x-y "
+            f"({', '.join(TORSO_XY)}), got env.id = {env_id!r}; use gait or a layout descriptor for this task"
+        )
+
+
+def _check_free_root(env) -> None:
+    """One ValueError unless the model's first joint is a free joint at ``qpos[0]`` (its x, y, z come first)."""
+    import mujoco
+
+    model = env.unwrapped.model
+    if model.njnt == 0 or model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE or model.jnt_qposadr[0] != 0:
+        raise ValueError("final_xy: the body's first joint is not a free joint, so qpos[:2] is not the torso's x-y")
+
+
 def _foot_ids(env, feet: tuple[str, ...]) -> np.ndarray:
     """The MuJoCo body ids of ``feet`` in ``env``'s model, or one ValueError naming a missing body."""
     import mujoco
@@ -210,6 +233,7 @@ class GymBatch:
         self.envs = envs
         self.seeds = [int(s) for s in seeds]
         self._feet: dict[tuple, np.ndarray] = {}
+        self._free_root = False
         self.action_space = envs[0].action_space
         self.observation_space = envs[0].observation_space
 
@@ -234,6 +258,13 @@ class GymBatch:
         if feet not in self._feet:  # one model per batch: the ids are looked up once
             self._feet[feet] = _foot_ids(self.envs[0], feet)
         return np.stack([_foot_contacts(self.envs[b], self._feet[feet]) for b in idx])
+
+    def positions(self, idx: np.ndarray) -> np.ndarray:
+        """(k, 2) float64: the torso x-y (``data.qpos[:2]``, a free root joint) of environments ``idx`` now."""
+        if not self._free_root:  # one model per batch: checked once
+            _check_free_root(self.envs[0])
+            self._free_root = True
+        return np.array([self.envs[b].unwrapped.data.qpos[:2] for b in idx], np.float64).reshape(len(idx), 2)
 
     def close(self) -> None:
         """Nothing to release: the environments stay in this process's cache."""

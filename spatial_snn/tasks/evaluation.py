@@ -69,6 +69,7 @@ class Task:
     env_threads: int = 1
     body_xml: str | None = None
     feet: tuple = ()
+    torso_xy: bool = False
 
     def key(self) -> str:
         return repr(
@@ -98,6 +99,9 @@ class Evaluation:
     their threads, summed over jobs (a measurement, not reproducible).
     contacts : (G, E, F) int64 or None, the steps on which each of the
     task's ``feet`` touched the floor (gymnasium only; None without feet).
+    final_xy : (G, E, 2) float64 or None, the torso's x-y position
+    (``data.qpos[:2]``) after each episode's last step (gymnasium only;
+    None unless ``Task.torso_xy``).
     """
 
     returns: np.ndarray
@@ -108,6 +112,7 @@ class Evaluation:
     obs_sumsq: np.ndarray
     cpu_seconds: float = 0.0
     contacts: np.ndarray | None = None
+    final_xy: np.ndarray | None = None
 
     @property
     def env_steps(self) -> int:
@@ -127,6 +132,12 @@ class Evaluation:
             raise ValueError("gait: this evaluation ran without feet (Task.feet); gait needs the gymnasium backend")
         return self.contacts.sum(axis=1) / np.maximum(self.lengths.sum(axis=1), 1)[:, None]
 
+    def final_positions(self) -> np.ndarray:
+        """(G, 2) the torso's final x-y position averaged over each genome's episodes (in episode order)."""
+        if self.final_xy is None:
+            raise ValueError("final_xy: this evaluation ran without Task.torso_xy; it needs the gymnasium backend")
+        return self.final_xy.mean(axis=1)
+
     @staticmethod
     def concat(parts: Sequence[Evaluation]) -> Evaluation:
         """More genomes: ``parts`` of other genomes, one after another."""
@@ -137,6 +148,7 @@ class Evaluation:
             ),
             cpu_seconds=sum(p.cpu_seconds for p in parts),
             contacts=None if parts[0].contacts is None else np.concatenate([p.contacts for p in parts]),
+            final_xy=None if parts[0].final_xy is None else np.concatenate([p.final_xy for p in parts]),
         )
 
     @staticmethod
@@ -151,6 +163,7 @@ class Evaluation:
             np.concatenate([p.obs_sumsq for p in parts], axis=1),
             cpu_seconds=sum(p.cpu_seconds for p in parts),
             contacts=None if parts[0].contacts is None else np.concatenate([p.contacts for p in parts], axis=1),
+            final_xy=None if parts[0].final_xy is None else np.concatenate([p.final_xy for p in parts], axis=1),
         )
 
     def observation_moments(self) -> ObsMoments:
@@ -299,6 +312,13 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
         if feet and not hasattr(envs, "contacts"):
             raise ValueError("gait: foot contacts come from gymnasium's MuJoCo data; set env.backend = 'gymnasium'")
         contacts = np.zeros((B, len(feet)), np.int64) if feet else None
+        final_xy = None
+        if task.torso_xy:
+            if not hasattr(envs, "positions"):
+                raise ValueError(
+                    "final_xy: the torso position comes from gymnasium's MuJoCo data; set env.backend = 'gymnasium'"
+                )
+            final_xy = envs.positions(np.arange(B))  # an episode that never steps ends where it was reset
         step = 0
         while active.any() and step < limit:
             seen = np.where(active[:, None], obs, 0.0)
@@ -314,6 +334,8 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
             lengths[idx] += 1
             if contacts is not None:
                 contacts[idx] += envs.contacts(idx, feet)
+            if final_xy is not None:
+                final_xy[idx] = envs.positions(idx)
             obs[idx] = o
             bad = invalid_rows(o) & ~done  # a NaN on the final step ends nothing more
             invalid[idx[bad]] = True
@@ -331,6 +353,7 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
         obs_sumsq.reshape(G, E, -1),
         cpu_seconds=time.process_time() - cpu0,
         contacts=None if contacts is None else contacts.reshape(G, E, -1),
+        final_xy=None if final_xy is None else final_xy.reshape(G, E, 2),
     )
 
 
