@@ -214,6 +214,8 @@ def test_gait_runs_train_on_gymnasium_and_store_the_contact_fraction(tmp_path):
         ("bins = 0", "search.map_elites.bins: expected an integer >= 1"),
         ('descriptors = ["synapses"]\nlow = [0.0, 1.0]', "search.map_elites.low: expected 1 values"),
         ('descriptors = ["gait"]', "needs a body with known feet"),
+        ('descriptors = ["final_xy"]', "'final_xy' needs a body whose qpos[:2] is the torso's x-y"),
+        ("modularity_grid = 0", "search.map_elites.modularity_grid: expected an integer >= 1"),
         ("cells = 1", "search.map_elites.cells: expected an integer >= 2"),
         ("crossover_rat = 0.1", "search.map_elites.crossover_rat: unknown key; did you mean 'crossover_rate'"),
     ],

@@ -72,7 +72,8 @@ class MapElitesConfig:
         "(synaptic events per environment step in its training episodes), spikes_per_step (hidden spikes per "
         "step, likewise), gait (one dimension per "
         "foot: the fraction of steps it touches the ground; gymnasium backend), modularity (Newman's Q of the "
-        "undirected recurrent graph, neurons grouped by a modularity_grid grid over their bounding box), final_xy "
+        "undirected recurrent graph, neurons grouped by a modularity_grid grid over the bounding box of "
+        "those linked by a recurrent synapse to another neuron), final_xy "
         "(two dimensions: the torso's x and y at the end of the training episodes, averaged; Ant, Humanoid, "
         "spatial_snn/Hexapod; gymnasium backend).",
         factory=lambda: ("wiring_length", "synapses"),
@@ -103,8 +104,8 @@ class MapElitesConfig:
     cvt_iterations: int = setting(20, "Lloyd iterations fitting the CVT centroids.", low=0, integer=True, limit=10_000)
     modularity_grid: int = setting(
         2,
-        "Cells per axis of the grid over the wired hidden neurons' bounding box that groups them for the "
-        "modularity descriptor (2 in 2D: four quadrants).",
+        "Cells per axis of the grid that groups the neurons for the modularity descriptor, laid over the "
+        "bounding box of the neurons linked to another by a recurrent synapse (2 in 2D: four quadrants).",
         low=1,
         integer=True,
         limit=100,

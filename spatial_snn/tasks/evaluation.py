@@ -100,8 +100,8 @@ class Evaluation:
     contacts : (G, E, F) int64 or None, the steps on which each of the
     task's ``feet`` touched the floor (gymnasium only; None without feet).
     final_xy : (G, E, 2) float64 or None, the torso's x-y position
-    (``data.qpos[:2]``) after each episode's last step (gymnasium only;
-    None unless ``Task.torso_xy``).
+    (``data.qpos[:2]``) after each episode's last step, or the last finite
+    one if the state diverged (gymnasium only; None unless ``Task.torso_xy``).
     """
 
     returns: np.ndarray
@@ -334,8 +334,10 @@ def rollout(task: Task, genomes: Sequence[Genome], seeds, cap: int | None = None
             lengths[idx] += 1
             if contacts is not None:
                 contacts[idx] += envs.contacts(idx, feet)
-            if final_xy is not None:
-                final_xy[idx] = envs.positions(idx)
+            if final_xy is not None:  # the last finite position: a diverged state (NaN) keeps the one before
+                xy = envs.positions(idx)
+                ok = np.isfinite(xy).all(axis=1)
+                final_xy[idx[ok]] = xy[ok]
             obs[idx] = o
             bad = invalid_rows(o) & ~done  # a NaN on the final step ends nothing more
             invalid[idx[bad]] = True
