@@ -192,7 +192,6 @@ def test_final_xy_with_envpool_or_on_a_body_without_a_free_torso_is_one_error():
         resolve(scenario_from_dict(d), 2, 0, bounds=(np.full(11, -5.0), np.full(11, 5.0)), check=False)
 
 
-@pytest.mark.slow
 def test_an_ant_map_elites_run_stores_the_final_xy_and_modularity(tmp_path):
     from spatial_snn.evo import seeding
     from spatial_snn.runs.runner import evolve
@@ -212,3 +211,20 @@ def test_an_ant_map_elites_run_stores_the_final_xy_and_modularity(tmp_path):
     got = extra[schema.QD_DESCRIPTORS]
     np.testing.assert_array_equal(got[:, :2], ev.final_positions())
     np.testing.assert_array_equal(got[:, 2], [spatial_modularity(g, 2) for g in genomes])
+
+
+@pytest.mark.slow
+def test_an_ant_final_xy_map_is_the_same_on_one_and_two_workers(tmp_path):
+    from spatial_snn.runs.runner import evolve
+    from spatial_snn.store import schema
+    from spatial_snn.store.run_reader import open_run
+
+    sc = _ant(reevaluate_episodes=2)
+    evolve(sc, seed=2, workers=1, archive=tmp_path / "one.h5")
+    evolve(sc, seed=2, workers=2, archive=tmp_path / "two.h5")
+    with open_run(tmp_path / "one.h5") as a, open_run(tmp_path / "two.h5") as b:
+        for g in range(2):
+            ea, eb = a.generation(g)["extra"], b.generation(g)["extra"]
+            assert schema.QD_DESCRIPTORS in ea and set(ea) == set(eb)
+            for k in ea:
+                np.testing.assert_array_equal(ea[k], eb[k], err_msg=f"generation {g}: {k}")
