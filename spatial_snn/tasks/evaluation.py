@@ -53,7 +53,11 @@ class Task:
     thread count per rollout (1: parallelism comes from worker processes).
     ``body_xml`` is the text of a MuJoCo body the environment loads instead
     of its own (:mod:`.bodies`; None: the task's own body); it is part of
-    :func:`task_meta`, so archives and genome files carry it.
+    :func:`task_meta`, so archives and genome files carry it. ``feet`` (the
+    bodies whose floor contacts a gait descriptor counts) and ``torso_xy``
+    (record the torso's final x-y, :attr:`Evaluation.final_xy`) are set by
+    a MAP-Elites run that needs them (gymnasium only) and are not part of
+    :func:`task_meta`.
     """
 
     env_id: str
