@@ -76,7 +76,7 @@ PARSED_ONLY = {
     "docs/plasticity.md": "benchmarks/plasticity_compare.py over 5-10 seeds and three tasks: the comparison behind "
     "its tables (hours; it rewrites a shipped figure)",
     "docs/search.md": "the comparison's batches: 30 evolutions of 5M steps (about 6 CPU hours)",
-    "docs/bodies.md": "the runs behind its tables (18 evolutions of 20-50M steps) and commands with <name> "
+    "docs/bodies.md": "the runs behind its tables (18 evolutions of 3M steps) and commands with <name> "
     "placeholders for their archives",
 }
 #: Documents the slow tests below run, in order, as a reader would.
