@@ -9,6 +9,8 @@ The numpy twins of the kernels are in ``naive.py``.
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,6 +80,26 @@ def tiny_toml():
         return path
 
     return write
+
+
+@pytest.fixture
+def evolve_error(tmp_path, tiny_toml):
+    """``evolve_error(text)``: the stderr lines of ``spatial-snn evolve`` (a fresh interpreter) on the tiny
+    scenario with ``text`` appended, asserting that the command failed."""
+
+    def run(text: str) -> list[str]:
+        path = tiny_toml(tmp_path / "bad.toml")
+        path.write_text(path.read_text() + text)
+        out = subprocess.run(
+            [sys.executable, "-m", "spatial_snn.cli", "evolve", str(path), "--workers", "1"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert out.returncode != 0, out.stdout
+        return out.stderr.strip().splitlines()
+
+    return run
 
 
 # ----------------------------------------------------------------- genomes

@@ -220,18 +220,9 @@ def test_gait_runs_train_on_gymnasium_and_store_the_contact_fraction(tmp_path):
         ("crossover_rat = 0.1", "search.map_elites.crossover_rat: unknown key; did you mean 'crossover_rate'"),
     ],
 )
-def test_a_bad_map_elites_key_is_one_line_naming_the_key(tmp_path, tiny_toml, table, message):
-    path = tiny_toml(tmp_path / "bad.toml")
-    path.write_text(path.read_text() + '[search]\nstrategy = "map_elites"\n[search.map_elites]\n' + table + "\n")
-    out = subprocess.run(
-        [sys.executable, "-m", "spatial_snn.cli", "evolve", str(path), "--workers", "1"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert out.returncode != 0
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], out.stderr
+def test_a_bad_map_elites_key_is_one_line_naming_the_key(evolve_error, table, message):
+    lines = evolve_error('[search]\nstrategy = "map_elites"\n[search.map_elites]\n' + table + "\n")
+    assert len(lines) == 1 and message in lines[0], lines
 
 
 def test_inspect_map_replay_and_export_take_an_elite_by_its_cell(tmp_path, tiny_scenario):

@@ -1,8 +1,5 @@
 """Runs with a [search] strategy (spatial_snn.runs.searching): from a scenario, resumed exactly, worker-independent."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -166,18 +163,9 @@ def test_dask_gives_the_same_search_history(tmp_path, tiny_scenario):
         ('then = "ec"', "search.then: expected an evolution strategy"),
     ],
 )
-def test_a_bad_search_key_is_one_line_naming_the_key(tmp_path, tiny_toml, table, message):
-    path = tiny_toml(tmp_path / "bad.toml")
-    path.write_text(path.read_text() + "[search]\n" + table + "\n")
-    out = subprocess.run(
-        [sys.executable, "-m", "spatial_snn.cli", "evolve", str(path), "--workers", "1"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert out.returncode != 0
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], out.stderr
+def test_a_bad_search_key_is_one_line_naming_the_key(evolve_error, table, message):
+    lines = evolve_error("[search]\n" + table + "\n")
+    assert len(lines) == 1 and message in lines[0], lines
 
 
 @pytest.mark.parametrize("strategy", ["open_es", "ec"])
